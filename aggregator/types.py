@@ -1,0 +1,192 @@
+"""Records that flow between the stages. Values only: frozen, no I/O, no behaviour
+beyond small derived properties. Datetimes are aware and in UTC unless a field
+says otherwise; the site's zone is applied only when rendering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+__all__ = [
+    "UTC",
+    "Category",
+    "Config",
+    "FetchResult",
+    "ParsedFeed",
+    "Post",
+    "RawEntry",
+    "Schedule",
+    "Site",
+    "Source",
+    "SourceState",
+    "UpsertResult",
+    "Validators",
+]
+
+# --------------------------------------------------------------------- config
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Category:
+    """A category: `slug` is used in paths and front matter, `title` in labels."""
+
+    slug: str
+    title: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Site:
+    title: str
+    base_url: str  # absolute, ends with "/"
+    output_dir: Path  # absolute (resolved against the config file's folder)
+    timezone: str = "UTC"  # IANA name
+    language: str = "en"
+    templates_dir: Path | None = None  # absolute when given
+    feed_size: int = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Schedule:
+    interval: timedelta = timedelta(minutes=30)  # default per-source check interval
+    publish: str | None = None  # cron expression; None: publish after each changed round
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Source:
+    """One feed the operator listed (config.yaml, feeds/*.yaml or feeds/*.opml)."""
+
+    name: str  # unique: the source's identity in the store and on the command line
+    url: str  # as configured
+    category: str  # a category slug that exists in Config.categories
+    tags: tuple[str, ...]  # resolved: default (category title,)
+    interval: timedelta  # resolved: default Schedule.interval
+    cron: str | None = None  # when given, replaces interval
+    timezone: str | None = None  # zone for dates without one; None: the site's
+    headers: tuple[tuple[str, str], ...] = ()  # extra request headers
+    user_agent: str | None = None
+    origin: str = ""  # where it was declared, for messages: "feeds/tech.yaml: sources[3]"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    path: Path  # the config file, absolute
+    site: Site
+    database: str  # SQLAlchemy URL; a relative SQLite path is resolved to the config's folder
+    schedule: Schedule
+    categories: Mapping[str, Category]  # by slug, in config order
+    sources: tuple[Source, ...]
+
+    def source(self, name: str) -> Source | None:
+        return next((s for s in self.sources if s.name == name), None)
+
+
+# ---------------------------------------------------------------------- fetch
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Validators:
+    """What conditional GET sends back: the previous response's validators."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchResult:
+    """A successful fetch: a body (status 200) or "not modified" (status 304)."""
+
+    url: str  # the URL the body finally came from, after redirects
+    status: int
+    content: bytes | None  # None when not modified
+    headers: Mapping[str, str]  # response headers, keys lower-cased
+    validators: Validators  # to send next time
+    permanent_redirect: str | None = None  # target, when every hop was 301/308
+    fetched_at: datetime
+
+    @property
+    def not_modified(self) -> bool:
+        return self.content is None
+
+
+# ---------------------------------------------------------------------- parse
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawEntry:
+    """One item as the feed wrote it; nothing cleaned yet."""
+
+    guid: str | None = None
+    link: str | None = None
+    title: str | None = None  # may hold markup and entities
+    content: str | None = None  # HTML: content:encoded / atom:content / description
+    summary: str | None = None  # HTML
+    published: datetime | None = None  # naive when the feed gave no zone
+    updated: datetime | None = None  # naive when the feed gave no zone
+    author: str | None = None
+    categories: tuple[str, ...] = ()
+    base: str | None = None  # xml:base in effect for the content
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParsedFeed:
+    title: str | None = None
+    link: str | None = None  # the site the feed belongs to
+    feed_id: str | None = None  # atom:id, else the feed link
+    updated: datetime | None = None
+    ttl: timedelta | None = None  # RSS <ttl>
+    entries: tuple[RawEntry, ...] = ()
+
+
+# ------------------------------------------------------------ normalize/store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Post:
+    """One normalized item: what we store and republish."""
+
+    key: str  # stable identity within the store: never changes once given
+    source: str  # Source.name
+    category: str  # category slug
+    title: str  # plain text
+    link: str  # the original article
+    published: datetime
+    updated: datetime
+    content_html: str  # already sanitized, URLs absolute
+    tags: tuple[str, ...] = ()
+    slug: str  # base slug from the title; the store makes it unique and keeps it
+    content_hash: str  # hash of what the post shows: a change means an update
+    dated: bool = True  # False: the feed gave no date, `published` is the time first seen
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpsertResult:
+    new: tuple[str, ...] = ()  # keys inserted
+    updated: tuple[str, ...] = ()  # keys whose content changed
+    unchanged: int = 0
+
+
+# -------------------------------------------------------------- source state
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceState:
+    """What the store remembers about a source between fetches."""
+
+    name: str
+    url: str  # the URL to fetch: the configured one, or where a permanent redirect led
+    config_url: str  # the URL in the config when this state was written
+    validators: Validators = field(default_factory=Validators)
+    content_hash: str | None = None  # hash of the last body: an unchanged one is not parsed
+    feed_title: str | None = None
+    feed_link: str | None = None
+    feed_id: str | None = None
+    last_fetched: datetime | None = None
+    last_success: datetime | None = None
+    last_status: int | None = None
+    failures: int = 0  # consecutive
+    last_error: str | None = None
+    next_check: datetime | None = None  # None: due now
+    disabled: str | None = None  # why it is disabled; None: enabled
