@@ -1,0 +1,31 @@
+"""Readable ASCII slugs from text in any script. Pure: no I/O.
+
+Chinese goes through pypinyin (anyascii would run syllables together: "TianJinRiBao");
+every other script through anyascii.
+"""
+
+from __future__ import annotations
+
+import re
+
+from anyascii import anyascii
+from pypinyin import lazy_pinyin
+
+MAX_WORDS = 8
+MAX_LENGTH = 60
+
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_NOT_WORD = re.compile(r"[^a-z0-9]+")
+
+
+def slugify(text: str, *, max_words: int = MAX_WORDS, max_length: int = MAX_LENGTH) -> str:
+    """Return a short lowercase ASCII slug of `text` ("" when nothing is left)."""
+    if _HAN.search(text):
+        # lazy_pinyin returns one syllable per Han character and passes other runs through.
+        text = " ".join(lazy_pinyin(text))
+    words = _NOT_WORD.split(anyascii(text).lower())
+    words = [w for w in words if w][:max_words]
+    slug = "-".join(words)
+    if len(slug) > max_length:
+        slug = slug[:max_length].rsplit("-", 1)[0] or slug[:max_length]
+    return slug
