@@ -15,6 +15,7 @@ __all__ = [
     "Category",
     "Config",
     "FetchResult",
+    "FetchSettings",
     "ParsedFeed",
     "Post",
     "RawEntry",
@@ -55,6 +56,18 @@ class Schedule:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FetchSettings:
+    """The `fetch:` section: limits every request obeys."""
+
+    connect_timeout: float = 10.0  # seconds
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0  # one whole fetch, redirects and body included
+    max_bytes: int = 10 * 1024 * 1024  # body cap, raw and decompressed
+    concurrency: int = 50  # requests in flight in all
+    per_host: int = 2  # requests in flight per host
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """One feed the operator listed (config.yaml, feeds/*.yaml or feeds/*.opml)."""
 
@@ -78,6 +91,7 @@ class Config:
     schedule: Schedule
     categories: Mapping[str, Category]  # by slug, in config order
     sources: tuple[Source, ...]
+    fetch: FetchSettings = field(default_factory=FetchSettings)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -159,6 +173,7 @@ class Post:
     slug: str  # base slug from the title; the store makes it unique and keeps it
     content_hash: str  # hash of what the post shows: a change means an update
     dated: bool = True  # False: the feed gave no date, `published` is the time first seen
+    revision: int = 0  # set by the store: bumped on every change, compared when publishing
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,0 +1,591 @@
+"""Store stage: posts and per-source fetch state in SQLite or PostgreSQL (SQLAlchemy 2 Core).
+
+The only module that speaks SQL. It decides nothing about feeds: it keeps what it is
+given, dedupes posts by key, hands out unique slugs and tracks what is left to publish.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Dialect, Engine, Row
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from aggregator.errors import StoreError
+from aggregator.types import Post, SourceState, UpsertResult, Validators
+
+__all__ = ["MIGRATIONS", "Store", "open_store"]
+
+T = TypeVar("T")
+
+# SQLite accepts at most 32766 bound parameters per statement; stay far below it.
+_CHUNK: Final = 500
+# Execution option read by the SQLite "begin" listener: writers take the lock up front.
+_WRITE: Final = "aggregator_write"
+# pg_advisory_xact_lock keys: serialize schema migrations, and post upserts (whose slug
+# choice reads then writes) between nodes. SQLite serializes writers by itself.
+_MIGRATION_LOCK: Final = 0x616767726567  # "aggreg"
+_POSTS_LOCK: Final = 0x616767726568
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC and read back as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store takes aware ones")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class _Tags(sa.TypeDecorator[tuple[str, ...]]):
+    """A tuple of tags stored as JSON text (readable in any SQL shell, on any backend)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value), ensure_ascii=False)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(json.loads(value))
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("config_url", sa.Text, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("content_hash", sa.Text),
+    sa.Column("feed_title", sa.Text),
+    sa.Column("feed_link", sa.Text),
+    sa.Column("feed_id", sa.Text),
+    sa.Column("last_fetched", UTCDateTime),
+    sa.Column("last_success", UTCDateTime),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_check", UTCDateTime),
+    sa.Column("disabled", sa.Text),
+)
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False),
+    sa.Column("published", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("content_html", sa.Text, nullable=False),
+    sa.Column("tags", _Tags, nullable=False),
+    sa.Column("slug", sa.Text, nullable=False, unique=True),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("dated", sa.Boolean, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("published_revision", sa.Integer, nullable=False),
+)
+
+_is_pending = posts.c.revision > posts.c.published_revision
+# Category pages and feeds read the newest posts of one category.
+sa.Index("ix_posts_category_published", posts.c.category, posts.c.published)
+# The combined feed and index page read the newest posts of all categories.
+sa.Index("ix_posts_published", posts.c.published)
+# Partial: after a publish almost no row is pending, so the index stays tiny.
+sa.Index(
+    "ix_posts_pending",
+    posts.c.published,
+    sqlite_where=_is_pending,
+    postgresql_where=_is_pending,
+)
+
+# ----------------------------------------------------------------- migrations
+
+
+def _create_v1(conn: Connection) -> None:
+    # The table definitions above are the version-1 schema. When a later step alters
+    # a table, freeze this body as the literal version-1 definitions first: a new database
+    # walks every step, and the later step would find its change already made.
+    metadata.create_all(conn, tables=[sources, posts], checkfirst=False)
+
+
+# Step i takes the schema from version i to i + 1, inside the migration's transaction.
+MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (_create_v1,)
+
+
+def _migrate(engine: Engine, migrations: Sequence[Callable[[Connection], None]]) -> int:
+    """Bring the schema up to len(migrations) in one transaction; return the steps applied.
+
+    Raises:
+        StoreError: the database was written by a newer version of aggregator.
+        SQLAlchemyError: a step failed (nothing of the migration is kept).
+    """
+    with engine.connect() as conn:
+        conn.execution_options(**{_WRITE: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                # Nodes starting together must not both run the same step.
+                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_MIGRATION_LOCK)))
+            schema_version.create(conn, checkfirst=True)
+            version = conn.scalar(sa.select(schema_version.c.version))
+            if version is None:
+                version = 0
+                conn.execute(schema_version.insert().values(version=0))
+            if version > len(migrations):
+                raise StoreError(
+                    f"database schema version {version} is newer than this aggregator "
+                    f"supports ({len(migrations)}): upgrade aggregator"
+                )
+            for step in migrations[version:]:
+                step(conn)
+            if version < len(migrations):
+                conn.execute(schema_version.update().values(version=len(migrations)))
+            return len(migrations) - version
+
+
+# ----------------------------------------------------------------- the store
+
+
+def open_store(url: str) -> Store:
+    """Open the database at `url`, creating or migrating its schema.
+
+    Raises:
+        StoreError: the URL is invalid, the database is unreachable or cannot be migrated.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"invalid database URL: {e}") from e
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(f"cannot open database {shown}: only sqlite and postgresql are supported")
+    try:
+        engine = _create_engine(parsed)
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot open database {shown}: {_reason(e, parsed)}") from e
+    try:
+        _migrate(engine, MIGRATIONS)
+    except StoreError as e:
+        engine.dispose()
+        raise StoreError(f"cannot open database {shown}: {e}") from e
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise StoreError(f"cannot open database {shown}: {_reason(e, parsed)}") from e
+    return Store(engine)
+
+
+def _create_engine(url: sa.URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        # An unroutable host would otherwise hang for the kernel's TCP timeout.
+        connect_args["connect_timeout"] = 10
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _sqlite_connect(dbapi_conn: Any, record: Any) -> None:
+    # pysqlite begins transactions itself, only before DML, so DDL would run outside one and
+    # a migration would not be atomic; _sqlite_begin begins every transaction instead.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock another process may hold.
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+    # (no busy_timeout wait) when another process wrote in between; writers therefore
+    # take the write lock when they begin.
+    immediate = conn.get_execution_options().get(_WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _reason(e: SQLAlchemyError, url: sa.URL | None = None) -> str:
+    """The driver's message on one line, without the SQL or the password."""
+    orig = getattr(e, "orig", None)
+    text = " ".join(str(orig if orig is not None else e).split())
+    if url is not None and url.password:
+        text = text.replace(str(url.password), "***")
+    return text
+
+
+def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class Store:
+    """Posts and source state in one database. Every method is one short transaction.
+
+    Raises (every method):
+        StoreError: the database refused the operation or could not be reached.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._engine.dispose()
+
+    def _run(self, what: str, work: Callable[[Connection], T], *, write: bool = False) -> T:
+        try:
+            with self._engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{_WRITE: True})
+                with conn.begin():
+                    return work(conn)
+        except SQLAlchemyError as e:
+            raise StoreError(f"{what}: {_reason(e)}") from e
+
+    # ------------------------------------------------------------ source state
+
+    def get_state(self, name: str) -> SourceState | None:
+        """The state saved for source `name`, or None."""
+
+        def work(conn: Connection) -> SourceState | None:
+            row = conn.execute(sa.select(sources).where(sources.c.name == name)).first()
+            return None if row is None else _state_from_row(row)
+
+        return self._run(f"cannot read the state of {name!r}", work)
+
+    def states(self) -> list[SourceState]:
+        """Every saved source state, ordered by name."""
+
+        def work(conn: Connection) -> list[SourceState]:
+            rows = conn.execute(sa.select(sources)).all()
+            # Sorted here, not in SQL: collations differ between backends and databases.
+            return sorted((_state_from_row(r) for r in rows), key=lambda s: s.name)
+
+        return self._run("cannot read source states", work)
+
+    def save_state(self, state: SourceState) -> None:
+        """Insert or replace the state of `state.name`."""
+        values = _state_values(state)
+        insert = _insert(self._engine.dialect.name, sources).values(**values)
+        statement = insert.on_conflict_do_update(
+            index_elements=[sources.c.name],
+            set_={k: v for k, v in values.items() if k != "name"},
+        )
+        self._run(
+            f"cannot save the state of {state.name!r}",
+            lambda conn: conn.execute(statement),
+            write=True,
+        )
+
+    def due(self, names: Iterable[str], *, now: datetime) -> list[str]:
+        """Of `names` (in order), those enabled whose next check is unset or not after `now`."""
+        wanted = list(dict.fromkeys(names))
+
+        def work(conn: Connection) -> list[str]:
+            known: dict[str, Any] = {}  # name -> row
+            for chunk in _chunks(wanted):
+                query = sa.select(sources.c.name, sources.c.next_check, sources.c.disabled)
+                for row in conn.execute(query.where(sources.c.name.in_(chunk))):
+                    known[row.name] = row
+            result = []
+            for name in wanted:
+                state = known.get(name)
+                if state is None or (
+                    state.disabled is None and (state.next_check is None or state.next_check <= now)
+                ):
+                    result.append(name)
+            return result
+
+        return self._run("cannot read due sources", work)
+
+    # ------------------------------------------------------------------- posts
+
+    def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
+        """Insert new posts, update changed ones, skip unchanged ones (by key and content hash).
+
+        A new post gets a slug unique across the store (its base slug, then -2, -3, …) that
+        it keeps for good. The first occurrence of a key in `new_posts` wins.
+        """
+        return self._run(
+            "cannot store posts",
+            lambda conn: _upsert(conn, new_posts, now=now),
+            write=True,
+        )
+
+    def pending(self) -> list[Post]:
+        """Posts new or changed since they were last published, oldest first."""
+        query = sa.select(posts).where(_is_pending).order_by(posts.c.published, posts.c.key)
+        return self._run(
+            "cannot read pending posts",
+            lambda conn: [_post_from_row(r) for r in conn.execute(query)],
+        )
+
+    def mark_published(self, keys_and_revisions: Sequence[tuple[str, int]]) -> None:
+        """Record that each (key, revision) was published.
+
+        A post whose revision moved on meanwhile (changed during the publish) stays pending.
+        """
+        if not keys_and_revisions:
+            return
+        statement = (
+            sa.update(posts)
+            .where(posts.c.key == sa.bindparam("b_key"))
+            .where(posts.c.revision == sa.bindparam("b_revision"))
+            .values(published_revision=sa.bindparam("b_revision"))
+        )
+        params = [{"b_key": k, "b_revision": r} for k, r in keys_and_revisions]
+        self._run(
+            "cannot mark posts published",
+            lambda conn: conn.execute(statement, params),
+            write=True,
+        )
+
+    def recent_posts(self, *, category: str | None = None, limit: int | None = None) -> list[Post]:
+        """Posts newest first (published descending, then key), of one category or all."""
+        query = sa.select(posts).order_by(posts.c.published.desc(), posts.c.key)
+        if category is not None:
+            query = query.where(posts.c.category == category)
+        if limit is not None:
+            query = query.limit(limit)
+        return self._run(
+            "cannot read posts", lambda conn: [_post_from_row(r) for r in conn.execute(query)]
+        )
+
+    def get_post(self, key: str) -> Post | None:
+        """The post stored under `key`, or None."""
+
+        def work(conn: Connection) -> Post | None:
+            row = conn.execute(sa.select(posts).where(posts.c.key == key)).first()
+            return None if row is None else _post_from_row(row)
+
+        return self._run(f"cannot read post {key!r}", work)
+
+    def post_counts(self) -> dict[str, int]:
+        """Number of stored posts by source name (sources without posts are absent)."""
+        query = sa.select(posts.c.source, sa.func.count()).group_by(posts.c.source)
+        return self._run(
+            "cannot count posts",
+            lambda conn: {source: count for source, count in conn.execute(query)},
+        )
+
+    def categories(self) -> list[str]:
+        """Category slugs that have at least one post, sorted."""
+        query = sa.select(posts.c.category).distinct()
+        return self._run("cannot read categories", lambda conn: sorted(conn.scalars(query)))
+
+
+def _insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    # Both dialects spell the upsert the same way (INSERT … ON CONFLICT DO UPDATE).
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def _state_values(state: SourceState) -> dict[str, Any]:
+    return {
+        "name": state.name,
+        "url": state.url,
+        "config_url": state.config_url,
+        "etag": state.validators.etag,
+        "last_modified": state.validators.last_modified,
+        "content_hash": state.content_hash,
+        "feed_title": state.feed_title,
+        "feed_link": state.feed_link,
+        "feed_id": state.feed_id,
+        "last_fetched": state.last_fetched,
+        "last_success": state.last_success,
+        "last_status": state.last_status,
+        "failures": state.failures,
+        "last_error": state.last_error,
+        "next_check": state.next_check,
+        "disabled": state.disabled,
+    }
+
+
+def _state_from_row(row: Row[Any]) -> SourceState:
+    return SourceState(
+        name=row.name,
+        url=row.url,
+        config_url=row.config_url,
+        validators=Validators(etag=row.etag, last_modified=row.last_modified),
+        content_hash=row.content_hash,
+        feed_title=row.feed_title,
+        feed_link=row.feed_link,
+        feed_id=row.feed_id,
+        last_fetched=row.last_fetched,
+        last_success=row.last_success,
+        last_status=row.last_status,
+        failures=row.failures,
+        last_error=row.last_error,
+        next_check=row.next_check,
+        disabled=row.disabled,
+    )
+
+
+def _post_from_row(row: Row[Any]) -> Post:
+    return Post(
+        key=row.key,
+        source=row.source,
+        category=row.category,
+        title=row.title,
+        link=row.link,
+        published=row.published,
+        updated=row.updated,
+        content_html=row.content_html,
+        tags=row.tags,
+        slug=row.slug,
+        content_hash=row.content_hash,
+        dated=row.dated,
+        revision=row.revision,
+    )
+
+
+def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> UpsertResult:
+    if conn.dialect.name == "postgresql":
+        # Two nodes choosing slugs at once would both pick the same free one.
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_POSTS_LOCK)))
+    by_key: dict[str, Post] = {}
+    for post in batch:
+        by_key.setdefault(post.key, post)
+    keys = list(by_key)
+    stored: dict[str, Any] = {}  # key -> row
+    query = sa.select(
+        posts.c.key, posts.c.content_hash, posts.c.published, posts.c.updated, posts.c.dated
+    )
+    for chunk in _chunks(keys):
+        for row in conn.execute(query.where(posts.c.key.in_(chunk))):
+            stored[row.key] = row
+
+    inserts: list[Post] = []
+    changes: list[dict[str, Any]] = []
+    unchanged = 0
+    for key, post in by_key.items():
+        old = stored.get(key)
+        if old is None:
+            inserts.append(post)
+        elif old.content_hash == post.content_hash:
+            unchanged += 1
+        else:
+            changes.append(
+                {
+                    "b_key": key,
+                    "b_title": post.title,
+                    "b_link": post.link,
+                    "b_content_html": post.content_html,
+                    "b_tags": post.tags,
+                    "b_content_hash": post.content_hash,
+                    # An edit with no newer date of its own is dated by when we saw it.
+                    "b_updated": post.updated if post.updated > old.updated else now,
+                    # An undated post's published is its first-seen time: it never moves.
+                    "b_published": post.published if post.dated else old.published,
+                    "b_dated": old.dated or post.dated,
+                }
+            )
+
+    if changes:
+        conn.execute(
+            sa.update(posts)
+            .where(posts.c.key == sa.bindparam("b_key"))
+            .values(
+                title=sa.bindparam("b_title"),
+                link=sa.bindparam("b_link"),
+                content_html=sa.bindparam("b_content_html"),
+                tags=sa.bindparam("b_tags", type_=_Tags),
+                content_hash=sa.bindparam("b_content_hash"),
+                updated=sa.bindparam("b_updated", type_=UTCDateTime),
+                published=sa.bindparam("b_published", type_=UTCDateTime),
+                dated=sa.bindparam("b_dated"),
+                revision=posts.c.revision + 1,
+            ),
+            changes,
+        )
+    if inserts:
+        slugs = _unique_slugs(conn, [p.slug or "post" for p in inserts])
+        conn.execute(
+            posts.insert(),
+            [
+                {
+                    "key": p.key,
+                    "source": p.source,
+                    "category": p.category,
+                    "title": p.title,
+                    "link": p.link,
+                    "published": p.published,
+                    "updated": p.updated,
+                    "content_html": p.content_html,
+                    "tags": p.tags,
+                    "slug": slug,
+                    "content_hash": p.content_hash,
+                    "dated": p.dated,
+                    "first_seen": now,
+                    "revision": 1,
+                    "published_revision": 0,
+                }
+                for p, slug in zip(inserts, slugs, strict=True)
+            ],
+        )
+    return UpsertResult(
+        new=tuple(p.key for p in inserts),
+        updated=tuple(c["b_key"] for c in changes),
+        unchanged=unchanged,
+    )
+
+
+def _unique_slugs(conn: Connection, bases: Sequence[str]) -> list[str]:
+    """One slug per base, unique among the stored slugs and each other: base, base-2, …"""
+    taken: set[str] = set()
+    for base in dict.fromkeys(bases):
+        query = sa.select(posts.c.slug).where(
+            sa.or_(posts.c.slug == base, posts.c.slug.startswith(f"{base}-", autoescape=True))
+        )
+        taken.update(conn.scalars(query))
+    result = []
+    for base in bases:
+        slug, n = base, 1
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        taken.add(slug)
+        result.append(slug)
+    return result

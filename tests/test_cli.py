@@ -1,0 +1,243 @@
+"""End to end: the real CLI in a subprocess against feeds served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import yaml
+from clirunner import GOLDEN, count_rows, run_cli, tree_mtimes, validate_atom
+from httpserver import FeedServer, closed_port
+
+pytestmark = pytest.mark.slow
+
+
+def rss(title: str, items: list[tuple[str, str, str]]) -> bytes:
+    """A small RSS 2.0 feed; items are (guid, title, html)."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
+        f"<title>{title}</title><link>http://example.org/{title}/</link>",
+        "<description>test</description>",
+    ]
+    for n, (guid, item_title, html) in enumerate(items):
+        parts.append(
+            f"<item><title>{item_title}</title>"
+            f"<link>http://example.org/{title}/{guid}.html</link>"
+            f'<guid isPermaLink="false">{guid}</guid>'
+            f"<pubDate>Sun, 26 Dec 2021 0{n}:35:42 GMT</pubDate>"
+            f"<description><![CDATA[{html}]]></description></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def write_config(tmp: Path, sources: list[dict[str, str]], categories: dict[str, str]) -> Path:
+    config = {
+        "site": {
+            "title": "Test Site",
+            "base_url": "https://news.example.org/",
+            "output_dir": "out",
+            "timezone": "Asia/Shanghai",
+            "language": "en",
+        },
+        "database": "sqlite:///test.db",
+        "fetch": {"connect_timeout": "1s", "read_timeout": "2s", "total_timeout": "3s"},
+        "categories": {slug: {"title": title} for slug, title in categories.items()},
+        "sources": sources,
+    }
+    path = tmp / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def golden_config(tmp: Path, server: FeedServer) -> Path:
+    text = (GOLDEN / "config.yaml").read_text(encoding="utf-8")
+    path = tmp / "config.yaml"
+    path.write_text(text.replace("PORT", str(server.port)), encoding="utf-8")
+    return path
+
+
+def test_golden_post_is_byte_identical(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add("/tianjinribao.rss", (GOLDEN / "tianjinribao.rss").read_bytes())
+    config = golden_config(tmp_path, feed_server)
+
+    run_cli(config, "run", "--once")
+
+    posts = list((tmp_path / "out" / "_posts").glob("*.md"))
+    assert len(posts) == 1
+    assert posts[0].name.startswith("2021-12-26-")
+    assert posts[0].read_bytes() == (GOLDEN / "post.md").read_bytes()
+    validate_atom(tmp_path / "out" / "category" / "tianjinribao.xml")
+    validate_atom(tmp_path / "out" / "atom.xml")
+
+
+def test_second_run_is_304_and_writes_nothing(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add(
+        "/a.rss",
+        rss("a", [("a1", "First A", "<p>one</p>"), ("a2", "Second A", "<p>two</p>")]),
+        etag=True,
+    )
+    feed_server.add("/b.rss", rss("b", [("b1", "First B", "<p>bee</p>")]), etag=True)
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "Source A", "url": feed_server.url("/a.rss"), "category": "alpha"},
+            {"name": "Source B", "url": feed_server.url("/b.rss"), "category": "beta"},
+        ],
+        {"alpha": "Alpha", "beta": "Beta"},
+    )
+    out, db = tmp_path / "out", tmp_path / "test.db"
+
+    run_cli(config, "run", "--once")
+    before, rows = tree_mtimes(out), count_rows(db, "posts")
+    assert rows == 3
+    assert len(list((out / "_posts").glob("*.md"))) == 3
+
+    # --all: every source is fetched again, and every one of them answers 304.
+    run_cli(config, "run", "--once", "--all")
+    assert [r.headers.get("if-none-match") is not None for r in feed_server.requests("/a.rss")] == [
+        False,
+        True,
+    ]
+    assert tree_mtimes(out) == before
+    assert count_rows(db, "posts") == rows
+
+    # One item changes: only its post, its category's feed and pages, the combined
+    # feed and the index are rewritten.
+    feed_server.add(
+        "/a.rss",
+        rss("a", [("a1", "First A", "<p>one</p>"), ("a2", "Second A", "<p>two, edited</p>")]),
+        etag=True,
+    )
+    run_cli(config, "run", "--once", "--all")
+    after = tree_mtimes(out)
+    changed = {p for p in after if after[p] != before.get(p)}
+    assert count_rows(db, "posts") == rows
+    changed_posts = {p for p in changed if p.startswith("_posts/")}
+    assert len(changed_posts) == 1
+    assert "two, edited" in (out / changed_posts.pop()).read_text(encoding="utf-8")
+    assert "category/alpha.xml" in changed
+    assert "category/beta.xml" not in changed
+    assert "category/beta.html" not in changed
+    assert not any(p.startswith("beta/") for p in changed)
+    assert "atom.xml" in changed
+    allowed = {"atom.xml", "index.html", "category/alpha.xml", "category/alpha.html"}
+    assert {p for p in changed if not p.startswith(("_posts/", "alpha/"))} <= allowed
+    assert len([p for p in changed if p.startswith("alpha/")]) <= 1
+    validate_atom(out / "category" / "alpha.xml")
+
+
+def test_bad_sources_do_not_hurt_good_ones(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add("/good.rss", rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    feed_server.add("/404.rss", b"not here", status=404)
+    feed_server.add("/500.rss", b"oops", status=500)
+    feed_server.add("/hang.rss", hang=True)
+    feed_server.add(
+        "/page.html",
+        b"<!doctype html><html><head><title>x</title></head><body><p>hi</p></body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    feed_server.add("/empty.rss", b"")
+    feed_server.add("/broken.rss", b"<rss><channel><item><title>x</ti")
+    with closed_port() as port:
+        bad = {
+            "e404": feed_server.url("/404.rss"),
+            "e500": feed_server.url("/500.rss"),
+            "refused": f"http://127.0.0.1:{port}/feed.rss",
+            "timeout": feed_server.url("/hang.rss"),
+            "html": feed_server.url("/page.html"),
+            "empty": feed_server.url("/empty.rss"),
+            "malformed": feed_server.url("/broken.rss"),
+        }
+        sources = [{"name": "good", "url": feed_server.url("/good.rss"), "category": "news"}]
+        sources += [{"name": n, "url": u, "category": "news"} for n, u in bad.items()]
+        config = write_config(tmp_path, sources, {"news": "News"})
+
+        proc = run_cli(config, "run", "--once")
+
+    assert proc.returncode == 0
+    posts = list((tmp_path / "out" / "_posts").glob("*.md"))
+    assert len(posts) == 1 and "Good news" in posts[0].read_text(encoding="utf-8")
+    validate_atom(tmp_path / "out" / "category" / "news.xml")
+
+    status = json.loads(run_cli(config, "status", "--json").stdout)
+    by_name = {row["name"]: row for row in status}
+    assert by_name["good"]["last_error"] is None and by_name["good"]["posts"] == 1
+    expected_words = {
+        "e404": "404",
+        "e500": "500",
+        "refused": "refused",
+        "timeout": "timed out",
+        "html": "",
+        "empty": "empty",
+        "malformed": "",
+    }
+    for name, word in expected_words.items():
+        row = by_name[name]
+        assert row["last_error"], name
+        assert word.lower() in row["last_error"].lower(), (name, row["last_error"])
+        assert row["failures"] == 1
+        assert row["posts"] == 0
+    # The plain table shows them too.
+    table = run_cli(config, "status").stdout
+    assert "e404" in table and "404" in table
+
+
+def test_bad_config_is_refused_and_touches_nothing(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "one", "url": "ftp://example.org/feed", "category": "news"},
+            {"name": "two", "url": "https://example.org/feed", "category": "nope"},
+        ],
+        {"news": "News"},
+    )
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["schedule"] = {"interval": "5 parsecs"}
+    config.write_text(yaml.safe_dump(data), encoding="utf-8")
+
+    proc = run_cli(config, "run", "--once", check=False)
+
+    assert proc.returncode != 0
+    lines = proc.stderr.splitlines()
+    assert any(line.startswith("config.yaml: sources[0].url:") for line in lines), lines
+    assert any(line.startswith("config.yaml: sources[1].category:") for line in lines), lines
+    assert any(line.startswith("config.yaml: schedule.interval:") for line in lines), lines
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+    assert run_cli(config, "check", check=False).returncode != 0
+
+
+def test_hostile_feed_publishes_safe_output(tmp_path: Path, feed_server: FeedServer) -> None:
+    hostile = (
+        '<p onclick="steal()">Hi<script>alert(1)</script></p>'
+        '<a href="javascript:alert(2)">x</a><img src="x.png" onerror="alert(3)">'
+        "<iframe src='http://evil.example/'></iframe><p>{{ site.title }} {% raw %}</p>"
+    )
+    feed_server.add(
+        "/h.rss",
+        rss("h", [("h1", 'He said: "yes" --- {{ no }} \\ null', hostile)]),
+    )
+    config = write_config(
+        tmp_path,
+        [{"name": "Hostile", "url": feed_server.url("/h.rss"), "category": "news"}],
+        {"news": "News"},
+    )
+    run_cli(config, "run", "--once")
+    out = tmp_path / "out"
+    (post,) = (out / "_posts").glob("*.md")
+    text = post.read_text(encoding="utf-8")
+    _, front, body = text.split("---\n", 2)
+    meta = yaml.safe_load(front)
+    assert meta["title"] == 'He said: "yes" --- {{ no }} \\ null'
+    assert meta["render_with_liquid"] is False
+    for produced in (body, (out / "atom.xml").read_text(encoding="utf-8")):
+        lowered = produced.lower()
+        assert "<script" not in lowered and "&lt;script" not in lowered
+        assert "javascript:" not in lowered
+        assert "onclick" not in lowered and "onerror" not in lowered
+        assert "iframe" not in lowered
+    with sqlite3.connect(tmp_path / "test.db") as conn:
+        (html,) = conn.execute("SELECT content_html FROM posts").fetchone()
+    assert "<script" not in html

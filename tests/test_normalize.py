@@ -1,0 +1,712 @@
+from __future__ import annotations
+
+import html
+import json
+import re
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregator.errors import ParseError
+from aggregator.normalize import (
+    TITLE_LENGTH,
+    canonical_link,
+    clean_title,
+    normalize,
+    post_key,
+    sanitize_html,
+)
+from aggregator.parse import parse
+from aggregator.types import ParsedFeed, Post, RawEntry, Source
+
+DATA = Path(__file__).parent / "data"
+FEEDS = DATA / "feeds"
+GOLDEN = DATA / "golden"
+NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+FEED_URL = "https://feeds.example.org/feed.xml"
+SITE_TZ = "Asia/Shanghai"
+
+
+def source(**changes: Any) -> Source:
+    base = Source(
+        name="Fixture",
+        url=FEED_URL,
+        category="news",
+        tags=("News",),
+        interval=timedelta(minutes=30),
+    )
+    return replace(base, **changes)
+
+
+def run(
+    *entries: RawEntry, feed_link: str | None = "https://site.example.org/", **src: Any
+) -> list[Post]:
+    feed = ParsedFeed(title="T", link=feed_link, entries=entries)
+    return normalize(feed, source(**src), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL)
+
+
+def one(entry: RawEntry, **kwargs: Any) -> Post:
+    (post,) = run(entry, **kwargs)
+    return post
+
+
+# ---------------------------------------------------------------------- golden
+
+
+def golden_post() -> Post:
+    content = (GOLDEN / "tianjinribao.rss").read_bytes()
+    feed = parse(content, {"content-type": "application/rss+xml"}, url=FEED_URL)
+    src = source(name="天津日报", category="tianjinribao", tags=("天津日报新闻",))
+    (post,) = normalize(feed, src, now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL)
+    return post
+
+
+def golden_body() -> str:
+    text = (GOLDEN / "post.md").read_text(encoding="utf-8")
+    body = text.split("---\n", 2)[2]
+    return body.split('<p class="em_media">', 1)[0]
+
+
+def test_golden_post() -> None:
+    post = golden_post()
+    assert post.title == (
+        "《天津市新一代信息技术产业发展“十四五”专项规划》出台 2025年电子信息制造业产值超3000亿元"
+    )
+    assert post.published == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
+    assert post.published.isoformat() == "2021-12-26T01:35:42+00:00"
+    assert post.updated == post.published
+    assert post.dated
+    assert post.link == (
+        "http://finews.zning.xyz/html_News/NewsShare.html?infoCode=NW202112262225980186"
+    )
+    assert post.category == "tianjinribao"
+    assert post.tags == ("天津日报新闻",)
+    assert post.source == "天津日报"
+    assert post.slug.startswith("tian-jin-shi")
+    assert re.fullmatch(r"[0-9a-f]{32}", post.key)
+    assert re.fullmatch(r"[0-9a-f]{64}", post.content_hash)
+
+
+def test_golden_body_is_byte_for_byte() -> None:
+    assert golden_post().content_html == golden_body()
+
+
+def test_golden_description_sanitizes_to_the_golden_body() -> None:
+    content = (GOLDEN / "tianjinribao.rss").read_bytes()
+    feed = parse(content, {"content-type": "application/rss+xml"}, url=FEED_URL)
+    description = feed.entries[0].content
+    assert description is not None
+    assert sanitize_html(description, base_url=FEED_URL) == golden_body()
+
+
+# ------------------------------------------------------------------- sanitizer
+
+BASE = "https://news.example.org/2021/12/story.html"
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        pytest.param("<p>a<script>alert(1)</script>b</p>", "<p>ab</p>", id="script"),
+        pytest.param("<SCRIPT SRC=//x.example/a.js></SCRIPT>ok", "ok", id="script-upper"),
+        pytest.param("<style>p{color:red}</style><p>x</p>", "<p>x</p>", id="style"),
+        pytest.param('<iframe src="https://x.example/">fallback</iframe>x', "x", id="iframe"),
+        pytest.param('<object data="x.swf"><embed src="x.swf"></object>x', "x", id="object"),
+        pytest.param(
+            '<form action="/x"><input name="q"><button>Go</button></form>', "Go", id="form"
+        ),
+        pytest.param(
+            '<img src="https://i.example/a.png" onerror="alert(1)">',
+            '<img src="https://i.example/a.png">',
+            id="onerror",
+        ),
+        pytest.param(
+            '<p onclick="x()" style="color:red" class="c" id="i">t</p>', "<p>t</p>", id="attributes"
+        ),
+        pytest.param(
+            '<a href="javascript:alert(1)">x</a>',
+            '<a rel="noopener noreferrer">x</a>',
+            id="javascript-href",
+        ),
+        pytest.param(
+            '<a href=" JaVaScRiPt:alert(1)">x</a>',
+            '<a rel="noopener noreferrer">x</a>',
+            id="javascript-mixed-case",
+        ),
+        pytest.param(
+            '<a href="java&#x09;script:alert(1)">x</a>',
+            '<a rel="noopener noreferrer">x</a>',
+            id="javascript-tab",
+        ),
+        pytest.param(
+            '<a href="vbscript:msgbox(1)">x</a>',
+            '<a rel="noopener noreferrer">x</a>',
+            id="vbscript",
+        ),
+        pytest.param('<img src="data:image/png;base64,iVBORw0KGgo=">', "<img>", id="data-src"),
+        pytest.param(
+            '<a href="https://o.example/">o</a>',
+            '<a href="https://o.example/" rel="noopener noreferrer">o</a>',
+            id="rel-added",
+        ),
+        pytest.param(
+            '<a href="https://o.example/" rel="opener" target="_blank">o</a>',
+            '<a href="https://o.example/" rel="noopener noreferrer">o</a>',
+            id="rel-replaced",
+        ),
+        pytest.param(
+            '<a href="mailto:ed@example.org">m</a>',
+            '<a href="mailto:ed@example.org" rel="noopener noreferrer">m</a>',
+            id="mailto",
+        ),
+        pytest.param(
+            '<a href="more.html">m</a>',
+            '<a href="https://news.example.org/2021/12/more.html" rel="noopener noreferrer">m</a>',
+            id="relative-href",
+        ),
+        pytest.param(
+            '<img src="/img/a.png" alt="a">',
+            '<img src="https://news.example.org/img/a.png" alt="a">',
+            id="root-relative-src",
+        ),
+        pytest.param(
+            '<img src="../a.png">', '<img src="https://news.example.org/2021/a.png">', id="dot-dot"
+        ),
+        pytest.param(
+            '<img src="//cdn.example.org/a.png">',
+            '<img src="https://cdn.example.org/a.png">',
+            id="protocol-relative",
+        ),
+        pytest.param(
+            '<a href="?page=2">2</a>',
+            '<a href="https://news.example.org/2021/12/story.html?page=2"'
+            ' rel="noopener noreferrer">2</a>',
+            id="query-only",
+        ),
+        pytest.param("<p>a</p>\n <p>b</p>\n", "<p>a</p>\n <p>b</p>\n", id="whitespace-kept"),
+        pytest.param(
+            "<p>a&nbsp;b &amp; c &lt; d</p>", "<p>a&nbsp;b &amp; c &lt; d</p>", id="entities-kept"
+        ),
+        pytest.param("<!-- hidden --><p>x</p>", "<p>x</p>", id="comment"),
+        pytest.param("<br/>", "<br>", id="void"),
+        pytest.param("<svg><script>alert(1)</script></svg>x", "x", id="svg"),
+        pytest.param("<math><mi>x</mi></math>y", "y", id="math"),
+        pytest.param("<p>\x00nul \x08 ctl</p>", "<p>nul  ctl</p>", id="control-chars"),
+    ],
+)
+def test_sanitize_html(dirty: str, clean: str) -> None:
+    assert sanitize_html(dirty, base_url=BASE) == clean
+
+
+@pytest.mark.parametrize(
+    "fragment",
+    [
+        pytest.param(
+            '<figure><img src="https://i.example/a.png" width="10" height="5" title="t">'
+            "<figcaption>c</figcaption></figure>",
+            id="figure",
+        ),
+        pytest.param(
+            '<table><thead><tr><th colspan="2">h</th></tr></thead>'
+            "<tbody><tr><td>1</td><td>2</td></tr></tbody></table>",
+            id="table",
+        ),
+        pytest.param(
+            "<h2>h</h2><ul><li>a</li></ul><ol><li>b</li></ol><dl><dt>t</dt><dd>d</dd></dl>"
+            "<blockquote>q</blockquote><pre><code>c</code></pre><hr>",
+            id="blocks",
+        ),
+        pytest.param(
+            "<em>e</em><strong>s</strong><b>b</b><i>i</i><u>u</u><s>s</s>"
+            "<sub>1</sub><sup>2</sup><span>sp</span><div>d</div>",
+            id="inline",
+        ),
+        pytest.param("<h1>1</h1><h3>3</h3><h4>4</h4><h5>5</h5><h6>6</h6>", id="headings"),
+    ],
+)
+def test_allowed_markup_is_kept(fragment: str) -> None:
+    assert sanitize_html(fragment, base_url=BASE) == fragment
+
+
+def test_sanitize_without_base_keeps_relative_urls() -> None:
+    got = sanitize_html('<a href="more.html">m</a>', base_url=None)
+    assert got == '<a href="more.html" rel="noopener noreferrer">m</a>'
+
+
+def test_sanitize_ignores_a_non_http_base() -> None:
+    got = sanitize_html('<a href="more.html">m</a>', base_url="javascript:alert(1)//")
+    assert got == '<a href="more.html" rel="noopener noreferrer">m</a>'
+
+
+def test_sanitize_bases_do_not_mix() -> None:
+    first = sanitize_html('<img src="a.png">', base_url="https://one.example/x/")
+    second = sanitize_html('<img src="a.png">', base_url="https://two.example/y/")
+    assert first == '<img src="https://one.example/x/a.png">'
+    assert second == '<img src="https://two.example/y/a.png">'
+
+
+# ---------------------------------------------------------------------- titles
+
+
+@pytest.mark.parametrize(
+    ("raw", "title"),
+    [
+        pytest.param("Plain", "Plain", id="plain"),
+        pytest.param("AT&amp;amp;T", "AT&amp;T", id="entities-decoded-once"),
+        pytest.param("AT&amp;T", "AT&T", id="one-entity"),
+        pytest.param("AT&T", "AT&T", id="bare-ampersand"),
+        pytest.param("It&#8217;s &eacute;t&eacute;", "It’s été", id="numeric-and-named"),
+        pytest.param("<b>Bold</b> <i>move</i>", "Bold move", id="markup"),
+        pytest.param("Wo<b>rd</b>", "Word", id="inline-markup-joins"),
+        pytest.param("<script>alert(1)</script>Safe", "Safe", id="script-content"),
+        pytest.param("<style>b{}</style>Safe", "Safe", id="style-content"),
+        pytest.param(
+            "&lt;script&gt;alert(1)&lt;/script&gt;",
+            "<script>alert(1)</script>",
+            id="escaped-script-is-text",
+        ),
+        pytest.param("Safe<img src=x onerror=alert(1)>", "Safe", id="img"),
+        pytest.param("1 < 2 and a<b", "1 < 2 and a<b", id="lone-less-than"),
+        pytest.param("<!-- c -->Title", "Title", id="comment"),
+        pytest.param("  a \n\t b\u3000c\xa0d  ", "a b c d", id="whitespace"),
+        pytest.param("a\x00b\x07c", "abc", id="control-chars"),
+        pytest.param("&#0;x&#1;", "\ufffdx", id="control-char-references"),
+        pytest.param("《专项规划》出台 2025年", "《专项规划》出台 2025年", id="chinese"),
+    ],
+)
+def test_clean_title(raw: str, title: str) -> None:
+    assert clean_title(raw, fallback_text="") == title
+
+
+def test_long_title_is_cut_on_a_word_boundary() -> None:
+    raw = " ".join(f"word{i}" for i in range(100))
+    title = clean_title(raw, fallback_text="")
+    assert len(title) <= TITLE_LENGTH
+    assert title.endswith("…")
+    assert raw.startswith(title[:-1])
+    assert title[:-1].split(" ")[-1] in raw.split(" ")  # no word cut in half
+
+
+def test_long_chinese_title_is_cut_at_the_limit() -> None:
+    raw = "天津市新一代信息技术产业发展" * 30
+    title = clean_title(raw, fallback_text="")
+    assert len(title) == TITLE_LENGTH
+    assert title == raw[: TITLE_LENGTH - 1] + "…"
+
+
+def test_title_at_the_limit_is_kept() -> None:
+    raw = "x" * TITLE_LENGTH
+    assert clean_title(raw, fallback_text="") == raw
+
+
+@pytest.mark.parametrize("raw", [None, "", "   ", "<br>", "<img src=x>"])
+def test_missing_title_falls_back_to_the_text(raw: str | None) -> None:
+    body = "<p>First paragraph of the story.</p><p>Second paragraph, which goes on.</p>"
+    title = clean_title(raw, fallback_text=body)
+    assert title == "First paragraph of the story. Second paragraph, which goes on."
+
+
+def test_fallback_title_is_short() -> None:
+    body = "<p>" + " ".join(["word"] * 100) + "</p>"
+    title = clean_title(None, fallback_text=body)
+    assert 0 < len(title) <= 80
+    assert title.endswith("…")
+
+
+# ----------------------------------------------------------------- links, keys
+
+
+@pytest.mark.parametrize(
+    ("url", "canonical"),
+    [
+        pytest.param("https://example.org/a?b=1", "https://example.org/a?b=1", id="unchanged"),
+        pytest.param("HTTPS://Example.ORG/Path", "https://example.org/Path", id="case"),
+        pytest.param("https://example.org:443/a", "https://example.org/a", id="default-port"),
+        pytest.param("http://example.org:80/a", "http://example.org/a", id="default-port-http"),
+        pytest.param("http://example.org:8080/a", "http://example.org:8080/a", id="other-port"),
+        pytest.param("https://example.org/a#comments", "https://example.org/a", id="fragment"),
+        pytest.param("https://example.org", "https://example.org/", id="empty-path"),
+        pytest.param(
+            "https://example.org/a?utm_source=rss&id=7&utm_medium=feed&fbclid=x",
+            "https://example.org/a?id=7",
+            id="tracking",
+        ),
+        pytest.param("  https://example.org/a  ", "https://example.org/a", id="spaces"),
+        pytest.param("https://user:pw@example.org/a", "https://example.org/a", id="userinfo"),
+        pytest.param("/relative/path", "/relative/path", id="relative"),
+        pytest.param("mailto:a@example.org", "mailto:a@example.org", id="not-http"),
+        pytest.param("http://[broken/a", "http://[broken/a", id="unparseable"),
+    ],
+)
+def test_canonical_link(url: str, canonical: str) -> None:
+    assert canonical_link(url) == canonical
+
+
+def test_key_is_short_hex_and_stable() -> None:
+    entry = RawEntry(guid="123", title="t")
+    key = post_key("A", entry, "")
+    assert re.fullmatch(r"[0-9a-f]{32}", key)
+    assert post_key("A", entry, "") == key
+    assert post_key("A", replace(entry, title="changed"), "<p>changed</p>") == key
+
+
+def test_bare_guid_is_scoped_by_source() -> None:
+    entry = RawEntry(guid="123")
+    assert post_key("A", entry, "") != post_key("B", entry, "")
+
+
+@pytest.mark.parametrize(
+    "guid",
+    ["https://example.org/p/1", "http://example.org/?p=1", "tag:example.org,2021:1", "urn:uuid:1"],
+)
+def test_global_guid_is_the_same_in_every_source(guid: str) -> None:
+    entry = RawEntry(guid=guid)
+    assert post_key("A", entry, "") == post_key("B", entry, "")
+
+
+def test_guid_wins_over_link() -> None:
+    a = RawEntry(guid="g", link="https://example.org/1")
+    b = RawEntry(guid="g", link="https://example.org/2")
+    assert post_key("A", a, "") == post_key("A", b, "")
+
+
+def test_key_from_canonical_link_without_guid() -> None:
+    a = RawEntry(link="https://Example.org/1?utm_source=x#top", title="a")
+    b = RawEntry(link="https://example.org/1", title="b")
+    c = RawEntry(link="https://example.org/2", title="a")
+    assert post_key("A", a, "") == post_key("B", b, "")
+    assert post_key("A", a, "") != post_key("A", c, "")
+
+
+def test_key_from_content_without_guid_or_link() -> None:
+    a = RawEntry(title="t", content="<p>x</p>")
+    assert post_key("A", a, "<p>x</p>") == post_key("A", a, "<p>x</p>")
+    assert post_key("A", a, "<p>x</p>") != post_key("A", a, "<p>y</p>")
+    assert post_key("A", a, "<p>x</p>") != post_key("B", a, "<p>x</p>")
+
+
+# ------------------------------------------------------------------- normalize
+
+
+def test_fields_come_from_the_source() -> None:
+    post = one(RawEntry(guid="1", title="t"), name="Src", category="cat", tags=("A", "B"))
+    assert (post.source, post.category, post.tags) == ("Src", "cat", ("A", "B"))
+
+
+def test_zone_less_date_is_read_in_the_site_zone() -> None:
+    post = one(RawEntry(guid="1", title="t", published=datetime(2021, 12, 26, 9, 35, 42)))
+    assert post.published == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
+    assert post.published.utcoffset() == timedelta(0)
+
+
+def test_zone_less_date_uses_the_source_zone_first() -> None:
+    entry = RawEntry(guid="1", title="t", published=datetime(2021, 12, 26, 9, 35, 42))
+    post = one(entry, timezone="America/New_York")
+    assert post.published == datetime(2021, 12, 26, 14, 35, 42, tzinfo=UTC)
+
+
+def test_aware_date_is_converted_to_utc() -> None:
+    from datetime import timezone
+
+    pub = datetime(2021, 12, 26, 9, 35, 42, tzinfo=timezone(timedelta(hours=8)))
+    post = one(RawEntry(guid="1", title="t", published=pub), timezone="America/New_York")
+    assert post.published == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
+    assert post.published.tzinfo is UTC
+
+
+def test_missing_date_is_now_and_undated() -> None:
+    post = one(RawEntry(guid="1", title="t"))
+    assert post.published == NOW
+    assert post.updated == NOW
+    assert post.dated is False
+
+
+def test_updated_only_is_the_published_date() -> None:
+    post = one(RawEntry(guid="1", title="t", updated=datetime(2021, 12, 26, tzinfo=UTC)))
+    assert post.published == post.updated == datetime(2021, 12, 26, tzinfo=UTC)
+    assert post.dated
+
+
+def test_updated_is_never_before_published() -> None:
+    pub = datetime(2021, 12, 26, tzinfo=UTC)
+    post = one(RawEntry(guid="1", title="t", published=pub, updated=pub - timedelta(days=3)))
+    assert post.updated == pub
+    later = one(RawEntry(guid="1", title="t", published=pub, updated=pub + timedelta(hours=1)))
+    assert later.updated == pub + timedelta(hours=1)
+
+
+def test_dates_at_the_edge_of_the_calendar_do_not_raise() -> None:
+    post = one(RawEntry(guid="1", title="t", published=datetime(1, 1, 1)))
+    assert post.published == NOW and not post.dated
+    post = one(RawEntry(guid="2", title="t", published=datetime(9999, 12, 31, 23, 59)))
+    assert post.published.year == 9999
+
+
+def test_unknown_zone_name_does_not_raise() -> None:
+    post = one(RawEntry(guid="1", title="t", published=datetime(2021, 1, 1)), timezone="Nowhere/X")
+    assert post.published == datetime(2021, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("link", "feed_link", "expected"),
+    [
+        pytest.param("https://a.example/1", None, "https://a.example/1", id="absolute"),
+        pytest.param(
+            "/news/1.html",
+            "https://site.example.org/x/",
+            "https://site.example.org/news/1.html",
+            id="root-relative",
+        ),
+        pytest.param(
+            "1.html",
+            "https://site.example.org/x/",
+            "https://site.example.org/x/1.html",
+            id="relative",
+        ),
+        pytest.param(
+            "1.html", None, "https://feeds.example.org/1.html", id="relative-no-feed-link"
+        ),
+        pytest.param(
+            "1.html", "/x/", "https://feeds.example.org/x/1.html", id="relative-feed-link"
+        ),
+        pytest.param("javascript:alert(1)", None, "", id="javascript"),
+        pytest.param("data:text/html,x", None, "", id="data"),
+        pytest.param(None, None, "", id="none"),
+    ],
+)
+def test_link(link: str | None, feed_link: str | None, expected: str) -> None:
+    assert one(RawEntry(guid="1", title="t", link=link), feed_link=feed_link).link == expected
+
+
+def test_content_urls_resolve_against_the_entry_base_first() -> None:
+    entry = RawEntry(
+        guid="1",
+        link="https://a.example/post/1",
+        content='<img src="x.png">',
+        base="https://cdn.example/b/",
+    )
+    assert one(entry).content_html == '<img src="https://cdn.example/b/x.png">'
+    assert one(replace(entry, base=None)).content_html == '<img src="https://a.example/post/x.png">'
+    no_link = replace(entry, base=None, link=None)
+    assert one(no_link).content_html == '<img src="https://site.example.org/x.png">'
+    assert (
+        one(no_link, feed_link=None).content_html == '<img src="https://feeds.example.org/x.png">'
+    )
+
+
+def test_summary_is_used_when_there_is_no_content() -> None:
+    post = one(RawEntry(guid="1", title="t", summary="<p>s</p>"))
+    assert post.content_html == "<p>s</p>"
+
+
+def test_entry_without_anything_is_skipped() -> None:
+    posts = run(RawEntry(), RawEntry(author="a", categories=("c",)), RawEntry(guid="1"))
+    assert len(posts) == 1
+
+
+def test_entry_with_only_a_guid_gets_a_title() -> None:
+    post = one(RawEntry(guid="1"))
+    assert post.title == "Fixture"
+    assert post.slug == "fixture"
+
+
+def test_slug_falls_back() -> None:
+    assert one(RawEntry(guid="1", title="!!!")).slug == "post"
+
+
+def test_repeated_keys_keep_the_first() -> None:
+    posts = run(RawEntry(guid="1", title="first"), RawEntry(guid="1", title="second"))
+    assert [p.title for p in posts] == ["first"]
+
+
+def test_content_hash_follows_what_the_post_shows() -> None:
+    entry = RawEntry(guid="1", title="t", link="https://a.example/1", content="<p>x</p>")
+    base = one(entry).content_hash
+    assert one(entry).content_hash == base
+    assert one(replace(entry, title="u")).content_hash != base
+    assert one(replace(entry, link="https://a.example/2")).content_hash != base
+    assert one(replace(entry, content="<p>y</p>")).content_hash != base
+    assert one(entry, tags=("Other",)).content_hash != base
+    # Not shown: a change of date alone is no update.
+    assert one(replace(entry, updated=datetime(2022, 1, 1, tzinfo=UTC))).content_hash == base
+
+
+def test_rss_title_entities_decode_once_end_to_end() -> None:
+    feed = parse(
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item>'
+        b"<title>AT&amp;amp;T</title><guid>1</guid></item><item>"
+        b"<title>AT&amp;T</title><guid>2</guid></item></channel></rss>",
+        {"content-type": "application/xml"},
+        url=FEED_URL,
+    )
+    posts = normalize(feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL)
+    assert [p.title for p in posts] == ["AT&amp;T", "AT&T"]
+
+
+# --------------------------------------------------------------------- corpus
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("path", sorted(FEEDS.glob("*.xml")), ids=lambda p: p.stem)
+def test_corpus(path: Path) -> None:
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    url = f"https://feeds.example.org/{path.name}"
+    headers = expected.get("headers", {"content-type": "application/xml"})
+    if "error" in expected:
+        with pytest.raises(ParseError) as info:
+            parse(path.read_bytes(), headers, url=url)
+        assert str(info.value).startswith(expected["error"])
+        return
+
+    feed = parse(path.read_bytes(), headers, url=url)
+    ttl = None if feed.ttl is None else int(feed.ttl.total_seconds() // 60)
+    got_feed = {
+        "title": feed.title,
+        "link": feed.link,
+        "feed_id": feed.feed_id,
+        "updated": _iso(feed.updated),
+        "ttl_minutes": ttl,
+    }
+    assert got_feed == expected["feed"]
+
+    posts = normalize(feed, source(url=url), now=NOW, site_timezone=SITE_TZ, feed_url=url)
+    assert len(posts) == expected["count"]
+    got = [
+        {
+            "title": p.title,
+            "link": p.link,
+            "published": _iso(p.published),
+            "updated": _iso(p.updated),
+            "dated": p.dated,
+            "content_html": p.content_html,
+        }
+        for p in posts
+    ]
+    assert got == expected["posts"]
+
+
+def test_corpus_is_complete() -> None:
+    feeds = sorted(p.stem for p in FEEDS.glob("*.xml"))
+    expectations = sorted(p.name.removesuffix(".expected.json") for p in FEEDS.glob("*.json"))
+    assert feeds == expectations
+    assert len(feeds) >= 20
+
+
+# ------------------------------------------------------------------ invariants
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "<SCRIPT>",
+    "<scr<script>ipt>alert(1)</script>",
+    '<img src=x onerror="alert(1)">',
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href="  jav&#x09;ascript:alert(1)">x</a>',
+    '<a href="JAVASCRIPT:alert(1)">x</a>',
+    '<svg onload="alert(1)"><a xlink:href="javascript:alert(1)">x</a></svg>',
+    '<iframe src="javascript:alert(1)"></iframe>',
+    '<body onload="alert(1)">',
+    '<p style="background:url(javascript:alert(1))">x</p>',
+    "<style>@import 'x';</style>",
+    "<!--<script>-->",
+    "<![CDATA[<script>]]>",
+    "&lt;script&gt;",
+    "&amp;amp;",
+    "]]>",
+    "<a href='x.html'>rel</a>",
+    '<img src="data:text/html,<script>alert(1)</script>">',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
+    "\x00",
+    "\ud800",
+    "---\n",
+    "\u2028",
+]
+
+hostile_text = st.lists(st.one_of(st.text(max_size=30), st.sampled_from(HOSTILE)), max_size=8).map(
+    "".join
+)
+
+
+class _Inspector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in {"script", "style", "iframe", "object", "embed", "form", "svg", "math"}:
+            self.problems.append(f"<{tag}>")
+        for name, value in attrs:
+            if name.startswith("on") or name == "style":
+                self.problems.append(f"{tag}[{name}]")
+            if name in {"href", "src"} and value is not None:
+                scheme = re.sub(r"[\s\x00-\x1f]", "", value).split(":", 1)[0].lower()
+                if ":" in value and scheme not in {"http", "https", "mailto"}:
+                    self.problems.append(f"{tag}[{name}]={value!r}")
+
+
+def assert_safe(fragment: str) -> None:
+    assert "<script" not in fragment.lower()
+    inspector = _Inspector()
+    inspector.feed(fragment)
+    inspector.close()
+    assert inspector.problems == []
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    title=st.one_of(st.none(), hostile_text),
+    body=st.one_of(st.none(), hostile_text),
+    link=st.one_of(
+        st.none(),
+        st.sampled_from(["x.html", "javascript:alert(1)", "http://[::1"]),
+        st.text(max_size=20),
+    ),
+    guid=st.one_of(st.none(), st.text(max_size=20)),
+    published=st.one_of(st.none(), st.datetimes()),
+)
+def test_normalize_is_total_safe_and_stable(
+    title: str | None,
+    body: str | None,
+    link: str | None,
+    guid: str | None,
+    published: datetime | None,
+) -> None:
+    entry = RawEntry(guid=guid, link=link, title=title, content=body, published=published)
+    posts = run(entry)
+    assert posts == run(entry)
+    for post in posts:
+        assert_safe(post.content_html)
+        assert post.link == "" or post.link.startswith(("http://", "https://"))
+        assert "\n" not in post.title and "\x00" not in post.title
+        assert 0 < len(post.title) <= TITLE_LENGTH
+        assert post.published.tzinfo is UTC and post.updated >= post.published
+        assert re.fullmatch(r"[0-9a-f]{32}", post.key)
+        # What we publish reads back as itself: the title as escaped text, the body
+        # as already-clean HTML.
+        again = one(
+            replace(
+                entry,
+                title=html.escape(post.title),
+                content=post.content_html,
+                link=post.link or link,
+            )
+        )
+        assert again.title == post.title
+        assert again.content_html == post.content_html
+
+
+@settings(max_examples=200, deadline=None)
+@given(fragment=hostile_text)
+def test_sanitize_html_is_safe_and_idempotent(fragment: str) -> None:
+    once = sanitize_html(fragment, base_url=BASE)
+    assert_safe(once)
+    assert sanitize_html(once, base_url=BASE) == once

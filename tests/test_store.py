@@ -1,0 +1,506 @@
+"""The store contract, run on every backend: SQLite always, PostgreSQL when
+AGGREGATOR_TEST_POSTGRES_URL names a server we may create databases on."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from aggregator import store as store_module
+from aggregator.errors import StoreError
+from aggregator.store import MIGRATIONS, Store, open_store
+from aggregator.types import Post, SourceState, Validators
+
+PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param(
+        "postgresql",
+        id="postgresql",
+        marks=[
+            pytest.mark.postgres,
+            pytest.mark.skipif(
+                not PG_URL,
+                reason="set AGGREGATOR_TEST_POSTGRES_URL to run the store contract on PostgreSQL",
+            ),
+        ],
+    ),
+]
+
+T0 = datetime(2021, 12, 26, 8, 30, 15, 123456, tzinfo=UTC)
+SHANGHAI = timezone(timedelta(hours=8))
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of this module's own, dropped at the end (CREATE DATABASE is
+    too slow to run per test)."""
+    assert PG_URL is not None
+    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A URL to an empty database: a file in tmp_path, or the module's PostgreSQL database
+    emptied of every table."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    opened = open_store(db_url)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def engine(db_url: str) -> Iterator[Engine]:
+    """An engine set up as the store sets up its own (pragmas, transactional DDL)."""
+    created = store_module._create_engine(sa.make_url(db_url))
+    yield created
+    created.dispose()
+
+
+def make_post(key: str, **changes: object) -> Post:
+    post = Post(
+        key=key,
+        source="天津日报",
+        category="tianjinribao",
+        title=f"Title of {key}",
+        link=f"https://example.org/{key}",
+        published=T0,
+        updated=T0,
+        content_html=f"<p>Body of {key}</p>",
+        tags=("天津日报新闻", "news"),
+        slug=f"slug-{key}",
+        content_hash=f"hash-{key}",
+    )
+    return dataclasses.replace(post, **changes)  # type: ignore[arg-type]
+
+
+def stored_version(engine: Engine) -> int | None:
+    with engine.connect() as conn:
+        return conn.scalar(sa.select(store_module.schema_version.c.version))
+
+
+def table_names(engine: Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+# ----------------------------------------------------------------- schema
+
+
+def test_first_open_creates_schema_and_records_version(store: Store, engine: Engine) -> None:
+    assert {"schema_version", "sources", "posts"} <= table_names(engine)
+    assert stored_version(engine) == len(MIGRATIONS)
+
+
+def test_migrated_schema_matches_tables(store: Store, engine: Engine) -> None:
+    inspector = sa.inspect(engine)
+    for table in (store_module.sources, store_module.posts):
+        columns = {c["name"] for c in inspector.get_columns(table.name)}
+        assert columns == set(table.columns.keys()), table.name
+        indexes = {i["name"] for i in inspector.get_indexes(table.name)}
+        assert {i.name for i in table.indexes} <= indexes, table.name
+
+
+def test_reopening_up_to_date_database_migrates_nothing(
+    db_url: str, store: Store, engine: Engine
+) -> None:
+    store.upsert_posts([make_post("a")], now=T0)
+    assert store_module._migrate(engine, MIGRATIONS) == 0
+    assert stored_version(engine) == len(MIGRATIONS)
+    reopened = open_store(db_url)
+    try:
+        assert [p.key for p in reopened.recent_posts()] == ["a"]
+    finally:
+        reopened.close()
+
+
+def test_database_at_version_zero_is_migrated(db_url: str, engine: Engine) -> None:
+    assert store_module._migrate(engine, ()) == 0  # only schema_version, at 0
+    assert stored_version(engine) == 0
+    assert "posts" not in table_names(engine)
+    opened = open_store(db_url)
+    opened.close()
+    assert {"sources", "posts"} <= table_names(engine)
+    assert stored_version(engine) == len(MIGRATIONS)
+
+
+def test_later_steps_run_in_order_once(store: Store, engine: Engine) -> None:
+    ran: list[str] = []
+
+    def step(name: str) -> Callable[[Connection], None]:
+        def run(conn: Connection) -> None:
+            ran.append(name)
+            conn.exec_driver_sql(f"CREATE TABLE {name} (x INTEGER)")
+
+        return run
+
+    steps = (*MIGRATIONS, step("extra_a"), step("extra_b"))
+    assert store_module._migrate(engine, steps) == 2
+    assert ran == ["extra_a", "extra_b"]
+    assert stored_version(engine) == len(MIGRATIONS) + 2
+    assert {"extra_a", "extra_b"} <= table_names(engine)
+    assert store_module._migrate(engine, steps) == 0
+    assert ran == ["extra_a", "extra_b"]
+
+
+def test_failing_step_leaves_schema_and_version_untouched(store: Store, engine: Engine) -> None:
+    def create_then_fail(conn: Connection) -> None:
+        conn.exec_driver_sql("CREATE TABLE half_done (x INTEGER)")
+        conn.exec_driver_sql("SELECT * FROM no_such_table")
+
+    with pytest.raises(sa.exc.SQLAlchemyError):
+        store_module._migrate(engine, (*MIGRATIONS, create_then_fail))
+    assert "half_done" not in table_names(engine)
+    assert stored_version(engine) == len(MIGRATIONS)
+
+
+def test_newer_schema_is_refused(db_url: str, store: Store, engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(store_module.schema_version.update().values(version=99))
+    with pytest.raises(StoreError, match="schema version 99 is newer"):
+        open_store(db_url)
+
+
+# ------------------------------------------------------------ open errors
+
+
+def test_unopenable_sqlite_path_raises_store_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'missing' / 'dir' / 'y.db'}"
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    assert str(caught.value) == f"cannot open database {url}: unable to open database file"
+
+
+def test_unreachable_postgresql_raises_store_error_without_password() -> None:
+    with socket.socket() as sock:  # a port that was just free: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql+psycopg://postgres:s3cret@127.0.0.1:{port}/postgres"
+    with pytest.raises(StoreError) as caught:
+        open_store(url)
+    message = str(caught.value)
+    assert message.startswith(
+        f"cannot open database postgresql+psycopg://postgres:***@127.0.0.1:{port}/"
+    )
+    assert "s3cret" not in message
+    assert "\n" not in message
+
+
+def test_invalid_url_raises_store_error() -> None:
+    with pytest.raises(StoreError, match="invalid database URL"):
+        open_store("not a url")
+
+
+def test_unsupported_backend_raises_store_error() -> None:
+    with pytest.raises(StoreError, match="only sqlite and postgresql are supported"):
+        open_store("mysql://user:pw@127.0.0.1/db")
+
+
+# ------------------------------------------------------------ source state
+
+
+def full_state(name: str = "天津日报") -> SourceState:
+    return SourceState(
+        name=name,
+        url="https://example.org/moved.rss",
+        config_url="https://example.org/tianjin.rss",
+        validators=Validators(etag='W/"abc"', last_modified="Sun, 26 Dec 2021 08:30:15 GMT"),
+        content_hash="body-hash",
+        feed_title="天津日报",
+        feed_link="https://example.org/",
+        feed_id="urn:example:feed",
+        last_fetched=T0.astimezone(SHANGHAI),  # any zone in, UTC out
+        last_success=T0 - timedelta(hours=1),
+        last_status=200,
+        failures=2,
+        last_error="timed out",
+        next_check=T0 + timedelta(minutes=30),
+        disabled=None,
+    )
+
+
+def test_state_round_trip_returns_aware_utc(store: Store) -> None:
+    state = full_state()
+    store.save_state(state)
+    got = store.get_state(state.name)
+    assert got == state
+    assert got is not None
+    for value in (got.last_fetched, got.last_success, got.next_check):
+        assert value is not None
+        assert value.tzinfo is UTC
+    assert got.last_fetched == T0  # the same instant, microseconds kept
+
+
+def test_save_state_replaces_previous(store: Store) -> None:
+    store.save_state(full_state())
+    empty = SourceState(name="天津日报", url="https://e.org/a", config_url="https://e.org/a")
+    store.save_state(empty)
+    assert store.get_state("天津日报") == empty
+
+
+def test_states_ordered_by_name_and_missing_is_none(store: Store) -> None:
+    for name in ("b", "c", "a"):
+        store.save_state(SourceState(name=name, url="https://e.org", config_url="https://e.org"))
+    assert [s.name for s in store.states()] == ["a", "b", "c"]
+    assert store.get_state("nope") is None
+
+
+def test_naive_datetime_is_refused(store: Store) -> None:
+    state = dataclasses.replace(full_state(), next_check=datetime(2021, 12, 26))
+    with pytest.raises(StoreError, match="naive datetime"):
+        store.save_state(state)
+
+
+def test_due(store: Store) -> None:
+    def save(name: str, next_check: datetime | None, disabled: str | None = None) -> None:
+        store.save_state(
+            SourceState(
+                name=name,
+                url="https://e.org",
+                config_url="https://e.org",
+                next_check=next_check,
+                disabled=disabled,
+            )
+        )
+
+    save("past", T0 - timedelta(seconds=1))
+    save("exactly-now", T0)
+    save("future", T0 + timedelta(seconds=1))
+    save("unset", None)
+    save("disabled", None, disabled="410 Gone")
+    names = ["future", "unset", "never-seen", "disabled", "past", "exactly-now", "past"]
+    assert store.due(names, now=T0) == ["unset", "never-seen", "past", "exactly-now"]
+    assert store.due([], now=T0) == []
+
+
+# ------------------------------------------------------------------ posts
+
+
+def test_new_posts_are_inserted_at_revision_one(store: Store) -> None:
+    result = store.upsert_posts([make_post("a"), make_post("b")], now=T0)
+    assert result.new == ("a", "b")
+    assert result.updated == ()
+    assert result.unchanged == 0
+    got = store.get_post("a")
+    assert got == dataclasses.replace(make_post("a"), revision=1)
+    assert got is not None
+    assert got.published.tzinfo is UTC
+
+
+def test_same_content_hash_writes_nothing(store: Store) -> None:
+    store.upsert_posts([make_post("a")], now=T0)
+    same_hash = make_post("a", title="Other title", updated=T0 + timedelta(days=1))
+    result = store.upsert_posts([same_hash], now=T0 + timedelta(days=1))
+    assert (result.new, result.updated, result.unchanged) == ((), (), 1)
+    assert store.get_post("a") == dataclasses.replace(make_post("a"), revision=1)
+
+
+def test_changed_content_updates_and_keeps_slug(store: Store) -> None:
+    store.upsert_posts([make_post("a")], now=T0)
+    later = T0 + timedelta(hours=2)
+    edited = make_post(
+        "a",
+        title="A new title",
+        link="https://example.org/a2",
+        content_html="<p>edited</p>",
+        tags=("x",),
+        slug="a-new-title",
+        content_hash="hash-2",
+        updated=T0 + timedelta(hours=1),
+    )
+    result = store.upsert_posts([edited], now=later)
+    assert (result.new, result.updated, result.unchanged) == ((), ("a",), 0)
+    assert store.get_post("a") == dataclasses.replace(edited, slug="slug-a", revision=2)
+
+
+def test_changed_without_later_updated_is_dated_now(store: Store) -> None:
+    store.upsert_posts([make_post("a", updated=T0 + timedelta(hours=1))], now=T0)
+    later = T0 + timedelta(hours=5)
+    store.upsert_posts([make_post("a", content_hash="hash-2", updated=T0)], now=later)
+    got = store.get_post("a")
+    assert got is not None
+    assert got.updated == later
+
+
+def test_undated_post_keeps_first_seen_published(store: Store) -> None:
+    first = T0
+    store.upsert_posts([make_post("a", dated=False, published=first)], now=first)
+    later = T0 + timedelta(days=1)
+    store.upsert_posts(
+        [make_post("a", dated=False, published=later, content_hash="hash-2")], now=later
+    )
+    got = store.get_post("a")
+    assert got is not None
+    assert (got.published, got.dated) == (first, False)
+    dated = T0 + timedelta(days=2)
+    store.upsert_posts([make_post("a", published=dated, content_hash="hash-3")], now=later)
+    got = store.get_post("a")
+    assert got is not None
+    assert (got.published, got.dated, got.revision) == (dated, True, 3)
+
+
+def test_repeated_key_in_one_batch_is_one_row(store: Store) -> None:
+    result = store.upsert_posts([make_post("a"), make_post("a", content_hash="x")], now=T0)
+    assert result.new == ("a",)
+    assert store.post_counts() == {"天津日报": 1}
+    got = store.get_post("a")
+    assert got is not None
+    assert got.content_hash == "hash-a"
+
+
+def test_slugs_unique_within_batch_and_across_batches(store: Store) -> None:
+    store.upsert_posts([make_post(k, slug="same") for k in ("a", "b")], now=T0)
+    store.upsert_posts([make_post("c", slug="same"), make_post("d", slug="same-2x")], now=T0)
+    store.upsert_posts([make_post(k, slug="") for k in ("e", "f")], now=T0)
+    slugs = {k: p.slug for k in "abcdef" if (p := store.get_post(k)) is not None}
+    assert slugs == {
+        "a": "same",
+        "b": "same-2",
+        "c": "same-3",
+        "d": "same-2x",
+        "e": "post",
+        "f": "post-2",
+    }
+
+
+def test_slug_with_like_wildcards_is_matched_literally(store: Store) -> None:
+    store.upsert_posts([make_post("a", slug="x%y"), make_post("b", slug="x_y")], now=T0)
+    store.upsert_posts([make_post("c", slug="x%y")], now=T0)
+    assert [store.get_post(k).slug for k in "abc"] == ["x%y", "x_y", "x%y-2"]  # type: ignore[union-attr]
+
+
+def test_edited_title_keeps_slug_and_frees_nothing(store: Store) -> None:
+    store.upsert_posts([make_post("a", slug="old-title")], now=T0)
+    store.upsert_posts([make_post("a", slug="new-title", content_hash="h2")], now=T0)
+    store.upsert_posts([make_post("b", slug="old-title")], now=T0)
+    assert [p.slug for p in store.recent_posts()] == ["old-title", "old-title-2"]
+
+
+def test_pending_and_mark_published(store: Store) -> None:
+    store.upsert_posts(
+        [make_post("old", published=T0 - timedelta(days=1)), make_post("new")], now=T0
+    )
+    pending = store.pending()
+    assert [(p.key, p.revision) for p in pending] == [("old", 1), ("new", 1)]
+    store.mark_published([(p.key, p.revision) for p in pending])
+    assert store.pending() == []
+    store.upsert_posts([make_post("new", content_hash="h2")], now=T0)
+    assert [(p.key, p.revision) for p in store.pending()] == [("new", 2)]
+
+
+def test_post_changed_during_publish_stays_pending(store: Store) -> None:
+    store.upsert_posts([make_post("a")], now=T0)
+    being_published = store.pending()
+    store.upsert_posts([make_post("a", content_hash="h2")], now=T0)  # lands mid-publish
+    store.mark_published([(p.key, p.revision) for p in being_published])
+    assert [(p.key, p.revision, p.content_hash) for p in store.pending()] == [("a", 2, "h2")]
+    store.mark_published([("a", 2)])
+    assert store.pending() == []
+    store.mark_published([("a", 1)])  # a late, stale mark must not make it pending again
+    assert store.pending() == []
+    store.mark_published([])
+
+
+def test_recent_posts_order_limit_and_category(store: Store) -> None:
+    store.upsert_posts(
+        [
+            make_post("k2", published=T0),
+            make_post("k1", published=T0),
+            make_post("k3", published=T0 + timedelta(hours=1), category="other"),
+            make_post("k4", published=T0 - timedelta(hours=1)),
+        ],
+        now=T0,
+    )
+    assert [p.key for p in store.recent_posts()] == ["k3", "k1", "k2", "k4"]
+    assert [p.key for p in store.recent_posts(limit=2)] == ["k3", "k1"]
+    assert [p.key for p in store.recent_posts(category="tianjinribao")] == ["k1", "k2", "k4"]
+    assert store.recent_posts(category="none") == []
+
+
+def test_counts_categories_and_missing_post(store: Store) -> None:
+    assert store.post_counts() == {}
+    assert store.categories() == []
+    store.upsert_posts(
+        [
+            make_post("a"),
+            make_post("b", category="zeta"),
+            make_post("c", source="other", category="alpha"),
+        ],
+        now=T0,
+    )
+    assert store.post_counts() == {"天津日报": 2, "other": 1}
+    assert store.categories() == ["alpha", "tianjinribao", "zeta"]
+    assert store.get_post("missing") is None
+
+
+def test_concurrent_writers_get_unique_slugs(db_url: str, store: Store) -> None:
+    """Two processes' worth of stores writing one database at once: no lock error, no
+    duplicate slug (the `same` base is shared by every post)."""
+    other = open_store(db_url)
+    errors: list[BaseException] = []
+
+    def write(target: Store, prefix: str) -> None:
+        try:
+            for n in range(15):
+                batch = [make_post(f"{prefix}{n}-{i}", slug="same") for i in range(4)]
+                target.upsert_posts(batch, now=T0)
+                target.save_state(SourceState(name=prefix, url="https://e.org", config_url=""))
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=write, args=(store, "x")),
+        threading.Thread(target=write, args=(other, "y")),
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        other.close()
+    assert errors == []
+    slugs = [p.slug for p in store.recent_posts()]
+    assert len(slugs) == len(set(slugs)) == 120
+
+
+def test_large_batch_spans_parameter_chunks(store: Store) -> None:
+    batch = [make_post(f"k{i:04d}", slug="same" if i % 2 else f"s{i}") for i in range(1200)]
+    assert len(store.upsert_posts(batch, now=T0).new) == 1200
+    assert store.upsert_posts(batch, now=T0).unchanged == 1200
+    slugs = [p.slug for p in store.recent_posts()]
+    assert len(set(slugs)) == 1200
+    assert store.due([f"n{i}" for i in range(1200)], now=T0)[-1] == "n1199"
