@@ -8,7 +8,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
 from datetime import UTC, datetime, tzinfo
 from functools import lru_cache
@@ -46,11 +46,11 @@ ALLOWED_TAGS = frozenset(
         "em", "strong", "b", "i", "u", "s", "sub", "sup",
     }
 )  # fmt: skip
-ALLOWED_ATTRIBUTES: dict[str, set[str]] = {
-    "a": {"href", "title"},
-    "img": {"src", "alt", "title", "width", "height"},
-    "th": {"colspan", "rowspan"},
-    "td": {"colspan", "rowspan"},
+ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = {
+    "a": frozenset({"href", "title"}),
+    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    "th": frozenset({"colspan", "rowspan"}),
+    "td": frozenset({"colspan", "rowspan"}),
 }
 URL_SCHEMES = frozenset({"http", "https", "mailto"})
 # Dropped with everything inside: their text is code or chrome, never article prose.
@@ -98,7 +98,7 @@ def _resolve_relative(url: str) -> str | None:
 _CLEANER = nh3.Cleaner(
     tags=set(ALLOWED_TAGS),
     clean_content_tags=set(_DROP_WITH_CONTENT),
-    attributes=ALLOWED_ATTRIBUTES,
+    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
     url_schemes=set(URL_SCHEMES),
     url_relative=_resolve_relative,
     link_rel="noopener noreferrer",
@@ -136,8 +136,10 @@ def clean_title(raw: str | None, *, fallback_text: str) -> str:
 
 
 def canonical_link(url: str) -> str:
-    """Return `url` in one spelling for comparison: scheme and host lower-cased, default
-    port, fragment and tracking parameters dropped. Non-HTTP URLs come back stripped.
+    """Return `url` spelled one way, so that two spellings of one page compare equal.
+
+    Scheme and host are lower-cased; the default port, user info, fragment and tracking
+    parameters (utm_*, fbclid, ...) are dropped. Other URLs come back only stripped.
 
     Raises nothing.
     """
@@ -306,7 +308,7 @@ def _zone(name: str) -> tzinfo:
     # Config validation refuses unknown zones; UTC here keeps normalize total anyway.
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         return UTC
 
 

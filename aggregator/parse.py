@@ -44,7 +44,8 @@ def parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed
     """Parse one response body into a feed and its raw entries.
 
     Raises:
-        ParseError: the body is empty, an HTML page, or not a feed feedparser could recover.
+        ParseError: the body is empty, an HTML page, or XML from which feedparser
+            recovered neither a feed nor a single item.
     """
     if not content.strip():
         raise ParseError("empty body")
@@ -71,6 +72,12 @@ def parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed
         raise ParseError(_refusal(content, lowered.get("content-type", ""), d))
 
     version: str = d.get("version") or ""
+    raw_entries = tuple(_entry(e, version=version, url=url) for e in entries)
+    if d.get("bozo") and not any(map(_usable, raw_entries)):
+        # feedparser flags recoverable faults too (an &nbsp;, a wrong charset label), so a
+        # flagged feed is kept when it yields items; one that yields none is a broken
+        # response (cut off, not XML), not an empty feed, and must show as an error.
+        raise ParseError(_refusal(content, lowered.get("content-type", ""), d))
     feed = d.get("feed") or {}
     feed_link = _text(feed.get("link"))
     return ParsedFeed(
@@ -79,8 +86,12 @@ def parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed
         feed_id=_text(feed.get("id")) or feed_link,
         updated=_entry_date(feed, "updated") or _entry_date(feed, "published"),
         ttl=_ttl(feed.get("ttl")),
-        entries=tuple(_entry(e, version=version, url=url) for e in entries),
+        entries=raw_entries,
     )
+
+
+def _usable(entry: RawEntry) -> bool:
+    return bool(entry.link or entry.guid or entry.title or entry.content or entry.summary)
 
 
 def _refusal(content: bytes, content_type: str, d: Any) -> str:

@@ -7,8 +7,9 @@ given, dedupes posts by key, hands out unique slugs and tracks what is left to p
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Row
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from aggregator.errors import StoreError
-from aggregator.types import Post, SourceState, UpsertResult, Validators
+from aggregator.types import ListedPost, Post, SourceState, UpsertResult, Validators
 
 __all__ = ["MIGRATIONS", "Store", "open_store"]
 
@@ -96,6 +97,20 @@ sources = sa.Table(
     sa.Column("last_error", sa.Text),
     sa.Column("next_check", UTCDateTime),
     sa.Column("disabled", sa.Text),
+    # Version 2: redirect counting and the feed's <ttl>.
+    sa.Column("redirect_target", sa.Text),
+    sa.Column("redirect_count", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("feed_ttl_seconds", sa.Integer),
+)
+
+# Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,
+# whichever of its sources is due.
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("host", sa.Text, primary_key=True),
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text),
 )
 
 posts = sa.Table(
@@ -135,14 +150,47 @@ sa.Index(
 
 
 def _create_v1(conn: Connection) -> None:
-    # The table definitions above are the version-1 schema. When a later step alters
-    # a table, freeze this body as the literal version-1 definitions first: a new database
-    # walks every step, and the later step would find its change already made.
-    metadata.create_all(conn, tables=[sources, posts], checkfirst=False)
+    # `sources` frozen as version 1 had it (version 2 adds columns); `posts` is still the
+    # version-1 table. When a later step alters `posts`, freeze it here too: a new database
+    # walks every step, and that step would find its change already made.
+    v1 = sa.MetaData()
+    sources_v1 = sa.Table(
+        "sources",
+        v1,
+        sa.Column("name", sa.Text, primary_key=True),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("config_url", sa.Text, nullable=False),
+        sa.Column("etag", sa.Text),
+        sa.Column("last_modified", sa.Text),
+        sa.Column("content_hash", sa.Text),
+        sa.Column("feed_title", sa.Text),
+        sa.Column("feed_link", sa.Text),
+        sa.Column("feed_id", sa.Text),
+        sa.Column("last_fetched", UTCDateTime),
+        sa.Column("last_success", UTCDateTime),
+        sa.Column("last_status", sa.Integer),
+        sa.Column("failures", sa.Integer, nullable=False, default=0),
+        sa.Column("last_error", sa.Text),
+        sa.Column("next_check", UTCDateTime),
+        sa.Column("disabled", sa.Text),
+    )
+    v1.create_all(conn, tables=[sources_v1], checkfirst=False)
+    metadata.create_all(conn, tables=[posts], checkfirst=False)
+
+
+def _fetch_state_v2(conn: Connection) -> None:
+    # ADD COLUMN with a constant default is the same statement on SQLite and PostgreSQL.
+    for ddl in (
+        "ALTER TABLE sources ADD COLUMN redirect_target TEXT",
+        "ALTER TABLE sources ADD COLUMN redirect_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE sources ADD COLUMN feed_ttl_seconds INTEGER",
+    ):
+        conn.exec_driver_sql(ddl)
+    metadata.create_all(conn, tables=[hosts], checkfirst=False)
 
 
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
-MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (_create_v1,)
+MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (_create_v1, _fetch_state_v2)
 
 
 def _migrate(engine: Engine, migrations: Sequence[Callable[[Connection], None]]) -> int:
@@ -341,6 +389,31 @@ class Store:
 
         return self._run("cannot read due sources", work)
 
+    # ------------------------------------------------------------------- hosts
+
+    def defer_host(self, host: str, *, until: datetime, reason: str | None = None) -> None:
+        """Leave `host` alone until `until` (a later deferral wins over an earlier one)."""
+        values = {"host": host, "not_before": until, "reason": reason}
+        insert = _insert(self._engine.dialect.name, hosts).values(**values)
+        statement = insert.on_conflict_do_update(
+            index_elements=[hosts.c.host],
+            set_={"not_before": insert.excluded.not_before, "reason": insert.excluded.reason},
+            where=hosts.c.not_before < insert.excluded.not_before,
+        )
+        self._run(
+            f"cannot save the deferral of {host!r}",
+            lambda conn: conn.execute(statement),
+            write=True,
+        )
+
+    def deferred_hosts(self, *, now: datetime) -> dict[str, datetime]:
+        """Hosts that asked to be left alone past `now`, with the time they gave."""
+        query = sa.select(hosts.c.host, hosts.c.not_before).where(hosts.c.not_before > now)
+        return self._run(
+            "cannot read deferred hosts",
+            lambda conn: {host: until for host, until in conn.execute(query)},
+        )
+
     # ------------------------------------------------------------------- posts
 
     def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
@@ -416,6 +489,145 @@ class Store:
         query = sa.select(posts.c.category).distinct()
         return self._run("cannot read categories", lambda conn: sorted(conn.scalars(query)))
 
+    # ------------------------------------------------------- publishing reads
+
+    def iter_posts(self, *, batch: int = _CHUNK) -> Iterator[list[Post]]:
+        """Every post, `batch` at a time (by key), so a full rebuild holds one batch at once."""
+        last: str | None = None
+        while True:
+            query = sa.select(posts).order_by(posts.c.key).limit(batch)
+            if last is not None:
+                query = query.where(posts.c.key > last)
+
+            def work(conn: Connection, query: Any = query) -> list[Post]:
+                return [_post_from_row(r) for r in conn.execute(query)]
+
+            rows = self._run("cannot read posts", work)
+            if not rows:
+                return
+            yield rows
+            last = rows[-1].key
+
+    def pending_revisions(self) -> list[tuple[str, int]]:
+        """(key, revision) of every post new or changed since last published; no content."""
+        query = sa.select(posts.c.key, posts.c.revision).where(_is_pending)
+        return self._run(
+            "cannot read pending posts",
+            lambda conn: [(key, int(revision)) for key, revision in conn.execute(query)],
+        )
+
+    def get_posts(self, keys: Sequence[str]) -> list[Post]:
+        """The posts stored under `keys` (missing ones left out), in the order of `keys`."""
+
+        def work(conn: Connection) -> list[Post]:
+            found: dict[str, Post] = {}
+            for chunk in _chunks(list(keys)):
+                for row in conn.execute(sa.select(posts).where(posts.c.key.in_(chunk))):
+                    found[row.key] = _post_from_row(row)
+            return [found[k] for k in keys if k in found]
+
+        return self._run("cannot read posts", work)
+
+    def count_posts(self, category: str | None = None) -> int:
+        """Number of posts, of one category or all."""
+        query = sa.select(sa.func.count()).select_from(posts)
+        if category is not None:
+            query = query.where(posts.c.category == category)
+        return self._run("cannot count posts", lambda conn: int(conn.scalar(query) or 0))
+
+    def listed_posts(self, category: str, *, offset: int, limit: int) -> list[ListedPost]:
+        """One category's posts in arrival order (first seen, then key), without content.
+
+        Arrival order only ever grows at its end, so pages cut from it stay put.
+        """
+        query = (
+            sa.select(*_LISTED)
+            .where(posts.c.category == category)
+            .order_by(posts.c.first_seen, posts.c.key)
+            .offset(offset)
+            .limit(limit)
+        )
+        return self._run(
+            "cannot read posts", lambda conn: [_listed_from_row(r) for r in conn.execute(query)]
+        )
+
+    def arrival_positions(self, keys: Sequence[str]) -> dict[str, int]:
+        """Each post's 0-based index in its category's arrival order (see listed_posts)."""
+        other = posts.alias("other")
+        before = (
+            sa.select(sa.func.count())
+            .select_from(other)
+            .where(other.c.category == posts.c.category)
+            .where(
+                sa.or_(
+                    other.c.first_seen < posts.c.first_seen,
+                    sa.and_(other.c.first_seen == posts.c.first_seen, other.c.key < posts.c.key),
+                )
+            )
+            .scalar_subquery()
+        )
+
+        def work(conn: Connection) -> dict[str, int]:
+            result: dict[str, int] = {}
+            for chunk in _chunks(list(keys)):
+                query = sa.select(posts.c.key, before).where(posts.c.key.in_(chunk))
+                result.update({key: int(n) for key, n in conn.execute(query)})
+            return result
+
+        return self._run("cannot read post positions", work)
+
+    def tags(self) -> list[str]:
+        """Every tag some post carries, sorted."""
+
+        def work(conn: Connection) -> list[str]:
+            found: set[str] = set()
+            for (tags,) in conn.execute(sa.select(posts.c.tags).distinct()):
+                found.update(tags)
+            return sorted(found)
+
+        return self._run("cannot read tags", work)
+
+    def posts_with_tags(self, tags: Sequence[str], *, limit: int) -> list[Post]:
+        """The newest `limit` posts carrying any of `tags` (published descending, then key)."""
+        if not tags:
+            return []
+        # `tags` is JSON text: match the quoted, escaped string as it is stored.
+        patterns = [json.dumps(t, ensure_ascii=False) for t in tags]
+        query = (
+            sa.select(posts)
+            .where(sa.or_(*(posts.c.tags.contains(p, autoescape=True) for p in patterns)))
+            .order_by(posts.c.published.desc(), posts.c.key)
+        )
+
+        def work(conn: Connection) -> list[Post]:
+            # LIKE can also match inside another tag's text (a tag holding a quote): check.
+            wanted = set(tags)
+            result: list[Post] = []
+            for row in conn.execute(query):
+                post = _post_from_row(row)
+                if wanted.intersection(post.tags):
+                    result.append(post)
+                    if len(result) >= limit:
+                        break
+            return result
+
+        return self._run("cannot read posts by tag", work)
+
+    def delete_posts_published_before(self, cutoff: datetime) -> list[ListedPost]:
+        """Delete every post published before `cutoff`; return what was deleted."""
+
+        def work(conn: Connection) -> list[ListedPost]:
+            old = posts.c.published < cutoff
+            gone = [
+                _listed_from_row(r)
+                for r in conn.execute(sa.select(*_LISTED, posts.c.published_revision).where(old))
+            ]
+            if gone:
+                conn.execute(sa.delete(posts).where(old))
+            return gone
+
+        return self._run("cannot delete old posts", work, write=True)
+
 
 def _insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
     # Both dialects spell the upsert the same way (INSERT … ON CONFLICT DO UPDATE).
@@ -440,6 +652,11 @@ def _state_values(state: SourceState) -> dict[str, Any]:
         "last_error": state.last_error,
         "next_check": state.next_check,
         "disabled": state.disabled,
+        "redirect_target": state.redirect_target,
+        "redirect_count": state.redirect_count,
+        "feed_ttl_seconds": (
+            None if state.feed_ttl is None else int(state.feed_ttl.total_seconds())
+        ),
     }
 
 
@@ -460,6 +677,31 @@ def _state_from_row(row: Row[Any]) -> SourceState:
         last_error=row.last_error,
         next_check=row.next_check,
         disabled=row.disabled,
+        redirect_target=row.redirect_target,
+        redirect_count=row.redirect_count,
+        feed_ttl=None if row.feed_ttl_seconds is None else timedelta(seconds=row.feed_ttl_seconds),
+    )
+
+
+_LISTED: Final = (
+    posts.c.key,
+    posts.c.source,
+    posts.c.category,
+    posts.c.title,
+    posts.c.slug,
+    posts.c.published,
+)
+
+
+def _listed_from_row(row: Any) -> ListedPost:
+    return ListedPost(
+        key=row.key,
+        source=row.source,
+        category=row.category,
+        title=row.title,
+        slug=row.slug,
+        published=row.published,
+        ever_published=getattr(row, "published_revision", 1) > 0,
     )
 
 
@@ -574,11 +816,13 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
 
 def _unique_slugs(conn: Connection, bases: Sequence[str]) -> list[str]:
     """One slug per base, unique among the stored slugs and each other: base, base-2, …"""
+    unique = list(dict.fromkeys(bases))
     taken: set[str] = set()
-    for base in dict.fromkeys(bases):
-        query = sa.select(posts.c.slug).where(
-            sa.or_(posts.c.slug == base, posts.c.slug.startswith(f"{base}-", autoescape=True))
-        )
+    for chunk in _chunks(unique):  # one indexed lookup for the common case: no clash
+        taken.update(conn.scalars(sa.select(posts.c.slug).where(posts.c.slug.in_(chunk))))
+    repeated = {b for b, n in Counter(bases).items() if n > 1}
+    for base in [b for b in unique if b in taken or b in repeated]:  # find every base-N in use
+        query = sa.select(posts.c.slug).where(posts.c.slug.startswith(f"{base}-", autoescape=True))
         taken.update(conn.scalars(query))
     result = []
     for base in bases:

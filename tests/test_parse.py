@@ -351,6 +351,12 @@ def test_parse_date(raw: str, expected: datetime | None) -> None:
             "not a feed (HTML page)",
             id="xhtml-page",
         ),
+        pytest.param(
+            b"<rss><channel><item><title>x</ti",
+            "application/rss+xml",
+            "malformed XML:",
+            id="cut-off-before-any-item",
+        ),
         pytest.param(b'{"items": []}', "application/json", "malformed XML:", id="json"),
         pytest.param(
             b"\x00\x01\xff garbage", "application/octet-stream", "malformed XML:", id="binary"
