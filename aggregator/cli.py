@@ -13,24 +13,28 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from aggregator import __version__
-from aggregator.config import export_opml, import_opml, load_config
+from aggregator.config import export_opml, import_opml, load_config, parse_duration
+from aggregator.daemon import DaemonSettings, log_publish, log_round, remove_stale_temp_files
 from aggregator.errors import AggregatorError, ConfigError, PublishError, StoreError
-from aggregator.publish import publish
+from aggregator.lock import AlreadyRunning, InstanceLock, acquire_instance_lock
+from aggregator.publish import Publisher, PublishReport
 from aggregator.store import Store, open_store
-from aggregator.types import UTC, Config, SourceState
-from aggregator.update import RoundReport, Updater, current_state
+from aggregator.types import UTC, Config, Post, Source, SourceState
+from aggregator.update import RoundReport, SourceOutcome, Updater, current_state
 
 log = logging.getLogger("aggregator")
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
 EXIT_PUBLISH = 4
+EXIT_RUNNING = 5  # another process holds the store's instance lock
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,6 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PublishError as e:
         print(f"aggregator: publish: {e}", file=sys.stderr)
         return EXIT_PUBLISH
+    except AlreadyRunning as e:
+        print(f"aggregator: {e}", file=sys.stderr)
+        return EXIT_RUNNING
     except AggregatorError as e:
         print(f"aggregator: {e}", file=sys.stderr)
         return 1
@@ -73,6 +80,20 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="the daemon; --once for one round (cron)")
     run.add_argument("--once", action="store_true", help="one round, publish, exit")
     run.add_argument("--all", action="store_true", help="with --once: every enabled source")
+    run.add_argument(
+        "--tick",
+        type=_positive_seconds,
+        default=DaemonSettings().tick,
+        metavar="SECONDS",
+        help="how often the daemon asks the store what is due (default: %(default)s)",
+    )
+    run.add_argument(
+        "--grace",
+        type=_positive_seconds,
+        default=DaemonSettings().grace,
+        metavar="SECONDS",
+        help="on SIGTERM/SIGINT, how long fetches in flight may finish (default: %(default)s)",
+    )
     run.set_defaults(func=cmd_run)
 
     fetch = sub.add_parser("fetch", help="fetch due sources into the store, no publishing")
@@ -94,6 +115,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve output_dir over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--metrics",
+        action="store_true",
+        help="also answer /healthz and Prometheus /metrics from the store",
+    )
+    serve.add_argument(
+        "--stale-after",
+        type=_duration_arg,
+        default=timedelta(minutes=10),
+        metavar="DURATION",
+        help="/healthz fails when a source is overdue by more than this (default: 10m)",
+    )
     serve.set_defaults(func=cmd_serve)
 
     sources = sub.add_parser("sources", help="import, export, enable sources")
@@ -147,69 +180,193 @@ def _open(args: argparse.Namespace) -> tuple[Config, Store]:
 
 
 def _report_round(report: RoundReport) -> None:
-    for o in report.errors:
-        log.warning("source failed: %s: %s", o.name, o.error)
-    log.info(
-        report.summary(),
-        extra={
-            "fields": {
-                "event": "round",
-                "due": report.due,
-                "fetched": report.fetched,
-                "not_modified": report.not_modified,
-                "new": report.new,
-                "updated": report.updated,
-                "errors": len(report.errors),
-                "seconds": round(report.seconds, 3),
-            }
-        },
+    # Each failure was logged where it happened (update.py); this is the round's summary.
+    log_round(report, logger=log)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    return value
+
+
+def _locked(config: Config) -> InstanceLock:
+    """The store's instance lock, then the temp files a killed publish left (ours now).
+
+    Raises:
+        AlreadyRunning: another process holds the store.
+        StoreError: the lock cannot be taken.
+        PublishError: a stale temp file cannot be removed.
+    """
+    lock = acquire_instance_lock(config.database)
+    try:
+        stale = remove_stale_temp_files(config.site.output_dir)
+    except OSError as e:
+        lock.release()
+        raise PublishError(f"cannot clean up {config.site.output_dir}: {e}") from e
+    if stale:
+        log.info("removed %d temp files left by an interrupted publish", stale)
+    return lock
+
+
+# ------------------------------------------------------------------- progress
+
+
+def _show_progress() -> bool:
+    # A bar on a terminal; plain log lines for cron, systemd and pipes.
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+class _Progress:
+    """A rich bar on a terminal, else a plain log line at every tenth of the way."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what = what
+        self.total = total
+        self.done = 0
+        self._step = max(1, total // 10)
+        self._bar: Any = None
+        self._task: Any = None
+        self._handler_stream: Any = None
+
+    def __enter__(self) -> _Progress:
+        if _show_progress() and self.total:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=sys.stderr),
+                transient=False,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.what, total=self.total)
+            # Log lines go through the bar's console so they print above it, not into it.
+            handler = logging.getLogger().handlers[0]
+            if isinstance(handler, logging.StreamHandler):
+                self._handler_stream = handler.setStream(sys.stderr)
+        return self
+
+    def advance(self, label: str = "") -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1)
+        elif self.done % self._step == 0 or self.done == self.total:
+            log.info("%s: %d/%d %s", self.what, self.done, self.total, label)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            handler = logging.getLogger().handlers[0]
+            if isinstance(handler, logging.StreamHandler) and self._handler_stream is not None:
+                handler.setStream(self._handler_stream)
+
+
+class _ProgressUpdater(Updater):
+    """An Updater that reports each source as it finishes."""
+
+    progress: _Progress | None = None
+
+    async def update_source(self, source: Source, fetcher: Any) -> SourceOutcome:
+        outcome = await super().update_source(source, fetcher)
+        if self.progress is not None:
+            self.progress.advance(source.name)
+        return outcome
+
+
+class _ProgressPublisher(Publisher):
+    """A Publisher that reports each post file as it is written."""
+
+    progress: _Progress | None = None
+
+    def write_post(self, post: Post) -> None:
+        super().write_post(post)
+        if self.progress is not None:
+            self.progress.advance()
+
+
+def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = ()) -> RoundReport:
+    updater = _ProgressUpdater(config, store)
+    chosen = (
+        [s for s in config.sources if s.name in names]
+        if names
+        else updater.due_sources(every=every)
     )
+    with _Progress("fetching", len(chosen)) as progress:
+        updater.progress = progress
+        report = asyncio.run(updater.run_round(chosen))
+    _report_round(report)
+    return report
+
+
+def _publish(config: Config, store: Store, *, full: bool) -> PublishReport:
+    started = time.monotonic()
+    publisher = _ProgressPublisher(config, store)
+    total = store.count_posts() if full else len(store.pending_revisions())
+    with _Progress("publishing", total) as progress:
+        publisher.progress = progress
+        result = publisher.publish(full=full)
+    log_publish(result, time.monotonic() - started, logger=log)
+    return result
+
+
+# -------------------------------------------------------------------- commands
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     if not args.once:
         from aggregator.daemon import run_daemon
 
-        return run_daemon(args.config)
-    config, store = _open(args)
-    try:
-        report = asyncio.run(Updater(config, store).run_round(every=args.all))
-        _report_round(report)
-        # Publish whatever is pending, not just this round's changes: a run that
-        # crashed after storing is completed here.
-        result = publish(config, store)
-        log.info("published %d posts, %d files written", result.posts, len(result.written))
-    finally:
-        store.close()
+        return run_daemon(args.config, DaemonSettings(grace=args.grace, tick=args.tick))
+    config = load_config(args.config)
+    with _locked(config):
+        store = open_store(config.database)
+        try:
+            _round(config, store, every=args.all)
+            # Publish whatever is pending, not just this round's changes: a run that
+            # crashed after storing is completed here.
+            _publish(config, store, full=False)
+        finally:
+            store.close()
     return 0
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    config, store = _open(args)
-    try:
-        updater = Updater(config, store)
-        if args.names:
-            unknown = [n for n in args.names if config.source(n) is None]
-            if unknown:
-                print(f"aggregator: unknown source(s): {', '.join(unknown)}", file=sys.stderr)
-                return 1
-            chosen = [s for s in config.sources if s.name in args.names]
-            report = asyncio.run(updater.run_round(chosen))
-        else:
-            report = asyncio.run(updater.run_round(every=args.all))
-        _report_round(report)
-    finally:
-        store.close()
+    config = load_config(args.config)
+    unknown = [n for n in args.names if config.source(n) is None]
+    if unknown:
+        print(f"aggregator: unknown source(s): {', '.join(unknown)}", file=sys.stderr)
+        return 1
+    with _locked(config):
+        store = open_store(config.database)
+        try:
+            _round(config, store, every=args.all, names=args.names)
+        finally:
+            store.close()
     return 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    config, store = _open(args)
-    try:
-        result = publish(config, store, full=args.all)
-        log.info("published %d posts, %d files written", result.posts, len(result.written))
-    finally:
-        store.close()
+    config = load_config(args.config)
+    with _locked(config):
+        store = open_store(config.database)
+        try:
+            _publish(config, store, full=args.all)
+        finally:
+            store.close()
     return 0
 
 
@@ -236,6 +393,16 @@ def status_rows(config: Config, store: Store) -> list[dict[str, Any]]:
                 "url": st.url,
                 "config_url": source.url,
                 "moved": st.url != source.url,
+                # Where the source moved from, and the config line to change to make it stick.
+                "original_url": source.url if st.url != source.url else None,
+                "config_change": (
+                    f"{source.origin or _config_name(config)}: url: {st.url}"
+                    if st.url != source.url
+                    else None
+                ),
+                # A permanent redirect seen on fewer fetches than fetch.redirect_threshold.
+                "redirect_pending": st.redirect_target,
+                "redirect_seen": st.redirect_count,
                 "last_fetched": _iso(st.last_fetched),
                 "last_success": _iso(st.last_success),
                 "last_status": st.last_status,
@@ -247,6 +414,10 @@ def status_rows(config: Config, store: Store) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def _config_name(config: Config) -> str:
+    return config.path.name
 
 
 def _iso(when: datetime | None) -> str | None:
@@ -266,15 +437,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     from rich.table import Table
 
     table = Table(title=f"{len(rows)} sources", show_lines=False)
-    for col in ("source", "last fetched", "HTTP", "posts", "fails", "next due", "error"):
+    columns = ("source", "last fetched", "last success", "HTTP", "posts", "fails", "next due")
+    for col in (*columns, "error"):
         table.add_column(col, overflow="fold")
     for r in rows:
         error = (r["disabled"] and f"disabled: {r['disabled']}") or r["last_error"] or ""
         if r["moved"]:
-            error = f"moved to {r['url']} {error}".strip()
+            moved = f"moved from {r['original_url']} to {r['url']}: change {r['config_change']}"
+            error = f"{moved} {error}".strip()
         table.add_row(
             r["name"],
             (r["last_fetched"] or "never").replace("T", " ")[:16],
+            (r["last_success"] or "never").replace("T", " ")[:16],
             str(r["last_status"] or "-"),
             str(r["posts"]),
             str(r["failures"]),
@@ -287,11 +461,26 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aggregator.serve import serve
+    from aggregator.serve import SiteHandler, serve, status_routes
 
     config = load_config(args.config)
-    serve(config.site.output_dir, host=args.host, port=args.port)
+    store = None
+    if args.metrics:
+        store = open_store(config.database)
+        SiteHandler.ROUTES.update(status_routes(config, store, stale_after=args.stale_after))
+    try:
+        serve(config.site.output_dir, host=args.host, port=args.port)
+    finally:
+        if store is not None:
+            store.close()
     return 0
+
+
+def _duration_arg(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:

@@ -7,6 +7,7 @@ every fault becomes one line "<file>: <key path>: <what is wrong>", collected ov
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
 import re
 import tempfile
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,8 +37,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from aggregator.errors import ConfigError
+from aggregator.rules import check_pattern, check_selector
 from aggregator.slug import slugify
-from aggregator.types import Category, Config, FetchSettings, Schedule, Site, Source
+from aggregator.types import (
+    Auth,
+    Category,
+    Config,
+    FetchSettings,
+    Rules,
+    Schedule,
+    Site,
+    Source,
+    WebSub,
+)
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -62,6 +74,7 @@ _CATEGORY_SLUG = re.compile(r"[a-z0-9-]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47, loosely
 _GLOB_MAGIC = re.compile(r"[*?[]")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -199,6 +212,50 @@ Language = Annotated[str, PlainValidator(_language)]
 Text = Annotated[str, PlainValidator(_text)]
 Headers = Annotated[dict[str, str], PlainValidator(_headers)]
 
+
+def _network(value: object) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"not a network '{value}' (e.g. 10.0.0.0/8, fc00::/7)") from None
+
+
+def _env_name(value: object) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise ValueError(f"not an environment variable name '{value}'")
+    return value
+
+
+Network = Annotated[str, PlainValidator(_network)]
+
+
+def _signed_duration(value: object) -> timedelta:
+    # date_offset: a clock may be ahead ("-8h") as well as behind ("30m").
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -_duration(value.strip()[1:])
+    return _duration(value)
+
+
+def _pattern(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"should be text, not '{value}'")
+    check_pattern(value)
+    return value
+
+
+def _selector(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"should be text, not '{value}'")
+    return check_selector(value)
+
+
+SignedDuration = Annotated[timedelta, PlainValidator(_signed_duration)]
+Pattern = Annotated[str, PlainValidator(_pattern)]
+Selector = Annotated[str, PlainValidator(_selector)]
+EnvName = Annotated[str, PlainValidator(_env_name)]
+
 # ------------------------------------------------------------------ file shapes
 
 
@@ -214,6 +271,13 @@ class SiteSpec(_Model):
     language: Language = "en"
     templates_dir: Text | None = None
     feed_size: int = PydanticField(default=50, gt=0)
+    tag_feeds: bool = False
+    archives: bool = False
+    retention: Duration | None = None
+
+
+class WebSubSpec(_Model):
+    hub: HttpUrl
 
 
 class ScheduleSpec(_Model):
@@ -231,13 +295,57 @@ class FetchSpec(_Model):
     max_bytes: int = PydanticField(default=_FETCH_DEFAULTS.max_bytes, gt=0)
     concurrency: int = PydanticField(default=_FETCH_DEFAULTS.concurrency, gt=0)
     per_host: int = PydanticField(default=_FETCH_DEFAULTS.per_host, gt=0)
+    max_redirects: int = PydanticField(default=_FETCH_DEFAULTS.max_redirects, ge=0)
+    redirect_threshold: int = PydanticField(default=_FETCH_DEFAULTS.redirect_threshold, gt=0)
+    max_backoff: Duration = _FETCH_DEFAULTS.max_backoff
+    allow_private: bool = _FETCH_DEFAULTS.allow_private
+    private_networks: tuple[Network, ...] | None = _FETCH_DEFAULTS.private_networks
 
 
-class CategorySpec(_Model):
+class _RulesSpec(_Model):
+    """Keys shared by a source and a category: see aggregator.rules."""
+
+    include: list[Pattern] = PydanticField(default_factory=list)
+    exclude: list[Pattern] = PydanticField(default_factory=list)
+    max_age: Duration | None = None
+    strip: list[Selector] = PydanticField(default_factory=list)
+
+    def rules(self) -> Rules:
+        return Rules(
+            include=tuple(self.include),
+            exclude=tuple(self.exclude),
+            max_age=self.max_age,
+            strip=tuple(self.strip),
+        )
+
+
+class CategorySpec(_RulesSpec):
     title: Text
+    dedupe: Literal["link", "content", "off"] = "link"
 
 
-class SourceSpec(_Model):
+class AuthSpec(_Model):
+    """`auth:` of a source: the secret comes from an environment variable, never the file."""
+
+    type: str
+    username: Text | None = None
+    password_env: EnvName | None = None
+    token_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> AuthSpec:
+        if self.type == "bearer":
+            if self.token_env is None or self.username or self.password_env:
+                raise ValueError("bearer auth takes token_env only")
+        elif self.type == "basic":
+            if self.username is None or self.password_env is None or self.token_env:
+                raise ValueError("basic auth takes username and password_env")
+        else:
+            raise ValueError(f"unknown auth type '{self.type}' (use basic or bearer)")
+        return self
+
+
+class SourceSpec(_RulesSpec):
     name: Text
     url: HttpUrl
     category: Text | None = None
@@ -247,6 +355,12 @@ class SourceSpec(_Model):
     timezone: TimeZoneName | None = None
     headers: Headers = PydanticField(default_factory=dict)
     user_agent: Text | None = None
+    auth: AuthSpec | None = None
+    respect_cache: bool = True
+    date_offset: SignedDuration = timedelta(0)
+    full_text: bool = False
+    category_map: dict[Text, CategorySlug] = PydanticField(default_factory=dict)
+    allow_data_images: bool = False
 
     @model_validator(mode="after")
     def _interval_or_cron(self) -> SourceSpec:
@@ -265,6 +379,7 @@ class _ConfigFile(_Model):
     categories: object = None
     sources: object = None
     source_lists: object = None
+    websub: object = None
 
 
 class _SourceListFile(_Model):
@@ -277,6 +392,7 @@ _SITE = TypeAdapter(SiteSpec)
 _DATABASE: TypeAdapter[str] = TypeAdapter(DatabaseUrl)
 _SCHEDULE = TypeAdapter(ScheduleSpec)
 _FETCH = TypeAdapter(FetchSpec)
+_WEBSUB = TypeAdapter(WebSubSpec)
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
 _SOURCE = TypeAdapter(SourceSpec)
@@ -376,6 +492,7 @@ class _Settings:
     # section was unreadable, so no "unknown category" is worth reporting.
     bad_categories: frozenset[str] | None = frozenset()
     patterns: tuple[str, ...] = ()
+    websub: WebSubSpec | None = None
 
 
 def _check_sources(value: object, file: str) -> tuple[list[_Entry], list[str]]:
@@ -439,6 +556,10 @@ def _check_config_file(data: object, file: str) -> tuple[_Settings, list[_Entry]
     entries, found = _check_sources(raw.get("sources"), file)
     problems += found
     patterns: list[str] | None = section(_PATTERNS, "source_lists", [])
+    websub: WebSubSpec | None = None
+    if raw.get("websub") is not None:
+        websub, found = _checked(_WEBSUB, raw["websub"], file, ("websub",))
+        problems += found
     settings = _Settings(
         site=site,
         database=database,
@@ -447,6 +568,7 @@ def _check_config_file(data: object, file: str) -> tuple[_Settings, list[_Entry]
         categories=categories,
         bad_categories=bad_categories,
         patterns=tuple(patterns or ()),
+        websub=websub,
     )
     return settings, entries, problems
 
@@ -542,6 +664,9 @@ def _resolve_sources(
                 problems.append(f"{entry.where('category')}: unknown category '{slug}'")
             continue
         category = categories[slug]
+        for mapped in spec.category_map.values():
+            if mapped not in categories:
+                problems.append(f"{entry.where('category_map')}: unknown category '{mapped}'")
         sources.append(
             Source(
                 name=spec.name,
@@ -554,6 +679,13 @@ def _resolve_sources(
                 headers=tuple(spec.headers.items()),
                 user_agent=spec.user_agent,
                 origin=entry.origin,
+                auth=Auth(**spec.auth.model_dump()) if spec.auth else None,
+                respect_cache=spec.respect_cache,
+                date_offset=spec.date_offset,
+                full_text=spec.full_text,
+                rules=spec.rules(),
+                category_map=tuple(spec.category_map.items()),
+                allow_data_images=spec.allow_data_images,
             )
         )
     return categories, sources, problems
@@ -585,7 +717,8 @@ def _assemble(
     root = path.parent
     schedule = settings.schedule or ScheduleSpec()
     declared = {
-        slug: Category(slug=slug, title=spec.title) for slug, spec in settings.categories.items()
+        slug: Category(slug=slug, title=spec.title, dedupe=spec.dedupe, rules=spec.rules())
+        for slug, spec in settings.categories.items()
     }
     categories, sources, problems = _resolve_sources(
         entries, declared, schedule.interval, settings.bad_categories
@@ -604,12 +737,16 @@ def _assemble(
             language=site.language,
             templates_dir=_absolute(root, site.templates_dir) if site.templates_dir else None,
             feed_size=site.feed_size,
+            tag_feeds=site.tag_feeds,
+            archives=site.archives,
+            retention=site.retention,
         ),
         database=_absolute_database(root, settings.database),
         schedule=Schedule(interval=schedule.interval, publish=schedule.publish),
         categories=categories,
         sources=tuple(sources),
         fetch=FetchSettings(**fetch.model_dump()),
+        websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
     )
     return config, problems
 

@@ -1,117 +1,459 @@
 """The long-running daemon: APScheduler 3 (asyncio) wiring around Updater and publish.
 
-The store holds every source's next check time, so one recurring job (coalesced,
-never overlapping itself) asks it which sources are due; nothing else is scheduled
-per source, and restarts keep backoff and Retry-After.
+Decides nothing about when a source is due (the store holds each next check time,
+schedule.py computes it) and writes nothing itself: rounds go through Updater, files
+through publish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import glob
 import logging
+import os
+import re
 import signal
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
+import yaml
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.config import load_config
 from aggregator.errors import ConfigError, PublishError, StoreError
-from aggregator.publish import publish
-from aggregator.store import open_store
-from aggregator.types import Config
-from aggregator.update import Updater
+from aggregator.lock import acquire_instance_lock
+from aggregator.publish import PublishReport, publish
+from aggregator.schedule import next_check
+from aggregator.store import Store, open_store
+from aggregator.types import UTC, Config, Source
+from aggregator.update import RoundReport, Updater
+
+__all__ = [
+    "Daemon",
+    "DaemonSettings",
+    "config_fingerprint",
+    "log_publish",
+    "log_round",
+    "remove_stale_temp_files",
+    "run_daemon",
+]
 
 log = logging.getLogger("aggregator.daemon")
 
-TICK_SECONDS = 1.0  # how often the store is asked what is due: a cheap indexed query
-GRACE_SECONDS = 10.0  # how long in-flight work may finish after SIGTERM
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DaemonSettings:
+    """Timings of the daemon, in seconds."""
+
+    tick: float = 1.0  # how often the store is asked what is due: one cheap indexed query
+    grace: float = 10.0  # how long fetches in flight may finish after SIGTERM/SIGINT
+    debounce: float = 1.0  # publish once no round changed anything for this long…
+    max_publish_delay: float = 10.0  # …but no later than this after the first change
+    watch: float = 1.0  # how often config.yaml and the source lists are checked for edits
+
+
+# ------------------------------------------------------------------ logging
+
+
+def log_round(report: RoundReport, *, logger: logging.Logger = log) -> None:
+    """One log line for a round, with its figures as fields for `--log-format json`."""
+    logger.info(
+        report.summary(),
+        extra={
+            "fields": {
+                "event": "round",
+                "due": report.due,
+                "fetched": report.fetched,
+                "not_modified": report.not_modified,
+                "new": report.new,
+                "updated": report.updated,
+                "errors": len(report.errors),
+                "failed": [o.name for o in report.errors],
+                "seconds": round(report.seconds, 3),
+            }
+        },
+    )
+
+
+def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger = log) -> None:
+    """One log line for a publish, with its figures as fields."""
+    logger.info(
+        "published %d posts, %d files written, %d removed in %.2fs",
+        result.posts,
+        len(result.written),
+        len(result.removed),
+        seconds,
+        extra={
+            "fields": {
+                "event": "publish",
+                "posts": result.posts,
+                "written": len(result.written),
+                "removed": len(result.removed),
+                "seconds": round(seconds, 3),
+            }
+        },
+    )
+
+
+# ------------------------------------------------------------------ recovery
+
+# write_atomic's temp files: ".<name>.<pid>.tmp" beside the file they replace, or
+# "<pid>.<n>.tmp" in the output's temp folder.
+_TEMP_FILE = re.compile(r"^(?:\..+\.(\d+)|(\d+)\.\d+)\.tmp$")
+
+
+def remove_stale_temp_files(output_dir: Path) -> int:
+    """Remove the temp files a killed publish left in `output_dir`; return how many.
+
+    Only call it holding the instance lock: then no other process is publishing there.
+
+    Raises:
+        OSError: a file could not be removed.
+    """
+    if not output_dir.is_dir():
+        return 0
+    removed = 0
+    me = str(os.getpid())
+    for root, _dirs, files in os.walk(output_dir):
+        for name in files:
+            match = _TEMP_FILE.match(name)
+            if match and (match.group(1) or match.group(2)) != me:
+                Path(root, name).unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+# ------------------------------------------------------------------ watching
+
+
+def config_fingerprint(config_path: Path) -> tuple[tuple[str, int, int, int], ...]:
+    """Identity and mtime of config.yaml and of every file its `source_lists` match.
+
+    A file added to or removed from a matched folder changes it too. Reads the config's
+    YAML without validating it: a broken file still has a fingerprint.
+    """
+    paths: list[Path] = [config_path]
+    try:
+        data: Any = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeError, yaml.YAMLError):
+        data = None
+    patterns = data.get("source_lists") if isinstance(data, dict) else None
+    if isinstance(patterns, list):
+        root = config_path.parent
+        for pattern in patterns:
+            if isinstance(pattern, str):
+                paths += (root / m for m in sorted(glob.glob(pattern, root_dir=root)))
+    seen: list[tuple[str, int, int, int]] = []
+    for path in dict.fromkeys(paths):
+        try:
+            st = path.stat()
+        except OSError:
+            seen.append((str(path), -1, -1, -1))
+            continue
+        seen.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
+    return tuple(seen)
+
+
+def _schedule_changed(old: Source, new: Source) -> bool:
+    return (old.interval, old.cron, old.timezone) != (new.interval, new.cron, new.timezone)
+
+
+# ------------------------------------------------------------------ the daemon
 
 
 class Daemon:
-    def __init__(self, config_path: Path) -> None:
-        self.config_path = config_path
-        self.config: Config = load_config(config_path)
-        self.store = open_store(self.config.database)
-        self.updater = Updater(self.config, self.store)
-        self.stopping = asyncio.Event()
-        self.round_lock = asyncio.Lock()
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
+    """Rounds, publishes, reloads and a clean stop, on one event loop.
 
-    async def main(self) -> int:
+    Build it inside a running loop; `run()` returns the exit status.
+    """
+
+    def __init__(
+        self,
+        config_path: Path,
+        config: Config,
+        store: Store,
+        settings: DaemonSettings | None = None,
+    ) -> None:
+        self.config_path = config_path
+        self.config = config
+        self.store = store
+        self.settings = settings or DaemonSettings()
+        self.updater = Updater(config, store)
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.stopping = asyncio.Event()
+        self.force = asyncio.Event()  # a second SIGTERM/SIGINT: stop without waiting
+        self.failed = False
+        self._round: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()
+        self._first_change: float | None = None
+        self._publish_at: float | None = None  # monotonic time the publisher is asked for
+        self._fingerprint = config_fingerprint(config_path)
+
+    # ------------------------------------------------------------ lifecycle
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT; 0 after a clean stop, 1 after a bug stopped it."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.stopping.set)
-        loop.add_signal_handler(signal.SIGHUP, self.reload)
-        self.scheduler.add_job(
-            self.tick,
-            IntervalTrigger(seconds=TICK_SECONDS),
-            id="tick",
-            coalesce=True,
-            max_instances=1,
+            loop.add_signal_handler(sig, self._on_stop_signal, sig)
+        loop.add_signal_handler(signal.SIGHUP, self.reload, "SIGHUP")
+        s = self.settings
+        job: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=s.tick), id="tick", **job)
+        self.scheduler.add_job(self._watch, IntervalTrigger(seconds=s.watch), id="watch", **job)
+        self._schedule_publish_job()
+        publisher = asyncio.create_task(self._publisher())
+        # A previous life may have stored posts and died before publishing them.
+        self._request_publish(immediately=True)
+        self.scheduler.start()
+        log.info(
+            "daemon started: pid %d, %d sources, store %s",
+            os.getpid(),
+            len(self.config.sources),
+            self.store.url,
+            extra={"fields": {"event": "start", "sources": len(self.config.sources)}},
         )
-        if self.config.schedule.publish:
+        await self._tick()  # the first round now, not a tick from now
+        await self.stopping.wait()
+        await self._stop(publisher)
+        return 1 if self.failed else 0
+
+    def _on_stop_signal(self, sig: signal.Signals) -> None:
+        if self.stopping.is_set():
+            log.warning("%s again: stopping without waiting for fetches in flight", sig.name)
+            self.force.set()
+            return
+        log.info("%s: stopping", sig.name, extra={"fields": {"event": "stopping"}})
+        self.stopping.set()
+        self._wake.set()
+
+    async def _stop(self, publisher: asyncio.Task[None]) -> None:
+        self.scheduler.shutdown(wait=False)
+        current = self._round
+        if current is not None and not current.done():
+            grace = self.settings.grace
+            log.info("waiting up to %.0fs for fetches in flight", grace)
+            forced = asyncio.create_task(self.force.wait())
+            await asyncio.wait(
+                {current, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED
+            )
+            forced.cancel()
+            if not current.done():
+                # What was stored stays stored; the sources cut short are still due.
+                log.warning("fetches in flight cut short after %.0fs", grace)
+                current.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await current
+        # The publisher finishes a publish in progress, then sees `stopping` and returns.
+        self._wake.set()
+        await publisher
+        if not self.failed:
+            # Whatever rounds stored meanwhile goes out now rather than at the next start.
+            await self._publish()
+        log.info("stopped", extra={"fields": {"event": "stopped"}})
+
+    def _fail(self, what: str) -> None:
+        # A bug, not a source's failure: say so loudly and stop, so that a supervisor
+        # (systemd's Restart=on-failure) starts a fresh process.
+        log.exception("%s: unexpected error, stopping", what)
+        self.failed = True
+        self.stopping.set()
+        self._wake.set()
+
+    # ---------------------------------------------------------------- rounds
+
+    async def _tick(self) -> None:
+        if self.stopping.is_set() or (self._round is not None and not self._round.done()):
+            return  # a round still running: rounds never overlap
+        updater = self.updater
+        try:
+            due = updater.due_sources()
+        except StoreError as e:
+            log.error("cannot read due sources: %s", e)
+            return
+        if due:
+            self._round = asyncio.create_task(self._run_round(updater, due))
+
+    async def _run_round(self, updater: Updater, due: list[Source]) -> None:
+        try:
+            report = await updater.run_round(due)
+        except StoreError as e:
+            # The database went away mid-round: what was committed stays, the rest is due.
+            log.error("round failed: %s", e)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self._fail("round")
+            return
+        log_round(report)
+        if report.changed and not self.config.schedule.publish:
+            self._request_publish()
+
+    # -------------------------------------------------------------- publishing
+
+    def _request_publish(self, *, immediately: bool = False) -> None:
+        now = time.monotonic()
+        if immediately:
+            self._publish_at = now
+        else:
+            # Debounced: sources that finish close together make one publish, and a
+            # steady trickle of changes still publishes every max_publish_delay.
+            if self._first_change is None:
+                self._first_change = now
+            at = min(
+                now + self.settings.debounce, self._first_change + self.settings.max_publish_delay
+            )
+            self._publish_at = at if self._publish_at is None else max(self._publish_at, at)
+        self._wake.set()
+
+    async def _publisher(self) -> None:
+        while not self.stopping.is_set():
+            self._wake.clear()
+            at = self._publish_at
+            if at is None:
+                await self._wake.wait()
+                continue
+            delay = at - time.monotonic()
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                continue
+            self._publish_at = self._first_change = None
+            await self._publish()
+
+    async def _publish_on_schedule(self) -> None:
+        self._request_publish(immediately=True)
+
+    async def _publish(self) -> None:
+        config, store = self.config, self.store
+        started = time.monotonic()
+        try:
+            # In a thread: the loop keeps serving signals and ticks meanwhile. A publish
+            # is never cancelled, so it always completes (or fails) as a whole.
+            result = await asyncio.shield(asyncio.to_thread(publish, config, store))
+        except (PublishError, StoreError) as e:
+            log.error("publish failed: %s", e)
+            self._request_publish()  # try again later: the posts are still pending
+            return
+        except Exception:
+            self._fail("publish")
+            return
+        if result.posts or result.written or result.removed:
+            log_publish(result, time.monotonic() - started)
+
+    def _schedule_publish_job(self) -> None:
+        with contextlib.suppress(Exception):
+            self.scheduler.remove_job("publish")
+        cron = self.config.schedule.publish
+        if cron:
             self.scheduler.add_job(
-                self.publish,
-                CronTrigger.from_crontab(self.config.schedule.publish, timezone="UTC"),
+                self._publish_on_schedule,
+                CronTrigger.from_crontab(cron, timezone=self.config.site.timezone),
                 id="publish",
                 coalesce=True,
                 max_instances=1,
+                misfire_grace_time=None,
             )
-        self.scheduler.start()
-        log.info("daemon started: %d sources", len(self.config.sources))
-        await self.stopping.wait()
-        log.info("stopping: waiting up to %.0fs for work in flight", GRACE_SECONDS)
-        self.scheduler.shutdown(wait=False)
-        try:
-            async with asyncio.timeout(GRACE_SECONDS):
-                async with self.round_lock:
-                    pass
-        except TimeoutError:
-            log.warning("work in flight did not finish within %.0fs", GRACE_SECONDS)
-        await self.publish()
-        self.store.close()
-        log.info("stopped")
-        return 0
 
-    async def tick(self) -> None:
+    # ----------------------------------------------------------------- reload
+
+    async def _watch(self) -> None:
+        fingerprint = await asyncio.to_thread(config_fingerprint, self.config_path)
+        if fingerprint != self._fingerprint:
+            self._fingerprint = fingerprint
+            self.reload("a config file changed")
+
+    def reload(self, why: str) -> None:
+        """Load the config again; keep the running one when the new one is refused."""
         if self.stopping.is_set():
             return
-        async with self.round_lock:
-            report = await self.updater.run_round()
-            if report.due:
-                log.info(report.summary())
-                for o in report.errors:
-                    log.warning("source failed: %s: %s", o.name, o.error)
-            if report.changed and not self.config.schedule.publish:
-                await self.publish()
-
-    async def publish(self) -> None:
-        try:
-            result = publish(self.config, self.store)
-        except (PublishError, StoreError) as e:
-            log.error("publish failed: %s", e)
-            return
-        if result.posts:
-            log.info("published %d posts, %d files written", result.posts, len(result.written))
-
-    def reload(self) -> None:
+        self._fingerprint = config_fingerprint(self.config_path)
         try:
             config = load_config(self.config_path)
         except ConfigError as e:
             for line in e.problems:
-                log.error("reload refused: %s", line)
+                log.error("reload refused (%s): %s", why, line)
+            log.error("still running on the previous config")
+            return
+        if config.database != self.config.database:
+            log.error("reload refused (%s): database changed: restart to switch stores", why)
+            return
+        old = self.config
+        try:
+            self._reschedule(old.sources, config.sources)
+        except StoreError as e:
+            log.error("reload refused (%s): %s", why, e)
             return
         self.config = config
         self.updater = Updater(config, self.store)
-        log.info("config reloaded: %d sources", len(config.sources))
+        if config.schedule.publish != old.schedule.publish or (
+            config.site.timezone != old.site.timezone
+        ):
+            self._schedule_publish_job()
+        before, after = {s.name for s in old.sources}, {s.name for s in config.sources}
+        changed = sum(1 for s in config.sources if s.name in before and s != old.source(s.name))
+        log.info(
+            "config reloaded (%s): %d sources, %d added, %d removed, %d changed",
+            why,
+            len(after),
+            len(after - before),
+            len(before - after),
+            changed,
+            extra={
+                "fields": {
+                    "event": "reload",
+                    "sources": len(after),
+                    "added": sorted(after - before),
+                    "removed": sorted(before - after),
+                    "changed": changed,
+                }
+            },
+        )
+
+    def _reschedule(self, old: Iterable[Source], new: Iterable[Source]) -> None:
+        """Bring forward the next check of sources whose interval or cron got shorter."""
+        previous = {s.name: s for s in old}
+        now = datetime.now(UTC)
+        for source in new:
+            was = previous.get(source.name)
+            if was is None or not _schedule_changed(was, source):
+                continue
+            state = self.store.get_state(source.name)
+            if state is None or state.next_check is None or state.failures:
+                continue
+            due = next_check(source, now=state.last_fetched or now)
+            if due < state.next_check:
+                self.store.save_state(replace(state, next_check=due))
 
 
-def run_daemon(config_path: Path) -> int:
-    """Run until SIGTERM/SIGINT. Raises ConfigError/StoreError before starting."""
+def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int:
+    """Run the daemon until SIGTERM/SIGINT; return the exit status.
 
-    async def go() -> int:
-        return await Daemon(config_path).main()
+    Raises:
+        ConfigError: the config is refused (before anything starts).
+        AlreadyRunning: another process holds the store.
+        StoreError: the store cannot be opened.
+    """
+    config = load_config(config_path)
+    with acquire_instance_lock(config.database) as lock:
+        log.debug("instance lock: %s", lock.description)
+        store = open_store(config.database)
+        try:
+            stale = remove_stale_temp_files(config.site.output_dir)
+            if stale:
+                log.info("removed %d temp files left by an interrupted publish", stale)
 
-    return asyncio.run(go())
+            async def go() -> int:
+                return await Daemon(config_path, config, store, settings).run()
+
+            return asyncio.run(go())
+        finally:
+            store.close()

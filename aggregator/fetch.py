@@ -18,13 +18,17 @@ It never parses, never retries and never touches the store: a failure is a Fetch
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import http
+import ipaddress
+import os
 import re
 import socket
 import ssl
+import urllib.request
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -32,14 +36,43 @@ from types import TracebackType
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.http_exceptions import HttpProcessingError
 from httpx_aiohttp import AiohttpTransport
 
 import aggregator
 from aggregator.errors import FetchError
-from aggregator.types import FetchResult, Validators
+from aggregator.types import Auth, FetchResult, Validators
 
-__all__ = ["FetchLimits", "Fetcher"]
+__all__ = [
+    "PRIVATE_NETWORKS",
+    "FetchLimits",
+    "Fetcher",
+    "HostDeferred",
+    "auth_header",
+    "host_key",
+]
+
+# Where an untrusted URL may not lead (RFC 6890 special-purpose registries, abridged to what
+# reaches a machine or a network that is not the public internet).
+PRIVATE_NETWORKS: tuple[str, ...] = (
+    "0.0.0.0/8",  # "this network"
+    "10.0.0.0/8",  # RFC 1918
+    "100.64.0.0/10",  # CGNAT, RFC 6598
+    "127.0.0.0/8",  # loopback
+    "169.254.0.0/16",  # link-local (cloud metadata services live here)
+    "172.16.0.0/12",  # RFC 1918
+    "192.0.0.0/24",  # IETF protocol assignments
+    "192.168.0.0/16",  # RFC 1918
+    "198.18.0.0/15",  # benchmarking
+    "224.0.0.0/4",  # multicast
+    "240.0.0.0/4",  # reserved, and the broadcast address
+    "::/128",  # unspecified
+    "::1/128",  # loopback
+    "fc00::/7",  # unique local (ULA)
+    "fe80::/10",  # link-local
+    "ff00::/8",  # multicast
+)
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})  # RFC 9110 §15.4.2, RFC 7538
@@ -66,6 +99,10 @@ class FetchLimits:
     max_connections: int = 50  # requests in flight at once, all hosts together
     per_host: int = 2  # requests in flight at once to one host
     max_redirects: int = 10
+    # Untrusted URLs (from feed content) and redirects from a public host may not reach these
+    # networks, checked on the resolved address of every hop, unless `allow_private`.
+    allow_private: bool = False
+    private_networks: tuple[str, ...] = PRIVATE_NETWORKS
 
 
 _NO_VALIDATORS = Validators()
@@ -82,6 +119,13 @@ class _Answer:
     content: bytes | None  # read only for 2xx
 
 
+class HostDeferred(FetchError):
+    """Not sent: the host asked (429/503 Retry-After) to be left alone until later.
+
+    `retry_after` is the time left. The source did not fail: its state records no failure.
+    """
+
+
 class Fetcher:
     """Fetches feeds over HTTP(S) within `FetchLimits`; an async context manager, one per round.
 
@@ -93,11 +137,22 @@ class Fetcher:
     ) -> None:
         self._limits = limits
         self._user_agent = user_agent
+        self._networks = _networks(limits.private_networks)
         self._client: httpx.AsyncClient | None = None
+        self._guarded: httpx.AsyncClient | None = None
         self._slots: asyncio.Semaphore | None = None
         self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._deferred: dict[str, datetime] = {}  # host_key -> not before
 
     async def __aenter__(self) -> Fetcher:
+        self._client = self._new_client(resolver=None)
+        # Hops that must not reach a private address connect through a resolver that never
+        # returns one: the address checked is the address connected to (no DNS rebinding).
+        self._guarded = self._new_client(resolver=_GuardedResolver(self._networks))
+        self._slots = asyncio.Semaphore(self._limits.max_connections)
+        return self
+
+    def _new_client(self, resolver: AbstractResolver | None) -> httpx.AsyncClient:
         limits = self._limits
         tls = _tls_context()
         session = aiohttp.ClientSession(
@@ -106,6 +161,7 @@ class Fetcher:
                 limit_per_host=limits.per_host,
                 ssl=tls,
                 ttl_dns_cache=300,
+                resolver=resolver,
             ),
             cookie_jar=aiohttp.DummyCookieJar(),  # one feed's cookies are no other feed's
             trust_env=True,  # HTTP(S)_PROXY / NO_PROXY, as curl and httpx honour them
@@ -113,7 +169,7 @@ class Fetcher:
             max_line_size=_MAX_HEADER_BYTES,
             max_field_size=_MAX_HEADER_BYTES,
         )
-        self._client = httpx.AsyncClient(
+        return httpx.AsyncClient(
             transport=AiohttpTransport(verify=tls, client=session),
             timeout=httpx.Timeout(
                 connect=limits.connect_timeout,
@@ -124,8 +180,6 @@ class Fetcher:
             follow_redirects=False,
             trust_env=False,  # proxies are aiohttp's business (above); httpx would bypass it
         )
-        self._slots = asyncio.Semaphore(limits.max_connections)
-        return self
 
     async def __aexit__(
         self,
@@ -133,9 +187,20 @@ class Fetcher:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        for client in (self._client, self._guarded):
+            if client is not None:
+                await client.aclose()
+        self._client = self._guarded = None
+
+    def defer_host(self, host: str, until: datetime) -> None:
+        """Send nothing to `host` (a `host_key`) before `until`: its fetches raise HostDeferred."""
+        if until > self._deferred.get(host, until - timedelta(seconds=1)):
+            self._deferred[host] = until
+
+    @property
+    def deferred_hosts(self) -> Mapping[str, datetime]:
+        """Hosts left alone and until when: given by `defer_host` or learnt from a Retry-After."""
+        return dict(self._deferred)
 
     async def fetch(
         self,
@@ -144,22 +209,30 @@ class Fetcher:
         validators: Validators = _NO_VALIDATORS,
         headers: Sequence[tuple[str, str]] = (),
         user_agent: str | None = None,
+        trusted: bool = True,
     ) -> FetchResult:
         """GET `url` conditionally, following redirects; a body (2xx) or "not modified" (304).
 
+        `trusted` is for URLs the operator listed: they may point anywhere. An untrusted URL
+        (from feed content) may not reach a private network at any hop, and neither may a
+        redirect from a public trusted URL, unless the limits allow private addresses.
+
         Raises: FetchError on a transport failure, a timeout, a status other than 2xx/304,
-        a redirect loop or too many redirects, a body over the size cap, or a URL that is
-        not http(s).
+        a redirect loop or too many redirects, a body over the size cap, a URL that is not
+        http(s), or a private address refused; HostDeferred when the host asked us to wait.
         """
         limits = self._limits
         current = _http_url(url, what="URL")
         request_headers = self._request_headers(validators, headers, user_agent)
+        guarded = not trusted and not limits.allow_private
         seen = {str(current)}
         permanent = True
         spent = 0.0  # seconds on the wire so far: the total deadline covers every hop
         hops = 0
         while True:
-            answer, spent = await self._hop(current, request_headers, spent)
+            if guarded:
+                await self._check_address(current)
+            answer, spent = await self._hop(current, request_headers, spent, guarded=guarded)
             if answer.status in _REDIRECTS:
                 location = answer.headers.get("location")
                 if not location:
@@ -177,6 +250,10 @@ class Fetcher:
                 if target.host != current.host or target.port != current.port:
                     for name in _ORIGIN_BOUND_HEADERS:
                         request_headers.pop(name, None)
+                if hops == 1 and not guarded and not limits.allow_private:
+                    # A public source may not lead us into a private network; a source the
+                    # operator put on a private network may redirect within it.
+                    guarded = not await self._is_private(current)
                 current = target
                 continue
             break
@@ -207,6 +284,35 @@ class Fetcher:
 
     # ----------------------------------------------------------------- internal
 
+    async def _is_private(self, url: httpx.URL) -> bool:
+        """Whether `url`'s host is (or resolves only to) a private address."""
+        literal = _ip(url.host)
+        if literal is not None:
+            return _in(literal, self._networks)
+        try:
+            infos = await asyncio.get_running_loop().getaddrinfo(
+                url.host, url.port or 443, type=socket.SOCK_STREAM
+            )
+        except OSError:
+            return False  # the hop itself will fail to connect and say so
+        addresses = [a for a in (_ip(str(info[4][0])) for info in infos) if a is not None]
+        return bool(addresses) and all(_in(a, self._networks) for a in addresses)
+
+    async def _check_address(self, url: httpx.URL) -> None:
+        """Refuse a hop to a private address that the guarded resolver cannot see.
+
+        Raises: FetchError for an IP literal in a private network (aiohttp connects to
+        literals without resolving), or a host name with private addresses behind a proxy
+        (the proxy resolves it, so the name is looked up here).
+        """
+        literal = _ip(url.host)
+        if literal is not None:
+            if _in(literal, self._networks):
+                raise FetchError(_refusal(url.host, literal))
+            return
+        if _proxied(url) and await self._is_private(url):
+            raise FetchError(_refusal(url.host, None))
+
     def _request_headers(
         self,
         validators: Validators,
@@ -230,10 +336,11 @@ class Fetcher:
         return headers
 
     async def _hop(
-        self, url: httpx.URL, headers: dict[str, str], spent: float
+        self, url: httpx.URL, headers: dict[str, str], spent: float, *, guarded: bool
     ) -> tuple[_Answer, float]:
         """One request, inside the concurrency slots; returns the answer and time spent."""
-        client, slots = self._client, self._slots
+        client = self._guarded if guarded else self._client
+        slots = self._slots
         if client is None or slots is None:
             raise RuntimeError("Fetcher used outside `async with`")
         limits = self._limits
@@ -244,6 +351,16 @@ class Fetcher:
         loop = asyncio.get_running_loop()
         # Host slot first: a request queued behind a busy host must not hold a global slot.
         async with host_slots, slots:
+            # Checked once the slot is ours: fetches queued behind the one that got a 429
+            # must not go out either.
+            key = host_key(str(url))
+            until = self._deferred.get(key)
+            now = datetime.now(UTC)
+            if until is not None and until > now:
+                raise HostDeferred(
+                    f"not sent: {key} asked to wait until {until:%Y-%m-%d %H:%M:%S} UTC",
+                    retry_after=until - now,
+                )
             started = loop.time()
             deadline = asyncio.timeout(max(0.0, limits.total_timeout - spent))
             try:
@@ -253,6 +370,10 @@ class Fetcher:
                 if deadline.expired():
                     raise FetchError(f"timed out after {limits.total_timeout:g}s (total)") from e
                 raise FetchError(_describe(e, limits)) from e
+            except FetchError as e:
+                if e.retry_after is not None and e.status in (429, 503):
+                    self.defer_host(key, datetime.now(UTC) + e.retry_after)
+                raise
             except (httpx.HTTPError, aiohttp.ClientError, ssl.SSLError, OSError) as e:
                 raise FetchError(_describe(e, limits)) from e
             return answer, spent + (loop.time() - started)
@@ -345,6 +466,93 @@ class _Decoder:
         return bytes(out)
 
 
+class _PrivateAddress(OSError):
+    """Raised by the guarded resolver: every address of a name is in a private network."""
+
+
+class _GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, minus the addresses in private networks."""
+
+    def __init__(self, networks: Sequence[_Network]) -> None:
+        self._networks = networks
+        self._resolver: AbstractResolver | None = None
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if self._resolver is None:
+            self._resolver = aiohttp.DefaultResolver()
+        found = await self._resolver.resolve(host, port, family)
+        allowed = [r for r in found if not _in(_ip(r["host"]), self._networks)]
+        if found and not allowed:
+            raise _PrivateAddress(_refusal(host, _ip(found[0]["host"])))
+        return allowed
+
+    async def close(self) -> None:
+        if self._resolver is not None:
+            await self._resolver.close()
+
+
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+_Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def _networks(texts: Iterable[str]) -> tuple[_Network, ...]:
+    return tuple(ipaddress.ip_network(t, strict=False) for t in texts)
+
+
+def _ip(host: str) -> _Address | None:
+    try:
+        address = ipaddress.ip_address(host.strip("[]").split("%")[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped  # ::ffff:10.0.0.1 is 10.0.0.1
+    return address
+
+
+def _in(address: _Address | None, networks: Sequence[_Network]) -> bool:
+    return address is not None and any(address in n for n in networks)
+
+
+def _refusal(host: str, address: _Address | None) -> str:
+    where = f"{host} ({address})" if address is not None and str(address) != host else host
+    return f"refused: {where} is a private address (fetch.allow_private allows it)"
+
+
+def _proxied(url: httpx.URL) -> bool:
+    proxies = urllib.request.getproxies_environment()
+    if url.scheme not in proxies:
+        return False
+    # Not in typeshed, though public since Python 3.4 (it reads NO_PROXY).
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    return not bypass(url.host, proxies)
+
+
+def host_key(url: str) -> str:
+    """The host a URL is polite to: its host name, and its port when not the default."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return url
+    return f"{parsed.host}:{parsed.port}" if parsed.port else parsed.host
+
+
+def auth_header(auth: Auth, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
+    """The Authorization header for `auth`, with the secret read from the environment.
+
+    Raises: FetchError naming the variable (never its value) when it is not set.
+    """
+    name = auth.token_env if auth.type == "bearer" else auth.password_env
+    secret = environ.get(name or "")
+    if not secret:
+        raise FetchError(f"{auth.type} auth: environment variable {name} is not set")
+    if auth.type == "bearer":
+        return "Authorization", f"Bearer {secret}"
+    pair = f"{auth.username or ''}:{secret}".encode()
+    return "Authorization", "Basic " + base64.b64encode(pair).decode("ascii")
+
+
 @functools.cache
 def _tls_context() -> ssl.SSLContext:
     # Loading the CA bundle takes ~45 ms; one context serves every Fetcher (never mutated).
@@ -426,6 +634,9 @@ def _chain(exc: BaseException) -> list[BaseException]:
 def _describe(exc: BaseException, limits: FetchLimits) -> str:
     """A short message for an operator, from the most specific error in the chain."""
     chain = _chain(exc)
+    refused = next((e for e in chain if isinstance(e, _PrivateAddress)), None)
+    if refused is not None:
+        return str(refused)
 
     def find(kind: type[BaseException] | tuple[type[BaseException], ...]) -> BaseException | None:
         return next((e for e in chain if isinstance(e, kind)), None)

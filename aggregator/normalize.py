@@ -8,17 +8,20 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
-from datetime import UTC, datetime, tzinfo
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
 
+from aggregator.rules import RuleSet, map_category, rule_set, strip_elements
 from aggregator.slug import slugify
-from aggregator.types import ParsedFeed, Post, RawEntry, Source
+from aggregator.types import Category, ParsedFeed, Post, RawEntry, Source, StoredIdentity
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -26,14 +29,26 @@ __all__ = [
     "TITLE_LENGTH",
     "canonical_link",
     "clean_title",
+    "entry_keys",
     "normalize",
+    "plain_text",
     "post_key",
+    "raw_hash",
+    "reconcile",
     "sanitize_html",
+    "text_hash",
+    "with_content",
 ]
 
 TITLE_LENGTH = 200
 FALLBACK_TITLE_LENGTH = 80  # a title made from the body: the first words only
 KEY_LENGTH = 32  # hex digits of sha256: 128 bits, short enough for ids and URLs
+# A date this far ahead of the fetch is a wrong clock or a scheduled post, not news: it is
+# clamped to the time fetched (and counts as undated, so it never moves again).
+FUTURE_TOLERANCE = timedelta(minutes=15)
+# Part of every raw hash: bump it when a change here changes what an entry turns into, so
+# that stored items are normalized again.
+NORMALIZER_VERSION = "2"
 
 ALLOWED_TAGS = frozenset(
     {
@@ -48,7 +63,10 @@ ALLOWED_TAGS = frozenset(
 )  # fmt: skip
 ALLOWED_ATTRIBUTES: Mapping[str, frozenset[str]] = {
     "a": frozenset({"href", "title"}),
-    "img": frozenset({"src", "alt", "title", "width", "height"}),
+    # data-src, data-original and srcset are read by _fix_images and never reach the output.
+    "img": frozenset(
+        {"src", "alt", "title", "width", "height", "data-src", "data-original", "srcset"}
+    ),
     "th": frozenset({"colspan", "rowspan"}),
     "td": frozenset({"colspan", "rowspan"}),
 }
@@ -105,20 +123,95 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
 )
 
+_DATA_IMAGE = re.compile(r"data:image/(?:png|gif|jpeg|webp|avif);base64,[A-Za-z0-9+/=\s]*\Z", re.I)
 
-def sanitize_html(html: str, *, base_url: str | None) -> str:
+
+def _data_images_only(element: str, attribute: str, value: str) -> str | None:
+    # Must not raise (see _resolve_relative). An svg+xml data URL can carry script: refused.
+    if value[:5].lower() != "data:":
+        return value
+    if element == "img" and attribute == "src" and _DATA_IMAGE.match(value):
+        return value
+    return None
+
+
+# Only for sources with allow_data_images: the attribute filter is a Python call per
+# attribute, a cost the default cleaner does not pay.
+_DATA_CLEANER = nh3.Cleaner(
+    tags=set(ALLOWED_TAGS),
+    clean_content_tags=set(_DROP_WITH_CONTENT),
+    attributes={tag: set(names) for tag, names in ALLOWED_ATTRIBUTES.items()},
+    url_schemes=set(URL_SCHEMES) | {"data"},
+    url_relative=_resolve_relative,
+    attribute_filter=_data_images_only,
+    link_rel="noopener noreferrer",
+    strip_comments=True,
+)
+
+# nh3's output is serialized by html5ever: attributes are double-quoted, `"` escaped, so
+# these patterns read it exactly (they are not meant for HTML from elsewhere).
+_IMG = re.compile(r'<img((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*/?>')
+_ATTR = re.compile(r'\s+([^\s=>/]+)(?:="([^"]*)")?')
+_LAZY = ("data-src", "data-original", "srcset")
+_EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u00a0|<br>)*</p>")
+
+
+def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = False) -> str:
     """Return `html` with only the allowed tags and attributes, URLs made absolute.
 
     Whitespace between tags is kept as it was. Relative URLs are resolved against
-    `base_url`; without one they stay relative.
+    `base_url`; without one they stay relative. Lazy-loaded images get their real `src`,
+    tracking pixels (1x1 images) are dropped, and so are paragraphs left empty.
+    `data:` images are kept only with `allow_data_images`.
 
     Raises nothing: any string in gives safe HTML out.
     """
     token = _BASE_URL.set(_http_url(base_url))
     try:
-        return str(_CLEANER.clean(_UNSAFE_CHARS.sub("", html)))
+        cleaner = _DATA_CLEANER if allow_data_images else _CLEANER
+        clean = str(cleaner.clean(_UNSAFE_CHARS.sub("", html)))
+        if "<img" in clean:
+            clean = _IMG.sub(_fix_image, clean)
+        if "<p>" in clean:
+            clean = _EMPTY_PARAGRAPH.sub("", clean)
+        return _UNSAFE_CHARS.sub("", clean)
     finally:
         _BASE_URL.reset(token)
+
+
+def _fix_image(match: re.Match[str]) -> str:
+    attrs = {name: value or "" for name, value in _ATTR.findall(match.group(1))}
+    if _is_pixel(attrs.get("width"), attrs.get("height")):
+        return ""
+    if not any(name in attrs for name in _LAZY):
+        return match.group(0)
+    # Lazy loaders keep the real image in data-src/data-original (src holds a placeholder,
+    # or nothing once a data: placeholder is refused); srcset is the last resort.
+    candidates = [attrs.get("data-src"), attrs.get("data-original"), attrs.get("src")]
+    srcset = attrs.get("srcset", "").strip()
+    if srcset:
+        candidates.append(html.unescape(srcset).split(",")[0].strip().split(" ")[0])
+    src = None
+    for candidate in candidates:
+        if candidate:
+            src = _resolve_relative(html.unescape(candidate))
+            if src and (src.startswith(("http://", "https://")) or ":" not in src):
+                break
+            src = None
+    kept = [(n, v) for n, v in attrs.items() if n not in _LAZY and n != "src"]
+    if src:
+        kept.insert(0, ("src", html.escape(_clean_url(src), quote=True)))
+    return "<img" + "".join(f' {n}="{v}"' for n, v in kept) + ">"
+
+
+def _is_pixel(width: str | None, height: str | None) -> bool:
+    def tiny(value: str | None) -> bool:
+        if value is None:
+            return False
+        digits = value.strip().removesuffix("px").strip()
+        return digits.isdigit() and int(digits) <= 1
+
+    return tiny(width) and tiny(height)
 
 
 def clean_title(raw: str | None, *, fallback_text: str) -> str:
@@ -185,49 +278,207 @@ def post_key(source_name: str, entry: RawEntry, content_html: str) -> str:
 
 
 def normalize(
-    feed: ParsedFeed, source: Source, *, now: datetime, site_timezone: str, feed_url: str
+    feed: ParsedFeed,
+    source: Source,
+    *,
+    now: datetime,
+    site_timezone: str,
+    feed_url: str,
+    category: Category | None = None,
+    known: Collection[str] = frozenset(),
 ) -> list[Post]:
     """Map every usable entry of `feed` to a Post, in feed order, one per key.
 
     An entry with neither link, guid, title nor content is skipped; a later entry with
-    the key of an earlier one is dropped (feeds do repeat items).
+    the key of an earlier one is dropped (feeds do repeat items). The source's rules and
+    its `category`'s apply (include/exclude, max age, strip, category map). An entry whose
+    raw hash is in `known` was normalized before and has not changed: it is skipped
+    without the cost of sanitizing it.
 
     Raises nothing on what the feed holds.
     """
     zone = _zone(source.timezone or site_timezone)
     now_utc = now.astimezone(UTC) if now.tzinfo is not None else now.replace(tzinfo=UTC)
     feed_home = _absolute(feed.link, feed_url) or _http_url(feed_url)
+    rules = rule_set(source, category)
+    salt = _salt(source, category, site_timezone, feed_home)
     posts: list[Post] = []
     seen: set[str] = set()
     for entry in feed.entries:
-        post = _post(entry, source, zone=zone, now=now_utc, feed_home=feed_home)
+        digest = raw_hash(entry, salt)
+        if digest in known:
+            continue
+        post = _post(
+            entry, source, zone=zone, now=now_utc, feed_home=feed_home, rules=rules, raw=digest
+        )
         if post is not None and post.key not in seen:
             seen.add(post.key)
             posts.append(post)
     return posts
 
 
+def raw_hash(entry: RawEntry, salt: str = "") -> str:
+    """Hash of an entry as the feed wrote it, plus `salt` (what else shapes its post).
+
+    Raises nothing.
+    """
+    return _digest([salt, repr(entry)])[:KEY_LENGTH]
+
+
+def _salt(source: Source, category: Category | None, site_timezone: str, home: str | None) -> str:
+    # Everything besides the entry that decides its post: a config edit re-normalizes.
+    return repr((NORMALIZER_VERSION, source, category, site_timezone, home))
+
+
+def entry_keys(feed: ParsedFeed, source: Source, *, feed_url: str) -> set[str]:
+    """The keys of the entries that have a guid or a link, without sanitizing anything.
+
+    `reconcile` needs every key the feed still carries, skipped entries included.
+
+    Raises nothing.
+    """
+    feed_home = _absolute(feed.link, feed_url) or _http_url(feed_url)
+    keys = set()
+    for entry in feed.entries:
+        if entry.guid or entry.link:
+            link = _absolute(entry.link, entry.base or feed_home) or ""
+            keys.add(post_key(source.name, replace(entry, link=link or entry.link), ""))
+    return keys
+
+
+def text_hash(content_html: str) -> str:
+    """Hash of the plain text of a post's body ("" when it has none): one story, two links.
+
+    Raises nothing.
+    """
+    text = _html_to_text(content_html, tag_gap=" ").casefold()
+    return _digest(["text", text])[:KEY_LENGTH] if text else ""
+
+
+def reconcile(
+    posts: Sequence[Post],
+    stored: Sequence[StoredIdentity],
+    *,
+    feed_keys: Collection[str] = frozenset(),
+    dedupe: Mapping[str, str] | None = None,
+) -> list[Post]:
+    """Posts as the store should take them: identities kept, duplicates of other sources gone.
+
+    `stored` is what the store holds under the posts' keys, canonical links and text
+    hashes. A post whose key another source already holds is dropped (the first source
+    is credited). A post with a new key whose canonical link names one stored post of the
+    same source, whose key the feed no longer carries, is that post under a changed guid:
+    it takes the old key. Otherwise, by its category's `dedupe` mode (default "link"), a
+    post whose link ("link", "content") or text ("content") another source's post in
+    the same category already has is dropped; "off" keeps it.
+
+    Raises nothing.
+    """
+    modes = dedupe or {}
+    by_key = {s.key: s for s in stored}
+    current = set(feed_keys) | {p.key for p in posts}
+    own: dict[tuple[str, str], list[str]] = {}
+    for s in stored:
+        if s.canonical_link:
+            own.setdefault((s.source, s.canonical_link), []).append(s.key)
+    links_in_batch = Counter((p.source, p.canonical_link) for p in posts if p.canonical_link)
+    result: list[Post] = []
+    taken: set[str] = set()
+    for post in posts:
+        hit = by_key.get(post.key)
+        if hit is not None:
+            if hit.source == post.source and post.key not in taken:
+                taken.add(post.key)
+                result.append(post)
+            continue
+        if post.canonical_link and links_in_batch[(post.source, post.canonical_link)] == 1:
+            olds = own.get((post.source, post.canonical_link), [])
+            # Exactly one stored post, and its old guid is gone from the feed: a site that
+            # links every item to its home page must not fold them all into one post.
+            if len(olds) == 1 and olds[0] not in current and olds[0] not in taken:
+                taken.add(olds[0])
+                result.append(replace(post, key=olds[0]))
+                continue
+        if _duplicate(post, stored, modes.get(post.category, "link")):
+            continue
+        if post.key not in taken:
+            taken.add(post.key)
+            result.append(post)
+    return result
+
+
+def _duplicate(post: Post, stored: Sequence[StoredIdentity], mode: str) -> bool:
+    if mode == "off":
+        return False
+    for s in stored:
+        if s.source == post.source or s.category != post.category:
+            continue
+        if post.canonical_link and s.canonical_link == post.canonical_link:
+            return True
+        if mode == "content" and post.text_hash and s.text_hash == post.text_hash:
+            return True
+    return False
+
+
+def with_content(post: Post, content_html: str) -> Post:
+    """`post` showing `content_html` (already sanitized) instead, its hashes to match.
+
+    Raises nothing.
+    """
+    return replace(
+        post,
+        content_html=content_html,
+        content_hash=_digest([post.title, post.link, content_html, list(post.tags)]),
+        text_hash=text_hash(content_html),
+    )
+
+
+def plain_text(content_html: str) -> str:
+    """The text of an HTML fragment, whitespace collapsed.
+
+    Raises nothing.
+    """
+    return _html_to_text(content_html, tag_gap=" ")
+
+
 def _post(
-    entry: RawEntry, source: Source, *, zone: tzinfo, now: datetime, feed_home: str | None
+    entry: RawEntry,
+    source: Source,
+    *,
+    zone: tzinfo,
+    now: datetime,
+    feed_home: str | None,
+    rules: RuleSet,
+    raw: str = "",
 ) -> Post | None:
     if not (entry.link or entry.guid or entry.title or entry.content or entry.summary):
         return None
     link = _absolute(entry.link, entry.base or feed_home) or ""
     base = entry.base or link or feed_home
-    content_html = sanitize_html(entry.content or entry.summary or "", base_url=base)
+    body = entry.content or entry.summary or ""
+    if rules.strip:
+        body = strip_elements(body, rules.strip)
+    content_html = sanitize_html(body, base_url=base, allow_data_images=source.allow_data_images)
     title = clean_title(entry.title, fallback_text=content_html) or link or source.name
 
-    published = _in_utc(entry.published, zone) or _in_utc(entry.updated, zone)
+    published = _dated(entry.published, zone, source.date_offset) or _dated(
+        entry.updated, zone, source.date_offset
+    )
     dated = published is not None
-    if published is None:
-        published = now
-    updated = max(_in_utc(entry.updated, zone) or published, published)
+    if published is None or published > now + FUTURE_TOLERANCE:
+        published, dated = now, False
+    updated = _dated(entry.updated, zone, source.date_offset) or published
+    updated = min(max(updated, published), max(now, published))
 
+    text = _html_to_text(content_html, tag_gap=" ")
+    if rules.filters and not rules.keep(title=title, text=text, published=published, now=now):
+        return None
+    category = map_category(entry.categories, source.category_map) or source.category
     tags = source.tags
     return Post(
-        key=post_key(source.name, entry, content_html),
+        key=post_key(source.name, replace(entry, link=link or entry.link), content_html),
         source=source.name,
-        category=source.category,
+        category=category,
         title=title,
         link=link,
         published=published,
@@ -237,6 +488,9 @@ def _post(
         slug=slugify(title) or "post",
         content_hash=_digest([title, link, content_html, list(tags)]),
         dated=dated,
+        canonical_link=canonical_link(link) if link else "",
+        text_hash=text_hash(content_html),
+        raw_hash=raw,
     )
 
 
@@ -312,12 +566,34 @@ def _zone(name: str) -> tzinfo:
         return UTC
 
 
+def _dated(value: datetime | None, zone: tzinfo, offset: timedelta) -> datetime | None:
+    utc = _in_utc(value, zone)
+    if utc is None or not offset:
+        return utc
+    try:
+        return utc + offset
+    except OverflowError:
+        return None
+
+
 def _in_utc(value: datetime | None, zone: tzinfo) -> datetime | None:
-    """`value` as aware UTC; a naive value is read as local time in `zone`."""
+    """`value` as aware UTC; a naive value is read as local time in `zone`.
+
+    A zone abbreviation that `zone` itself uses means `zone`: "CST" in a feed from
+    Asia/Shanghai is China Standard Time (+08:00), not RFC 822's US Central (-06:00).
+    """
     if value is None:
         return None
     try:
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=zone)
+        if value.tzinfo is None:
+            aware = value.replace(tzinfo=zone)
+        else:
+            aware = value
+            name = value.tzname() if isinstance(value.tzinfo, timezone) else None
+            if name and name.isalpha():
+                local = value.replace(tzinfo=zone)
+                if local.tzname() == name:
+                    aware = local
         return aware.astimezone(UTC)
     except (OverflowError, ValueError):
         return None  # year 1 or 9999 shifted past the calendar's edge

@@ -1,34 +1,58 @@
-"""Publish stage: posts from the store -> post files, Atom feeds and HTML pages.
+"""Publish stage: posts from the store -> post files, Atom feeds, OPML and HTML pages.
 
-feedgen lives here only. Every file is written atomically (temp file + rename), and a
-file whose bytes would not change is not touched, so a reader never sees half a feed
-and mtimes say what really changed.
+feedgen lives here only. Every file is replaced atomically and a file whose bytes would
+not change is not touched, so readers never see half a file and mtimes say what changed.
 """
 
 from __future__ import annotations
 
+import functools
+import html
 import json
+import logging
 import os
 import re
-from collections.abc import Sequence
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from itertools import count
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 import jinja2
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from aggregator.errors import PublishError
+from aggregator.slug import slugify
 from aggregator.store import Store
-from aggregator.types import Category, Config, Post, Site, SourceState
+from aggregator.types import Category, Config, ListedPost, Post, Site, SourceState
+
+__all__ = [
+    "PAGE_SIZE",
+    "WORDS",
+    "PublishReport",
+    "Publisher",
+    "Urls",
+    "publish",
+    "words_for",
+    "write_atomic",
+    "yaml_quote",
+    "yaml_tags",
+]
+
+log = logging.getLogger("aggregator.publish")
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
+HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 fh:archive
 PAGE_SIZE = 50  # posts per category page and on the index
+TEMP_DIR = ".tmp"  # under output_dir: temp files of atomic writes
+_EMPTY_FEED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # `updated` of a feed with no entry
 
 # UI words by language; the post template and pages use them.
 WORDS: dict[str, dict[str, str]] = {
@@ -40,6 +64,13 @@ WORDS: dict[str, dict[str, str]] = {
         "source_close": "）",
         "newer": "较新",
         "older": "较早",
+        "latest": "最新文章",
+        "categories": "分类",
+        "subscribe": "订阅",
+        "all_feeds": "全部订阅（OPML）",
+        "page": "第 {n} 页",
+        "original": "原文",
+        "no_posts": "暂无文章。",
     },
     "en": {
         "back_to": "Back to ",
@@ -49,6 +80,13 @@ WORDS: dict[str, dict[str, str]] = {
         "source_close": ")",
         "newer": "Newer",
         "older": "Older",
+        "latest": "Latest posts",
+        "categories": "Categories",
+        "subscribe": "Subscribe",
+        "all_feeds": "All feeds (OPML)",
+        "page": "Page {n}",
+        "original": "Original",
+        "no_posts": "No posts yet.",
     },
 }
 
@@ -58,8 +96,12 @@ WORDS: dict[str, dict[str, str]] = {
 _YAML_UNSAFE = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]"
 )
+# XML 1.0 has no way to write these at all (§2.2): lxml refuses them, so feeds drop them.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _LIQUID = re.compile(r"\{[{%]")
 _PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#]*$")
+_TAG = re.compile(r"<[^>]*>")
+_SUMMARY_CHARS = 200
 
 
 def words_for(language: str) -> dict[str, str]:
@@ -81,6 +123,7 @@ def yaml_tags(tags: Sequence[str]) -> str:
     return yaml_quote(text)
 
 
+@functools.lru_cache(maxsize=4096)
 def _reads_back_plain(text: str) -> bool:
     import yaml  # local: only reached for tags, and cheap once imported
 
@@ -88,6 +131,21 @@ def _reads_back_plain(text: str) -> bool:
         return bool(yaml.safe_load(f"t: {text}") == {"t": text})
     except yaml.YAMLError:
         return False
+
+
+def _xml(text: str) -> str:
+    return _XML_UNSAFE.sub("", text)
+
+
+def summary_of(content_html: str, limit: int = _SUMMARY_CHARS) -> str:
+    """Plain text of the start of a post's (sanitized) HTML, for atom:summary."""
+    text = " ".join(html.unescape(_TAG.sub(" ", content_html)).split())
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def tag_slug(tag: str) -> str:
+    """The file name stem of a tag's feed (tag/<slug>.xml)."""
+    return slugify(tag) or "tag-" + "-".join(f"{ord(c):x}" for c in tag.strip()[:8])
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,13 +163,25 @@ class Urls:
     def relative_base(self) -> str:
         return "//" + self.base.split("://", 1)[1]
 
-    def post_path(self, post: Post, zone: ZoneInfo) -> str:
+    def post_path(self, post: Post | ListedPost, zone: ZoneInfo) -> str:
+        # Jekyll's default permalink (/:categories/:year/:month/:day/:title.html) for the
+        # post file _posts/<date>-<slug>.md with `categories: <slug>`.
         day = post.published.astimezone(zone)
         return f"{post.category}/{day:%Y/%m/%d}/{post.slug}.html"
 
     def entry_id(self, post: Post) -> str:
         # RFC 4151 tag URI: the date is fixed so the id never changes (RFC 4287 §4.2.6).
-        return f"tag:{self.host},2026:{post.key}"
+        return f"tag:{self.host.split(':')[0]},2026:{post.key}"
+
+
+def category_page(slug: str, number: int | None = None) -> str:
+    """A category's list page: the newest posts, or numbered page `number` (1 = oldest)."""
+    return f"category/{slug}.html" if number is None else f"category/{slug}/{number}.html"
+
+
+def archive_path(slug: str, number: int) -> str:
+    """A category's RFC 5005 archive document `number` (1 = oldest)."""
+    return f"category/{slug}/archive/{number}.xml"
 
 
 @dataclass(slots=True)
@@ -119,20 +189,44 @@ class PublishReport:
     written: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
     posts: int = 0
+    expired: int = 0
     categories: tuple[str, ...] = ()
+    pinged: list[str] = field(default_factory=list)  # feed URLs announced to the WebSub hub
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Feed:
+    """What one Atom document says about itself besides its entries."""
+
+    url: str  # self, and the id of the document
+    page_url: str  # rel="alternate" text/html
+    title: str
+    hub: str | None = None
+    current: str | None = None  # RFC 5005: an archive's subscription document
+    prev_archive: str | None = None
+    archive: bool = False  # carries fh:archive
 
 
 class Publisher:
-    """Writes the output tree for one config. Build one per publish."""
+    """Writes the output tree for one config. Build one per publish.
 
-    def __init__(self, config: Config, store: Store) -> None:
+    Category list pages are numbered from the oldest end in arrival order (first seen,
+    then key), so a new post changes only the newest numbered page (and, when it opens a
+    new page, the one before, whose "newer" link moves); `category/<slug>.html` shows the
+    newest posts. Archived feeds (RFC 5005) are cut from the same order and never change
+    once written, except when retention removes posts from them.
+    """
+
+    def __init__(self, config: Config, store: Store, *, now: datetime | None = None) -> None:
         self.config = config
         self.site = config.site
         self.store = store
+        self.now = now or datetime.now(UTC)
         self.zone = ZoneInfo(self.site.timezone)
         self.urls = Urls.for_site(self.site)
         self.words = words_for(self.site.language)
         self.out = self.site.output_dir
+        self.hub = config.websub.hub if config.websub else None
         loaders: list[jinja2.BaseLoader] = []
         if self.site.templates_dir is not None:
             loaders.append(jinja2.FileSystemLoader(self.site.templates_dir))
@@ -142,42 +236,77 @@ class Publisher:
             autoescape=jinja2.select_autoescape(["html"]),
             keep_trailing_newline=False,
             undefined=jinja2.StrictUndefined,
+            # Templates do not change during a publish: no stat() per render.
+            auto_reload=False,
         )
         self.report = PublishReport()
+        self._dirs: set[Path] = set()
+        self._temp_names = count()
 
     # ----------------------------------------------------------------- driver
 
     def publish(self, *, full: bool = False) -> PublishReport:
         """Write what changed since the last publish (everything with `full`).
 
+        Posts are marked published only after every file is in place, so a publish that
+        is interrupted is completed by the next one.
+
         Raises:
             PublishError: a file could not be written; what was written stays.
         """
-        pending = self.store.pending()
+        self._clear_stale_temp_files()
+        expired = self._expire()
         if full:
-            posts = self.store.recent_posts()
-            categories = list(self.config.categories)
+            marks = self.store.pending_revisions()
+            pending: list[Post] = []
+            for batch in self.store.iter_posts():
+                for post in batch:
+                    self.write_post(post)
+                self.report.posts += len(batch)
+            categories = set(self.config.categories) | set(self.store.categories())
         else:
-            posts = pending
-            categories = sorted({p.category for p in pending})
-        if not posts and not full:
-            return self.report
-        for post in posts:
-            self.write_post(post)
+            pending = self.store.pending()
+            if not pending and not expired:
+                return self.report
+            marks = [(p.key, p.revision) for p in pending]
+            for post in pending:
+                self.write_post(post)
+            self.report.posts = len(pending)
+            categories = {p.category for p in pending} | {e.category for e in expired}
+        rebuilt = {e.category for e in expired}  # arrival order re-cut: every page moves
         sources = {s.name: s for s in self.store.states()}
-        for slug in categories:
-            category = self.category(slug)
-            self.write_category(category, sources)
+        for slug in sorted(categories):
+            changed = [p for p in pending if p.category == slug]
+            self.write_category(
+                self.category(slug), sources, changed=changed, rebuild=full or slug in rebuilt
+            )
+        if self.site.tag_feeds:
+            if full or expired:
+                self.write_tag_feeds(self.store.tags(), sources, prune=True)
+            else:
+                self.write_tag_feeds({t for p in pending for t in p.tags}, sources)
         self.write_combined(sources)
         self.write_index()
-        # Only after every file is in place: a crash before this point publishes again.
-        self.store.mark_published([(p.key, p.revision) for p in pending])
-        self.report.posts = len(posts)
-        self.report.categories = tuple(categories)
+        self.write_opml()
+        self.store.mark_published(marks)
+        self.report.categories = tuple(sorted(categories))
+        self.ping_hub()
         return self.report
 
     def category(self, slug: str) -> Category:
         return self.config.categories.get(slug) or Category(slug=slug, title=slug)
+
+    def _expire(self) -> list[ListedPost]:
+        """Delete posts older than `site.retention` and their files; the published ones."""
+        if self.site.retention is None:
+            return []
+        gone = self.store.delete_posts_published_before(self.now - self.site.retention)
+        published = [p for p in gone if p.ever_published]
+        for post in published:
+            self._remove(self.post_file(post))
+            self._remove(self.out / self.urls.post_path(post, self.zone))
+        self.report.expired = len(published)
+        return published
 
     # ------------------------------------------------------------ post files
 
@@ -197,136 +326,317 @@ class Publisher:
             home_url=base,
         )
 
-    def post_file(self, post: Post) -> Path:
+    def post_file(self, post: Post | ListedPost) -> Path:
         day = post.published.astimezone(self.zone)
         return self.out / "_posts" / f"{day:%Y-%m-%d}-{post.slug}.md"
 
     def write_post(self, post: Post) -> None:
         path = self.post_file(post)
+        page_path = self.urls.post_path(post, self.zone)
         if post.revision > 1:
-            # An edited post whose date moved leaves its old file behind: remove it.
+            # An edited post whose date moved leaves its old files behind: remove them.
             for old in path.parent.glob(f"????-??-??-{post.slug}.md"):
                 if old != path:
                     self._remove(old)
+                    stale = f"{post.category}/{old.name[:4]}/{old.name[5:7]}/{old.name[8:10]}"
+                    self._remove(self.out / stale / f"{post.slug}.html")
         self._write(path, self.render_post_file(post))
         category = self.category(post.category)
+        day = post.published.astimezone(self.zone)
         page = self.env.get_template("post.html").render(
-            **self._page_context(),
+            **self._page_context(page_path),
             post=post,
             category=category,
-            iso=post.published.astimezone(self.zone).isoformat(),
-            date=post.published.astimezone(self.zone).strftime("%Y-%m-%d %H:%M"),
-            category_url=f"{self.urls.base}category/{category.slug}.html",
-            home_url=self.urls.base,
+            iso=day.isoformat(),
+            date=day.strftime("%Y-%m-%d %H:%M"),
+            url=self.urls.base + page_path,
+            feed_url=self.urls.base + f"category/{category.slug}.xml",
         )
-        self._write(self.out / self.urls.post_path(post, self.zone), page)
+        self._write(self.out / page_path, page)
 
     # ----------------------------------------------------------------- feeds
 
-    def write_category(self, category: Category, sources: dict[str, SourceState]) -> None:
-        posts = self.store.recent_posts(category=category.slug, limit=self.site.feed_size)
-        feed_url = f"{self.urls.base}category/{category.slug}.xml"
-        page_url = f"{self.urls.base}category/{category.slug}.html"
-        title = f"{category.title} · {self.site.title}"
-        self._write(
-            self.out / "category" / f"{category.slug}.xml",
-            self.atom(posts, feed_url=feed_url, page_url=page_url, title=title, sources=sources),
+    def write_category(
+        self,
+        category: Category,
+        sources: dict[str, SourceState],
+        *,
+        changed: Sequence[Post] = (),
+        rebuild: bool = False,
+    ) -> None:
+        """A category's feed, archives and pages: all of them with `rebuild`, else only
+        those that `changed` posts can alter."""
+        slug = category.slug
+        total = self.store.count_posts(slug)
+        pages = -(-total // PAGE_SIZE)
+        if rebuild:
+            wanted = set(range(1, pages + 1))
+            self._prune_numbered(self.out / "category" / slug, "html", pages)
+        else:
+            positions = self.store.arrival_positions([p.key for p in changed])
+            numbers = {n // PAGE_SIZE + 1 for n in positions.values()}
+            # A post that opens a new page moves the "newer" link of the page before.
+            wanted = numbers | {min(numbers) - 1} if numbers else set()
+            wanted = {n for n in wanted if 1 <= n <= pages}
+        for number in sorted(wanted):
+            self._write_numbered_page(category, number, pages)
+
+        feed_size = self.site.feed_size
+        posts = self.store.recent_posts(category=slug, limit=feed_size)
+        archived = total // feed_size if self.site.archives else 0
+        if self.site.archives:
+            self._write_archives(category, sources, archived, rebuild=rebuild)
+            # Subscription + archives must hold every entry (RFC 5005 §4): add the
+            # arrivals not archived yet that are not among the newest by date.
+            have = {p.key for p in posts}
+            tail = self.store.listed_posts(slug, offset=archived * feed_size, limit=feed_size)
+            extra = self.store.get_posts([p.key for p in tail if p.key not in have])
+            posts = sorted([*posts, *extra], key=lambda p: (-p.published.timestamp(), p.key))
+        feed_url = f"{self.urls.base}category/{slug}.xml"
+        page_url = self.urls.base + category_page(slug)
+        meta = _Feed(
+            url=feed_url,
+            page_url=page_url,
+            title=f"{category.title} · {self.site.title}",
+            hub=self.hub,
+            prev_archive=self.urls.base + archive_path(slug, archived) if archived else None,
         )
-        all_posts = self.store.recent_posts(category=category.slug)
-        self._write_list(f"category/{category.slug}", all_posts, category=category)
+        self._write(self.out / "category" / f"{slug}.xml", self.atom(posts, meta, sources))
+
+        newest = self.store.recent_posts(category=slug, limit=PAGE_SIZE)
+        older = (total - PAGE_SIZE - 1) // PAGE_SIZE + 1 if total > PAGE_SIZE else None
+        self._write_list(
+            category_page(slug),
+            newest,
+            category=category,
+            older=category_page(slug, older) if older else None,
+            newer=None,
+            pages=pages,
+        )
+
+    def _write_numbered_page(self, category: Category, number: int, pages: int) -> None:
+        slug = category.slug
+        listed = self.store.listed_posts(slug, offset=(number - 1) * PAGE_SIZE, limit=PAGE_SIZE)
+        self._write_list(
+            category_page(slug, number),
+            list(reversed(listed)),
+            category=category,
+            older=category_page(slug, number - 1) if number > 1 else None,
+            newer=category_page(slug, number + 1 if number < pages else None),
+            number=number,
+            pages=pages,
+        )
+
+    def _write_archives(
+        self, category: Category, sources: dict[str, SourceState], archived: int, *, rebuild: bool
+    ) -> None:
+        slug = category.slug
+        size = self.site.feed_size
+        folder = self.out / "category" / slug / "archive"
+        if rebuild:
+            self._prune_numbered(folder, "xml", archived)
+        for number in range(1, archived + 1):
+            path = self.out / archive_path(slug, number)
+            if not rebuild and path.exists():
+                continue  # archive documents are immutable once written
+            listed = self.store.listed_posts(slug, offset=(number - 1) * size, limit=size)
+            posts = self.store.get_posts([p.key for p in reversed(listed)])
+            meta = _Feed(
+                url=self.urls.base + archive_path(slug, number),
+                page_url=self.urls.base + category_page(slug, (number - 1) * size // PAGE_SIZE + 1),
+                title=f"{category.title} · {self.site.title}",
+                current=f"{self.urls.base}category/{slug}.xml",
+                prev_archive=self.urls.base + archive_path(slug, number - 1)
+                if number > 1
+                else None,
+                archive=True,
+            )
+            self._write(path, self.atom(posts, meta, sources))
+
+    def write_tag_feeds(
+        self, tags: Iterable[str], sources: dict[str, SourceState], *, prune: bool = False
+    ) -> None:
+        """tag/<slug>.xml for each of `tags`; with `prune`, remove feeds of other tags."""
+        by_slug: dict[str, list[str]] = {}
+        for tag in sorted(set(tags)):
+            by_slug.setdefault(tag_slug(tag), []).append(tag)
+        for slug, names in by_slug.items():
+            posts = self.store.posts_with_tags(names, limit=self.site.feed_size)
+            meta = _Feed(
+                url=f"{self.urls.base}tag/{slug}.xml",
+                page_url=self.urls.base,
+                title=f"{names[0]} · {self.site.title}",
+                hub=self.hub,
+            )
+            self._write(self.out / "tag" / f"{slug}.xml", self.atom(posts, meta, sources))
+        if prune and (self.out / "tag").is_dir():
+            for path in (self.out / "tag").glob("*.xml"):
+                if path.stem not in by_slug:
+                    self._remove(path)
 
     def write_combined(self, sources: dict[str, SourceState]) -> None:
         posts = self.store.recent_posts(limit=self.site.feed_size)
-        self._write(
-            self.out / "atom.xml",
-            self.atom(
-                posts,
-                feed_url=f"{self.urls.base}atom.xml",
-                page_url=self.urls.base,
-                title=self.site.title,
-                sources=sources,
-            ),
+        meta = _Feed(
+            url=f"{self.urls.base}atom.xml",
+            page_url=self.urls.base,
+            title=self.site.title,
+            hub=self.hub,
         )
+        self._write(self.out / "atom.xml", self.atom(posts, meta, sources))
 
-    def atom(
-        self,
-        posts: Sequence[Post],
-        *,
-        feed_url: str,
-        page_url: str,
-        title: str,
-        sources: dict[str, SourceState],
-    ) -> bytes:
+    def atom(self, posts: Sequence[Post], meta: _Feed, sources: dict[str, SourceState]) -> bytes:
         """An Atom 1.0 document of `posts` (newest first)."""
         fg = FeedGenerator()
         fg.register_extension("extras", _ExtrasFeed, _ExtrasEntry, atom=True, rss=False)
-        fg.id(feed_url)
-        fg.title(title)
-        fg.link(href=page_url, rel="alternate", type="text/html")
-        fg.link(href=feed_url, rel="self", type="application/atom+xml")
+        fg.id(meta.url)
+        fg.title(_xml(meta.title))
+        fg.link(href=meta.page_url, rel="alternate", type="text/html")
+        fg.link(href=meta.url, rel="self", type="application/atom+xml")
+        if meta.hub:
+            fg.link(href=meta.hub, rel="hub")
+        if meta.current:
+            fg.link(href=meta.current, rel="current", type="application/atom+xml")
+        if meta.prev_archive:
+            fg.link(href=meta.prev_archive, rel="prev-archive", type="application/atom+xml")
+        fg.extras.archive = meta.archive
         fg.language(self.site.language)
         fg.generator("aggregator")
-        newest = max((p.updated for p in posts), default=None)
-        fg.updated(newest or datetime(2026, 1, 1, tzinfo=self.zone))
+        # RFC 4287 §4.2.15: the feed changed when its newest entry did.
+        fg.updated(max((p.updated for p in posts), default=_EMPTY_FEED_DATE))
         for post in posts:
             category = self.category(post.category)
             fe = fg.add_entry(order="append")
             fe.id(self.urls.entry_id(post))
-            fe.title(post.title)
+            fe.title(_xml(post.title))
             fe.published(post.published)
             fe.updated(post.updated)
-            fe.author(name=post.source)
-            fe.category(term=category.slug, label=category.title)
-            fe.content(post.content_html, type="html")
-            state = sources.get(post.source)
+            fe.author(name=_xml(post.source))
+            fe.category(term=category.slug, label=_xml(category.title))
+            fe.content(_xml(post.content_html), type="html")
+            fe.summary(_xml(summary_of(post.content_html)) or _xml(post.title))
             fe.extras.set(
                 alternate=self.urls.base + self.urls.post_path(post, self.zone),
                 via=post.link or None,
-                name=post.source,
-                state=state,
+                name=_xml(post.source),
+                state=sources.get(post.source),
             )
         data: bytes = fg.atom_str(pretty=False)
         return data
 
+    def write_opml(self) -> None:
+        """subscriptions.opml: the combined feed and every category feed, to import at once."""
+        opml = ElementTree.Element("opml", version="2.0")
+        head = ElementTree.SubElement(opml, "head")
+        ElementTree.SubElement(head, "title").text = self.site.title
+        body = ElementTree.SubElement(opml, "body")
+
+        def outline(title: str, xml_url: str, html_url: str) -> None:
+            ElementTree.SubElement(
+                body,
+                "outline",
+                {"type": "rss", "text": title, "title": title, "xmlUrl": xml_url},
+                htmlUrl=html_url,
+            )
+
+        outline(self.site.title, f"{self.urls.base}atom.xml", self.urls.base)
+        for category in self.config.categories.values():
+            outline(
+                f"{category.title} · {self.site.title}",
+                f"{self.urls.base}category/{category.slug}.xml",
+                self.urls.base + category_page(category.slug),
+            )
+        ElementTree.indent(opml, space="  ")
+        text = ElementTree.tostring(opml, encoding="unicode")
+        self._write(
+            self.out / "subscriptions.opml", f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n'
+        )
+
+    def ping_hub(self) -> None:
+        """Tell the WebSub hub about every subscription feed this publish changed.
+
+        A hub that cannot be reached is logged, not fatal: the feeds are in place and
+        subscribers still poll them.
+        """
+        if not self.hub:
+            return
+        urls = []
+        for path in self.report.written:
+            relative = path.relative_to(self.out).as_posix()
+            if relative == "atom.xml" or (
+                relative.endswith(".xml")
+                and relative.count("/") == 1
+                and relative.startswith(("category/", "tag/"))
+            ):
+                urls.append(self.urls.base + relative)
+        if not urls:
+            return
+        try:
+            with httpx.Client(timeout=10.0) as client:
+                for url in urls:
+                    # WebSub §7: the publisher's notification names the topic that changed.
+                    response = client.post(self.hub, data={"hub.mode": "publish", "hub.url": url})
+                    if response.status_code >= 300:
+                        log.warning(
+                            "hub %s answered %d for %s", self.hub, response.status_code, url
+                        )
+                        continue
+                    self.report.pinged.append(url)
+        except httpx.HTTPError as e:
+            log.warning("cannot ping hub %s: %s", self.hub, e)
+
     # ------------------------------------------------------------------ pages
 
     def write_index(self) -> None:
-        self._write_list("index", self.store.recent_posts(limit=PAGE_SIZE), category=None)
+        self._write_list("index.html", self.store.recent_posts(limit=PAGE_SIZE), category=None)
 
-    def _write_list(self, stem: str, posts: Sequence[Post], *, category: Category | None) -> None:
-        pages = [posts[i : i + PAGE_SIZE] for i in range(0, len(posts), PAGE_SIZE)] or [[]]
-        if category is None:
-            pages = pages[:1]
+    def _write_list(
+        self,
+        path: str,
+        posts: Sequence[Post | ListedPost],
+        *,
+        category: Category | None,
+        older: str | None = None,
+        newer: str | None = None,
+        number: int | None = None,
+        pages: int = 0,
+    ) -> None:
+        context = self._page_context(path)
+        root = context["root"]
+        html_text = self.env.get_template("list.html").render(
+            **context,
+            category=category,
+            posts=[self._list_item(p, root) for p in posts],
+            newer=root + newer if newer else None,
+            older=root + older if older else None,
+            number=number,
+            pages=pages,
+            feed_url=(f"{self.urls.base}category/{category.slug}.xml" if category else None),
+        )
+        self._write(self.out / path, html_text)
 
-        def name(n: int) -> str:
-            return f"{stem}.html" if n == 0 else f"{stem}-{n + 1}.html"
-
-        for n, chunk in enumerate(pages):
-            html = self.env.get_template("list.html").render(
-                **self._page_context(),
-                category=category,
-                posts=[self._list_item(p) for p in chunk],
-                newer=self.urls.base + name(n - 1) if n > 0 else None,
-                older=self.urls.base + name(n + 1) if n + 1 < len(pages) else None,
-            )
-            self._write(self.out / name(n), html)
-
-    def _list_item(self, post: Post) -> dict[str, str]:
+    def _list_item(self, post: Post | ListedPost, root: str) -> dict[str, str]:
         day = post.published.astimezone(self.zone)
         return {
             "title": post.title,
-            "url": self.urls.base + self.urls.post_path(post, self.zone),
+            "url": root + self.urls.post_path(post, self.zone),
             "iso": day.isoformat(),
             "date": day.strftime("%Y-%m-%d %H:%M"),
             "source": post.source,
+            "category": self.category(post.category).title,
         }
 
-    def _page_context(self) -> dict[str, Any]:
+    def _page_context(self, path: str) -> dict[str, Any]:
+        # Links between pages are relative, so the site browses the same under
+        # `aggregator serve`, from a file:// copy and at base_url; feeds stay absolute.
+        root = "../" * path.count("/")
         return {
             "site": self.site,
             "base": self.urls.base,
+            "root": root,
+            "home": root or "./",
             "words": self.words,
             "categories": list(self.config.categories.values()),
+            "canonical": self.urls.base + ("" if path == "index.html" else path),
         }
 
     # ------------------------------------------------------------------ files
@@ -334,43 +644,87 @@ class Publisher:
     def _write(self, path: Path, data: str | bytes) -> None:
         raw = data.encode() if isinstance(data, str) else data
         try:
-            if path.exists() and path.read_bytes() == raw:
-                return
-            write_atomic(path, raw, durable=path.suffix == ".xml")
+            try:
+                with open(path, "rb") as f:
+                    if f.read() == raw:
+                        return
+            except FileNotFoundError:
+                pass
+            if path.parent not in self._dirs:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._dirs.add(path.parent)
+            temp = self.out / TEMP_DIR / f"{os.getpid()}.{next(self._temp_names)}.tmp"
+            write_atomic(path, raw, durable=path.suffix == ".xml", temp=temp)
         except OSError as e:
             raise PublishError(f"cannot write {path}: {e.strerror or e}") from e
         self.report.written.append(path)
 
     def _remove(self, path: Path) -> None:
         try:
-            path.unlink(missing_ok=True)
+            if not path.exists():
+                return
+            path.unlink()
         except OSError as e:
             raise PublishError(f"cannot remove {path}: {e.strerror or e}") from e
         self.report.removed.append(path)
 
+    def _prune_numbered(self, folder: Path, suffix: str, keep: int) -> None:
+        """Remove <n>.<suffix> in `folder` for n > keep (left by a longer past)."""
+        if not folder.is_dir():
+            return
+        for path in folder.glob(f"*.{suffix}"):
+            if path.stem.isdigit() and int(path.stem) > keep:
+                self._remove(path)
 
-def write_atomic(path: Path, data: bytes, *, durable: bool = False) -> None:
+    def _clear_stale_temp_files(self) -> None:
+        """Remove temp files of writers that died (SIGKILL, power cut) before renaming."""
+        folder = self.out / TEMP_DIR
+        if not folder.is_dir():
+            return
+        for path in folder.iterdir():
+            pid = path.name.split(".", 1)[0]
+            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+                path.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def write_atomic(
+    path: Path, data: bytes, *, durable: bool = False, temp: Path | None = None
+) -> None:
     """Replace `path` with `data` so that readers see the old file or the new one, never half.
+
+    `temp` is where the data is written first; it must be on the same file system
+    (default: a hidden file beside `path`).
 
     Raises:
         OSError: the folder cannot be created or the disk refused the write; the old
             file is then left as it was.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    # One writer per output tree (the instance lock), so a pid-named temp file cannot
-    # clash; it sits in the same folder so that the rename is atomic.
-    tmp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    if temp is None:
+        temp = path.parent / f".{path.name}.{os.getpid()}.tmp"
+    else:
+        temp.parent.mkdir(parents=True, exist_ok=True)
     try:
-        with open(tmp, "wb") as f:
+        with open(temp, "wb") as f:
             f.write(data)
             if durable:
                 # Feeds are few and what readers poll: make them survive a power cut.
                 # Post files and pages are rebuilt from the store, so they skip it.
                 f.flush()
                 os.fsync(f.fileno())
-        os.replace(tmp, path)
+        os.replace(temp, path)
     except BaseException:
-        tmp.unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
 
 
@@ -387,7 +741,18 @@ def publish(config: Config, store: Store, *, full: bool = False) -> PublishRepor
 
 
 class _ExtrasFeed(BaseExtension):  # type: ignore[misc]
-    """feedgen extension: nothing at feed level."""
+    """feedgen extension: fh:archive (RFC 5005 §4) on archive documents."""
+
+    def __init__(self) -> None:
+        self.archive = False
+
+    def extend_ns(self) -> dict[str, str]:
+        return {"fh": HISTORY_NS}
+
+    def extend_atom(self, feed: Any) -> Any:
+        if self.archive:
+            etree.SubElement(feed, f"{{{HISTORY_NS}}}archive")
+        return feed
 
 
 class _ExtrasEntry(BaseEntryExtension):  # type: ignore[misc]
@@ -418,9 +783,11 @@ class _ExtrasEntry(BaseEntryExtension):  # type: ignore[misc]
         source = etree.SubElement(entry, f"{{{ATOM_NS}}}source")
         feed_url = state.url if state else None
         if state and (state.feed_id or feed_url):
-            etree.SubElement(source, f"{{{ATOM_NS}}}id").text = state.feed_id or feed_url
+            etree.SubElement(source, f"{{{ATOM_NS}}}id").text = _xml(
+                state.feed_id or feed_url or ""
+            )
         title = etree.SubElement(source, f"{{{ATOM_NS}}}title")
-        title.text = (state.feed_title if state else None) or self._name
+        title.text = _xml((state.feed_title if state else None) or self._name)
         if state and state.feed_link:
             etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="alternate", href=state.feed_link)
         if feed_url:

@@ -5,14 +5,22 @@ and the APScheduler wiring of the daemon lives in `daemon.py`.
 from __future__ import annotations
 
 import random
+import re
+from collections.abc import Mapping
 from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
 
 from apscheduler.triggers.cron import CronTrigger
 
-from aggregator.types import Source
+from aggregator.types import UTC, Source
+
+__all__ = ["JITTER", "MAX_BACKOFF", "cache_lifetime", "jitter", "next_check"]
 
 MAX_BACKOFF = timedelta(days=1)
 JITTER = 0.1  # up to 10% of the delay, so sources that fail together don't retry together
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
 def jitter(delay: timedelta, rng: random.Random) -> timedelta:
@@ -27,27 +35,70 @@ def next_check(
     failures: int = 0,
     retry_after: timedelta | None = None,
     min_interval: timedelta | None = None,
+    max_backoff: timedelta = MAX_BACKOFF,
     rng: random.Random | None = None,
 ) -> datetime:
     """The next time `source` is due, given how its last fetch went.
 
-    Failures back off exponentially from the source's interval, capped at MAX_BACKOFF;
-    a server's Retry-After and a feed's TTL (`min_interval`) are lower bounds.
+    Failures back off exponentially from the source's interval, capped at `max_backoff`
+    (never below the interval itself) and spread by jitter *below* the cap, so that sources
+    that failed together neither retry together nor pass the cap. A server's Retry-After and
+    a feed's TTL or cache lifetime (`min_interval`) are lower bounds.
+
+    Raises: nothing (a cron expression was checked when the config was loaded).
     """
     rng = rng or random.Random()
-    if source.cron and not failures:
-        fire = CronTrigger.from_crontab(source.cron, timezone=source.timezone or "UTC")
-        at: datetime | None = fire.get_next_fire_time(None, now)
-        base = (at - now) if at else source.interval
-    else:
-        base = source.interval
-    delay = base
     if failures:
-        delay = min(source.interval * 2 ** min(failures, 16), MAX_BACKOFF)
-    if min_interval and not failures:
-        delay = max(delay, min_interval)
-    if retry_after:
-        delay = max(delay, retry_after)
-    if source.cron and not failures and not retry_after and delay == base:
-        return now + delay  # a cron source fires on its own schedule, no jitter
-    return now + jitter(delay, rng)
+        backoff = min(source.interval * (1 << min(failures, 16)), max(max_backoff, source.interval))
+        at = now + backoff * (1 - JITTER * rng.random())
+    else:
+        if source.cron:
+            fire = CronTrigger.from_crontab(source.cron, timezone=source.timezone or "UTC")
+            fires: datetime | None = fire.get_next_fire_time(None, now)
+            base = (fires - now) if fires else source.interval
+        else:
+            base = source.interval
+        if min_interval and min_interval > base:
+            at = now + jitter(min_interval, rng)
+        elif source.cron:
+            at = now + base  # a cron source fires on its own schedule, no jitter
+        else:
+            at = now + jitter(base, rng)
+    if retry_after and at < now + retry_after:
+        # Every source of a host that said "wait" would otherwise come back at one instant.
+        at = now + jitter(retry_after, rng)
+    return at
+
+
+def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | None:
+    """How long the response says it stays fresh (RFC 9111 §4.2.1); None when it says nothing.
+
+    `Cache-Control: max-age` (less `Age`) wins over `Expires`, which is read against the
+    response's own `Date` so that a server with a wrong clock is still understood;
+    `no-cache` and `no-store` mean no lifetime. Header keys are lower-case.
+
+    Raises: nothing (unreadable values are ignored).
+    """
+    control = headers.get("cache-control", "")
+    if _NO_CACHE.search(control):
+        return None
+    max_age = _MAX_AGE.search(control)
+    if max_age:
+        age = headers.get("age", "").strip()
+        lifetime = int(max_age.group(1)) - (int(age) if age.isdigit() else 0)
+        return timedelta(seconds=lifetime) if lifetime > 0 else None
+    expires = _http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    lifetime_td = expires - (_http_date(headers.get("date")) or now)
+    return lifetime_td if lifetime_td > timedelta(0) else None
+
+
+def _http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when

@@ -1,68 +1,366 @@
 """`aggregator serve`: the output tree over HTTP, for previews and small sites.
 
-Static files only; ETag and Last-Modified with 304s, Atom served as Atom. For a busy
-production site put nginx in front (README shows the equivalent configuration).
+Static files only: it never writes. ETag and Last-Modified with 304s, gzip for text,
+Atom served as Atom. For a busy production site put nginx in front (README shows the
+equivalent configuration). Paths answered by code (health, metrics) go in `ROUTES`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import email.utils
 import functools
+import gzip
+import io
 import logging
 import os
+import posixpath
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
+from urllib.parse import unquote, urlsplit
+
+from aggregator.errors import StoreError
+from aggregator.store import Store
+from aggregator.types import UTC, Config
+
+__all__ = ["MEDIA_TYPES", "SiteHandler", "make_server", "metrics_text", "serve", "status_routes"]
 
 log = logging.getLogger("aggregator.serve")
 
+MEDIA_TYPES: dict[str, str] = {
+    ".xml": "application/atom+xml",  # every .xml we publish is an Atom feed
+    ".opml": "text/x-opml; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".txt": "text/plain; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
+# Worth compressing: text. Images and archives are compressed already.
+_COMPRESSIBLE = ("text/", "application/atom+xml", "application/json", "image/svg+xml")
+_MIN_GZIP = 256  # bytes: below this the gzip header costs more than it saves
+_GZIP_CACHE_SIZE = 256  # compressed bodies kept, keyed by (path, mtime, size)
+
+
+class _GzipCache:
+    """Compressed bodies of recently served files, so a popular feed is compressed once."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._items: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, int, int], data: Callable[[], bytes]) -> bytes:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        # mtime=0: the same file always compresses to the same bytes.
+        body = gzip.compress(data(), compresslevel=6, mtime=0)
+        with self._lock:
+            self._items[key] = body
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return body
+
+
+Route = Callable[["SiteHandler"], None]
+
 
 class SiteHandler(SimpleHTTPRequestHandler):
+    """Static files with validators, 304s and gzip.
+
+    `ROUTES` maps an exact request path to a function that writes the whole response
+    (status, headers, body); it is asked before the file system, for GET and HEAD.
+    """
+
+    ROUTES: ClassVar[dict[str, Route]] = {}
     extensions_map = {  # noqa: RUF012 (the base class declares it so)
         **SimpleHTTPRequestHandler.extensions_map,
-        ".xml": "application/atom+xml",
-        ".opml": "text/x-opml",
-        ".md": "text/markdown; charset=utf-8",
-        ".html": "text/html; charset=utf-8",
+        **MEDIA_TYPES,
     }
+    gzip_cache: ClassVar[_GzipCache] = _GzipCache(_GZIP_CACHE_SIZE)
+
+    def do_GET(self) -> None:
+        if not self._route():
+            super().do_GET()
+
+    def do_HEAD(self) -> None:
+        if not self._route():
+            super().do_HEAD()
+
+    def _route(self) -> bool:
+        route = self.ROUTES.get(urlsplit(self.path).path)
+        if route is None:
+            return False
+        route(self)
+        return True
 
     def send_head(self) -> Any:
+        request_path = unquote(urlsplit(self.path).path)
+        # Hidden files (the publisher's .tmp folder) are not part of the site.
+        if any(part.startswith(".") for part in posixpath.normpath(request_path).split("/")):
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
         path = self.translate_path(self.path)
         if os.path.isdir(path):
-            return super().send_head()
+            if not request_path.endswith("/"):
+                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+                self.send_header("Location", request_path + "/")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return None
+            path = os.path.join(path, "index.html")
         try:
             st = os.stat(path)
         except OSError:
-            return super().send_head()
-        etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}"'
-        if etag in [t.strip() for t in self.headers.get("If-None-Match", "").split(",")]:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        if not os.path.isfile(path):
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        media_type = self.guess_type(path)
+        compressible = media_type.startswith(_COMPRESSIBLE) and st.st_size >= _MIN_GZIP
+        use_gzip = compressible and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        # The gzip body is another representation: it needs its own validator (RFC 9110 §8.8.3).
+        etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}{"-gz" if use_gzip else ""}"'
+        last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
+        headers = [("ETag", etag), ("Last-Modified", last_modified), ("Cache-Control", "no-cache")]
+        if compressible:
+            headers.append(("Vary", "Accept-Encoding"))
+        if self._not_modified(etag, int(st.st_mtime)):
             self.send_response(HTTPStatus.NOT_MODIFIED)
-            self.send_header("ETag", etag)
+            for name, value in headers:
+                self.send_header(name, value)
             self.end_headers()
             return None
-        self._etag: str | None = etag
-        return super().send_head()
+        try:
+            if use_gzip:
+                key = (path, st.st_mtime_ns, st.st_size)
+                body = self.gzip_cache.get(key, functools.partial(_read, path))
+                headers.append(("Content-Encoding", "gzip"))
+            else:
+                body = _read(path)
+        except OSError:
+            self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", media_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in headers:
+            self.send_header(name, value)
+        self.end_headers()
+        return io.BytesIO(body)
 
-    def end_headers(self) -> None:
-        etag = getattr(self, "_etag", None)
-        if etag:
-            self.send_header("ETag", etag)
-            self._etag = None
-        super().end_headers()
+    def _not_modified(self, etag: str, mtime: int) -> bool:
+        """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since only without it."""
+        if_none_match = self.headers.get("If-None-Match")
+        if if_none_match is not None:
+            tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+            return "*" in tags or etag in tags
+        since = self.headers.get("If-Modified-Since")
+        if since is None:
+            return False
+        try:
+            when = email.utils.parsedate_to_datetime(since)
+        except (TypeError, ValueError):
+            return False
+        return when.tzinfo is not None and mtime <= int(when.timestamp())
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
 
 
-def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve `root` until interrupted."""
+def _read(path: str) -> bytes:
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _accepts_gzip(header: str) -> bool:
+    for part in header.split(","):
+        name, _, params = part.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().removeprefix("q=").strip()
+            with contextlib.suppress(ValueError):
+                return not q or float(q) > 0
+    return False
+
+
+def make_server(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+    """A server for `root`, bound but not yet serving (port 0: any free port).
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
     root.mkdir(parents=True, exist_ok=True)
     handler = functools.partial(SiteHandler, directory=str(root))
-    with ThreadingHTTPServer((host, port), handler) as httpd:
+    server = ThreadingHTTPServer((host, port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve `root` until interrupted.
+
+    Raises:
+        OSError: the address cannot be bound.
+    """
+    with make_server(root, host=host, port=port) as httpd:
         log.info("serving %s on http://%s:%d/", root, host, httpd.server_address[1])
         with contextlib.suppress(KeyboardInterrupt):
             httpd.serve_forever()
 
 
-__all__ = ["SiteHandler", "serve"]
+# ------------------------------------------------------- health and metrics
+
+
+def status_routes(config: Config, store: Store, *, stale_after: timedelta) -> dict[str, Route]:
+    """`/healthz` and Prometheus `/metrics` (text exposition format 0.0.4), read from `store`.
+
+    /healthz answers 503 when the store cannot be read or an enabled source is overdue by
+    more than `stale_after` (no daemon is taking due sources), else 200.
+    """
+
+    def healthz(handler: SiteHandler) -> None:
+        try:
+            problem = _staleness(config, store, stale_after=stale_after)
+        except StoreError as e:
+            problem = f"store unreadable: {e}"
+        status = HTTPStatus.SERVICE_UNAVAILABLE if problem else HTTPStatus.OK
+        _send_text(handler, status, (problem or "ok") + "\n", "text/plain; charset=utf-8")
+
+    def metrics(handler: SiteHandler) -> None:
+        try:
+            text = metrics_text(config, store)
+        except StoreError as e:
+            _send_text(
+                handler, HTTPStatus.SERVICE_UNAVAILABLE, f"{e}\n", "text/plain; charset=utf-8"
+            )
+            return
+        _send_text(handler, HTTPStatus.OK, text, "text/plain; version=0.0.4; charset=utf-8")
+
+    return {"/healthz": healthz, "/metrics": metrics}
+
+
+def _send_text(handler: SiteHandler, status: HTTPStatus, text: str, media_type: str) -> None:
+    body = text.encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", media_type)
+    handler.send_header("Content-Length", str(len(body)))
+    handler.send_header("Cache-Control", "no-store")
+    handler.end_headers()
+    if handler.command != "HEAD":
+        handler.wfile.write(body)
+
+
+def _staleness(config: Config, store: Store, *, stale_after: timedelta) -> str | None:
+    now = datetime.now(UTC)
+    states = {s.name: s for s in store.states()}
+    worst: tuple[timedelta, str] | None = None
+    for source in config.sources:
+        state = states.get(source.name)
+        if state is None or state.disabled or state.next_check is None:
+            continue
+        late = now - state.next_check
+        if late > stale_after and (worst is None or late > worst[0]):
+            worst = (late, source.name)
+    if worst is None:
+        return None
+    return f"stale: source {worst[1]!r} overdue by {int(worst[0].total_seconds())}s"
+
+
+def _label(value: str) -> str:
+    # Exposition format: backslash, double quote and line feed are escaped in label values.
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def metrics_text(config: Config, store: Store) -> str:
+    """The store's figures in the Prometheus text exposition format.
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    states = {s.name: s for s in store.states()}
+    published, pending = store.publish_counts()
+    counts = store.post_counts()
+    lines: list[str] = []
+
+    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
+        lines.append(f"# HELP {name} {help_text}")
+        lines.append(f"# TYPE {name} {kind}")
+        # repr keeps every digit of a Unix time; integers stay integers.
+        lines.extend(
+            f"{name}{labels} {value if isinstance(value, int) else repr(float(value))}"
+            for labels, value in samples
+        )
+
+    checked = [s.last_fetched for s in states.values() if s.last_fetched is not None]
+    metric(
+        "aggregator_last_round_timestamp_seconds",
+        "gauge",
+        "When a source was last checked (Unix time); 0 before the first round.",
+        [("", max(checked).timestamp() if checked else 0)],
+    )
+    metric(
+        "aggregator_posts_published",
+        "gauge",
+        "Posts published at least once.",
+        [("", published)],
+    )
+    metric(
+        "aggregator_posts_pending",
+        "gauge",
+        "Posts stored but not yet published in their latest version.",
+        [("", pending)],
+    )
+    per_source: dict[str, list[tuple[str, float]]] = {
+        "failures": [],
+        "disabled": [],
+        "posts": [],
+        "last_success": [],
+        "next_check": [],
+    }
+    for source in config.sources:
+        state = states.get(source.name)
+        label = f'{{source="{_label(source.name)}"}}'
+        per_source["failures"].append((label, state.failures if state else 0))
+        per_source["disabled"].append((label, 1 if state and state.disabled else 0))
+        per_source["posts"].append((label, counts.get(source.name, 0)))
+        if state and state.last_success:
+            per_source["last_success"].append((label, state.last_success.timestamp()))
+        if state and state.next_check:
+            per_source["next_check"].append((label, state.next_check.timestamp()))
+    metric(
+        "aggregator_source_failures",
+        "gauge",
+        "Consecutive failed fetches of a source.",
+        per_source["failures"],
+    )
+    metric(
+        "aggregator_source_disabled",
+        "gauge",
+        "1 when a source is disabled (410 Gone).",
+        per_source["disabled"],
+    )
+    metric("aggregator_source_posts", "gauge", "Posts stored from a source.", per_source["posts"])
+    metric(
+        "aggregator_source_last_success_timestamp_seconds",
+        "gauge",
+        "When a source was last fetched successfully (Unix time).",
+        per_source["last_success"],
+    )
+    metric(
+        "aggregator_source_next_check_timestamp_seconds",
+        "gauge",
+        "When a source is due next (Unix time).",
+        per_source["next_check"],
+    )
+    return "\n".join(lines) + "\n"

@@ -18,7 +18,14 @@ from sqlalchemy.engine import Connection, Dialect, Engine, Row
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
 from aggregator.errors import StoreError
-from aggregator.types import ListedPost, Post, SourceState, UpsertResult, Validators
+from aggregator.types import (
+    ListedPost,
+    Post,
+    SourceState,
+    StoredIdentity,
+    UpsertResult,
+    Validators,
+)
 
 __all__ = ["MIGRATIONS", "Store", "open_store"]
 
@@ -131,6 +138,10 @@ posts = sa.Table(
     sa.Column("first_seen", UTCDateTime, nullable=False),
     sa.Column("revision", sa.Integer, nullable=False),
     sa.Column("published_revision", sa.Integer, nullable=False),
+    # Version 3: identity and duplicates (see normalize.reconcile), unchanged-entry skipping.
+    sa.Column("canonical_link", sa.Text, nullable=False, server_default=""),
+    sa.Column("text_hash", sa.Text, nullable=False, server_default=""),
+    sa.Column("raw_hash", sa.Text, nullable=False, server_default=""),
 )
 
 _is_pending = posts.c.revision > posts.c.published_revision
@@ -145,14 +156,20 @@ sa.Index(
     sqlite_where=_is_pending,
     postgresql_where=_is_pending,
 )
+# Version 3: a changed guid is found by its link, a duplicate story by its link or text,
+# and a source's known raw hashes are read in one pass.
+_IDENTITY_INDEXES: Final = (
+    sa.Index("ix_posts_canonical_link", posts.c.canonical_link),
+    sa.Index("ix_posts_text_hash", posts.c.text_hash),
+    sa.Index("ix_posts_source_raw_hash", posts.c.source, posts.c.raw_hash),
+)
 
 # ----------------------------------------------------------------- migrations
 
 
 def _create_v1(conn: Connection) -> None:
-    # `sources` frozen as version 1 had it (version 2 adds columns); `posts` is still the
-    # version-1 table. When a later step alters `posts`, freeze it here too: a new database
-    # walks every step, and that step would find its change already made.
+    # `sources` and `posts` frozen as version 1 had them (versions 2 and 3 add columns): a
+    # new database walks every step, and a later step must not find its change made.
     v1 = sa.MetaData()
     sources_v1 = sa.Table(
         "sources",
@@ -174,8 +191,35 @@ def _create_v1(conn: Connection) -> None:
         sa.Column("next_check", UTCDateTime),
         sa.Column("disabled", sa.Text),
     )
-    v1.create_all(conn, tables=[sources_v1], checkfirst=False)
-    metadata.create_all(conn, tables=[posts], checkfirst=False)
+    posts_v1 = sa.Table(
+        "posts",
+        v1,
+        sa.Column("key", sa.Text, primary_key=True),
+        sa.Column("source", sa.Text, nullable=False),
+        sa.Column("category", sa.Text, nullable=False),
+        sa.Column("title", sa.Text, nullable=False),
+        sa.Column("link", sa.Text, nullable=False),
+        sa.Column("published", UTCDateTime, nullable=False),
+        sa.Column("updated", UTCDateTime, nullable=False),
+        sa.Column("content_html", sa.Text, nullable=False),
+        sa.Column("tags", _Tags, nullable=False),
+        sa.Column("slug", sa.Text, nullable=False, unique=True),
+        sa.Column("content_hash", sa.Text, nullable=False),
+        sa.Column("dated", sa.Boolean, nullable=False),
+        sa.Column("first_seen", UTCDateTime, nullable=False),
+        sa.Column("revision", sa.Integer, nullable=False),
+        sa.Column("published_revision", sa.Integer, nullable=False),
+    )
+    pending_v1 = posts_v1.c.revision > posts_v1.c.published_revision
+    sa.Index("ix_posts_category_published", posts_v1.c.category, posts_v1.c.published)
+    sa.Index("ix_posts_published", posts_v1.c.published)
+    sa.Index(
+        "ix_posts_pending",
+        posts_v1.c.published,
+        sqlite_where=pending_v1,
+        postgresql_where=pending_v1,
+    )
+    v1.create_all(conn, tables=[sources_v1, posts_v1], checkfirst=False)
 
 
 def _fetch_state_v2(conn: Connection) -> None:
@@ -189,8 +233,22 @@ def _fetch_state_v2(conn: Connection) -> None:
     metadata.create_all(conn, tables=[hosts], checkfirst=False)
 
 
+_POSTS_V3_COLUMNS: Final = ("canonical_link", "text_hash", "raw_hash")
+
+
+def _post_identity_v3(conn: Connection) -> None:
+    for name in _POSTS_V3_COLUMNS:
+        conn.exec_driver_sql(f"ALTER TABLE posts ADD COLUMN {name} TEXT NOT NULL DEFAULT ''")
+    for index in _IDENTITY_INDEXES:
+        index.create(conn)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
-MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (_create_v1, _fetch_state_v2)
+MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
+    _create_v1,
+    _fetch_state_v2,
+    _post_identity_v3,
+)
 
 
 def _migrate(engine: Engine, migrations: Sequence[Callable[[Connection], None]]) -> int:
@@ -476,6 +534,54 @@ class Store:
 
         return self._run(f"cannot read post {key!r}", work)
 
+    def identities(
+        self,
+        *,
+        keys: Sequence[str] = (),
+        links: Sequence[str] = (),
+        text_hashes: Sequence[str] = (),
+    ) -> list[StoredIdentity]:
+        """Stored posts whose key, canonical link or text hash is one of those given."""
+        wanted = [
+            (posts.c.key, list(dict.fromkeys(keys))),
+            (posts.c.canonical_link, [x for x in dict.fromkeys(links) if x]),
+            (posts.c.text_hash, [x for x in dict.fromkeys(text_hashes) if x]),
+        ]
+        columns = (
+            posts.c.key,
+            posts.c.source,
+            posts.c.category,
+            posts.c.canonical_link,
+            posts.c.text_hash,
+        )
+
+        def work(conn: Connection) -> list[StoredIdentity]:
+            found: dict[str, StoredIdentity] = {}
+            for column, values in wanted:
+                for chunk in _chunks(values):
+                    for row in conn.execute(sa.select(*columns).where(column.in_(chunk))):
+                        found.setdefault(
+                            row.key,
+                            StoredIdentity(
+                                key=row.key,
+                                source=row.source,
+                                category=row.category,
+                                canonical_link=row.canonical_link,
+                                text_hash=row.text_hash,
+                            ),
+                        )
+            return list(found.values())
+
+        return self._run("cannot read post identities", work)
+
+    def raw_hashes(self, source: str) -> set[str]:
+        """The raw hashes of `source`'s stored posts: entries normalize need not redo."""
+        query = sa.select(posts.c.raw_hash).where(posts.c.source == source)
+        return self._run(
+            f"cannot read the raw hashes of {source!r}",
+            lambda conn: {h for h in conn.scalars(query) if h},
+        )
+
     def post_counts(self) -> dict[str, int]:
         """Number of stored posts by source name (sources without posts are absent)."""
         query = sa.select(posts.c.source, sa.func.count()).group_by(posts.c.source)
@@ -593,9 +699,10 @@ class Store:
             return []
         # `tags` is JSON text: match the quoted, escaped string as it is stored.
         patterns = [json.dumps(t, ensure_ascii=False) for t in tags]
+        as_text = sa.type_coerce(posts.c.tags, sa.Text)
         query = (
             sa.select(posts)
-            .where(sa.or_(*(posts.c.tags.contains(p, autoescape=True) for p in patterns)))
+            .where(sa.or_(*(as_text.contains(p, autoescape=True) for p in patterns)))
             .order_by(posts.c.published.desc(), posts.c.key)
         )
 
@@ -627,6 +734,21 @@ class Store:
             return gone
 
         return self._run("cannot delete old posts", work, write=True)
+
+    # ----------------------------------------------------------------- metrics
+
+    def publish_counts(self) -> tuple[int, int]:
+        """(posts published at least once, posts new or changed since last published)."""
+        query = sa.select(
+            sa.func.count().filter(posts.c.published_revision > 0),
+            sa.func.count().filter(_is_pending),
+        )
+
+        def work(conn: Connection) -> tuple[int, int]:
+            published, pending = conn.execute(query).one()
+            return int(published or 0), int(pending or 0)
+
+        return self._run("cannot count posts", work)
 
 
 def _insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
@@ -720,6 +842,9 @@ def _post_from_row(row: Row[Any]) -> Post:
         content_hash=row.content_hash,
         dated=row.dated,
         revision=row.revision,
+        canonical_link=row.canonical_link,
+        text_hash=row.text_hash,
+        raw_hash=row.raw_hash,
     )
 
 
@@ -733,7 +858,12 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
     keys = list(by_key)
     stored: dict[str, Any] = {}  # key -> row
     query = sa.select(
-        posts.c.key, posts.c.content_hash, posts.c.published, posts.c.updated, posts.c.dated
+        posts.c.key,
+        posts.c.content_hash,
+        posts.c.published,
+        posts.c.updated,
+        posts.c.dated,
+        posts.c.raw_hash,
     )
     for chunk in _chunks(keys):
         for row in conn.execute(query.where(posts.c.key.in_(chunk))):
@@ -741,6 +871,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
 
     inserts: list[Post] = []
     changes: list[dict[str, Any]] = []
+    rehashed: list[dict[str, Any]] = []
     unchanged = 0
     for key, post in by_key.items():
         old = stored.get(key)
@@ -748,6 +879,10 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
             inserts.append(post)
         elif old.content_hash == post.content_hash:
             unchanged += 1
+            if post.raw_hash and post.raw_hash != old.raw_hash:
+                # Same post from changed raw bytes: remember them so that they are skipped
+                # next time (no new revision: nothing to publish).
+                rehashed.append({"b_key": key, "b_raw_hash": post.raw_hash})
         else:
             changes.append(
                 {
@@ -762,8 +897,18 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                     # An undated post's published is its first-seen time: it never moves.
                     "b_published": post.published if post.dated else old.published,
                     "b_dated": old.dated or post.dated,
+                    "b_canonical_link": post.canonical_link,
+                    "b_text_hash": post.text_hash,
+                    "b_raw_hash": post.raw_hash,
                 }
             )
+    if rehashed:
+        conn.execute(
+            sa.update(posts)
+            .where(posts.c.key == sa.bindparam("b_key"))
+            .values(raw_hash=sa.bindparam("b_raw_hash")),
+            rehashed,
+        )
 
     if changes:
         conn.execute(
@@ -778,6 +923,9 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 updated=sa.bindparam("b_updated", type_=UTCDateTime),
                 published=sa.bindparam("b_published", type_=UTCDateTime),
                 dated=sa.bindparam("b_dated"),
+                canonical_link=sa.bindparam("b_canonical_link"),
+                text_hash=sa.bindparam("b_text_hash"),
+                raw_hash=sa.bindparam("b_raw_hash"),
                 revision=posts.c.revision + 1,
             ),
             changes,
@@ -803,6 +951,9 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                     "first_seen": now,
                     "revision": 1,
                     "published_revision": 0,
+                    "canonical_link": p.canonical_link,
+                    "text_hash": p.text_hash,
+                    "raw_hash": p.raw_hash,
                 }
                 for p, slug in zip(inserts, slugs, strict=True)
             ],

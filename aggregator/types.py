@@ -12,19 +12,24 @@ from pathlib import Path
 
 __all__ = [
     "UTC",
+    "Auth",
     "Category",
     "Config",
     "FetchResult",
     "FetchSettings",
+    "ListedPost",
     "ParsedFeed",
     "Post",
     "RawEntry",
+    "Rules",
     "Schedule",
     "Site",
     "Source",
     "SourceState",
+    "StoredIdentity",
     "UpsertResult",
     "Validators",
+    "WebSub",
 ]
 
 # --------------------------------------------------------------------- config
@@ -36,6 +41,18 @@ class Category:
 
     slug: str
     title: str
+    dedupe: str = "link"  # "link" | "content" | "off": the same story from two sources
+    rules: Rules = field(default_factory=lambda: Rules())  # apply to every source in it
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Rules:
+    """Filters and edits from config, per source or per category (see aggregator.rules)."""
+
+    include: tuple[str, ...] = ()  # keep only items matching one: "keyword" or "/regex/"
+    exclude: tuple[str, ...] = ()  # drop items matching any
+    max_age: timedelta | None = None  # drop items published longer ago than this
+    strip: tuple[str, ...] = ()  # CSS selectors of elements removed from the content
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +64,9 @@ class Site:
     language: str = "en"
     templates_dir: Path | None = None  # absolute when given
     feed_size: int = 50
+    tag_feeds: bool = False  # also publish tag/<slug>.xml per tag
+    archives: bool = False  # RFC 5005 archived feeds: category/<slug>/archive/<n>.xml
+    retention: timedelta | None = None  # posts published longer ago are removed; None: kept
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +85,13 @@ class FetchSettings:
     max_bytes: int = 10 * 1024 * 1024  # body cap, raw and decompressed
     concurrency: int = 50  # requests in flight in all
     per_host: int = 2  # requests in flight per host
+    max_redirects: int = 10  # hops followed in one fetch
+    redirect_threshold: int = 3  # consecutive fetches a 301/308 must be seen before a source moves
+    max_backoff: timedelta = timedelta(days=1)  # cap on a failing source's delay
+    allow_private: bool = False  # untrusted URLs and public->private redirects may go anywhere
+    # Networks untrusted URLs may not reach: loopback, RFC 1918, link-local, CGNAT, ULA, ...
+    # None: the built-in list (aggregator.fetch.PRIVATE_NETWORKS).
+    private_networks: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,6 +108,30 @@ class Source:
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers
     user_agent: str | None = None
     origin: str = ""  # where it was declared, for messages: "feeds/tech.yaml: sources[3]"
+    auth: Auth | None = None  # credentials, read from the environment at fetch time
+    respect_cache: bool = True  # Cache-Control/Expires/<ttl> are lower bounds on the interval
+    date_offset: timedelta = timedelta(0)  # added to every feed date: for a clock known to be off
+    full_text: bool = False  # fetch the linked page and extract the article from it
+    rules: Rules = field(default_factory=lambda: Rules())
+    category_map: tuple[tuple[str, str], ...] = ()  # (feed's category, our category slug)
+    allow_data_images: bool = False  # keep <img src="data:image/..."> (inline images)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Auth:
+    """HTTP authentication for a source: names of environment variables, never secrets."""
+
+    type: str  # "basic" | "bearer"
+    username: str | None = None  # basic: the user name itself (not a secret)
+    password_env: str | None = None  # basic: variable holding the password
+    token_env: str | None = None  # bearer: variable holding the token
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WebSub:
+    """The `websub:` section: the hub that feeds name and that publishing pings."""
+
+    hub: str  # absolute http(s) URL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +143,7 @@ class Config:
     categories: Mapping[str, Category]  # by slug, in config order
     sources: tuple[Source, ...]
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    websub: WebSub | None = None
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -174,6 +226,33 @@ class Post:
     content_hash: str  # hash of what the post shows: a change means an update
     dated: bool = True  # False: the feed gave no date, `published` is the time first seen
     revision: int = 0  # set by the store: bumped on every change, compared when publishing
+    canonical_link: str = ""  # `link` spelled one way: finds one story under two guids/sources
+    text_hash: str = ""  # hash of the plain text: finds one story under two links
+    raw_hash: str = ""  # hash of the entry as the feed wrote it (and of the rules applied)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListedPost:
+    """A post as a list page or a removal needs it: no content."""
+
+    key: str
+    source: str
+    category: str
+    title: str
+    slug: str
+    published: datetime
+    ever_published: bool = True  # False: the post was never written out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StoredIdentity:
+    """What the store knows of a post's identity: enough to spot a changed guid or a duplicate."""
+
+    key: str
+    source: str
+    category: str
+    canonical_link: str = ""
+    text_hash: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -205,3 +284,8 @@ class SourceState:
     last_error: str | None = None
     next_check: datetime | None = None  # None: due now
     disabled: str | None = None  # why it is disabled; None: enabled
+    # A permanent redirect seen on `redirect_count` consecutive fetches; the source moves to
+    # it once the count reaches FetchSettings.redirect_threshold.
+    redirect_target: str | None = None
+    redirect_count: int = 0
+    feed_ttl: timedelta | None = None  # the feed's last <ttl>: a lower bound after a 304 too

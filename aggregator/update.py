@@ -17,13 +17,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from aggregator.errors import FetchError, SourceError
-from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.normalize import normalize
+from aggregator.fetch import PRIVATE_NETWORKS, Fetcher, FetchLimits, HostDeferred, auth_header
+from aggregator.fetch import host_key as _host_key
+from aggregator.fulltext import enrich
+from aggregator.normalize import entry_keys, normalize, reconcile
 from aggregator.parse import parse
-from aggregator.schedule import next_check
+from aggregator.schedule import cache_lifetime, next_check
 from aggregator.store import Store
 from aggregator.types import (
     UTC,
+    Category,
     Config,
     FetchResult,
     Post,
@@ -41,11 +44,15 @@ class SourceOutcome:
     """What happened to one source in a round."""
 
     name: str
-    status: str  # "new" | "unchanged" | "not-modified" | "error" | "disabled"
+    # "new" | "unchanged" | "not-modified" | "error" | "disabled" | "deferred" (its host asked
+    # us to wait: nothing was sent)
+    status: str
     http_status: int | None = None
     new: int = 0
     updated: int = 0
     error: str | None = None
+    parsed: bool = False  # the body was parsed (False for a 304 and for an unchanged body)
+    moved_to: str | None = None  # the source's URL moved here (permanent redirect) this time
 
 
 @dataclass(slots=True)
@@ -95,6 +102,11 @@ def limits_from(config: Config) -> FetchLimits:
         max_bytes=f.max_bytes,
         max_connections=f.concurrency,
         per_host=f.per_host,
+        max_redirects=f.max_redirects,
+        allow_private=f.allow_private,
+        private_networks=(
+            PRIVATE_NETWORKS if f.private_networks is None else tuple(f.private_networks)
+        ),
     )
 
 
@@ -118,18 +130,49 @@ def current_state(source: Source, stored: SourceState | None) -> SourceState:
             last_error=None,
             disabled=None,
             next_check=None,
+            redirect_target=None,
+            redirect_count=0,
         )
     return stored
 
 
+def followed(state: SourceState, result: FetchResult, *, threshold: int) -> SourceState:
+    """`state` after a successful fetch: counts a permanent redirect, moves the source at
+    `threshold` consecutive sightings of the same target (a flicker must not move it).
+
+    Raises: nothing.
+    """
+    target = result.permanent_redirect
+    if target is None or target == state.url:
+        return replace(state, redirect_target=None, redirect_count=0)
+    count = state.redirect_count + 1 if target == state.redirect_target else 1
+    if count >= threshold:
+        return replace(state, url=target, redirect_target=None, redirect_count=0)
+    return replace(state, redirect_target=target, redirect_count=count)
+
+
 def _parse_and_normalize(
-    result: FetchResult, source: Source, *, now: datetime, site_timezone: str
-) -> tuple[list[Post], dict[str, str | None], timedelta | None]:
+    result: FetchResult,
+    source: Source,
+    *,
+    now: datetime,
+    site_timezone: str,
+    category: Category | None = None,
+    known: set[str] | None = None,
+) -> tuple[list[Post], dict[str, str | None], timedelta | None, set[str]]:
     assert result.content is not None
     feed = parse(result.content, result.headers, url=result.url)
-    posts = normalize(feed, source, now=now, site_timezone=site_timezone, feed_url=result.url)
+    posts = normalize(
+        feed,
+        source,
+        now=now,
+        site_timezone=site_timezone,
+        feed_url=result.url,
+        category=category,
+        known=known or set(),
+    )
     meta = {"title": feed.title, "link": feed.link, "id": feed.feed_id}
-    return posts, meta, feed.ttl
+    return posts, meta, feed.ttl, entry_keys(feed, source, feed_url=result.url)
 
 
 class Updater:
@@ -178,6 +221,9 @@ class Updater:
         report = RoundReport(due=len(todo))
         if todo:
             async with Fetcher(self.limits) as fetcher:
+                # Hosts that asked to be left alone in an earlier round (or another process).
+                for host, until in self.store.deferred_hosts(now=self.clock()).items():
+                    fetcher.defer_host(host, until)
                 report.outcomes = list(
                     await asyncio.gather(*(self.update_source(s, fetcher) for s in todo))
                 )
@@ -190,22 +236,27 @@ class Updater:
         if state.disabled:
             return SourceOutcome(name=source.name, status="disabled", error=state.disabled)
         try:
+            headers = source.headers
+            if source.auth is not None:
+                headers = (*headers, auth_header(source.auth))
             result = await fetcher.fetch(
                 state.url,
                 validators=state.validators,
-                headers=source.headers,
+                headers=headers,
                 user_agent=source.user_agent,
             )
-            return await self._stored(source, state, result)
+            return await self._stored(source, state, result, fetcher)
+        except HostDeferred as e:
+            return self._deferred(source, state, e)
         except SourceError as e:
             return self._failed(source, state, e)
 
     async def _stored(
-        self, source: Source, state: SourceState, result: FetchResult
+        self, source: Source, state: SourceState, result: FetchResult, fetcher: Fetcher
     ) -> SourceOutcome:
         now = self.clock()
         ok = replace(
-            state,
+            followed(state, result, threshold=self.config.fetch.redirect_threshold),
             validators=result.validators,
             last_fetched=now,
             last_success=now,
@@ -213,21 +264,53 @@ class Updater:
             failures=0,
             last_error=None,
         )
+        moved_to = ok.url if ok.url != state.url else None
+        if moved_to:
+            log.warning(
+                "%s: moved permanently to %s (change url in %s)",
+                source.name,
+                moved_to,
+                source.origin,
+            )
+        lifetime = cache_lifetime(result.headers, now=now) if source.respect_cache else None
         if result.content is None:
-            self._save(source, ok, now=now)
-            return SourceOutcome(name=source.name, status="not-modified", http_status=304)
+            self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
+            return SourceOutcome(
+                name=source.name, status="not-modified", http_status=304, moved_to=moved_to
+            )
         digest = hashlib.sha256(result.content).hexdigest()
         if digest == state.content_hash:
             # The server ignored our validators but sent the same bytes: nothing to do.
-            self._save(source, ok, now=now)
-            return SourceOutcome(name=source.name, status="unchanged", http_status=result.status)
+            self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
+            return SourceOutcome(
+                name=source.name, status="unchanged", http_status=result.status, moved_to=moved_to
+            )
         loop = asyncio.get_running_loop()
-        posts, meta, ttl = await loop.run_in_executor(
+        category = self.config.categories.get(source.category)
+        known = self.store.raw_hashes(source.name)  # unchanged entries are not sanitized again
+        posts, meta, ttl, keys = await loop.run_in_executor(
             self.executor,
             lambda: _parse_and_normalize(
-                result, source, now=now, site_timezone=self.config.site.timezone
+                result,
+                source,
+                now=now,
+                site_timezone=self.config.site.timezone,
+                category=category,
+                known=known,
             ),
         )
+        # Keep identities across changed guids; drop another source's copy of a story.
+        stored = self.store.identities(
+            keys=[p.key for p in posts],
+            links=[p.canonical_link for p in posts],
+            text_hashes=[p.text_hash for p in posts],
+        )
+        modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
+        posts = reconcile(posts, stored, feed_keys=keys, dedupe=modes)
+        if source.full_text and posts:
+            posts = await enrich(
+                posts, fetcher, allow_data_images=source.allow_data_images, executor=self.executor
+            )
         upserted: UpsertResult = self.store.upsert_posts(posts, now=now)
         ok = replace(
             ok,
@@ -235,8 +318,9 @@ class Updater:
             feed_title=meta["title"],
             feed_link=meta["link"],
             feed_id=meta["id"],
+            feed_ttl=ttl,
         )
-        self._save(source, ok, now=now, min_interval=ttl)
+        self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
         log.debug("%s: %d new, %d updated", source.name, len(upserted.new), len(upserted.updated))
         return SourceOutcome(
             name=source.name,
@@ -244,7 +328,27 @@ class Updater:
             http_status=result.status,
             new=len(upserted.new),
             updated=len(upserted.updated),
+            parsed=True,
+            moved_to=moved_to,
         )
+
+    def _lower_bound(
+        self, source: Source, state: SourceState, lifetime: timedelta | None
+    ) -> timedelta | None:
+        """The least delay the server or feed asked for: cache lifetime or <ttl>, capped."""
+        if not source.respect_cache:
+            return None
+        hints = [h for h in (lifetime, state.feed_ttl) if h is not None]
+        if not hints:
+            return None
+        # A year-long max-age (a misconfigured CDN) must not silence a source for a year.
+        return min(max(hints), max(self.config.fetch.max_backoff, source.interval))
+
+    def _deferred(self, source: Source, state: SourceState, error: HostDeferred) -> SourceOutcome:
+        now = self.clock()
+        self._save(source, state, now=now, retry_after=error.retry_after)
+        log.info("%s: %s", source.name, error)
+        return SourceOutcome(name=source.name, status="deferred", error=str(error))
 
     def _failed(self, source: Source, state: SourceState, error: SourceError) -> SourceOutcome:
         now = self.clock()
@@ -258,7 +362,18 @@ class Updater:
             last_error=str(error),
         )
         if status == 410:
-            failed = replace(failed, disabled=f"410 Gone since {now:%Y-%m-%d %H:%M} UTC")
+            failed = replace(
+                failed,
+                disabled=(
+                    f"HTTP 410 Gone at {now:%Y-%m-%d %H:%M} UTC "
+                    f"(`aggregator sources enable {source.name}` or a new url re-enables it)"
+                ),
+            )
+        if retry_after is not None and status in (429, 503):
+            # The whole host asked for a pause, not just this feed (RFC 6585 §4).
+            self.store.defer_host(
+                _host_key(state.url), until=now + retry_after, reason=f"HTTP {status}"
+            )
         self._save(source, failed, now=now, retry_after=retry_after)
         log.warning("%s: %s", source.name, error)
         return SourceOutcome(name=source.name, status="error", http_status=status, error=str(error))
@@ -278,6 +393,7 @@ class Updater:
             failures=state.failures,
             retry_after=retry_after,
             min_interval=min_interval,
+            max_backoff=self.config.fetch.max_backoff,
             rng=self.rng,
         )
         self.store.save_state(replace(state, next_check=due))

@@ -58,11 +58,73 @@ def count_rows(db: Path, table: str) -> int:
         return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
 
 
+_ATOM = "{http://www.w3.org/2005/Atom}"
+
+
 def validate_atom(path: Path) -> None:
-    """Fail unless `path` is valid Atom 1.0 per the RFC 4287 RELAX NG schema."""
+    """Fail unless `path` is valid Atom 1.0: the RFC 4287 RELAX NG schema, and the rules
+    the schema cannot express (RFC 4287 §4.1.1, §4.1.2, §4.2.7.2, §4.2.15).
+
+    - entry ids are unique within the feed;
+    - every entry has an author (its own, or through atom:source / the feed);
+    - at most one rel="alternate" link per type (and hreflang) in the feed and in each entry;
+    - the feed's `updated` equals its newest entry's `updated`.
+    """
+    from datetime import datetime
+
     from lxml import etree
 
     schema = etree.RelaxNG(etree.parse(str(ATOM_RNG)))
     doc = etree.parse(str(path))
     if not schema.validate(doc):
         raise AssertionError(f"{path} is not valid Atom:\n{schema.error_log}")
+    feed = doc.getroot()
+
+    def when(element: etree._Element) -> datetime:
+        text = element.findtext(f"{_ATOM}updated")
+        assert text, f"{path}: updated missing"
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    def alternates_unique(element: etree._Element, where: str) -> None:
+        seen = [
+            (link.get("type"), link.get("hreflang"))
+            for link in element.findall(f"{_ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
+        if len(seen) != len(set(seen)):
+            raise AssertionError(f"{path}: {where}: two rel=alternate links of one type")
+
+    alternates_unique(feed, "feed")
+    entries = feed.findall(f"{_ATOM}entry")
+    ids = [e.findtext(f"{_ATOM}id") for e in entries]
+    if len(ids) != len(set(ids)):
+        raise AssertionError(f"{path}: duplicate entry ids")
+    feed_author = feed.find(f"{_ATOM}author") is not None
+    for entry, entry_id in zip(entries, ids, strict=True):
+        alternates_unique(entry, f"entry {entry_id}")
+        source = entry.find(f"{_ATOM}source")
+        if not (
+            entry.find(f"{_ATOM}author") is not None
+            or (source is not None and source.find(f"{_ATOM}author") is not None)
+            or feed_author
+        ):
+            raise AssertionError(f"{path}: entry {entry_id} has no author")
+    if entries:
+        newest = max(when(e) for e in entries)
+        if when(feed) != newest:
+            raise AssertionError(
+                f"{path}: feed updated {when(feed).isoformat()} is not the newest entry's "
+                f"{newest.isoformat()}"
+            )
+
+
+def validate_feeds(root: Path) -> int:
+    """validate_atom() on every .xml file under `root` (temp files aside); how many."""
+    feeds = [
+        p
+        for p in sorted(root.rglob("*.xml"))
+        if not any(part.startswith(".") for part in p.relative_to(root).parts)
+    ]
+    for feed in feeds:
+        validate_atom(feed)
+    return len(feeds)

@@ -128,9 +128,14 @@ class Request:
 
 
 class FeedServer:
-    """A threaded HTTP/1.1 server with keep-alive on 127.0.0.1, port chosen by the OS."""
+    """A threaded HTTP/1.1 server with keep-alive on 127.0.0.1, port chosen by the OS.
 
-    def __init__(self) -> None:
+    `host` binds another loopback address: Linux answers all of 127.0.0.0/8, so a test can
+    run a "public" server on 127.0.0.1 and a "private" one on 127.0.0.2.
+    """
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        self._host = host
         self._lock = threading.Lock()
         self._routes: dict[str, Route] = {}
         self._log: list[Request] = []
@@ -144,7 +149,7 @@ class FeedServer:
 
     def start(self) -> FeedServer:
         handler = type("Handler", (_Handler,), {"feed_server": self})
-        httpd = _QuietServer(("127.0.0.1", 0), handler)
+        httpd = _QuietServer((self._host, 0), handler)
         self._httpd = httpd
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
@@ -182,8 +187,8 @@ class FeedServer:
 
     @property
     def base_url(self) -> str:
-        """`http://127.0.0.1:PORT` without a trailing slash."""
-        return f"http://127.0.0.1:{self.port}"
+        """`http://HOST:PORT` without a trailing slash."""
+        return f"http://{self._host}:{self.port}"
 
     def url(self, path: str = "/") -> str:
         """The absolute URL of `path` on this server."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clirunner import GOLDEN, count_rows, run_cli, tree_mtimes, validate_atom
+from clirunner import GOLDEN, count_rows, run_cli, tree_mtimes, validate_atom, validate_feeds
 from httpserver import FeedServer, closed_port
 
 pytestmark = pytest.mark.slow
@@ -71,6 +71,7 @@ def test_golden_post_is_byte_identical(tmp_path: Path, feed_server: FeedServer) 
     assert posts[0].read_bytes() == (GOLDEN / "post.md").read_bytes()
     validate_atom(tmp_path / "out" / "category" / "tianjinribao.xml")
     validate_atom(tmp_path / "out" / "atom.xml")
+    assert validate_feeds(tmp_path / "out") >= 2
 
 
 def test_second_run_is_304_and_writes_nothing(tmp_path: Path, feed_server: FeedServer) -> None:
@@ -127,6 +128,7 @@ def test_second_run_is_304_and_writes_nothing(tmp_path: Path, feed_server: FeedS
     assert {p for p in changed if not p.startswith(("_posts/", "alpha/"))} <= allowed
     assert len([p for p in changed if p.startswith("alpha/")]) <= 1
     validate_atom(out / "category" / "alpha.xml")
+    assert validate_feeds(out) >= 3
 
 
 def test_bad_sources_do_not_hurt_good_ones(tmp_path: Path, feed_server: FeedServer) -> None:
@@ -183,6 +185,7 @@ def test_bad_sources_do_not_hurt_good_ones(tmp_path: Path, feed_server: FeedServ
     # The plain table shows them too.
     table = run_cli(config, "status").stdout
     assert "e404" in table and "404" in table
+    assert validate_feeds(tmp_path / "out") >= 2
 
 
 def test_bad_config_is_refused_and_touches_nothing(tmp_path: Path) -> None:
@@ -241,3 +244,4 @@ def test_hostile_feed_publishes_safe_output(tmp_path: Path, feed_server: FeedSer
     with sqlite3.connect(tmp_path / "test.db") as conn:
         (html,) = conn.execute("SELECT content_html FROM posts").fetchone()
     assert "<script" not in html
+    assert validate_feeds(out) >= 2

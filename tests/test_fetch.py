@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import gzip
 import tracemalloc
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,8 +15,15 @@ from httpserver import FeedServer, closed_port, http_date, unresponsive_port
 
 import aggregator
 from aggregator.errors import FetchError
-from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.types import FetchResult, Validators
+from aggregator.fetch import (
+    PRIVATE_NETWORKS,
+    Fetcher,
+    FetchLimits,
+    HostDeferred,
+    auth_header,
+    host_key,
+)
+from aggregator.types import Auth, FetchResult, Validators
 
 FEED = b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title></channel></rss>'
 MODIFIED = http_date(datetime(2024, 5, 1, 12, 0, tzinfo=UTC))
@@ -633,3 +641,201 @@ def test_queued_fetches_do_not_spend_the_total_deadline(feed_server: FeedServer)
 
     assert [r.content for r in results] == [FEED] * 3
     assert feed_server.max_in_flight == 1
+
+
+# ------------------------------------------------------------ untrusted addresses
+
+# Linux answers all of 127.0.0.0/8: 127.0.0.1 plays the public internet, 127.0.0.2 a private
+# network, by declaring only the latter private.
+PRIVATE_ONLY_2 = FetchLimits(
+    connect_timeout=1, read_timeout=1, total_timeout=5, private_networks=("127.0.0.2/32",)
+)
+
+
+@pytest.fixture
+def private_server() -> Iterator[FeedServer]:
+    with FeedServer(host="127.0.0.2") as server:
+        yield server
+
+
+def fetch_with(
+    url: str, limits: FetchLimits, *, trusted: bool, headers: Sequence[tuple[str, str]] = ()
+) -> FetchResult:
+    async def one() -> FetchResult:
+        async with Fetcher(limits) as fetcher:
+            return await fetcher.fetch(url, trusted=trusted, headers=headers)
+
+    return asyncio.run(one())
+
+
+def refused(url: str, limits: FetchLimits, *, trusted: bool) -> FetchError:
+    with pytest.raises(FetchError) as caught:
+        fetch_with(url, limits, trusted=trusted)
+    return caught.value
+
+
+def test_untrusted_url_to_private_address_is_refused(private_server: FeedServer) -> None:
+    private_server.add("/secret", FEED)
+
+    error = refused(private_server.url("/secret"), PRIVATE_ONLY_2, trusted=False)
+
+    assert str(error) == "refused: 127.0.0.2 is a private address (fetch.allow_private allows it)"
+    assert private_server.hits("/secret") == 0
+
+
+def test_trusted_url_to_private_address_is_fetched(private_server: FeedServer) -> None:
+    private_server.add("/feed", FEED)
+
+    assert fetch_with(private_server.url("/feed"), PRIVATE_ONLY_2, trusted=True).content == FEED
+
+
+def test_untrusted_url_to_public_address_is_fetched(feed_server: FeedServer) -> None:
+    feed_server.add("/a", redirect_to="/feed")
+    feed_server.add("/feed", FEED)
+
+    assert fetch_with(feed_server.url("/a"), PRIVATE_ONLY_2, trusted=False).content == FEED
+
+
+@pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
+def test_redirect_from_public_to_private_is_refused(
+    feed_server: FeedServer, private_server: FeedServer, trusted: bool
+) -> None:
+    private_server.add("/admin", FEED)
+    feed_server.add("/feed", redirect_to=private_server.url("/admin"), redirect_status=302)
+
+    error = refused(feed_server.url("/feed"), PRIVATE_ONLY_2, trusted=trusted)
+
+    assert str(error).startswith("refused: 127.0.0.2 is a private address")
+    assert feed_server.hits("/feed") == 1
+    assert private_server.hits("/admin") == 0
+
+
+def test_redirect_within_a_private_network_is_followed(private_server: FeedServer) -> None:
+    # The operator listed a source on the private network: it may redirect inside it.
+    private_server.add("/old", redirect_to="/feed")
+    private_server.add("/feed", FEED)
+
+    result = fetch_with(private_server.url("/old"), PRIVATE_ONLY_2, trusted=True)
+
+    assert result.content == FEED
+
+
+def test_allow_private_lets_redirects_into_private_networks(
+    feed_server: FeedServer, private_server: FeedServer
+) -> None:
+    private_server.add("/feed", FEED)
+    feed_server.add("/feed", redirect_to=private_server.url("/feed"))
+    allowing = FetchLimits(private_networks=("127.0.0.2/32",), allow_private=True)
+
+    assert fetch_with(feed_server.url("/feed"), allowing, trusted=False).content == FEED
+
+
+def test_host_name_is_checked_on_its_resolved_address(feed_server: FeedServer) -> None:
+    # "localhost" is a name: the check happens in the resolver, on the address connected to.
+    feed_server.add("/feed", FEED)
+    url = feed_server.url("/feed").replace("127.0.0.1", "localhost")
+    loopback = FetchLimits(connect_timeout=1, private_networks=("127.0.0.0/8", "::1/128"))
+
+    error = refused(url, loopback, trusted=False)
+
+    assert str(error).startswith("refused: localhost (")
+    assert "is a private address" in str(error)
+    assert feed_server.hits("/feed") == 0
+    assert fetch_with(url, loopback, trusted=True).content == FEED
+
+
+def test_default_private_networks_cover_loopback_and_rfc1918(feed_server: FeedServer) -> None:
+    feed_server.add("/feed", FEED)
+
+    error = refused(feed_server.url("/feed"), FetchLimits(), trusted=False)
+
+    assert "private address" in str(error)
+    for network in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"):
+        assert network in FetchLimits().private_networks
+    assert {"100.64.0.0/10", "fc00::/7", "fe80::/10", "::1/128"} <= set(PRIVATE_NETWORKS)
+
+
+# ------------------------------------------------------- Retry-After per host
+
+
+def test_retry_after_holds_back_every_fetch_to_that_host(feed_server: FeedServer) -> None:
+    feed_server.add("/limited", status=429, retry_after=120)
+    feed_server.add("/other", FEED)
+
+    async def run() -> tuple[FetchError, BaseException | FetchResult, FetchResult]:
+        async with Fetcher(QUICK) as fetcher:
+            with pytest.raises(FetchError) as first:
+                await fetcher.fetch(feed_server.url("/limited"))
+            second = await asyncio.gather(
+                fetcher.fetch(feed_server.url("/other")), return_exceptions=True
+            )
+            with FeedServer() as elsewhere:  # another host is not held back
+                elsewhere.add("/feed", FEED)
+                third = await fetcher.fetch(elsewhere.url("/feed"))
+            return first.value, second[0], third
+
+    first, second, third = asyncio.run(run())
+
+    assert first.status == 429
+    assert isinstance(second, HostDeferred)
+    assert second.retry_after is not None
+    assert timedelta(seconds=110) < second.retry_after <= timedelta(seconds=120)
+    assert str(second).startswith(f"not sent: 127.0.0.1:{feed_server.port} asked to wait")
+    assert feed_server.hits("/other") == 0
+    assert third.content == FEED
+
+
+def test_deferred_host_given_by_caller(feed_server: FeedServer) -> None:
+    feed_server.add("/feed", FEED)
+    later = datetime.now(UTC) + timedelta(minutes=5)
+
+    async def run() -> None:
+        async with Fetcher(QUICK) as fetcher:
+            fetcher.defer_host(host_key(feed_server.url("/feed")), later)
+            await fetcher.fetch(feed_server.url("/feed"))
+
+    with pytest.raises(HostDeferred):
+        asyncio.run(run())
+    assert feed_server.hits("/feed") == 0
+
+
+# ------------------------------------------------------------- auth and proxy
+
+
+def test_bearer_auth_from_environment(feed_server: FeedServer) -> None:
+    feed_server.add("/feed", FEED)
+    header = auth_header(Auth(type="bearer", token_env="FEED_TOKEN"), {"FEED_TOKEN": "s3cr3t"})
+
+    fetch(feed_server.url("/feed"), headers=[header])
+
+    assert feed_server.requests("/feed")[0].headers["authorization"] == "Bearer s3cr3t"
+
+
+def test_basic_auth_from_environment(feed_server: FeedServer) -> None:
+    feed_server.add("/feed", FEED)
+    auth = Auth(type="basic", username="reader", password_env="FEED_PW")
+
+    fetch(feed_server.url("/feed"), headers=[auth_header(auth, {"FEED_PW": "pa:ss"})])
+
+    sent = feed_server.requests("/feed")[0].headers["authorization"]
+    assert sent == "Basic " + base64.b64encode(b"reader:pa:ss").decode()
+
+
+def test_missing_auth_variable_names_it_without_a_value() -> None:
+    with pytest.raises(FetchError) as caught:
+        auth_header(Auth(type="bearer", token_env="NOT_SET_ANYWHERE"), {})
+
+    assert str(caught.value) == "bearer auth: environment variable NOT_SET_ANYWHERE is not set"
+
+
+def test_proxy_from_environment(feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The test server plays the proxy: it gets the absolute URL as the request target.
+    feed_server.add("/feed", FEED)
+    for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", feed_server.base_url)
+
+    result = fetch("http://feeds.example.test/feed")
+
+    assert result.content == FEED
+    assert feed_server.requests("/feed")[0].path == "http://feeds.example.test/feed"

@@ -3,6 +3,7 @@ from __future__ import annotations
 import html
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,7 +25,9 @@ from aggregator.normalize import (
     sanitize_html,
 )
 from aggregator.parse import parse
-from aggregator.types import ParsedFeed, Post, RawEntry, Source
+from aggregator.publish import Publisher
+from aggregator.store import open_store
+from aggregator.types import Category, Config, ParsedFeed, Post, RawEntry, Schedule, Site, Source
 
 DATA = Path(__file__).parent / "data"
 FEEDS = DATA / "feeds"
@@ -445,7 +449,150 @@ def test_dates_at_the_edge_of_the_calendar_do_not_raise() -> None:
     post = one(RawEntry(guid="1", title="t", published=datetime(1, 1, 1)))
     assert post.published == NOW and not post.dated
     post = one(RawEntry(guid="2", title="t", published=datetime(9999, 12, 31, 23, 59)))
-    assert post.published.year == 9999
+    assert post.published == NOW and not post.dated  # the far future is clamped
+
+
+@pytest.mark.parametrize(
+    ("ahead", "clamped"),
+    [
+        pytest.param(timedelta(minutes=5), False, id="clock-skew-tolerated"),
+        pytest.param(timedelta(hours=3), True, id="future-clamped"),
+        pytest.param(timedelta(days=400), True, id="next-year-clamped"),
+    ],
+)
+def test_future_dates_are_clamped_to_the_fetch(ahead: timedelta, clamped: bool) -> None:
+    post = one(RawEntry(guid="1", title="t", published=NOW + ahead))
+    assert (post.published == NOW) is clamped
+    assert post.dated is not clamped
+    assert post.updated >= post.published
+
+
+def test_date_offset_corrects_a_wrong_clock() -> None:
+    pub = datetime(2021, 12, 26, 9, 35, 42, tzinfo=UTC)
+    post = one(RawEntry(guid="1", title="t", published=pub), date_offset=timedelta(hours=-8))
+    assert post.published == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("zone", "expected"),
+    [
+        pytest.param("Asia/Shanghai", datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC), id="china"),
+        pytest.param("America/Chicago", datetime(2021, 12, 26, 15, 35, 42, tzinfo=UTC), id="us"),
+        pytest.param("UTC", datetime(2021, 12, 26, 15, 35, 42, tzinfo=UTC), id="rfc822"),
+    ],
+)
+def test_cst_follows_the_source_zone(zone: str, expected: datetime) -> None:
+    content = rss_bytes(
+        "<item><guid>1</guid><title>t</title>"
+        "<pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
+    )
+    feed = parse(content, {"content-type": "application/rss+xml"}, url=FEED_URL)
+    (post,) = normalize(
+        feed, source(timezone=zone), now=NOW, site_timezone="UTC", feed_url=FEED_URL
+    )
+    assert post.published == expected
+
+
+def test_cst_follows_the_site_zone_when_the_source_has_none() -> None:
+    content = rss_bytes(
+        "<item><guid>1</guid><title>t</title>"
+        "<pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
+    )
+    feed = parse(content, {"content-type": "application/rss+xml"}, url=FEED_URL)
+    (post,) = normalize(feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL)
+    assert post.published == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
+
+
+def rss_bytes(items: str) -> bytes:
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+        f"<link>https://site.example.org/</link>{items}</channel></rss>"
+    ).encode()
+
+
+# ---------------------------------------------------------------- images, paragraphs
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        pytest.param(
+            '<img data-src="/a.jpg" src="data:image/gif;base64,R0lGOD">',
+            '<img src="https://news.example.org/a.jpg">',
+            id="data-src-over-placeholder",
+        ),
+        pytest.param(
+            '<img data-original="b.jpg" src="grey.gif" alt="x">',
+            '<img src="https://news.example.org/2021/12/b.jpg" alt="x">',
+            id="data-original",
+        ),
+        pytest.param(
+            '<img srcset="/s.jpg 1x, /l.jpg 2x">',
+            '<img src="https://news.example.org/s.jpg">',
+            id="srcset-only",
+        ),
+        pytest.param('<img data-src="javascript:alert(1)">', "<img>", id="lazy-script-url-refused"),
+        pytest.param(
+            '<p>a<img src="https://t.example/p.gif" width="1" height="1"></p>',
+            "<p>a</p>",
+            id="tracking-pixel",
+        ),
+        pytest.param(
+            '<img src="https://t.example/p.gif" width="0" height="0px">', "", id="zero-pixel"
+        ),
+        pytest.param(
+            '<img src="https://x.example/i.png" width="1" height="300">',
+            '<img src="https://x.example/i.png" width="1" height="300">',
+            id="thin-image-kept",
+        ),
+        pytest.param("<p><script>x()</script></p><p>b</p>", "<p>b</p>", id="emptied-paragraph"),
+        pytest.param("<p> <br> &nbsp;</p>x", "x", id="blank-paragraph"),
+        pytest.param(
+            '<p><img src="https://t.example/p.gif" width="1" height="1"></p>',
+            "",
+            id="pixel-in-paragraph",
+        ),
+        pytest.param('<img src="data:image/png;base64,iVBO">', "<img>", id="data-image-refused"),
+        pytest.param("a\x0bb\ufffec&#x1;d", "abcd", id="xml-forbidden-characters"),
+    ],
+)
+def test_sanitize_images_and_paragraphs(dirty: str, clean: str) -> None:
+    assert sanitize_html(dirty, base_url=BASE) == clean
+    assert sanitize_html(clean, base_url=BASE) == clean
+
+
+def test_data_images_only_when_allowed() -> None:
+    png = '<img src="data:image/png;base64,iVBORw0KGgo=">'
+    assert sanitize_html(png, base_url=BASE, allow_data_images=True) == png
+    svg = '<img src="data:image/svg+xml;base64,PHN2Zz4=">'
+    assert sanitize_html(svg, base_url=BASE, allow_data_images=True) == "<img>"
+    link = '<a href="data:image/png;base64,iVBORw0KGgo=">x</a>'
+    assert "data:" not in sanitize_html(link, base_url=BASE, allow_data_images=True)
+    post = one(RawEntry(guid="1", title="t", content=png), allow_data_images=True)
+    assert post.content_html == png
+    assert one(RawEntry(guid="1", title="t", content=png)).content_html == "<img>"
+
+
+def test_known_raw_hashes_are_skipped() -> None:
+    entries = (RawEntry(guid="1", title="a"), RawEntry(guid="2", title="b"))
+    feed = ParsedFeed(title="T", link="https://site.example.org/", entries=entries)
+    first = normalize(feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL)
+    assert len(first) == 2 and all(p.raw_hash for p in first)
+    known = {first[0].raw_hash}
+    again = normalize(
+        feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL, known=known
+    )
+    assert [p.title for p in again] == ["b"]
+    # A config change re-normalizes everything: the rules shape the post.
+    changed = normalize(
+        feed,
+        source(tags=("Other",)),
+        now=NOW,
+        site_timezone=SITE_TZ,
+        feed_url=FEED_URL,
+        known=known,
+    )
+    assert len(changed) == 2
 
 
 def test_unknown_zone_name_does_not_raise() -> None:
@@ -598,7 +745,7 @@ def test_corpus_is_complete() -> None:
     feeds = sorted(p.stem for p in FEEDS.glob("*.xml"))
     expectations = sorted(p.name.removesuffix(".expected.json") for p in FEEDS.glob("*.json"))
     assert feeds == expectations
-    assert len(feeds) >= 20
+    assert len(feeds) >= 150
 
 
 # ------------------------------------------------------------------ invariants
@@ -629,6 +776,8 @@ HOSTILE = [
     "\ud800",
     "---\n",
     "\u2028",
+    "{{ site.title }}",
+    "{% include x %}",
 ]
 
 hostile_text = st.lists(st.one_of(st.text(max_size=30), st.sampled_from(HOSTILE)), max_size=8).map(
@@ -710,3 +859,47 @@ def test_sanitize_html_is_safe_and_idempotent(fragment: str) -> None:
     once = sanitize_html(fragment, base_url=BASE)
     assert_safe(once)
     assert sanitize_html(once, base_url=BASE) == once
+
+
+@pytest.fixture(scope="module")
+def publisher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Publisher]:
+    tmp = tmp_path_factory.mktemp("publish")
+    config = Config(
+        path=tmp / "config.yaml",
+        site=Site(
+            title="T",
+            base_url="https://news.example.org/",
+            output_dir=tmp / "out",
+            timezone=SITE_TZ,
+        ),
+        database=f"sqlite:///{tmp / 'p.db'}",
+        schedule=Schedule(),
+        categories={"news": Category(slug="news", title="News")},
+        sources=(),
+    )
+    store = open_store(config.database)
+    yield Publisher(config, store, now=NOW)
+    store.close()
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(title=st.one_of(st.none(), hostile_text), body=st.one_of(st.none(), hostile_text))
+def test_front_matter_reads_back_and_body_is_safe(
+    publisher: Publisher, title: str | None, body: str | None
+) -> None:
+    entry = RawEntry(guid="g", link="https://news.example.org/a", title=title, content=body)
+    posts = run(entry)
+    assert posts == run(entry)  # normalizing twice gives the same post
+    for post in posts:
+        text = publisher.render_post_file(post)
+        _, front, rest = text.split("---\n", 2)
+        data = yaml.safe_load(front)
+        assert data["title"] == post.title
+        assert data["categories"] == "news"
+        assert_safe(rest)
+        liquid = "{{" in post.title + post.content_html or "{%" in post.title + post.content_html
+        assert data.get("render_with_liquid", True) is not liquid

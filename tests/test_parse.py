@@ -88,11 +88,27 @@ def test_gbk_feed_decodes_to_chinese(prolog: str, content_type: str) -> None:
     assert entry.content == CHINESE_BODY
 
 
-def test_header_charset_needs_the_header() -> None:
-    # The same GBK bytes without the header charset are not read as GBK: proof that the
-    # header is what the test above exercises.
+def test_undeclared_gbk_is_detected() -> None:
+    # No header charset, no encoding declaration: feedparser alone would read windows-1252.
     feed = parse(_gbk_feed('<?xml version="1.0"?>'), XML, url=URL)
+    assert feed.title == "天津日报"
+    assert feed.entries[0].title == CHINESE_TITLE
+    assert feed.entries[0].content == CHINESE_BODY
+
+
+def test_declared_charset_is_not_second_guessed() -> None:
+    # A charset the header declares is taken as given, even a wrong one: proof that the
+    # header is what test_gbk_feed_decodes_to_chinese exercises, not the detection.
+    headers = {"content-type": "application/xml; charset=windows-1252"}
+    feed = parse(_gbk_feed('<?xml version="1.0"?>'), headers, url=URL)
     assert feed.entries[0].title != CHINESE_TITLE
+
+
+def test_undeclared_latin1_is_left_to_feedparser() -> None:
+    body = rss("<item><title>Caf\xe9</title></item>".encode("latin-1").decode("latin-1"))
+    body = body.replace("Café".encode(), "Caf\xe9".encode("latin-1"))
+    feed = parse(body, XML, url=URL)
+    assert feed.entries[0].title == "Café"
 
 
 def test_content_encoding_header_is_not_applied_again() -> None:

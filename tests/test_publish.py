@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clirunner import validate_atom
+from clirunner import tree_mtimes, validate_atom, validate_feeds
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator.publish import Publisher, write_atomic, yaml_quote, yaml_tags
 from aggregator.store import Store, open_store
-from aggregator.types import Category, Config, Post, Schedule, Site
+from aggregator.types import Category, Config, Post, Schedule, Site, WebSub
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 WHEN = datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
@@ -38,7 +38,9 @@ HOSTILE_TITLES = [
 ]
 
 
-def make_config(tmp: Path, *, language: str = "en") -> Config:
+def make_config(
+    tmp: Path, *, language: str = "en", hub: str | None = None, **site: object
+) -> Config:
     return Config(
         path=tmp / "config.yaml",
         site=Site(
@@ -47,6 +49,7 @@ def make_config(tmp: Path, *, language: str = "en") -> Config:
             output_dir=tmp / "out",
             timezone="Asia/Shanghai",
             language=language,
+            **site,  # type: ignore[arg-type]
         ),
         database=f"sqlite:///{tmp / 'test.db'}",
         schedule=Schedule(),
@@ -55,6 +58,7 @@ def make_config(tmp: Path, *, language: str = "en") -> Config:
             "tech": Category(slug="tech", title="Tech & Science"),
         },
         sources=(),
+        websub=WebSub(hub=hub) if hub else None,
     )
 
 
@@ -74,6 +78,14 @@ def make_post(n: int, *, title: str | None = None, category: str = "news", **kw:
     }
     fields.update(kw)
     return Post(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture(autouse=True)
+def every_feed_is_valid(tmp_path: Path) -> Iterator[None]:
+    """Whatever a test published, every feed in it must be valid Atom (clirunner rules)."""
+    yield
+    if (tmp_path / "out").is_dir():
+        validate_feeds(tmp_path / "out")
 
 
 @pytest.fixture
@@ -196,3 +208,342 @@ def test_write_atomic_leaves_old_file_when_the_disk_fails(
         write_atomic(target, b"new", durable=True)
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["feed.xml"]
+
+
+def entries(path: Path) -> list[etree._Element]:
+    return etree.parse(str(path)).getroot().findall(f"{ATOM}entry")
+
+
+def links(element: etree._Element) -> dict[str, str]:
+    return {link.get("rel"): link.get("href") for link in element.findall(f"{ATOM}link")}
+
+
+def test_entry_carries_summary_source_and_links(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1, content_html="<p>Body &amp; <b>soul</b></p>")], now=WHEN)
+    Publisher(config, store).publish()
+    (entry,) = entries(tmp_path / "out" / "atom.xml")
+    assert entry.findtext(f"{ATOM}summary") == "Body & soul"
+    assert entry.find(f"{ATOM}content").get("type") == "html"
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == "Example Source"
+    assert entry.findtext(f"{ATOM}published") and entry.findtext(f"{ATOM}updated")
+    assert entry.findtext(f"{ATOM}source/{ATOM}title") == "Example Source"
+    assert links(entry)["via"] == "https://example.org/1"
+
+
+def test_new_post_rewrites_only_its_files(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path, archives=True, feed_size=9)
+    posts = [make_post(n, category="news" if n % 3 else "tech") for n in range(1, 121)]
+    store.upsert_posts(posts, now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+    before = tree_mtimes(out)
+
+    store.upsert_posts([make_post(500)], now=WHEN + timedelta(days=1))
+    report = Publisher(config, store).publish()
+
+    after = tree_mtimes(out)
+    changed = {p for p in after if after[p] != before.get(p)}
+    post_page = "news/2022/01/16/post-number-500.html"
+    assert post_page in after
+    numbered = {p for p in changed if p.startswith("category/news/") and p.endswith(".html")}
+    # 80 news posts before, 81 now: the new one lands on page 2 (posts 51-100).
+    assert numbered == {"category/news/2.html"}
+    allowed = {
+        "_posts/2022-01-16-post-number-500.md",
+        post_page,
+        "category/news.xml",
+        "category/news.html",
+        "atom.xml",
+        "index.html",
+        *numbered,
+    }
+    assert changed <= allowed | {p for p in changed if p.startswith("category/news/archive/")}
+    assert {"_posts/2022-01-16-post-number-500.md", post_page, "category/news.xml"} <= changed
+    # An archive is written once, when its chunk fills: 81 posts = 9 full archives of 9.
+    archives = {p for p in changed if "/archive/" in p}
+    assert archives == {"category/news/archive/9.xml"}
+    assert len(report.written) == len(changed)
+
+
+def test_numbered_pages_and_archives_reach_every_post(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path, archives=True, feed_size=7)
+    store.upsert_posts([make_post(n) for n in range(1, 124)], now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+
+    # Pages: from the category page, "older" links lead through every post.
+    seen: set[str] = set()
+    page = out / "category" / "news.html"
+    for _ in range(10):
+        doc = etree.parse(str(page), etree.HTMLParser()).getroot()
+        seen.update(a.get("href").rsplit("/", 1)[1] for a in doc.iterfind(".//a[@class='title']"))
+        older = doc.find(".//a[@rel='next']")
+        if older is None:
+            break
+        page = (page.parent / older.get("href")).resolve()
+    assert seen == {f"post-number-{n}.html" for n in range(1, 124)}
+
+    # Feeds: subscription + prev-archive chain hold every entry exactly (RFC 5005).
+    feed = out / "category" / "news.xml"
+    ids: list[str] = []
+    archived = 0
+    while True:
+        root = etree.parse(str(feed)).getroot()
+        ids += [e.findtext(f"{ATOM}id") for e in root.findall(f"{ATOM}entry")]
+        rels = links(root)
+        if feed.name != "news.xml":
+            archived += 1
+            assert root.find("{http://purl.org/syndication/history/1.0}archive") is not None
+            assert rels["current"] == "https://news.example.org/category/news.xml"
+        if "prev-archive" not in rels:
+            break
+        feed = out / rels["prev-archive"].removeprefix("https://news.example.org/")
+    assert archived == 123 // 7
+    assert set(ids) == {f"tag:news.example.org,2026:k{n:04d}" for n in range(1, 124)}
+
+
+def test_archives_are_immutable(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path, archives=True, feed_size=4)
+    store.upsert_posts([make_post(n) for n in range(1, 10)], now=WHEN)
+    Publisher(config, store).publish()
+    archive = tmp_path / "out" / "category" / "news" / "archive" / "1.xml"
+    before = archive.read_bytes()
+    store.upsert_posts(
+        [make_post(1, title="Edited", content_hash="x")], now=WHEN + timedelta(days=1)
+    )
+    store.upsert_posts([make_post(n) for n in range(10, 20)], now=WHEN + timedelta(days=1))
+    Publisher(config, store).publish()
+    assert archive.read_bytes() == before
+    assert (tmp_path / "out" / "category" / "news" / "archive" / "4.xml").exists()
+
+
+def test_tag_feeds(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path, tag_feeds=True)
+    store.upsert_posts(
+        [
+            make_post(1, tags=("天津日报新闻", "Economy")),
+            make_post(2, tags=("Economy",)),
+            make_post(3, tags=('quote"d',)),
+            make_post(4, tags=("Other",)),
+        ],
+        now=WHEN,
+    )
+    Publisher(config, store).publish()
+    tags = tmp_path / "out" / "tag"
+    assert sorted(p.name for p in tags.iterdir()) == [
+        "economy.xml",
+        "other.xml",
+        "quote-d.xml",
+        "tian-jin-ri-bao-xin-wen.xml",
+    ]
+    titles = [e.findtext(f"{ATOM}title") for e in entries(tags / "economy.xml")]
+    assert titles == ["Post number 2", "Post number 1"]
+    assert len(entries(tags / "quote-d.xml")) == 1
+
+
+def test_retention_removes_old_posts_everywhere(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path, retention=timedelta(days=90), tag_feeds=True)
+    now = WHEN + timedelta(days=100)
+    old, fresh = make_post(1), make_post(2, published=now - timedelta(days=1))
+    store.upsert_posts([old, fresh], now=WHEN)
+    Publisher(config, store, now=WHEN).publish()
+    out = tmp_path / "out"
+    assert len(list((out / "_posts").glob("*.md"))) == 2
+
+    report = Publisher(config, store, now=now).publish()
+
+    assert report.expired == 1
+    assert [p.name for p in (out / "_posts").glob("*.md")] == ["2022-04-04-post-number-2.md"]
+    assert not (out / "news" / "2021" / "12" / "26" / "post-number-1.html").exists()
+    for feed in ["atom.xml", "category/news.xml", "tag/news.xml"]:
+        assert [e.findtext(f"{ATOM}title") for e in entries(out / feed)] == ["Post number 2"]
+    for page in ["index.html", "category/news.html", "category/news/1.html"]:
+        assert "post-number-1.html" not in (out / page).read_text(encoding="utf-8")
+    assert store.get_post("k0001") is None
+
+
+class HubStub:
+    """A WebSub hub on 127.0.0.1 that records publish notifications."""
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+        from urllib.parse import parse_qs
+
+        pings: list[dict[str, list[str]]] = []
+        self.pings = pings
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                pings.append(parse_qs(self.rfile.read(length).decode()))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hub"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def topics(self) -> set[str]:
+        assert all(p["hub.mode"] == ["publish"] for p in self.pings)
+        return {url for p in self.pings for url in p["hub.url"]}
+
+
+@pytest.fixture
+def hub() -> Iterator[HubStub]:
+    stub = HubStub()
+    yield stub
+    stub.close()
+
+
+def test_websub_links_and_pings(tmp_path: Path, store: Store, hub: HubStub) -> None:
+    config = make_config(tmp_path, hub=hub.url)
+    store.upsert_posts([make_post(1), make_post(2, category="tech")], now=WHEN)
+    Publisher(config, store).publish()
+    base = "https://news.example.org/"
+    rels = links(etree.parse(str(tmp_path / "out" / "atom.xml")).getroot())
+    assert rels["hub"] == hub.url and rels["self"] == base + "atom.xml"
+    assert hub.topics() == {
+        base + "atom.xml",
+        base + "category/news.xml",
+        base + "category/tech.xml",
+    }
+
+    hub.pings.clear()
+    Publisher(config, store).publish()  # nothing changed: nothing to announce
+    assert hub.pings == []
+
+    store.upsert_posts([make_post(3, category="tech")], now=WHEN)
+    Publisher(config, store).publish()
+    assert hub.topics() == {base + "atom.xml", base + "category/tech.xml"}
+
+
+def test_unreachable_hub_does_not_fail_the_publish(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path, hub="http://127.0.0.1:9/hub")
+    store.upsert_posts([make_post(1)], now=WHEN)
+    report = Publisher(config, store).publish()
+    assert report.pinged == [] and store.pending() == []
+
+
+def test_opml_lists_every_category_feed(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1)], now=WHEN)
+    Publisher(config, store).publish()
+    doc = etree.parse(str(tmp_path / "out" / "subscriptions.opml")).getroot()
+    urls = [o.get("xmlUrl") for o in doc.iter("outline")]
+    assert urls == [
+        "https://news.example.org/atom.xml",
+        "https://news.example.org/category/news.xml",
+        "https://news.example.org/category/tech.xml",
+    ]
+
+
+def test_feeds_drop_characters_xml_cannot_carry(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1, title="bell\x07 and \x1b escape")], now=WHEN)
+    Publisher(config, store).publish()
+    (entry,) = entries(tmp_path / "out" / "atom.xml")
+    assert entry.findtext(f"{ATOM}title") == "bell and  escape"
+
+
+def test_stale_temp_files_of_dead_writers_are_removed(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path)
+    temp = tmp_path / "out" / ".tmp"
+    temp.mkdir(parents=True)
+    (temp / "999999999.3.tmp").write_bytes(b"half a fee")
+    store.upsert_posts([make_post(1)], now=WHEN)
+    Publisher(config, store).publish()
+    assert list(temp.iterdir()) == []
+
+
+def _check_whole(out: Path) -> None:
+    """Every visible output file is complete: feeds parse, post files have front matter."""
+    for path in out.rglob("*"):
+        if not path.is_file() or any(p.startswith(".") for p in path.relative_to(out).parts):
+            continue
+        data = path.read_bytes()
+        if path.suffix in (".xml", ".opml"):
+            etree.fromstring(data)
+        elif path.suffix == ".md":
+            meta = read_front_matter(data.decode())
+            assert {"layout", "title", "date", "categories", "tags"} <= meta.keys(), path
+            assert data.rstrip().endswith(b")"), path  # the back links close the file
+        elif path.suffix == ".html":
+            assert data.rstrip().endswith(b"</html>"), path
+
+
+@pytest.mark.slow
+def test_killed_publish_leaves_whole_files_and_is_completed(tmp_path: Path) -> None:
+    import random
+    import signal
+    import subprocess
+    import time
+
+    from clirunner import aggregator_command, run_cli
+
+    config_path = tmp_path / "config.yaml"
+    config_path.write_text(
+        yaml.safe_dump(
+            {
+                "site": {
+                    "title": "Test Site",
+                    "base_url": "https://news.example.org/",
+                    "output_dir": "out",
+                    "timezone": "Asia/Shanghai",
+                    "archives": True,
+                    "tag_feeds": True,
+                    "feed_size": 20,
+                },
+                "database": "sqlite:///test.db",
+                "categories": {"news": {"title": "News"}, "tech": {"title": "Tech"}},
+            }
+        ),
+        encoding="utf-8",
+    )
+    total = 1000
+    store = open_store(f"sqlite:///{tmp_path / 'test.db'}")
+    store.upsert_posts(
+        [make_post(n, category=("news", "tech")[n % 2], tags=(f"T{n % 7}",)) for n in range(total)],
+        now=WHEN,
+    )
+    store.close()
+    out = tmp_path / "out"
+    rng = random.Random(5005)
+    started = time.monotonic()
+    kills = 0
+    while kills < 20 and time.monotonic() - started < 15:
+        proc = subprocess.Popen(
+            [*aggregator_command(), "--config", str(config_path), "publish", "--all"],
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(rng.uniform(0.3, 1.5))  # start-up takes ~0.5 s of it
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait()
+        if out.is_dir():
+            _check_whole(out)
+    assert kills >= 5
+
+    run_cli(config_path, "publish")
+
+    _check_whole(out)
+    assert len(list((out / "_posts").glob("*.md"))) == total
+    assert not (out / ".tmp").is_dir() or list((out / ".tmp").iterdir()) == []
+    validate_feeds(out)
+    store = open_store(f"sqlite:///{tmp_path / 'test.db'}")
+    try:
+        assert store.pending() == []
+    finally:
+        store.close()

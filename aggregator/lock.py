@@ -1,0 +1,242 @@
+"""One instance per store: a lock the kernel or the database releases when its holder dies.
+
+Takes no part in the pipeline and never touches the store's tables: an flock(2) on a file
+beside a SQLite database, a session advisory lock on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import socket
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
+
+from aggregator.errors import AggregatorError, StoreError
+from aggregator.types import UTC
+
+__all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path_for"]
+
+# pg_try_advisory_lock key ("aggrel"); the store's own keys are transaction-scoped ones.
+_PG_INSTANCE_LOCK: Final = 0x61676772656C
+_APPLICATION_NAME: Final = "aggregator"
+
+
+class AlreadyRunning(AggregatorError):
+    """Another process holds the store's instance lock; the message names it."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Holder:
+    """Who holds a lock, as far as can be told."""
+
+    pid: int | None
+    host: str | None
+    since: str | None = None
+
+    def describe(self) -> str:
+        who = f"pid {self.pid}" if self.pid is not None else "a process"
+        if self.host:
+            who += f" on {self.host}"
+        if self.since:
+            who += f" since {self.since}"
+        return who
+
+
+def _me() -> dict[str, object]:
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "since": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+class InstanceLock:
+    """A held instance lock; `release()` (or the holder's death) frees it."""
+
+    def __init__(self, description: str) -> None:
+        self.description = description
+
+    def release(self) -> None:
+        """Free the lock. Safe to call twice."""
+
+    def __enter__(self) -> InstanceLock:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class _NoLock(InstanceLock):
+    """For a database no other process can open (SQLite in memory)."""
+
+
+class _FileLock(InstanceLock):
+    def __init__(self, path: Path, fd: int) -> None:
+        super().__init__(str(path))
+        self._fd: int | None = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            # Closing the descriptor drops the flock; the file stays, so that a process
+            # waiting on the old inode never races one that would create a new file.
+            os.close(self._fd)
+            self._fd = None
+
+
+class _PgLock(InstanceLock):
+    def __init__(self, description: str, engine: sa.Engine, conn: Connection) -> None:
+        super().__init__(description)
+        self._engine: sa.Engine | None = engine
+        self._conn = conn
+
+    def release(self) -> None:
+        if self._engine is None:
+            return
+        with contextlib.suppress(SQLAlchemyError):
+            self._conn.execute(
+                sa.select(sa.func.pg_advisory_unlock(sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)))
+            )
+        with contextlib.suppress(SQLAlchemyError):
+            self._conn.close()
+        self._engine.dispose()
+        self._engine = None
+
+
+def lock_path_for(url: str) -> Path | None:
+    """The lock file of a SQLite database URL (None for memory databases or other backends)."""
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return None
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database + ".lock")
+
+
+def acquire_instance_lock(url: str) -> InstanceLock:
+    """Take the instance lock of the store at `url`, or fail at once.
+
+    Raises:
+        AlreadyRunning: another live process holds it (the message names it).
+        StoreError: the lock could not be taken for another reason (folder not writable,
+            database unreachable).
+    """
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise StoreError(f"invalid database URL: {e}") from e
+    backend = parsed.get_backend_name()
+    if backend == "postgresql":
+        return _pg_lock(parsed)
+    path = lock_path_for(url)
+    if path is None:
+        return _NoLock("no lock needed")
+    return _file_lock(path)
+
+
+def _file_lock(path: Path) -> InstanceLock:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as e:
+        raise StoreError(f"cannot open the lock file {path}: {e.strerror or e}") from e
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = _read_holder(fd)
+        os.close(fd)
+        raise AlreadyRunning(
+            f"another aggregator is running on this store: {holder.describe()} (lock file {path})"
+        ) from None
+    except OSError as e:
+        os.close(fd)
+        raise StoreError(f"cannot lock {path}: {e.strerror or e}") from e
+    # Who holds it: written after the lock is ours, read by whoever is refused.
+    data = json.dumps(_me()).encode()
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, data + b"\n", 0)
+    return _FileLock(path, fd)
+
+
+def _read_holder(fd: int) -> Holder:
+    try:
+        raw = os.pread(fd, 4096, 0)
+        data = json.loads(raw.decode() or "{}")
+    except (OSError, ValueError):
+        data = {}
+    if not isinstance(data, dict):
+        data = {}
+    pid = data.get("pid")
+    return Holder(
+        pid=pid if isinstance(pid, int) else None,
+        host=str(data["host"]) if data.get("host") else None,
+        since=str(data["since"]) if data.get("since") else None,
+    )
+
+
+def _pg_lock(url: sa.URL) -> InstanceLock:
+    shown = url.render_as_string(hide_password=True)
+    me = _me()
+    # application_name (at most 63 bytes) carries who we are, so a refused process can name us.
+    name = f"{_APPLICATION_NAME} pid={me['pid']} host={me['host']}"
+    engine = sa.create_engine(
+        url,
+        poolclass=NullPool,
+        connect_args={
+            "application_name": name.encode()[:63].decode(errors="ignore"),
+            "connect_timeout": 10,
+        },
+        # The lock lives as long as this session; no transaction may stay open meanwhile.
+        isolation_level="AUTOCOMMIT",
+    )
+    key = sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)
+    try:
+        conn = engine.connect()
+        got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
+        if not got:
+            holder = _pg_holder(conn)
+            conn.close()
+            engine.dispose()
+            raise AlreadyRunning(
+                f"another aggregator is running on this store: {holder.describe()} "
+                f"(advisory lock on {shown})"
+            )
+    except SQLAlchemyError as e:
+        engine.dispose()
+        orig = getattr(e, "orig", None)
+        reason = " ".join(str(orig if orig is not None else e).split())
+        raise StoreError(f"cannot lock database {shown}: {reason}") from e
+    return _PgLock(f"advisory lock on {shown}", engine, conn)
+
+
+def _pg_holder(conn: Connection) -> Holder:
+    row = conn.execute(
+        sa.text(
+            "SELECT a.application_name, a.client_addr::text AS addr, a.pid "
+            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            "WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"
+        ),
+        {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF},
+    ).first()
+    if row is None:
+        return Holder(pid=None, host=None)
+    fields = dict(
+        part.split("=", 1) for part in (row.application_name or "").split() if "=" in part
+    )
+    pid = fields.get("pid", "")
+    return Holder(
+        pid=int(pid) if pid.isdigit() else None,
+        host=fields.get("host") or row.addr or f"database backend {row.pid}",
+        since=fields.get("since"),
+    )

@@ -1,0 +1,139 @@
+"""The published site in headless Chromium, served by `aggregator serve`: browse from the
+index to a category and the golden post, check its autodiscovery and back links."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from clirunner import GOLDEN, aggregator_command, run_cli, validate_feeds
+from httpserver import FeedServer
+
+pytestmark = pytest.mark.slow
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
+    pytest.skip(
+        "chromium and chromedriver are missing (apt-get install chromium chromium-driver;"
+        " .ci/run installs them)",
+        allow_module_level=True,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[str]:
+    """The golden site published by the real CLI and served by `aggregator serve`."""
+    feed_server.add("/tianjinribao.rss", (GOLDEN / "tianjinribao.rss").read_bytes())
+    config = tmp_path / "config.yaml"
+    text = (GOLDEN / "config.yaml").read_text(encoding="utf-8")
+    config.write_text(text.replace("PORT", str(feed_server.port)), encoding="utf-8")
+    run_cli(config, "run", "--once")
+    validate_feeds(tmp_path / "out")
+    port = free_port()
+    proc = subprocess.Popen(
+        [*aggregator_command(), "--config", str(config), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[Any]:
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1280,900",
+    ):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
+    driver.set_page_load_timeout(20)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def test_browse_index_category_and_golden_post(
+    served_site: str, browser: Any, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.get(served_site)
+    assert browser.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-CN"
+    assert browser.title == "财经新闻"
+    browser.save_screenshot(str(tmp_path / "index-desktop.png"))
+
+    browser.find_element(By.LINK_TEXT, "天津日报新闻").click()
+    assert browser.current_url == served_site + "category/tianjinribao.html"
+    feed = browser.find_element(By.CSS_SELECTOR, 'link[rel="alternate"][title="天津日报新闻"]')
+    assert feed.get_attribute("type") == "application/atom+xml"
+
+    browser.find_element(By.CSS_SELECTOR, "ul.posts a.title").click()
+    assert browser.current_url.startswith(served_site + "tianjinribao/2021/12/26/")
+    feeds = browser.find_elements(By.CSS_SELECTOR, 'link[rel="alternate"]')
+    hrefs = {f.get_attribute("href") for f in feeds}
+    assert "https://finews.withounder.com/category/tianjinribao.xml" in hrefs
+    assert "https://finews.withounder.com/atom.xml" in hrefs
+    assert "（文章来源：天津日报）" in browser.find_element(By.TAG_NAME, "article").text
+
+    back = browser.find_element(By.CSS_SELECTOR, "nav.back a.back-category")
+    home = browser.find_element(By.CSS_SELECTOR, "nav.back a.back-home")
+    assert back.text == "返回天津日报新闻"
+    assert back.get_attribute("href") == served_site + "category/tianjinribao.html"
+    assert home.text == "返回首页"
+    assert home.get_attribute("href") == served_site
+
+    # Readable on a phone: nothing wider than the screen.
+    browser.set_window_size(390, 844)
+    width = browser.execute_script("return document.documentElement.scrollWidth")
+    assert width <= browser.execute_script("return window.innerWidth")
+    browser.save_screenshot(str(tmp_path / "post-phone.png"))
+    browser.set_window_size(1280, 900)
+    browser.save_screenshot(str(tmp_path / "post-desktop.png"))
+    assert (tmp_path / "post-phone.png").stat().st_size > 1000
+
+    browser.find_element(By.CSS_SELECTOR, "nav.back a.back-home").click()
+    assert browser.current_url == served_site

@@ -1,0 +1,725 @@
+"""The real daemon in a subprocess, with second-scale intervals, against feeds on 127.0.0.1:
+schedules, reloads, the instance lock, stopping, SIGKILL at random moments, progress and
+log output, /healthz and /metrics, and the systemd unit and crontab line of README.md."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import pty
+import random
+import re
+import select
+import shlex
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from clirunner import aggregator_command, run_cli, validate_atom
+from httpserver import FeedServer
+
+from aggregator.cli import EXIT_RUNNING
+
+ROOT = Path(__file__).parent.parent
+UNIT = ROOT / "contrib" / "aggregator.service"
+START_TIMEOUT = 30.0  # seconds for a daemon to start and do its first round, on a busy machine
+BASE_HOST = "news.example.org"
+
+
+# --------------------------------------------------------------------- feeds and config
+
+
+def rss(name: str, items: list[tuple[str, str]]) -> bytes:
+    """An RSS 2.0 feed; items are (guid, title), each dated a minute after the previous."""
+    parts = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
+        f"<title>{name}</title><link>http://example.org/{name}/</link>",
+        "<description>test</description>",
+    ]
+    for n, (guid, title) in enumerate(items):
+        parts.append(
+            f"<item><title>{title}</title><link>{item_link(name, guid)}</link>"
+            f'<guid isPermaLink="false">{guid}</guid>'
+            f"<pubDate>Sun, 26 Dec 2021 {n // 60:02d}:{n % 60:02d}:00 GMT</pubDate>"
+            f"<description><![CDATA[<p>{title}</p>]]></description></item>"
+        )
+    parts.append("</channel></rss>")
+    return "".join(parts).encode()
+
+
+def item_link(name: str, guid: str) -> str:
+    return f"http://example.org/{name}/{guid}.html"
+
+
+def source(server: FeedServer, name: str, interval: str = "1s") -> dict[str, str]:
+    return {
+        "name": name,
+        "url": server.url(f"/{name}.rss"),
+        "category": "news",
+        "interval": interval,
+    }
+
+
+def config_text(sources: list[dict[str, str]], **extra: object) -> str:
+    config: dict[str, object] = {
+        "site": {
+            "title": "Test Site",
+            "base_url": f"https://{BASE_HOST}/",
+            "output_dir": "out",
+            "language": "en",
+        },
+        "database": "sqlite:///test.db",
+        "fetch": {"connect_timeout": "2s", "read_timeout": "40s", "total_timeout": "60s"},
+        "categories": {"news": {"title": "News"}},
+        "sources": sources,
+        "source_lists": ["feeds/*.yaml"],
+        **extra,
+    }
+    return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+
+
+def write_config(tmp: Path, sources: list[dict[str, str]], **extra: object) -> Path:
+    path = tmp / "config.yaml"
+    path.write_text(config_text(sources, **extra), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------- the daemon process
+
+
+class Daemon:
+    """`aggregator --config CONFIG run ARGS` in a subprocess, its output in a log file."""
+
+    def __init__(self, config: Path, *args: str, command: list[str] | None = None) -> None:
+        self.config = config
+        n = len(list(config.parent.glob("daemon-*.log")))
+        self.log_path = config.parent / f"daemon-{n}.log"
+        env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+        with open(self.log_path, "wb") as out:
+            self.proc = subprocess.Popen(
+                command or [*aggregator_command(), "--config", str(config), "run", *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=config.parent,
+                env=env,
+            )
+        self.started = time.monotonic()
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for(
+        self, what: str, check: Callable[[], bool], timeout: float = START_TIMEOUT
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not check():
+            if self.proc.poll() is not None:
+                raise AssertionError(
+                    f"daemon exited {self.proc.returncode} waiting for {what}:\n{self.log()}"
+                )
+            if time.monotonic() > deadline:
+                raise AssertionError(f"timed out waiting for {what}:\n{self.log()}")
+            time.sleep(0.02)
+
+    def wait_log(self, pattern: str, count: int = 1, timeout: float = START_TIMEOUT) -> None:
+        self.wait_for(
+            f"{count} x {pattern!r} in the log",
+            lambda: len(re.findall(pattern, self.log())) >= count,
+            timeout,
+        )
+
+    def signal(self, sig: signal.Signals) -> None:
+        self.proc.send_signal(sig)
+
+    def stop(self, timeout: float = 20.0) -> int:
+        self.signal(signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+@pytest.fixture
+def daemons() -> Iterator[list[Daemon]]:
+    """Daemons started by a test (append them); any still running are killed afterwards."""
+    started: list[Daemon] = []
+    yield started
+    for d in started:
+        d.kill()
+
+
+def start(daemons: list[Daemon], config: Path, *args: str) -> Daemon:
+    d = Daemon(config, *args)
+    daemons.append(d)
+    return d
+
+
+# --------------------------------------------------------------------- output checks
+
+
+def post_files(out: Path) -> list[Path]:
+    return sorted((out / "_posts").glob("*.md")) if (out / "_posts").is_dir() else []
+
+
+def check_post_file(path: Path) -> tuple[dict[str, object], str]:
+    """Fail unless `path` is a whole post file; return its front matter and body."""
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), f"{path.name}: no front matter"
+    head, sep, body = text[4:].partition("\n---\n")
+    assert sep, f"{path.name}: front matter not closed"
+    front = yaml.safe_load(head)
+    assert isinstance(front, dict) and {"layout", "title", "date", "categories"} <= set(front)
+    assert body.rstrip().endswith(f"(//{BASE_HOST}/)"), f"{path.name}: truncated body"
+    return front, body
+
+
+def temp_files(out: Path) -> list[Path]:
+    return [p for p in out.rglob("*") if p.is_file() and p.name.endswith(".tmp")]
+
+
+def links_published(out: Path) -> dict[str, list[str]]:
+    """Original link -> the post files that carry it."""
+    found: dict[str, list[str]] = {}
+    for path in post_files(out):
+        _front, body = check_post_file(path)
+        link = re.search(r"^<(http[^>]+)>$", body, re.MULTILINE)
+        assert link, f"{path.name}: no original link"
+        found.setdefault(link.group(1), []).append(path.name)
+    return found
+
+
+def intervals(server: FeedServer, path: str) -> list[float]:
+    times = [r.time for r in server.requests(path)]
+    return [b - a for a, b in itertools.pairwise(times)]
+
+
+# =========================================================================== scheduling
+
+
+@pytest.mark.slow
+def test_sources_fire_on_their_own_schedules_and_keep_them_across_restarts(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    for name in ("fast", "slow", "hourly"):
+        feed_server.add(f"/{name}.rss", rss(name, [(f"{name}1", f"{name} one")]), etag=True)
+    config = write_config(
+        tmp_path,
+        [
+            source(feed_server, "fast", "1s"),
+            source(feed_server, "slow", "2s"),
+            source(feed_server, "hourly", "1h"),
+        ],
+    )
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_for("4 checks of slow", lambda: feed_server.hits("/slow.rss") >= 4)
+    assert d.stop() == 0
+
+    fast, slow = intervals(feed_server, "/fast.rss"), intervals(feed_server, "/slow.rss")
+    # Each on its own interval, stretched by up to 10% jitter plus one tick and the fetch.
+    assert 0.95 <= statistics.median(fast) <= 1.45, fast
+    assert 1.95 <= statistics.median(slow) <= 2.5, slow
+    assert len(fast) >= 2 * len(slow) - 1, (fast, slow)
+    assert feed_server.hits("/hourly.rss") == 1
+    assert len(post_files(tmp_path / "out")) == 3
+
+    # The next check times live in the store: a restart does not fetch the hourly source.
+    before = feed_server.hits("/fast.rss")
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_for("fast checked again", lambda: feed_server.hits("/fast.rss") >= before + 2)
+    assert d.stop() == 0
+    assert feed_server.hits("/hourly.rss") == 1
+
+
+# =========================================================================== reloading
+
+
+def test_sighup_adds_and_removes_a_source(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "from aa")]), etag=True)
+    feed_server.add("/bb.rss", rss("bb", [("b1", "from bb")]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa")])
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_for("aa fetched", lambda: feed_server.hits("/aa.rss") >= 1)
+
+    # Same size, same inode, same mtime: only SIGHUP can tell the daemon.
+    st = config.stat()
+    text = config_text([source(feed_server, "bb")])
+    assert len(text.encode()) == st.st_size
+    with open(config, "r+", encoding="utf-8") as f:
+        f.write(text)
+    os.utime(config, ns=(st.st_atime_ns, st.st_mtime_ns))
+    time.sleep(1.5)
+    assert feed_server.hits("/bb.rss") == 0, "reloaded without SIGHUP"
+
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"config reloaded \(SIGHUP\): 1 sources, 1 added, 1 removed")
+    d.wait_for("bb fetched", lambda: feed_server.hits("/bb.rss") >= 1)
+    time.sleep(0.3)  # a fetch of aa in flight at the reload may still land
+    aa_hits = feed_server.hits("/aa.rss")
+    d.wait_for("bb fetched twice more", lambda: feed_server.hits("/bb.rss") >= 3)
+    assert feed_server.hits("/aa.rss") == aa_hits
+    assert d.stop() == 0
+    assert set(links_published(tmp_path / "out")) == {
+        item_link("aa", "a1"),
+        item_link("bb", "b1"),
+    }
+
+
+def test_config_edits_add_and_remove_sources(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    for name in ("aa", "bb"):
+        feed_server.add(f"/{name}.rss", rss(name, [(f"{name}1", name)]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa")])
+    (tmp_path / "feeds").mkdir()
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_for("aa fetched", lambda: feed_server.hits("/aa.rss") >= 1)
+
+    # A new file matched by source_lists adds a source.
+    extra = tmp_path / "feeds" / "extra.yaml"
+    extra.write_text(yaml.safe_dump({"sources": [source(feed_server, "bb")]}), encoding="utf-8")
+    d.wait_log(r"config reloaded \(a config file changed\): 2 sources, 1 added, 0 removed")
+    d.wait_for("bb fetched", lambda: feed_server.hits("/bb.rss") >= 1)
+
+    # Removing a source from config.yaml stops its checks.
+    config.write_text(config_text([]), encoding="utf-8")
+    d.wait_log(r"config reloaded \(a config file changed\): 1 sources, 0 added, 1 removed")
+    time.sleep(0.3)
+    aa_hits = feed_server.hits("/aa.rss")
+    d.wait_for("bb fetched twice more", lambda: feed_server.hits("/bb.rss") >= 3)
+    assert feed_server.hits("/aa.rss") == aa_hits
+    assert d.stop() == 0
+    assert len(post_files(tmp_path / "out")) == 2
+
+
+def test_broken_config_on_reload_keeps_the_old_one_running(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    for name in ("aa", "bb"):
+        feed_server.add(f"/{name}.rss", rss(name, [(f"{name}1", name)]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa")])
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_for("aa fetched", lambda: feed_server.hits("/aa.rss") >= 1)
+
+    broken = config_text([source(feed_server, "bb")], surprise="unknown key")
+    config.write_text(broken, encoding="utf-8")
+    d.wait_log(r"reload refused \(a config file changed\): config.yaml: surprise")
+    d.wait_log(r"still running on the previous config")
+    d.signal(signal.SIGHUP)
+    d.wait_log(r"reload refused \(SIGHUP\)")
+    hits = feed_server.hits("/aa.rss")
+    d.wait_for("aa still checked", lambda: feed_server.hits("/aa.rss") >= hits + 2)
+    assert feed_server.hits("/bb.rss") == 0
+
+    # Fixed: the next edit is taken.
+    config.write_text(config_text([source(feed_server, "bb")]), encoding="utf-8")
+    d.wait_log(r"config reloaded \(a config file changed\): 1 sources, 1 added, 1 removed")
+    d.wait_for("bb fetched", lambda: feed_server.hits("/bb.rss") >= 1)
+    assert d.stop() == 0
+
+
+# =========================================================================== one instance
+
+
+def test_second_instance_is_refused_and_starts_after_the_first_is_killed(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa", "1h")])
+    first = start(daemons, config)
+    first.wait_log("daemon started")
+
+    once = run_cli(config, "run", "--once", check=False)
+    assert once.returncode == EXIT_RUNNING, once.stderr
+    assert f"pid {first.pid} on {socket.gethostname()}" in once.stderr
+    second = start(daemons, config)
+    assert second.proc.wait(START_TIMEOUT) == EXIT_RUNNING
+    assert f"pid {first.pid}" in second.log()
+    assert first.proc.poll() is None
+
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait()
+    once = run_cli(config, "run", "--once", "--all")
+    assert "round: 1 due" in once.stderr
+
+
+# =========================================================================== stopping
+
+
+def test_sigterm_during_a_slow_fetch_exits_0_within_the_grace_period(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    feed_server.add("/quick.rss", rss("quick", [("q1", "quick one")]))
+    feed_server.add("/stuck.rss", rss("stuck", [("s1", "stuck one")]), delay=30)
+    config = write_config(tmp_path, [source(feed_server, "quick"), source(feed_server, "stuck")])
+    d = start(daemons, config, "--grace", "2")
+    d.wait_for("the slow fetch in flight", lambda: feed_server.in_flight >= 1)
+    d.wait_for("the quick feed fetched", lambda: feed_server.hits("/quick.rss") >= 1)
+    time.sleep(0.3)
+
+    sent = time.monotonic()
+    d.signal(signal.SIGTERM)
+    assert d.proc.wait(10) == 0
+    took = time.monotonic() - sent
+    assert 1.8 <= took <= 2 + 1.5, took
+    assert "fetches in flight cut short after 2s" in d.log()
+    out = tmp_path / "out"
+    # What the round stored before the stop is published; nothing half-written stays.
+    assert set(links_published(out)) == {item_link("quick", "q1")}
+    assert temp_files(out) == []
+    validate_atom(out / "atom.xml")
+
+
+def test_sigterm_lets_a_fetch_in_flight_finish_and_publishes_it(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    feed_server.add("/late.rss", rss("late", [("l1", "late one")]), delay=1.5)
+    config = write_config(tmp_path, [source(feed_server, "late")])
+    d = start(daemons, config, "--grace", "10")
+    d.wait_for("the fetch in flight", lambda: feed_server.in_flight >= 1)
+    sent = time.monotonic()
+    d.signal(signal.SIGTERM)
+    assert d.proc.wait(15) == 0
+    assert time.monotonic() - sent < 5
+    assert set(links_published(tmp_path / "out")) == {item_link("late", "l1")}
+    assert "cut short" not in d.log()
+
+
+# =========================================================================== SIGKILL
+
+
+@pytest.mark.slow
+def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    rng = random.Random(os.environ.get("AGGREGATOR_TEST_SEED", str(time.time_ns())))
+    names = ["k1", "k2", "k3", "k4"]
+    feeds: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
+    serial = 0
+
+    def change_feeds() -> None:
+        """Add items, sometimes retitle one (an update), and vary how slow each feed is."""
+        nonlocal serial
+        for name in names:
+            for _ in range(rng.randint(0, 3)):
+                serial += 1
+                feeds[name].append((f"{name}-{serial}", f"{name} item {serial}"))
+            if feeds[name] and rng.random() < 0.3:
+                i = rng.randrange(len(feeds[name]))
+                guid, _title = feeds[name][i]
+                feeds[name][i] = (guid, f"{name} retitled {serial}")
+            feed_server.add(
+                f"/{name}.rss", rss(name, feeds[name]), etag=True, delay=rng.uniform(0, 0.3)
+            )
+
+    config = write_config(tmp_path, [source(feed_server, n) for n in names])
+    kills = 0
+    deadline = time.monotonic() + 150
+    while kills < 30 and time.monotonic() < deadline:
+        change_feeds()
+        hits = len(feed_server.requests())
+        d = start(daemons, config, "--tick", "0.1")
+        # Kill during a round: after its first request, somewhere in fetching, storing and
+        # the debounced publish that follows about a second later.
+        d.wait_for("a round", lambda hits=hits: len(feed_server.requests()) > hits)  # type: ignore[misc]
+        time.sleep(rng.uniform(0, 1.4))
+        d.proc.send_signal(signal.SIGKILL)
+        d.proc.wait()
+        assert d.proc.returncode == -signal.SIGKILL, d.log()
+        kills += 1
+    assert kills >= 30, f"only {kills} kills in the time allowed"
+
+    # The last run: everything served is fetched, stored and published.
+    change_feeds()
+    d = start(daemons, config, "--tick", "0.1")
+    out = tmp_path / "out"
+    wanted = {item_link(name, guid) for name in names for guid, _ in feeds[name]}
+    d.wait_for("every item published", lambda: wanted <= set(_links_or_empty(out)), 60)
+    time.sleep(1.5)  # a publish still due must not add anything
+    assert d.stop() == 0
+
+    published = links_published(out)
+    assert set(published) == wanted
+    doubles = {link: files for link, files in published.items() if len(files) > 1}
+    assert not doubles, doubles
+    # Every post shows the item's latest title.
+    titles = {item_link(n, g): t for n in names for g, t in feeds[n]}
+    for path in post_files(out):
+        front, body = check_post_file(path)
+        link = re.search(r"^<(http[^>]+)>$", body, re.MULTILINE)
+        assert link and front["title"] == titles[link.group(1)], path.name
+    assert temp_files(out) == []
+    validate_atom(out / "atom.xml")
+    validate_atom(out / "category" / "news.xml")
+    with sqlite3.connect(tmp_path / "test.db") as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        pending = conn.execute("SELECT count(*) FROM posts WHERE revision > published_revision")
+        assert pending.fetchone() == (0,)
+
+
+def _links_or_empty(out: Path) -> dict[str, list[str]]:
+    # While the daemon publishes, a post file is either absent or whole (atomic rename).
+    try:
+        return links_published(out)
+    except FileNotFoundError:
+        return {}
+
+
+# =========================================================================== output
+
+
+def test_run_once_without_a_terminal_logs_plain_progress_and_json(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one"), ("a2", "two")]))
+    feed_server.add("/gone.rss", b"", status=500)
+    config = write_config(tmp_path, [source(feed_server, "aa"), source(feed_server, "gone")])
+
+    plain = run_cli(config, "run", "--once")
+    assert "fetching: 2/2" in plain.stderr
+    assert re.search(
+        r"round: 2 due, 1 fetched, 0 not modified, 2 new, 0 updated, 1 errors", plain.stderr
+    )
+    assert "\x1b[" not in plain.stderr  # no bar, no colour
+
+    as_json = run_cli(config, "--log-format", "json", "publish", "--all")
+    lines = [json.loads(line) for line in as_json.stderr.splitlines()]
+    publish = [e for e in lines if e.get("event") == "publish"]
+    assert publish and publish[0]["posts"] == 2 and publish[0]["level"] == "info"
+    assert any(e["message"].startswith("publishing: 2/2") for e in lines)
+
+    rounds = run_cli(config, "--log-format", "json", "run", "--once", "--all")
+    events = [json.loads(line) for line in rounds.stderr.splitlines()]
+    (round_event,) = [e for e in events if e.get("event") == "round"]
+    assert round_event["due"] == 2 and round_event["errors"] == 1
+    assert round_event["failed"] == ["gone"]
+    assert isinstance(round_event["seconds"], float)
+
+
+def test_run_once_on_a_terminal_shows_a_progress_bar(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]))
+    config = write_config(tmp_path, [source(feed_server, "aa")])
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("AGGREGATOR_CONFIG", "NO_COLOR")}
+    env.update(TERM="xterm", COLUMNS="100")
+    proc = subprocess.Popen(
+        [*aggregator_command(), "--config", str(config), "run", "--once"],
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(secondary)
+    output = b""
+    while True:
+        ready, _, _ = select.select([primary], [], [], 30)
+        if not ready:
+            break
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        output += chunk
+    os.close(primary)
+    assert proc.wait(30) == 0
+    text = output.decode(errors="replace")
+    assert "━" in text and "1/1" in text, text  # rich's bar and its count
+    assert "fetching: 1/1 aa" not in text  # no plain progress lines on a terminal
+    assert len(post_files(tmp_path / "out")) == 1
+
+
+# =========================================================================== serve --metrics
+
+
+def _serve(daemons: list[Daemon], config: Path, *args: str) -> Daemon:
+    d = Daemon(
+        config,
+        command=[*aggregator_command(), "--config", str(config), "serve", "--port", "0", *args],
+    )
+    daemons.append(d)
+    return d
+
+
+def _address(d: Daemon) -> str:
+    d.wait_log(r"serving .* on http://127\.0\.0\.1:\d+/")
+    match = re.search(r"on (http://127\.0\.0\.1:\d+)/", d.log())
+    assert match
+    return match.group(1)
+
+
+def _get(url: str) -> tuple[int, str, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, response.headers["Content-Type"], response.read().decode()
+    except urllib.error.HTTPError as e:
+        with e:
+            return e.code, e.headers["Content-Type"], e.read().decode()
+
+
+def test_serve_metrics_and_healthz(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one"), ("a2", "two")]))
+    feed_server.add("/bad.rss", b"", status=500)
+    config = write_config(
+        tmp_path, [source(feed_server, "aa", "1s"), source(feed_server, 'b"ad', "1h")]
+    )
+    text = config.read_text(encoding="utf-8").replace('/b"ad.rss', "/bad.rss")
+    config.write_text(text, encoding="utf-8")
+    run_cli(config, "run", "--once")
+
+    servers = [
+        _serve(daemons, config, "--metrics", "--stale-after", "1h"),
+        _serve(daemons, config, "--metrics", "--stale-after", "1s"),
+        _serve(daemons, config),
+    ]
+    fresh, stale, plain = (_address(d) for d in servers)
+    status, kind, body = _get(fresh + "/metrics")
+    assert status == 200 and kind.startswith("text/plain; version=0.0.4")
+    samples = dict(
+        line.rsplit(" ", 1) for line in body.splitlines() if line and not line.startswith("#")
+    )
+    assert samples["aggregator_posts_published"] == "2"
+    assert samples["aggregator_posts_pending"] == "0"
+    assert samples['aggregator_source_failures{source="aa"}'] == "0"
+    assert samples['aggregator_source_failures{source="b\\"ad"}'] == "1"
+    assert samples['aggregator_source_posts{source="aa"}'] == "2"
+    assert abs(float(samples["aggregator_last_round_timestamp_seconds"]) - time.time()) < 120
+    assert "# TYPE aggregator_source_failures gauge" in body
+
+    assert _get(fresh + "/healthz")[:1] == (200,)
+    # The 1s source is overdue (no daemon runs): the second server says so.
+    servers[1].wait_for("aa overdue by 1s", lambda: _get(stale + "/healthz")[0] == 503, 10)
+    status, _, body = _get(stale + "/healthz")
+    assert status == 503 and "source 'aa' overdue" in body, body
+    # The site is still served beside them.
+    assert _get(fresh + "/atom.xml")[0] == 200
+
+    assert _get(plain + "/metrics")[0] == 404  # only with --metrics
+
+
+# =========================================================================== README
+
+
+def readme_block(language: str, contains: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
+    found = [b for b in blocks if contains in b]
+    assert len(found) == 1, f"README.md has {len(found)} {language} blocks with {contains!r}"
+    return str(found[0])
+
+
+def unit_for(tmp: Path) -> str:
+    """The unit file with its paths moved into `tmp` and run as the current user."""
+    import pwd
+
+    text = UNIT.read_text(encoding="utf-8")
+    user = pwd.getpwuid(os.getuid()).pw_name
+    return text.replace("/srv/aggregator", str(tmp)).replace("User=aggregator", f"User={user}")
+
+
+def install_venv_link(tmp: Path) -> None:
+    """`tmp/.venv/bin/aggregator`: the real command, where the unit and cron line expect it."""
+    (tmp / ".venv" / "bin").mkdir(parents=True)
+    (tmp / ".venv" / "bin" / "aggregator").symlink_to(aggregator_command()[0])
+
+
+def test_readme_shows_the_unit_file_of_contrib() -> None:
+    assert readme_block("ini", "[Service]") == UNIT.read_text(encoding="utf-8")
+
+
+def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    install_venv_link(tmp_path)
+    unit = tmp_path / "aggregator.service"
+    unit.write_text(unit_for(tmp_path), encoding="utf-8")
+    proc = subprocess.run(
+        [analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    problems = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        # Complaints about the host's own units are not ours.
+        if "aggregator.service" in line or str(tmp_path) in line
+    ]
+    assert proc.returncode == 0 and not problems, proc.stdout + proc.stderr
+
+
+def test_systemd_unit_commands_start_reload_and_stop_the_daemon(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]))
+    feed_server.add("/bb.rss", rss("bb", [("b1", "two")]))
+    install_venv_link(tmp_path)
+    config = write_config(tmp_path, [source(feed_server, "aa")])
+    service = dict(
+        line.split("=", 1) for line in unit_for(tmp_path).splitlines() if re.match(r"^\w+=", line)
+    )
+    assert service["WorkingDirectory"] == str(tmp_path)
+    d = Daemon(config, command=shlex.split(service["ExecStart"]))
+    daemons.append(d)
+    d.wait_for("aa fetched", lambda: feed_server.hits("/aa.rss") >= 1)
+
+    # ExecReload, as systemd runs it.
+    config.write_text(config_text([source(feed_server, "bb")]), encoding="utf-8")
+    reload = service["ExecReload"].replace("$MAINPID", str(d.pid))
+    subprocess.run(shlex.split(reload), check=True, timeout=10)
+    d.wait_log(r"config reloaded \((SIGHUP|a config file changed)\)")
+    d.wait_for("bb fetched", lambda: feed_server.hits("/bb.rss") >= 1)
+
+    # systemctl stop: KillSignal, then SIGKILL after TimeoutStopSec; a clean exit comes first.
+    sent = time.monotonic()
+    d.signal(signal.Signals[service["KillSignal"]])
+    assert d.proc.wait(float(service["TimeoutStopSec"])) == 0
+    assert time.monotonic() - sent < float(service["TimeoutStopSec"])
+    assert service["RestartPreventExitStatus"] == "2"
+
+
+def test_readme_crontab_line_runs_one_round(tmp_path: Path, feed_server: FeedServer) -> None:
+    from apscheduler.triggers.cron import CronTrigger
+
+    line = readme_block("cron", "run --once").strip()
+    fields = line.split(None, 5)
+    CronTrigger.from_crontab(" ".join(fields[:5]), timezone="UTC")  # five valid fields
+    command = (
+        fields[5]
+        .replace("/srv/aggregator", str(tmp_path))
+        .replace("/var/log/aggregator.log", str(tmp_path / "aggregator.log"))
+    )
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]))
+    write_config(tmp_path, [source(feed_server, "aa")])
+    install_venv_link(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    # cron runs the line with /bin/sh from the user's home, not from the project.
+    proc = subprocess.run(
+        ["/bin/sh", "-c", command], cwd="/", env=env, capture_output=True, timeout=120
+    )
+    assert proc.returncode == 0, (tmp_path / "aggregator.log").read_text()
+    log = (tmp_path / "aggregator.log").read_text()
+    assert "round: 1 due, 1 fetched" in log and "published 1 posts" in log
+    assert len(post_files(tmp_path / "out")) == 1

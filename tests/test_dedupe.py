@@ -1,0 +1,183 @@
+"""Identity and duplicates through Updater: a real HTTP server on 127.0.0.1, real SQLite."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from httpserver import FeedServer
+
+from aggregator.config import load_config
+from aggregator.store import Store, open_store
+from aggregator.types import Post
+from aggregator.update import RoundReport, Updater
+
+T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
+
+
+def item(guid: str | None, link: str, title: str, body: str = "", date: str = "") -> str:
+    guid_xml = f"<guid>{guid}</guid>" if guid else ""
+    date_xml = f"<pubDate>{date or 'Wed, 01 May 2024 08:00:00 GMT'}</pubDate>"
+    return (
+        f"<item>{guid_xml}<link>{link}</link><title>{title}</title>{date_xml}"
+        f"<description>{body or title + ' text'}</description></item>"
+    )
+
+
+def rss(*items: str, title: str = "Feed") -> bytes:
+    return (
+        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
+        f"<link>http://example.org/</link>{''.join(items)}</channel></rss>"
+    ).encode()
+
+
+class Env:
+    def __init__(self, tmp: Path, server: FeedServer, dedupe: str) -> None:
+        data = {
+            "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
+            "database": "sqlite:///state.db",
+            "categories": {"news": {"title": "News", "dedupe": dedupe}},
+            "sources": [
+                {"name": "a", "url": server.url("/a"), "category": "news"},
+                {"name": "b", "url": server.url("/b"), "category": "news"},
+            ],
+        }
+        path = tmp / "config.yaml"
+        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        self.server = server
+        self.config = load_config(path)
+        self.store: Store = open_store(self.config.database)
+
+    def round(self, name: str, body: bytes) -> RoundReport:
+        self.server.add(f"/{name}", body)
+        updater = Updater(self.config, self.store, clock=lambda: T0, rng=random.Random(7))
+        sources = [s for s in self.config.sources if s.name == name]
+        return asyncio.run(updater.run_round(sources))
+
+    def posts(self) -> list[Post]:
+        return sorted(self.store.recent_posts(), key=lambda p: p.title)
+
+
+@pytest.fixture
+def make_env(tmp_path: Path, feed_server: FeedServer) -> Iterator[Any]:
+    made: list[Env] = []
+
+    def make(dedupe: str = "link") -> Env:
+        env = Env(tmp_path, feed_server, dedupe)
+        made.append(env)
+        return env
+
+    yield make
+    for env in made:
+        env.store.close()
+
+
+def test_changed_guids_keep_the_posts(make_env: Any) -> None:
+    env = make_env()
+    first = env.round(
+        "a",
+        rss(item("g1", "http://example.org/1", "One"), item("g2", "http://example.org/2", "Two")),
+    )
+    assert first.new == 2
+    keys = {p.title: p.key for p in env.posts()}
+    # The feed moved to new guids (a CMS migration); links stay.
+    again = env.round(
+        "a",
+        rss(item("n1", "http://example.org/1", "One"), item("n2", "http://example.org/2", "Two")),
+    )
+    assert (again.new, again.updated) == (0, 0)
+    assert {p.title: p.key for p in env.posts()} == keys
+
+
+def test_reordered_feed_adds_only_the_new_item(make_env: Any) -> None:
+    env = make_env()
+    one, two = item("g1", "http://example.org/1", "One"), item("g2", "http://example.org/2", "Two")
+    env.round("a", rss(one, two))
+    again = env.round("a", rss(item("g3", "http://example.org/3", "Three"), two, one))
+    assert (again.new, again.updated) == (1, 0)
+    assert [p.title for p in env.posts()] == ["One", "Three", "Two"]
+
+
+def test_same_link_on_every_item_does_not_fold_them(make_env: Any) -> None:
+    # A site whose items all link to its home page: guids are the only identity.
+    env = make_env()
+    home = "http://example.org/"
+    env.round("a", rss(item("g1", home, "One"), item("g2", home, "Two")))
+    again = env.round(
+        "a", rss(item("g3", home, "Three"), item("g1", home, "One"), item("g2", home, "Two"))
+    )
+    assert again.new == 1
+    assert len(env.posts()) == 3
+
+
+def test_same_story_in_two_sources_is_published_once(make_env: Any) -> None:
+    env = make_env("link")
+    env.round("a", rss(item("a-1", "https://example.org/story?id=7&utm_source=rss", "Story")))
+    second = env.round("b", rss(item("b-9", "https://EXAMPLE.org:443/story?id=7#top", "Story (b)")))
+    assert second.new == 0
+    (post,) = env.posts()
+    assert post.source == "a"  # the first source is credited
+    # And it stays so: a's next fetch does not see b's copy as its own.
+    assert env.round("b", rss(item("b-9", "https://example.org/story?id=7", "Story (b!)"))).new == 0
+    assert [p.source for p in env.posts()] == ["a"]
+
+
+def test_dedupe_off_keeps_both(make_env: Any) -> None:
+    env = make_env("off")
+    env.round("a", rss(item("a-1", "https://example.org/story", "Story")))
+    assert env.round("b", rss(item("b-1", "https://example.org/story", "Story (b)"))).new == 1
+    assert sorted(p.source for p in env.posts()) == ["a", "b"]
+
+
+def test_dedupe_content_matches_the_text_under_other_links(make_env: Any) -> None:
+    env = make_env("content")
+    body = "The council approved the new harbour plan on Tuesday."
+    env.round("a", rss(item("a-1", "https://a.example/x", "Plan", body)))
+    second = env.round(
+        "b", rss(item("b-1", "https://b.example/y", "Harbour plan", f"<p>{body}</p>"))
+    )
+    assert second.new == 0
+    link_mode = make_env("link")  # same database: the link mode does not match text
+    assert (
+        link_mode.round("b", rss(item("b-1", "https://b.example/y", "Harbour plan", body))).new == 1
+    )
+
+
+def test_a_global_guid_in_two_sources_credits_the_first(make_env: Any) -> None:
+    env = make_env("off")  # even with dedupe off, one key is one post
+    env.round("a", rss(item("https://example.org/p/1", "https://example.org/p/1", "Shared")))
+    second = env.round(
+        "b", rss(item("https://example.org/p/1", "https://example.org/p/1", "Shared b"))
+    )
+    assert (second.new, second.updated) == (0, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+
+
+def test_edited_item_updates_its_post_and_unchanged_writes_nothing(make_env: Any) -> None:
+    env = make_env()
+    env.round("a", rss(item("g1", "http://example.org/1", "One", "first text")))
+    (before,) = env.posts()
+    edited = env.round("a", rss(item("g1", "http://example.org/1", "One", "second text")))
+    assert (edited.new, edited.updated) == (0, 1)
+    (after,) = env.posts()
+    assert (after.key, after.slug) == (before.key, before.slug)
+    assert after.revision == before.revision + 1 and "second text" in after.content_html
+    # A new body whose items did not change (the channel title moved): nothing is written.
+    same = env.round("a", rss(item("g1", "http://example.org/1", "One", "second text"), title="F2"))
+    assert (same.new, same.updated) == (0, 0)
+    assert env.posts()[0].revision == after.revision
+
+
+def test_edited_title_keeps_the_slug(make_env: Any) -> None:
+    env = make_env()
+    env.round("a", rss(item("g1", "http://example.org/1", "Original title")))
+    env.round("a", rss(item("g1", "http://example.org/1", "Corrected title")))
+    (post,) = env.posts()
+    assert post.title == "Corrected title"
+    assert post.slug == "original-title"

@@ -1,0 +1,142 @@
+"""The instance lock: one holder per store, released when the holder dies (even by SIGKILL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from aggregator.errors import StoreError
+from aggregator.lock import AlreadyRunning, acquire_instance_lock, lock_path_for
+
+PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
+
+# A child that takes the lock, says so, and then sleeps until killed.
+HOLDER = """
+import sys, time
+from aggregator.lock import acquire_instance_lock
+lock = acquire_instance_lock(sys.argv[1])
+print("locked", flush=True)
+time.sleep(120)
+"""
+
+
+def hold_in_child(url: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def kill(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def acquire_eventually(url: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            acquire_instance_lock(url).release()
+            return
+        except AlreadyRunning:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def test_sqlite_lock_file_sits_beside_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/a.db"
+    assert lock_path_for(url) == tmp_path / "a.db.lock"
+    assert lock_path_for("sqlite://") is None
+    assert lock_path_for("sqlite:///:memory:") is None
+
+
+def test_second_holder_is_refused_with_pid_and_host(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/a.db"
+    with acquire_instance_lock(url):
+        with pytest.raises(AlreadyRunning) as refused:
+            acquire_instance_lock(url)
+        message = str(refused.value)
+        assert f"pid {os.getpid()}" in message
+        assert socket.gethostname() in message
+        assert str(tmp_path / "a.db.lock") in message
+    # Released: taken again at once.
+    acquire_instance_lock(url).release()
+
+
+def test_release_twice_is_harmless(tmp_path: Path) -> None:
+    lock = acquire_instance_lock(f"sqlite:///{tmp_path}/a.db")
+    lock.release()
+    lock.release()
+
+
+def test_different_databases_do_not_share_a_lock(tmp_path: Path) -> None:
+    with acquire_instance_lock(f"sqlite:///{tmp_path}/a.db"):
+        acquire_instance_lock(f"sqlite:///{tmp_path}/b.db").release()
+
+
+def test_memory_database_needs_no_lock() -> None:
+    with acquire_instance_lock("sqlite://"):
+        acquire_instance_lock("sqlite://").release()
+
+
+def test_sigkilled_holder_releases_the_lock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/a.db"
+    child = hold_in_child(url)
+    try:
+        with pytest.raises(AlreadyRunning, match=f"pid {child.pid} "):
+            acquire_instance_lock(url)
+    finally:
+        kill(child)
+    acquire_instance_lock(url).release()
+
+
+def test_unwritable_folder_is_a_store_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(StoreError, match="lock file"):
+        acquire_instance_lock(f"sqlite:///{blocker}/a.db")
+
+
+@pytest.mark.postgres
+def test_postgres_advisory_lock_refuses_then_frees_on_sigkill() -> None:
+    if not PG_URL:
+        pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
+    child = hold_in_child(PG_URL)
+    try:
+        with pytest.raises(AlreadyRunning) as refused:
+            acquire_instance_lock(PG_URL)
+        assert f"pid {child.pid} on {socket.gethostname()}" in str(refused.value)
+        assert "advisory lock" in str(refused.value)
+    finally:
+        kill(child)
+    # The server ends the session when it sees the socket close; allow it a moment.
+    acquire_eventually(PG_URL)
+
+
+@pytest.mark.postgres
+def test_postgres_lock_released_by_release() -> None:
+    if not PG_URL:
+        pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
+    lock = acquire_instance_lock(PG_URL)
+    with pytest.raises(AlreadyRunning):
+        acquire_instance_lock(PG_URL)
+    lock.release()
+    acquire_instance_lock(PG_URL).release()
+
+
+def test_unreachable_postgres_is_a_store_error() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        with pytest.raises(StoreError, match="cannot lock database"):
+            acquire_instance_lock(f"postgresql+psycopg://nobody@127.0.0.1:{port}/x")
