@@ -21,10 +21,10 @@ from typing import Any
 
 from aggregator import __version__
 from aggregator.config import export_opml, import_opml, load_config, parse_duration
-from aggregator.daemon import DaemonSettings, log_publish, log_round, remove_stale_temp_files
+from aggregator.daemon import DaemonSettings, log_publish, log_round
 from aggregator.errors import AggregatorError, ConfigError, PublishError, StoreError
 from aggregator.lock import AlreadyRunning, InstanceLock, acquire_instance_lock
-from aggregator.publish import Publisher, PublishReport
+from aggregator.publish import Publisher, PublishReport, clear_stale_temp_files
 from aggregator.store import Store, open_store
 from aggregator.types import UTC, Config, Post, Source, SourceState
 from aggregator.update import RoundReport, SourceOutcome, Updater, current_state
@@ -204,7 +204,7 @@ def _locked(config: Config) -> InstanceLock:
     """
     lock = acquire_instance_lock(config.database)
     try:
-        stale = remove_stale_temp_files(config.site.output_dir)
+        stale = clear_stale_temp_files(config.site.output_dir)
     except OSError as e:
         lock.release()
         raise PublishError(f"cannot clean up {config.site.output_dir}: {e}") from e

@@ -12,7 +12,6 @@ import contextlib
 import glob
 import logging
 import os
-import re
 import signal
 import time
 from collections.abc import Iterable
@@ -29,7 +28,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 from aggregator.config import load_config
 from aggregator.errors import ConfigError, PublishError, StoreError
 from aggregator.lock import acquire_instance_lock
-from aggregator.publish import PublishReport, publish
+from aggregator.publish import PublishReport, clear_stale_temp_files, publish
 from aggregator.schedule import next_check
 from aggregator.store import Store, open_store
 from aggregator.types import UTC, Config, Source
@@ -41,7 +40,6 @@ __all__ = [
     "config_fingerprint",
     "log_publish",
     "log_round",
-    "remove_stale_temp_files",
     "run_daemon",
 ]
 
@@ -106,28 +104,6 @@ def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger
 
 # write_atomic's temp files: ".<name>.<pid>.tmp" beside the file they replace, or
 # "<pid>.<n>.tmp" in the output's temp folder.
-_TEMP_FILE = re.compile(r"^(?:\..+\.(\d+)|(\d+)\.\d+)\.tmp$")
-
-
-def remove_stale_temp_files(output_dir: Path) -> int:
-    """Remove the temp files a killed publish left in `output_dir`; return how many.
-
-    Only call it holding the instance lock: then no other process is publishing there.
-
-    Raises:
-        OSError: a file could not be removed.
-    """
-    if not output_dir.is_dir():
-        return 0
-    removed = 0
-    me = str(os.getpid())
-    for root, _dirs, files in os.walk(output_dir):
-        for name in files:
-            match = _TEMP_FILE.match(name)
-            if match and (match.group(1) or match.group(2)) != me:
-                Path(root, name).unlink(missing_ok=True)
-                removed += 1
-    return removed
 
 
 # ------------------------------------------------------------------ watching
@@ -447,7 +423,7 @@ def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int
         log.debug("instance lock: %s", lock.description)
         store = open_store(config.database)
         try:
-            stale = remove_stale_temp_files(config.site.output_dir)
+            stale = clear_stale_temp_files(config.site.output_dir)
             if stale:
                 log.info("removed %d temp files left by an interrupted publish", stale)
 

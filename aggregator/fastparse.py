@@ -18,7 +18,7 @@ from aggregator.parse import parse_date
 from aggregator.types import ParsedFeed, RawEntry
 
 try:  # the native extractor is what makes this path fast; without it, always decline
-    from fastfeedparser import _core as _ffp_core  # type: ignore[import-untyped]
+    from fastfeedparser import _core as _ffp_core
 except ImportError:  # pragma: no cover - depends on the installed wheel
     _ffp_core = None
 

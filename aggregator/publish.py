@@ -677,14 +677,25 @@ class Publisher:
                 self._remove(path)
 
     def _clear_stale_temp_files(self) -> None:
-        """Remove temp files of writers that died (SIGKILL, power cut) before renaming."""
-        folder = self.out / TEMP_DIR
-        if not folder.is_dir():
-            return
-        for path in folder.iterdir():
-            pid = path.name.split(".", 1)[0]
-            if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-                path.unlink(missing_ok=True)
+        clear_stale_temp_files(self.out)
+
+
+def clear_stale_temp_files(output_dir: Path) -> int:
+    """Remove temp files of writers that died (SIGKILL, power cut) before renaming.
+
+    Every atomic write of the publisher goes through `output_dir/.tmp`, so only that
+    folder is looked at, however big the site. Returns how many were removed.
+    """
+    folder = output_dir / TEMP_DIR
+    if not folder.is_dir():
+        return 0
+    removed = 0
+    for path in folder.iterdir():
+        pid = path.name.split(".", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            path.unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def _alive(pid: int) -> bool:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 from anyascii import anyascii
-from pypinyin import lazy_pinyin
 
 MAX_WORDS = 8
 MAX_LENGTH = 60
@@ -21,7 +20,10 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 def slugify(text: str, *, max_words: int = MAX_WORDS, max_length: int = MAX_LENGTH) -> str:
     """Return a short lowercase ASCII slug of `text` ("" when nothing is left)."""
     if _HAN.search(text):
-        # lazy_pinyin returns one syllable per Han character and passes other runs through.
+        # pypinyin loads its dictionaries on import (~0.7 s): only Chinese text pays for it.
+        from pypinyin import lazy_pinyin
+
+        # One syllable per Han character; other runs pass through.
         text = " ".join(lazy_pinyin(text))
     words = _NOT_WORD.split(anyascii(text).lower())
     words = [w for w in words if w][:max_words]
