@@ -380,6 +380,7 @@ class _ConfigFile(_Model):
     sources: object = None
     source_lists: object = None
     websub: object = None
+    parser: object = None
 
 
 class _SourceListFile(_Model):
@@ -393,6 +394,7 @@ _DATABASE: TypeAdapter[str] = TypeAdapter(DatabaseUrl)
 _SCHEDULE = TypeAdapter(ScheduleSpec)
 _FETCH = TypeAdapter(FetchSpec)
 _WEBSUB = TypeAdapter(WebSubSpec)
+_PARSER: TypeAdapter[Literal["auto", "feedparser"]] = TypeAdapter(Literal["auto", "feedparser"])
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
 _SOURCE = TypeAdapter(SourceSpec)
@@ -493,6 +495,7 @@ class _Settings:
     bad_categories: frozenset[str] | None = frozenset()
     patterns: tuple[str, ...] = ()
     websub: WebSubSpec | None = None
+    parser: str = "auto"
 
 
 def _check_sources(value: object, file: str) -> tuple[list[_Entry], list[str]]:
@@ -560,7 +563,9 @@ def _check_config_file(data: object, file: str) -> tuple[_Settings, list[_Entry]
     if raw.get("websub") is not None:
         websub, found = _checked(_WEBSUB, raw["websub"], file, ("websub",))
         problems += found
+    parser = section(_PARSER, "parser", "auto")
     settings = _Settings(
+        parser=parser or "auto",
         site=site,
         database=database,
         schedule=schedule,
@@ -747,6 +752,7 @@ def _assemble(
         sources=tuple(sources),
         fetch=FetchSettings(**fetch.model_dump()),
         websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
+        parser=settings.parser,
     )
     return config, problems
 

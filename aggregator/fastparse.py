@@ -40,6 +40,11 @@ _PROLOG = re.compile(rb"^(\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])([A-Za-z0-9._:-]
 # base64 content the extractor refuses itself, or _atom_html does.
 # Plain substring tests: a regular expression over a whole body costs more than parsing it.
 _UNSUPPORTED = (b"<source", b":source", b"dcterms", b"<itunes:summary")
+# Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
+# keeps it as HTML, fastfeedparser keeps only the text before the first child element.
+_CHILD_MARKUP = re.compile(
+    rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*)?>[^<]*<(?!/\1>|!\[CDATA\[)"
+)
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_START = re.compile(rb"<(?:rss|feed)[\s>]")
 _XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""")
@@ -99,7 +104,7 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
     # A doctype sits in the prolog; a prolog longer than this is declined as a whole.
     if _ROOT_START.search(body, 0, 8192) is None or _DOCTYPE.search(body, 0, 8192):
         raise _Decline
-    if any(marker in body for marker in _UNSUPPORTED):
+    if any(marker in body for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
         raise _Decline
     if b"xhtml" in body and _XHTML_TYPE.search(body):
         raise _Decline

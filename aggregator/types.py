@@ -143,6 +143,7 @@ class Config:
     categories: Mapping[str, Category]  # by slug, in config order
     sources: tuple[Source, ...]
     fetch: FetchSettings = field(default_factory=FetchSettings)
+    parser: str = "auto"  # "auto": the fast path, feedparser for what it declines; "feedparser"
     websub: WebSub | None = None
 
     def source(self, name: str) -> Source | None:

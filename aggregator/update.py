@@ -159,9 +159,10 @@ def _parse_and_normalize(
     site_timezone: str,
     category: Category | None = None,
     known: set[str] | None = None,
+    fast: bool = True,
 ) -> tuple[list[Post], dict[str, str | None], timedelta | None, set[str]]:
     assert result.content is not None
-    feed = parse(result.content, result.headers, url=result.url)
+    feed = parse(result.content, result.headers, url=result.url, fast=fast)
     posts = normalize(
         feed,
         source,
@@ -297,6 +298,7 @@ class Updater:
                 site_timezone=self.config.site.timezone,
                 category=category,
                 known=known,
+                fast=self.config.parser != "feedparser",
             ),
         )
         # Keep identities across changed guids; drop another source's copy of a story.
