@@ -86,14 +86,17 @@ def test_content_type_wins_over_a_wrong_prolog(
     check(feed, title, body)
 
 
-@pytest.mark.parametrize(("codec", "label", "title", "body"), TEXTS, ids=[t[1] for t in TEXTS])
+NOT_UTF8 = [t for t in TEXTS if t[1] != "utf-8"]
+
+
+@pytest.mark.parametrize(
+    ("codec", "label", "title", "body"), NOT_UTF8, ids=[t[1] for t in NOT_UTF8]
+)
 def test_prolog_is_used_when_content_type_charset_cannot_decode(
     feed_server: FeedServer, codec: str, label: str, title: str, body: str
 ) -> None:
     # A common server misconfiguration: "charset=utf-8" on every file. When the bytes are
     # not UTF-8 at all, the document's own declaration is the better witness.
-    if label == "utf-8":
-        pytest.skip("the header is right for UTF-8")
     data = feed_xml(title, body, declared=label).encode(codec)
 
     feed = fetched_and_parsed(feed_server, data, "application/rss+xml; charset=utf-8")

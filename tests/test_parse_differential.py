@@ -128,13 +128,15 @@ def test_every_fixture_is_compared() -> None:
     assert len(accepted) >= len(names) // 3
 
 
-@pytest.mark.parametrize("name", sorted(KNOWN_DIFFERENCES))
-def test_listed_difference_still_differs(name: str) -> None:
-    _, content, headers = next(f for f in FIXTURES if f[0] == name)
-    fast = parse_fast(content, headers, url=URL)
-    assert fast is not None and fast != _reference(content, headers), (
-        f"{name} no longer differs: remove it from KNOWN_DIFFERENCES"
-    )
+def test_listed_differences_still_differ() -> None:
+    # One test over the list (empty today) rather than one per entry: an empty
+    # parametrization would show as a skip.
+    for name in sorted(KNOWN_DIFFERENCES):
+        _, content, headers = next(f for f in FIXTURES if f[0] == name)
+        fast = parse_fast(content, headers, url=URL)
+        assert fast is not None and fast != _reference(content, headers), (
+            f"{name} no longer differs: remove it from KNOWN_DIFFERENCES"
+        )
 
 
 # --------------------------------------------------------------- inline cases
