@@ -80,14 +80,6 @@ def make_post(n: int, *, title: str | None = None, category: str = "news", **kw:
     return Post(**fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture(autouse=True)
-def every_feed_is_valid(tmp_path: Path) -> Iterator[None]:
-    """Whatever a test published, every feed in it must be valid Atom (clirunner rules)."""
-    yield
-    if (tmp_path / "out").is_dir():
-        validate_feeds(tmp_path / "out")
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     s = open_store(f"sqlite:///{tmp_path / 'test.db'}")
