@@ -8,13 +8,13 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 from lxml import etree
 
-from aggregator.parse import parse_date
+from aggregator.parse import parse_date, parse_ttl
 from aggregator.types import ParsedFeed, RawEntry
 
 try:  # the native extractor is what makes this path fast; without it, always decline
@@ -268,7 +268,7 @@ def _rss_feed(root: Any) -> ParsedFeed:
         link=link,
         feed_id=link,
         updated=updated or published,
-        ttl=_ttl(channel.findtext("ttl")),
+        ttl=parse_ttl(channel.findtext("ttl")),
     )
 
 
@@ -472,15 +472,3 @@ def _feed_date(el: Any, tags: tuple[str, ...]) -> datetime | None:
         if found and found[0].text and found[0].text.strip():
             return _date(found[0].text.strip().encode("utf-8"))
     return None
-
-
-def _ttl(value: object) -> timedelta | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        minutes = int(value.strip())
-    except ValueError:
-        return None
-    if minutes <= 0 or minutes > 60 * 24 * 365:
-        return None
-    return timedelta(minutes=minutes)

@@ -105,7 +105,7 @@ def parse(content: bytes, headers: Mapping[str, str], *, url: str, fast: bool = 
         link=feed_link,
         feed_id=_text(feed.get("id")) or feed_link,
         updated=_entry_date(feed, "updated") or _entry_date(feed, "published"),
-        ttl=_ttl(feed.get("ttl")),
+        ttl=parse_ttl(feed.get("ttl")),
         entries=raw_entries,
     )
 
@@ -314,7 +314,8 @@ def parse_date(raw: str) -> datetime | None:
     return None
 
 
-def _ttl(value: object) -> timedelta | None:
+def parse_ttl(value: object) -> timedelta | None:
+    """An RSS <ttl> (minutes) as a duration; None when absent, unreadable or absurd."""
     if not isinstance(value, str):
         return None
     try:
