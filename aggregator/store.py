@@ -426,6 +426,23 @@ class Store:
             write=True,
         )
 
+    def save_states(self, states: Sequence[SourceState]) -> None:
+        """Insert or replace several states in one transaction (the last one of a name wins)."""
+        if not states:
+            return
+        rows = list({s.name: _state_values(s) for s in states}.values())
+        insert = _insert(self._engine.dialect.name, sources)
+        statement = insert.on_conflict_do_update(
+            index_elements=[sources.c.name],
+            set_={c.name: insert.excluded[c.name] for c in sources.columns if c.name != "name"},
+        )
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(rows):
+                conn.execute(statement, list(chunk))
+
+        self._run("cannot save source states", work, write=True)
+
     def due(self, names: Iterable[str], *, now: datetime) -> list[str]:
         """Of `names` (in order), those enabled whose next check is unset or not after `now`."""
         wanted = list(dict.fromkeys(names))
@@ -659,24 +676,30 @@ class Store:
 
     def arrival_positions(self, keys: Sequence[str]) -> dict[str, int]:
         """Each post's 0-based index in its category's arrival order (see listed_posts)."""
-        other = posts.alias("other")
-        before = (
-            sa.select(sa.func.count())
-            .select_from(other)
-            .where(other.c.category == posts.c.category)
-            .where(
-                sa.or_(
-                    other.c.first_seen < posts.c.first_seen,
-                    sa.and_(other.c.first_seen == posts.c.first_seen, other.c.key < posts.c.key),
-                )
-            )
-            .scalar_subquery()
-        )
+        wanted = list(dict.fromkeys(keys))
 
         def work(conn: Connection) -> dict[str, int]:
+            categories: set[str] = set()
+            for chunk in _chunks(wanted):
+                query = sa.select(posts.c.category).where(posts.c.key.in_(chunk)).distinct()
+                categories.update(conn.scalars(query))
+            if not categories:
+                return {}
+            # One numbering pass over the categories concerned, not one count per key: a
+            # cold round brings thousands of new keys, and a count per key is quadratic.
+            position = sa.func.row_number().over(
+                partition_by=posts.c.category, order_by=(posts.c.first_seen, posts.c.key)
+            )
+            numbered = (
+                sa.select(posts.c.key, (position - 1).label("position"))
+                .where(posts.c.category.in_(sorted(categories)))
+                .subquery()
+            )
             result: dict[str, int] = {}
-            for chunk in _chunks(list(keys)):
-                query = sa.select(posts.c.key, before).where(posts.c.key.in_(chunk))
+            for chunk in _chunks(wanted):
+                query = sa.select(numbered.c.key, numbered.c.position).where(
+                    numbered.c.key.in_(chunk)
+                )
                 result.update({key: int(n) for key, n in conn.execute(query)})
             return result
 

@@ -9,32 +9,38 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import os
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from aggregator.errors import FetchError, SourceError
+from aggregator.errors import FetchError, ParseError, SourceError
 from aggregator.fetch import PRIVATE_NETWORKS, Fetcher, FetchLimits, HostDeferred, auth_header
 from aggregator.fetch import host_key as _host_key
 from aggregator.fulltext import enrich
-from aggregator.normalize import entry_keys, normalize, reconcile
-from aggregator.parse import parse
+from aggregator.normalize import reconcile
 from aggregator.schedule import cache_lifetime, next_check
 from aggregator.store import Store
 from aggregator.types import (
     UTC,
-    Category,
     Config,
     FetchResult,
-    Post,
     Source,
     SourceState,
     UpsertResult,
     Validators,
 )
+from aggregator.worker import Job, JobResult, parse_and_normalize, process_pool
+
+# A round with fewer sources than this parses in a thread: starting processes would cost
+# more than it saves.
+POOL_MIN_SOURCES = 8
+# Source states are written in batches of this many (one transaction each), not one by one.
+STATE_BATCH = 200
 
 log = logging.getLogger(__name__)
 
@@ -151,31 +157,6 @@ def followed(state: SourceState, result: FetchResult, *, threshold: int) -> Sour
     return replace(state, redirect_target=target, redirect_count=count)
 
 
-def _parse_and_normalize(
-    result: FetchResult,
-    source: Source,
-    *,
-    now: datetime,
-    site_timezone: str,
-    category: Category | None = None,
-    known: set[str] | None = None,
-    fast: bool = True,
-) -> tuple[list[Post], dict[str, str | None], timedelta | None, set[str]]:
-    assert result.content is not None
-    feed = parse(result.content, result.headers, url=result.url, fast=fast)
-    posts = normalize(
-        feed,
-        source,
-        now=now,
-        site_timezone=site_timezone,
-        feed_url=result.url,
-        category=category,
-        known=known or set(),
-    )
-    meta = {"title": feed.title, "link": feed.link, "id": feed.feed_id}
-    return posts, meta, feed.ttl, entry_keys(feed, source, feed_url=result.url)
-
-
 class Updater:
     """Runs rounds for one config against one store."""
 
@@ -192,9 +173,12 @@ class Updater:
         self.config = config
         self.store = store
         self.limits = limits or limits_from(config)
-        self.executor = executor
+        self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
         self.rng = rng or random.Random()
+        self._pool: Executor | None = None  # this round's own process pool, if any
+        self._states: dict[str, SourceState] | None = None  # read once per round
+        self._unsaved: list[SourceState] | None = None  # None: save each state at once
 
     def due_sources(self, *, every: bool = False) -> list[Source]:
         """The enabled sources due now (all enabled ones with `every`)."""
@@ -221,19 +205,50 @@ class Updater:
         todo = list(sources) if sources is not None else self.due_sources(every=every)
         report = RoundReport(due=len(todo))
         if todo:
-            async with Fetcher(self.limits) as fetcher:
-                # Hosts that asked to be left alone in an earlier round (or another process).
-                for host, until in self.store.deferred_hosts(now=self.clock()).items():
-                    fetcher.defer_host(host, until)
-                report.outcomes = list(
-                    await asyncio.gather(*(self.update_source(s, fetcher) for s in todo))
-                )
+            # One read of every state and batched writes: a 304 costs no transaction of its
+            # own. Bodies held at once (fetched, not yet stored) are bounded by `slots`.
+            self._states = {s.name: s for s in self.store.states()}
+            self._unsaved = []
+            if self.executor is None and len(todo) >= POOL_MIN_SOURCES:
+                self._pool = process_pool(_workers())
+            slots = asyncio.Semaphore(self.limits.max_connections)
+
+            async def one(source: Source) -> SourceOutcome:
+                async with slots:
+                    return await self.update_source(source, fetcher)
+
+            try:
+                async with Fetcher(self.limits) as fetcher:
+                    # Hosts that asked to be left alone in an earlier round (or another
+                    # process).
+                    for host, until in self.store.deferred_hosts(now=self.clock()).items():
+                        fetcher.defer_host(host, until)
+                    order = _interleaved(todo)
+                    done = await asyncio.gather(*(one(todo[i]) for i in order))
+                outcomes: list[SourceOutcome | None] = [None] * len(todo)
+                for i, outcome in zip(order, done, strict=True):
+                    outcomes[i] = outcome
+                report.outcomes = [o for o in outcomes if o is not None]
+            finally:
+                unsaved, self._unsaved, self._states = self._unsaved, None, None
+                pool, self._pool = self._pool, None
+                try:
+                    if unsaved:
+                        self.store.save_states(unsaved)
+                finally:
+                    if pool is not None:
+                        pool.shutdown(wait=True, cancel_futures=True)
         report.seconds = time.monotonic() - started
         return report
 
     async def update_source(self, source: Source, fetcher: Fetcher) -> SourceOutcome:
         """One source through the pipeline; its failure becomes its state."""
-        state = current_state(source, self.store.get_state(source.name))
+        stored = (
+            self._states.get(source.name)
+            if self._states is not None
+            else self.store.get_state(source.name)
+        )
+        state = current_state(source, stored)
         if state.disabled:
             return SourceOutcome(name=source.name, status="disabled", error=state.disabled)
         try:
@@ -280,27 +295,28 @@ class Updater:
                 name=source.name, status="not-modified", http_status=304, moved_to=moved_to
             )
         digest = hashlib.sha256(result.content).hexdigest()
+        status = result.status
         if digest == state.content_hash:
             # The server ignored our validators but sent the same bytes: nothing to do.
             self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
             return SourceOutcome(
                 name=source.name, status="unchanged", http_status=result.status, moved_to=moved_to
             )
-        loop = asyncio.get_running_loop()
-        category = self.config.categories.get(source.category)
-        known = self.store.raw_hashes(source.name)  # unchanged entries are not sanitized again
-        posts, meta, ttl, keys = await loop.run_in_executor(
-            self.executor,
-            lambda: _parse_and_normalize(
-                result,
-                source,
-                now=now,
-                site_timezone=self.config.site.timezone,
-                category=category,
-                known=known,
-                fast=self.config.parser != "feedparser",
-            ),
+        job = Job(
+            content=result.content,
+            headers=dict(result.headers),
+            url=result.url,
+            source=source,
+            category=self.config.categories.get(source.category),
+            now=now,
+            site_timezone=self.config.site.timezone,
+            # Unchanged entries are not sanitized again.
+            known=frozenset(self.store.raw_hashes(source.name)),
+            fast=self.config.parser != "feedparser",
         )
+        parsed = await self._parse(job)
+        posts = parsed.posts
+        keys = parsed.keys
         # Keep identities across changed guids; drop another source's copy of a story.
         stored = self.store.identities(
             keys=[p.key for p in posts],
@@ -310,29 +326,46 @@ class Updater:
         modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
         posts = reconcile(posts, stored, feed_keys=keys, dedupe=modes)
         if source.full_text and posts:
-            posts = await enrich(
-                posts, fetcher, allow_data_images=source.allow_data_images, executor=self.executor
-            )
+            posts = await enrich(posts, fetcher, allow_data_images=source.allow_data_images)
         upserted: UpsertResult = self.store.upsert_posts(posts, now=now)
         ok = replace(
             ok,
             content_hash=digest,
-            feed_title=meta["title"],
-            feed_link=meta["link"],
-            feed_id=meta["id"],
-            feed_ttl=ttl,
+            feed_title=parsed.title,
+            feed_link=parsed.link,
+            feed_id=parsed.feed_id,
+            feed_ttl=parsed.ttl,
         )
         self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
         log.debug("%s: %d new, %d updated", source.name, len(upserted.new), len(upserted.updated))
         return SourceOutcome(
             name=source.name,
             status="new" if upserted.new or upserted.updated else "unchanged",
-            http_status=result.status,
+            http_status=status,
             new=len(upserted.new),
             updated=len(upserted.updated),
             parsed=True,
             moved_to=moved_to,
         )
+
+    async def _parse(self, job: Job) -> JobResult:
+        """Parse and normalize off the event loop: in this round's pool, or `executor`.
+
+        Raises: ParseError (from the job, or when the worker process died on it).
+        """
+        pool = self._pool
+        if pool is None:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self.executor, parse_and_normalize, job)
+        try:
+            return await asyncio.wrap_future(pool.submit(parse_and_normalize, job))
+        except BrokenProcessPool as e:
+            # A parser crashed its process (a native library on hostile bytes): the feed
+            # fails like any unreadable one, and the round goes on with a fresh pool.
+            if self._pool is pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = process_pool(_workers())
+            raise ParseError("the parser process died on this feed") from e
 
     def _lower_bound(
         self, source: Source, state: SourceState, lifetime: timedelta | None
@@ -398,4 +431,33 @@ class Updater:
             max_backoff=self.config.fetch.max_backoff,
             rng=self.rng,
         )
-        self.store.save_state(replace(state, next_check=due))
+        state = replace(state, next_check=due)
+        if self._unsaved is None:
+            self.store.save_state(state)
+            return
+        self._unsaved.append(state)
+        if len(self._unsaved) >= STATE_BATCH:
+            self.store.save_states(self._unsaved)
+            self._unsaved = []
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _interleaved(sources: Sequence[Source]) -> list[int]:
+    """Indices of `sources`, one host after another: a long run of one host's sources
+    (each waiting on the per-host limit) must not hold every round slot."""
+    by_host: dict[str, list[int]] = {}
+    for i, source in enumerate(sources):
+        by_host.setdefault(_host_key(source.url), []).append(i)
+    queues = list(by_host.values())
+    order: list[int] = []
+    depth = 0
+    while len(order) < len(sources):
+        order.extend(q[depth] for q in queues if depth < len(q))
+        depth += 1
+    return order
