@@ -1,5 +1,6 @@
 """Publish benchmark: a store of many posts over many categories, then `aggregator publish
---all` (full rebuild) and `aggregator publish` after one new post (incremental).
+--all` (full rebuild) and `aggregator publish` after one new post (incremental), through
+the CLI in a subprocess and in process, with their ratio (issue 7: under 1/100).
 Prints time, peak RSS and files written; changes nothing outside its temporary directory.
 """
 
@@ -11,6 +12,7 @@ import random
 import shutil
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -177,9 +179,33 @@ def _row(name: str, result: Measured, files: list[str], root: Path) -> None:
         print(result.stderr[-2000:], file=sys.stderr)
         raise SystemExit(f"{name}: exit {result.returncode}")
     print(
-        f"{name:<28} {result.wall_s:8.1f} s  {result.max_rss_bytes / _MB:8.0f} MB  "
+        f"{name:<34} {result.wall_s:8.2f} s  {result.max_rss_bytes / _MB:8.0f} MB  "
         f"{len(files):7d} files written"
     )
+
+
+def in_process(config_path: Path, database: str, n: int, categories: int) -> dict[str, float]:
+    """Wall times of Publisher.publish() in this process: no interpreter start-up, no imports.
+
+    One new post, then an incremental publish; then a full publish over the unchanged tree.
+    """
+    from aggregator.config import load_config
+    from aggregator.publish import Publisher
+    from aggregator.store import open_store
+
+    config = load_config(config_path)
+    add_one_post(database, n, categories)
+    store = open_store(config.database)
+    try:
+        started = time.perf_counter()
+        Publisher(config, store).publish()
+        incremental = time.perf_counter() - started
+        started = time.perf_counter()
+        Publisher(config, store).publish(full=True)
+        full = time.perf_counter() - started
+    finally:
+        store.close()
+    return {"incremental": incremental, "full": full}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -205,6 +231,9 @@ def main(argv: list[str] | None = None) -> None:
         command = [sys.executable, "-m", "aggregator", "--config", str(config)]
         site = directory / "site"
 
+        start_up = run_measured([sys.executable, "-c", "import aggregator.cli"], cwd=directory)
+        _row("CLI start-up (import only)", start_up, [], site)
+
         full = run_measured([*command, "publish", "--all"], cwd=directory)
         after_full = snapshot(site)
         _row("publish --all (cold)", full, list(after_full), site)
@@ -219,6 +248,22 @@ def main(argv: list[str] | None = None) -> None:
 
         again = run_measured([*command, "publish", "--all"], cwd=directory)
         _row("publish --all (warm)", again, changed(after_one, snapshot(site)), site)
+
+        timings = in_process(config, database, args.posts + 1, args.categories)
+        print(f"{'in process: publish (one new post)':<34} {timings['incremental']:8.2f} s")
+        print(f"{'in process: publish --all (warm)':<34} {timings['full']:8.2f} s")
+        ratio = incremental.wall_s / full.wall_s
+        print(
+            f"# incremental / --all (cold), through the CLI: 1/{1 / ratio:.0f}"
+            f" (target: under 1/100) {'met' if ratio < 0.01 else 'NOT met'}"
+        )
+        print(
+            f"# in process: incremental / --all (cold): "
+            f"1/{full.wall_s / timings['incremental']:.0f};"
+            f" CLI start-up (interpreter + imports) is {start_up.wall_s:.2f} s of the CLI's"
+            " incremental"
+            f" {incremental.wall_s:.2f} s"
+        )
     finally:
         if args.keep:
             print(f"# kept {directory}")
