@@ -128,10 +128,27 @@ _SIMPLE_REFERENCE = re.compile(
     r"(?:\?(?P<query>[^\x00-\x20\x7f#]+))?(?:#(?P<fragment>[^\x00-\x20\x7f]+))?"
 )
 
+# A protocol-relative reference that urljoin copies after the base's scheme: a plain ASCII
+# host (urlsplit checks others), and a path, query and fragment as above.
+_SIMPLE_NETWORK_PATH = re.compile(
+    r"//[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[^\x00-\x20\x7f?#;]*)?"
+    r"(?:\?[^\x00-\x20\x7f#]+)?(?:#[^\x00-\x20\x7f]+)?"
+)
+
+# An absolute http(s) URL of printable ASCII that urlparse splits at the obvious places
+# (no params, a plain host): what _http_url returns unchanged and _base_parts reads.
+_SIMPLE_BASE = re.compile(
+    r'(https?)://([A-Za-z0-9.-]+(?::[0-9]*)?)(/[!-"$-:<->@-~]*)?(?:\?([!-"$-~]*))?(?:#[!-~]*)?'
+)
+
 
 @lru_cache(maxsize=256)
 def _base_parts(base: str) -> tuple[str, str, str, str] | None:
     # The base as urljoin reads it; None when a fast join could differ from urljoin's.
+    simple = _SIMPLE_BASE.fullmatch(base)
+    if simple is not None:
+        scheme, netloc, path, query = simple.groups()
+        return scheme, netloc, path or "", query or ""
     try:
         scheme, netloc, path, params, query, _ = urlparse(base)
     except ValueError:
@@ -145,14 +162,15 @@ def _join(base: str, url: str) -> str | None:
     """urljoin(base, url) for the common references, without its cost; None: not one.
 
     The same steps as urllib.parse.urljoin (RFC 3986 §5.2 as urllib reads it), minus the
-    parsing that the pattern above makes needless. tests/test_worker.py holds it to urljoin.
+    parsing that the patterns above make needless. tests/test_worker.py holds it to urljoin.
     """
     parts = _base_parts(base)
     if parts is None or not url:
         return None
     scheme, netloc, bpath, bquery = parts
     if url.startswith("//"):
-        return None
+        # Protocol-relative: urljoin keeps everything but the scheme as written.
+        return f"{scheme}:{url}" if _SIMPLE_NETWORK_PATH.fullmatch(url) else None
     match = _SIMPLE_REFERENCE.fullmatch(url)
     if match is None:
         return None
@@ -162,6 +180,27 @@ def _join(base: str, url: str) -> str | None:
         if not query and bquery:
             tail = f"?{bquery}{tail}"
         return f"{scheme}://{netloc}{bpath}{tail}"
+    # The usual cases, without splitting into segments: no "." or ".." segment to
+    # remove, and (for a path-relative reference) no empty segment to squeeze out.
+    if path[0] == "/":
+        if "/." not in path:
+            return f"{scheme}://{netloc}{path}{tail}"
+    else:
+        rest, up = path, 0
+        while rest.startswith("../"):  # each one goes up a directory, never above the root
+            rest, up = rest[3:], up + 1
+        directory = bpath[: bpath.rfind("/") + 1] or "/"
+        if (
+            rest[:1] not in (".", "/")
+            and "/." not in rest
+            and "//" not in rest
+            and "/." not in directory
+            and "//" not in directory
+        ):
+            if up:
+                names = directory.split("/")[1:-1]
+                directory = "/".join(["", *names[: max(0, len(names) - up)], ""])
+            return f"{scheme}://{netloc}{directory}{rest}{tail}"
     if path[0] == "/":
         segments = path.split("/")
     else:
@@ -225,6 +264,11 @@ _DATA_CLEANER = nh3.Cleaner(
 _IMG = re.compile(r'<img((?:\s+[^\s=>/]+(?:="[^"]*")?)*)\s*/?>')
 _ATTR = re.compile(r'\s+([^\s=>/]+)(?:="([^"]*)")?')
 _LAZY = ("data-src", "data-original", "srcset")
+# An image that _fix_image may change: one with a lazy-loading attribute, or a width that
+# _is_pixel could read as 0 or 1 (digits of any script, spaces, "px"), and a few more.
+_IMAGE_TO_FIX = re.compile(
+    r'<img(?:\s+[^\s=>/]+(?:="[^"]*")?)*?\s+(?:data-|srcset|width="[\s01px\x80-\U0010ffff]*")'
+)
 _EMPTY_PARAGRAPH = re.compile(r"<p>(?:\s|&nbsp;|\u00a0|<br>)*</p>")
 
 
@@ -238,15 +282,23 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
 
     Raises nothing: any string in gives safe HTML out.
     """
-    token = _BASE_URL.set(_http_url(base_url))
+    simple = base_url is not None and _SIMPLE_BASE.fullmatch(base_url) is not None
+    token = _BASE_URL.set(base_url if simple else _http_url(base_url))
     try:
         cleaner = _DATA_CLEANER if allow_data_images else _CLEANER
-        clean = str(cleaner.clean(_without_unsafe(html)))
-        if "<img" in clean:
+        html = _without_unsafe(html)
+        clean = str(cleaner.clean(html))
+        # _fix_image changes only lazy images and pixels: the pass is skipped when no
+        # image can be one (most bodies), which keeps its Python call per image away.
+        fixed = _IMAGE_TO_FIX.search(clean) is not None
+        if fixed:
             clean = _IMG.sub(_fix_image, clean)
         if "<p>" in clean:
             clean = _EMPTY_PARAGRAPH.sub("", clean)
-        return _without_unsafe(clean)
+        # The input is free of unsafe characters now; only a character reference (&#1;,
+        # which the serializer writes out raw) or an image URL unescaped by _fix_image
+        # can bring one back.
+        return _without_unsafe(clean) if fixed or ("#" in html and "&#" in html) else clean
     finally:
         _BASE_URL.reset(token)
 
@@ -293,7 +345,8 @@ def _is_pixel(width: str | None, height: str | None) -> bool:
         if value is None:
             return False
         digits = value.strip().removesuffix("px").strip()
-        return digits.isdigit() and int(digits) <= 1
+        # isdecimal, not isdigit: int() refuses digits such as "¹".
+        return digits.isdecimal() and int(digits) <= 1
 
     return tiny(width) and tiny(height)
 
