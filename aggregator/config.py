@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -33,11 +32,8 @@ from pydantic import (
 )
 from pydantic import Field as PydanticField
 from pydantic_core import ErrorDetails
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
 from aggregator.errors import ConfigError
-from aggregator.rules import check_pattern, check_selector
 from aggregator.slug import slugify
 from aggregator.types import (
     Auth,
@@ -117,6 +113,10 @@ def _seconds(value: object) -> float:
 def _cron(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"bad cron '{value}' (5 fields: minute hour day month weekday)")
+    # Imported here, as in the other checks below that need a library: a config that has
+    # no cron, rules or database URL loads without APScheduler, RE2, lxml or SQLAlchemy.
+    from apscheduler.triggers.cron import CronTrigger
+
     try:
         # A fixed zone: validation must not depend on (or look up) the machine's zone.
         CronTrigger.from_crontab(value, timezone="UTC")
@@ -158,6 +158,9 @@ def _base_url(value: object) -> str:
 def _database(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(value)
     except ArgumentError:
@@ -241,6 +244,8 @@ def _signed_duration(value: object) -> timedelta:
 def _pattern(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"should be text, not '{value}'")
+    from aggregator.rules import check_pattern
+
     check_pattern(value)
     return value
 
@@ -248,6 +253,8 @@ def _pattern(value: object) -> str:
 def _selector(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"should be text, not '{value}'")
+    from aggregator.rules import check_selector
+
     return check_selector(value)
 
 
@@ -702,6 +709,8 @@ def _absolute(root: Path, text: str) -> Path:
 
 def _absolute_database(root: Path, url: str) -> str:
     """Anchor a relative SQLite file to the config's folder; any other URL is kept as is."""
+    from sqlalchemy.engine import make_url
+
     parsed = make_url(url)
     database = parsed.database
     if (

@@ -18,21 +18,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from aggregator.config import load_config
 from aggregator.errors import ConfigError, PublishError, StoreError
 from aggregator.lock import acquire_instance_lock
-from aggregator.publish import PublishReport, clear_stale_temp_files, publish
-from aggregator.schedule import next_check
-from aggregator.store import Store, open_store
+from aggregator.publish import clear_stale_temp_files, publish
+from aggregator.store import open_store
 from aggregator.types import UTC, Config, Source
-from aggregator.update import RoundReport, Updater
+
+# The CLI imports this module for its settings and log lines: APScheduler and the fetching
+# side (aiohttp, httpx, the parsers) are imported by the Daemon that uses them, not here.
+if TYPE_CHECKING:
+    from aggregator.publish import PublishReport
+    from aggregator.store import Store
+    from aggregator.update import RoundReport, Updater
 
 __all__ = [
     "Daemon",
@@ -160,6 +162,10 @@ class Daemon:
         self.config_path = config_path
         self.config = config
         self.store = store
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        from aggregator.update import Updater
+
         self.settings = settings or DaemonSettings()
         self.updater = Updater(config, store)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
@@ -176,6 +182,8 @@ class Daemon:
 
     async def run(self) -> int:
         """Run until SIGTERM/SIGINT; 0 after a clean stop, 1 after a bug stopped it."""
+        from apscheduler.triggers.interval import IntervalTrigger
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
@@ -326,6 +334,8 @@ class Daemon:
             log_publish(result, time.monotonic() - started)
 
     def _schedule_publish_job(self) -> None:
+        from apscheduler.triggers.cron import CronTrigger
+
         with contextlib.suppress(Exception):
             self.scheduler.remove_job("publish")
         cron = self.config.schedule.publish
@@ -349,6 +359,8 @@ class Daemon:
 
     def reload(self, why: str) -> None:
         """Load the config again; keep the running one when the new one is refused."""
+        from aggregator.update import Updater
+
         if self.stopping.is_set():
             return
         self._fingerprint = config_fingerprint(self.config_path)
@@ -396,6 +408,8 @@ class Daemon:
 
     def _reschedule(self, old: Iterable[Source], new: Iterable[Source]) -> None:
         """Bring forward the next check of sources whose interval or cron got shorter."""
+        from aggregator.schedule import next_check
+
         previous = {s.name: s for s in old}
         now = datetime.now(UTC)
         for source in new:

@@ -10,25 +10,29 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import socket
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Final
-
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.pool import NullPool
+from typing import TYPE_CHECKING, Final
 
 from aggregator.errors import AggregatorError, StoreError
 from aggregator.types import UTC
+
+# SQLAlchemy is imported only for URLs that need it (PostgreSQL, SQLite URLs with a query
+# or escapes): a plain SQLite file URL is read here.
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Connection
 
 __all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path_for"]
 
 # pg_try_advisory_lock key ("aggrel"); the store's own keys are transaction-scoped ones.
 _PG_INSTANCE_LOCK: Final = 0x61676772656C
 _APPLICATION_NAME: Final = "aggregator"
+# What sqlalchemy's make_url reads as a SQLite URL whose database is the text after ":///".
+_PLAIN_SQLITE: Final = re.compile(r"sqlite(?:\+[A-Za-z0-9_]+)?:///([^?%]*)")
 
 
 class AlreadyRunning(AggregatorError):
@@ -102,6 +106,9 @@ class _PgLock(InstanceLock):
     def release(self) -> None:
         if self._engine is None:
             return
+        import sqlalchemy as sa
+        from sqlalchemy.exc import SQLAlchemyError
+
         with contextlib.suppress(SQLAlchemyError):
             self._conn.execute(
                 sa.select(sa.func.pg_advisory_unlock(sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)))
@@ -114,10 +121,18 @@ class _PgLock(InstanceLock):
 
 def lock_path_for(url: str) -> Path | None:
     """The lock file of a SQLite database URL (None for memory databases or other backends)."""
+    plain = _PLAIN_SQLITE.fullmatch(url)
+    if plain is not None:
+        return _lock_file(plain.group(1))
+    import sqlalchemy as sa
+
     parsed = sa.make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
-    database = parsed.database
+    return _lock_file(parsed.database)
+
+
+def _lock_file(database: str | None) -> Path | None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return None
     return Path(database + ".lock")
@@ -131,13 +146,15 @@ def acquire_instance_lock(url: str) -> InstanceLock:
         StoreError: the lock could not be taken for another reason (folder not writable,
             database unreachable).
     """
-    try:
-        parsed = sa.make_url(url)
-    except sa.exc.ArgumentError as e:
-        raise StoreError(f"invalid database URL: {e}") from e
-    backend = parsed.get_backend_name()
-    if backend == "postgresql":
-        return _pg_lock(parsed)
+    if _PLAIN_SQLITE.fullmatch(url) is None:
+        import sqlalchemy as sa
+
+        try:
+            parsed = sa.make_url(url)
+        except sa.exc.ArgumentError as e:
+            raise StoreError(f"invalid database URL: {e}") from e
+        if parsed.get_backend_name() == "postgresql":
+            return _pg_lock(parsed)
     path = lock_path_for(url)
     if path is None:
         return _NoLock("no lock needed")
@@ -185,6 +202,10 @@ def _read_holder(fd: int) -> Holder:
 
 
 def _pg_lock(url: sa.URL) -> InstanceLock:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
     shown = url.render_as_string(hide_password=True)
     me = _me()
     # application_name (at most 63 bytes) carries who we are, so a refused process can name us.
@@ -220,6 +241,8 @@ def _pg_lock(url: sa.URL) -> InstanceLock:
 
 
 def _pg_holder(conn: Connection) -> Holder:
+    import sqlalchemy as sa
+
     row = conn.execute(
         sa.text(
             "SELECT a.application_name, a.client_addr::text AS addr, a.pid "

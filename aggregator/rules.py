@@ -11,10 +11,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-import lxml.html
-import re2  # type: ignore[import-untyped,unused-ignore]
-from lxml import etree
-
 from aggregator.types import Category, Rules, Source
 
 __all__ = [
@@ -48,6 +44,10 @@ def check_pattern(text: str) -> Matcher:
         ValueError: the regex is not valid RE2 syntax (backreferences and lookaround are not).
     """
     if len(text) >= 2 and text.startswith("/") and text.endswith("/"):
+        # RE2 and lxml are imported where they are used: loading a config with keyword
+        # rules, or none, needs neither.
+        import re2  # type: ignore[import-untyped,unused-ignore]
+
         try:
             return Matcher(text=text, regex=_compile(text[1:-1]))
         except re2.error as e:
@@ -72,6 +72,8 @@ def check_selector(text: str) -> str:
 
 @lru_cache(maxsize=256)
 def _compile(pattern: str) -> Any:
+    import re2  # type: ignore[import-untyped,unused-ignore]
+
     options = re2.Options()
     options.case_sensitive = False
     options.max_mem = 8 << 20  # a pathological pattern fails to compile instead of eating RAM
@@ -151,6 +153,9 @@ def strip_elements(fragment: str, selectors: Sequence[str]) -> str:
     """
     if not selectors or not fragment.strip():
         return fragment
+    import lxml.html
+    from lxml import etree
+
     try:
         root = lxml.html.fragment_fromstring(fragment, create_parent="div")
     except (etree.ParserError, ValueError):
