@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,15 @@ def test_hostile_feed_publishes_safe_output(tmp_path: Path, feed_server: FeedSer
         (html,) = conn.execute("SELECT content_html FROM posts").fetchone()
     assert "<script" not in html
     assert validate_feeds(out) >= 2
+
+
+def test_cli_start_up_leaves_heavy_libraries_to_the_commands_that_use_them() -> None:
+    # `publish`, `status`, `check` and `sources` run often from cron and shells: they must
+    # not pay for the HTTP client, the scheduler or the parsers (issue: start-up time).
+    code = (
+        "import sys, aggregator.cli; "
+        "print(' '.join(m for m in ('aiohttp', 'httpx', 'apscheduler', 'feedparser', 're2') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""
