@@ -267,6 +267,9 @@ class Publisher:
             self._writer.close()
 
     def _publish(self, *, full: bool) -> PublishReport:
+        # A site never published (or deleted) is built whole, even with nothing pending:
+        # an operator's first run, whose sources all failed, still gets a site and feeds.
+        full = full or not (self.out / "index.html").exists()
         self._clear_stale_temp_files()
         expired = self._expire()
         if full:

@@ -259,3 +259,20 @@ def test_cli_start_up_leaves_heavy_libraries_to_the_commands_that_use_them() -> 
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+def test_first_run_builds_a_site_even_when_every_source_fails(tmp_path: Path) -> None:
+    with closed_port() as port:
+        config = write_config(
+            tmp_path,
+            [{"name": "down", "url": f"http://127.0.0.1:{port}/feed.rss", "category": "news"}],
+            {"news": "News"},
+        )
+        run_cli(config, "run", "--once")
+    out = tmp_path / "out"
+    assert (out / "index.html").is_file()
+    validate_atom(out / "atom.xml")
+    validate_atom(out / "category" / "news.xml")
+    before = tree_mtimes(out)
+    run_cli(config, "publish")  # nothing pending, site present: nothing rewritten
+    assert tree_mtimes(out) == before
