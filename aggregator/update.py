@@ -7,16 +7,18 @@ source's recorded error and backoff; anything else is a bug and propagates.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import os
 import random
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import ParamSpec, TypeVar
 
 from aggregator.errors import FetchError, ParseError, SourceError
 from aggregator.fetch import PRIVATE_NETWORKS, Fetcher, FetchLimits, HostDeferred, auth_header
@@ -29,6 +31,7 @@ from aggregator.types import (
     UTC,
     Config,
     FetchResult,
+    Post,
     Source,
     SourceState,
     UpsertResult,
@@ -43,6 +46,9 @@ POOL_MIN_SOURCES = 8
 STATE_BATCH = 200
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -179,6 +185,11 @@ class Updater:
         self._pool: Executor | None = None  # this round's own process pool, if any
         self._states: dict[str, SourceState] | None = None  # read once per round
         self._unsaved: list[SourceState] | None = None  # None: save each state at once
+        # This round's store thread: every store call of a round runs on it, in order, so
+        # that the event loop goes on fetching and feeding the parsers while SQLite writes
+        # (it releases the GIL). None outside a round: calls run where they are made.
+        self._store_thread: ThreadPoolExecutor | None = None
+        self._writes: list[Future[object]] = []  # queued on the store thread, not awaited
 
     def due_sources(self, *, every: bool = False) -> list[Source]:
         """The enabled sources due now (all enabled ones with `every`)."""
@@ -209,6 +220,7 @@ class Updater:
             # own. Bodies held at once (fetched, not yet stored) are bounded by `slots`.
             self._states = {s.name: s for s in self.store.states()}
             self._unsaved = []
+            self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
             if self.executor is None and len(todo) >= POOL_MIN_SOURCES:
                 self._pool = process_pool(_workers())
             slots = asyncio.Semaphore(self.limits.max_connections)
@@ -232,7 +244,14 @@ class Updater:
             finally:
                 unsaved, self._unsaved, self._states = self._unsaved, None, None
                 pool, self._pool = self._pool, None
+                store_thread, self._store_thread = self._store_thread, None
+                writes, self._writes = self._writes, []
                 try:
+                    # Writes queued on the store thread land before the last states.
+                    if store_thread is not None:
+                        store_thread.shutdown(wait=True)
+                    for write in writes:
+                        write.result()  # a StoreError of a queued write fails the round
                     if unsaved:
                         self.store.save_states(unsaved)
                 finally:
@@ -311,23 +330,17 @@ class Updater:
             now=now,
             site_timezone=self.config.site.timezone,
             # Unchanged entries are not sanitized again.
-            known=frozenset(self.store.raw_hashes(source.name)),
+            known=frozenset(await self._in_store(self.store.raw_hashes, source.name)),
             fast=self.config.parser != "feedparser",
         )
         parsed = await self._parse(job)
-        posts = parsed.posts
-        keys = parsed.keys
-        # Keep identities across changed guids; drop another source's copy of a story.
-        stored = self.store.identities(
-            keys=[p.key for p in posts],
-            links=[p.canonical_link for p in posts],
-            text_hashes=[p.text_hash for p in posts],
-        )
-        modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
-        posts = reconcile(posts, stored, feed_keys=keys, dedupe=modes)
-        if source.full_text and posts:
+        if source.full_text and parsed.posts:
+            posts = await self._in_store(self._reconciled, parsed.posts, parsed.keys)
             posts = await enrich(posts, fetcher, allow_data_images=source.allow_data_images)
-        upserted: UpsertResult = self.store.upsert_posts(posts, now=now)
+            upserted = await self._in_store(self.store.upsert_posts, posts, now=now)
+        else:
+            # One trip to the store thread: identities, reconcile and upsert.
+            upserted = await self._in_store(self._reconcile_and_upsert, parsed, now)
         ok = replace(
             ok,
             content_hash=digest,
@@ -347,6 +360,28 @@ class Updater:
             parsed=True,
             moved_to=moved_to,
         )
+
+    def _reconciled(self, posts: Sequence[Post], keys: set[str]) -> list[Post]:
+        """`posts` as the store should take them: identities kept across changed guids,
+        another source's copy of a story dropped."""
+        stored = self.store.identities(
+            keys=[p.key for p in posts],
+            links=[p.canonical_link for p in posts],
+            text_hashes=[p.text_hash for p in posts],
+        )
+        modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
+        return reconcile(posts, stored, feed_keys=keys, dedupe=modes)
+
+    def _reconcile_and_upsert(self, parsed: JobResult, now: datetime) -> UpsertResult:
+        return self.store.upsert_posts(self._reconciled(parsed.posts, parsed.keys), now=now)
+
+    async def _in_store(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` on this round's store thread (here, outside a round)."""
+        thread = self._store_thread
+        if thread is None:
+            return fn(*args, **kwargs)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(thread, functools.partial(fn, *args, **kwargs))
 
     async def _parse(self, job: Job) -> JobResult:
         """Parse and normalize off the event loop: in this round's pool, or `executor`.
@@ -406,8 +441,11 @@ class Updater:
             )
         if retry_after is not None and status in (429, 503):
             # The whole host asked for a pause, not just this feed (RFC 6585 §4).
-            self.store.defer_host(
-                _host_key(state.url), until=now + retry_after, reason=f"HTTP {status}"
+            self._write(
+                self.store.defer_host,
+                _host_key(state.url),
+                until=now + retry_after,
+                reason=f"HTTP {status}",
             )
         self._save(source, failed, now=now, retry_after=retry_after)
         log.warning("%s: %s", source.name, error)
@@ -437,8 +475,17 @@ class Updater:
             return
         self._unsaved.append(state)
         if len(self._unsaved) >= STATE_BATCH:
-            self.store.save_states(self._unsaved)
+            self._write(self.store.save_states, self._unsaved)
             self._unsaved = []
+
+    def _write(self, fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Queue a store write on this round's store thread, after every write queued
+        before it (a source's state after its posts); outside a round, write now.
+        A failure is raised when the round ends."""
+        if self._store_thread is None:
+            fn(*args, **kwargs)
+            return
+        self._writes.append(self._store_thread.submit(fn, *args, **kwargs))
 
 
 def _workers() -> int:
