@@ -836,3 +836,22 @@ def test_duplicate_names_in_opml_name_the_opml_key(tmp_path: Path) -> None:
     assert problems(path) == [
         "feeds/a.opml: outline[1].title: duplicate name 'Same' (also feeds/a.opml: outline[0])"
     ]
+
+
+def test_libyaml_reads_every_shipped_config_as_the_python_parser_does() -> None:
+    from aggregator.config import _FastLoader, _Loader
+
+    if _FastLoader is _Loader:
+        pytest.skip("PyYAML was built without libyaml: only the Python parser is used")
+    root = Path(__file__).resolve().parent.parent
+    files = [root / "config.yaml", *sorted((root / "feeds").glob("*.yaml"))]
+    files += sorted((root / "tests").rglob("*.yaml"))
+    assert len(files) >= 3
+    tricky = (
+        'a: "x: y"\nb: [1, 2.5, yes, null, ~, 0o17, 2021-12-26]\n'
+        "c: |\n  two\n  lines\nd: &x {e: 1}\nf: *x\n"
+    )
+    for text in [*(f.read_text(encoding="utf-8-sig") for f in files), tricky]:
+        assert yaml.load(text, Loader=_FastLoader) == yaml.load(text, Loader=_Loader)
+    with pytest.raises(yaml.YAMLError, match="duplicate key"):
+        yaml.load("a: 1\na: 2\n", Loader=_FastLoader)
