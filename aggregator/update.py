@@ -13,7 +13,7 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
@@ -223,11 +223,13 @@ class Updater:
             self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
             if self.executor is None and len(todo) >= POOL_MIN_SOURCES:
                 self._pool = process_pool(_workers())
-            slots = asyncio.Semaphore(self.limits.max_connections)
+            outcomes: list[SourceOutcome | None] = [None] * len(todo)
 
-            async def one(source: Source) -> SourceOutcome:
-                async with slots:
-                    return await self.update_source(source, fetcher)
+            async def lane(order: Iterator[int]) -> None:
+                # Takes the next source until none is left: as many lanes as requests may
+                # be in flight, so a round of 20,000 sources holds 50 tasks, not 20,000.
+                for i in order:
+                    outcomes[i] = await self.update_source(todo[i], fetcher)
 
             try:
                 async with Fetcher(self.limits) as fetcher:
@@ -235,11 +237,9 @@ class Updater:
                     # process).
                     for host, until in self.store.deferred_hosts(now=self.clock()).items():
                         fetcher.defer_host(host, until)
-                    order = _interleaved(todo)
-                    done = await asyncio.gather(*(one(todo[i]) for i in order))
-                outcomes: list[SourceOutcome | None] = [None] * len(todo)
-                for i, outcome in zip(order, done, strict=True):
-                    outcomes[i] = outcome
+                    order = iter(_interleaved(todo))  # shared by the lanes
+                    lanes = min(len(todo), self.limits.max_connections)
+                    await asyncio.gather(*(lane(order) for _ in range(lanes)))
                 report.outcomes = [o for o in outcomes if o is not None]
             finally:
                 unsaved, self._unsaved, self._states = self._unsaved, None, None
