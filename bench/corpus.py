@@ -1,5 +1,6 @@
 """Synthetic feed corpus for benchmarks: a seeded generator, a loopback HTTP server in its
-own process, an aggregator config writer and per-command peak-memory measurement.
+own process, an aggregator config writer and per-command wall time and peak memory
+(the whole process tree's, sampled, and the largest process's, from the kernel).
 Deterministic: the same seed gives the same bytes; nothing here reads the clock.
 """
 
@@ -26,6 +27,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 __all__ = [
+    "SAMPLE_INTERVAL_S",
     "CorpusServer",
     "FeedSpec",
     "Measured",
@@ -34,6 +36,7 @@ __all__ = [
     "machine_facts",
     "run_measured",
     "serve_corpus",
+    "tree_rss",
     "write_config",
 ]
 
@@ -707,17 +710,149 @@ def write_config(
 
 # ------------------------------------------------------------------- measure
 
+# How often the process tree's memory is sampled while a measured command runs.
+SAMPLE_INTERVAL_S = 0.025
+
+# The launcher when /usr/bin/time is missing: a bare interpreter (-S -I: no site, no
+# user paths, a few MB) forks the command, waits for it and writes the ru_maxrss of
+# that wait4() to the file argv[1]. Forking from a small process matters: on Linux a
+# child's ru_maxrss starts at the parent's RSS at fork time (exec keeps the old mm's
+# high-water mark), so a command forked from a big benchmark process reads as big.
+_LAUNCHER = """\
+import os, sys
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    finally:
+        os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(f"{usage.ru_maxrss}\\n")
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+_GNU_TIME = "/usr/bin/time"
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Measured:
-    """One command's wall time, peak RSS (its own and its descendants') and output."""
+    """One command's wall time, memory and output.
+
+    `tree_rss_bytes`: the largest sum of VmRSS over the command's process and all its
+    descendants, sampled every SAMPLE_INTERVAL_S (pages shared between processes, such
+    as a forkserver's with its workers, count once per process). `largest_rss_bytes`:
+    the kernel's high-water mark (ru_maxrss) from wait4() in a small launcher: the
+    command's main process and the descendants it reaped (a forkserver is not reaped by
+    it, so its workers are missing). `processes`: the most processes seen at once.
+    `tree_cpu_s`: user + system CPU of every process of the tree, as last sampled (up
+    to one interval short per process).
+    """
 
     argv: tuple[str, ...]
     returncode: int
     wall_s: float
-    max_rss_bytes: int
+    tree_rss_bytes: int
+    largest_rss_bytes: int
+    processes: int
+    samples: int
+    tree_cpu_s: float
     stdout: str
     stderr: str
+
+    @property
+    def max_rss_bytes(self) -> int:
+        """The peak of the whole tree; never below the largest process's own peak (a
+        command shorter than one sampling interval may not be sampled at all)."""
+        return max(self.tree_rss_bytes, self.largest_rss_bytes)
+
+
+_TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+
+
+def _vm_rss(pid: int) -> int | None:
+    """VmRSS of `pid` in bytes; None when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return None
+    at = status.find(b"\nVmRSS:")
+    if at < 0:
+        return None
+    return int(status[at + 7 : status.index(b"kB", at)]) * 1024
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds `pid` has used so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return 0.0
+    fields = stat[stat.rindex(b")") + 2 :].split()  # the name may hold spaces
+    return (int(fields[11]) + int(fields[12])) * _TICK_S
+
+
+def _children(pid: int) -> list[int]:
+    """The child processes of every thread of `pid` (Linux /proc/PID/task/TID/children)."""
+    out: list[int] = []
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children", "rb") as f:
+                out.extend(int(x) for x in f.read().split())
+        except OSError:
+            continue
+    return out
+
+
+def tree_rss(root: int, *, include_root: bool = True) -> dict[int, int]:
+    """VmRSS in bytes of `root` and each live descendant, by pid."""
+    found: dict[int, int] = {}
+    stack = [root] if include_root else _children(root)
+    while stack:
+        pid = stack.pop()
+        rss = _vm_rss(pid)
+        if rss is None:
+            continue
+        found[pid] = rss
+        stack.extend(_children(pid))
+    return found
+
+
+class _TreeSampler(threading.Thread):
+    """Samples the launcher's descendants until stopped: the peak of their summed VmRSS,
+    the most processes at once and, per process, the CPU time last seen."""
+
+    def __init__(self, launcher: int, interval: float) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self._launcher = launcher
+        self._interval = interval
+        self._done = threading.Event()
+        self.peak = 0
+        self.processes = 0
+        self.samples = 0
+        self.cpu: dict[int, float] = {}
+
+    def run(self) -> None:
+        while True:
+            found = tree_rss(self._launcher, include_root=False)
+            if found:
+                self.samples += 1
+                self.peak = max(self.peak, sum(found.values()))
+                self.processes = max(self.processes, len(found))
+                for pid in found:
+                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_s(pid))
+            if self._done.wait(self._interval):
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
 
 
 def run_measured(
@@ -726,36 +861,61 @@ def run_measured(
     env: dict[str, str] | None = None,
     cwd: Path | None = None,
     timeout: float | None = None,
+    interval: float = SAMPLE_INTERVAL_S,
 ) -> Measured:
-    """Run `argv` to completion; wall time and the peak RSS of that command alone.
+    """Run `argv` to completion: wall time, the peak memory of its whole process tree
+    (sampled) and the peak of its largest process (the kernel's, via a small launcher).
 
-    wait4() returns the rusage of the one child waited for (Linux: its own peak and that
-    of its reaped descendants), unlike getrusage(RUSAGE_CHILDREN), which is a maximum
-    over every child this process ever had.
+    The command is started by /usr/bin/time (or a bare Python launcher where that is
+    missing), in a session of its own: a timeout kills the whole tree.
 
     Raises:
         OSError: when the command cannot be started.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r", prefix="rusage-", suffix=".txt") as usage,
+    ):
+        if os.access(_GNU_TIME, os.X_OK):
+            launcher = [_GNU_TIME, "-o", usage.name, "-f", "%M", "--", *argv]
+        else:
+            launcher = [sys.executable, "-S", "-I", "-c", _LAUNCHER, usage.name, *argv]
         start = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdout=out, stderr=err, env=env, cwd=cwd)
-        timer = threading.Timer(timeout, proc.kill) if timeout else None
-        if timer:
-            timer.start()
+        proc = subprocess.Popen(
+            launcher, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True
+        )
+        sampler = _TreeSampler(proc.pid, interval)
+        sampler.start()
+        returncode: int | None = None
         try:
-            _, status, usage = os.wait4(proc.pid, 0)
+            returncode = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
         finally:
-            if timer:
-                timer.cancel()
+            if returncode is None:  # timed out or interrupted: the whole tree goes
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+            sampler.stop()
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        if returncode is None:
+            returncode = -signal.SIGKILL
+        # GNU time writes "Command exited with non-zero status N" (or "terminated by
+        # signal") above the figure: the figure is the last line.
+        lines = usage.read().split()
+        largest = int(lines[-1]) * 1024 if lines and lines[-1].isdigit() else 0  # KiB
         out.seek(0)
         err.seek(0)
         return Measured(
             argv=tuple(argv),
-            returncode=proc.returncode,
+            returncode=returncode,
             wall_s=wall,
-            max_rss_bytes=usage.ru_maxrss * 1024,  # Linux reports KiB
+            tree_rss_bytes=sampler.peak,
+            largest_rss_bytes=largest,
+            processes=sampler.processes,
+            samples=sampler.samples,
+            tree_cpu_s=sum(sampler.cpu.values()),
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
         )

@@ -3,16 +3,21 @@ compared with, both measured in the same run over the same served corpus.
 
     python -m bench            # 500 feeds × 50 items, 100,000 posts, 1k/5k/20k sources
     python -m bench --quick    # a smaller run, for a quick look
+    python -m bench --dir D    # work in the new directory D (default: a fresh temp dir)
 
-Measures only; everything it writes lives in a temporary directory.
+Measures only; everything it writes lives in one working directory, deleted at the very
+end (never between timed phases: on ext4, creating files near many recently deleted
+inodes is several times slower).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import sys
@@ -30,6 +35,7 @@ if not __package__:  # run as `python bench/run.py`: make `bench` importable
 from bench import floors
 from bench.corpus import (
     REPO_ROOT,
+    SAMPLE_INTERVAL_S,
     Measured,
     feed_spec,
     machine_facts,
@@ -59,6 +65,7 @@ class Row:
 class Report:
     rows: list[Row] = field(default_factory=list)
     shares: list[tuple[str, float]] = field(default_factory=list)
+    breakdown: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     # The floors measured by measure_stages, summed into the cold round's floor.
     floors_parse_s: float = 0.0
@@ -90,15 +97,37 @@ class Report:
         out = [line(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"]
         out += [line(b) for b in body]
         notes = [f"- {r.figure}: {r.note}" for r in self.rows if r.note]
-        if self.shares:
-            total = sum(s for _, s in self.shares) or 1.0
-            shares = ", ".join(f"{name} {s:.1f}s ({s / total:.0%})" for name, s in self.shares)
-            out += ["", f"Cold round, stage CPU (timed in-process over the corpus): {shares}"]
+        if self.breakdown:
+            out += ["", *self.breakdown]
         return "\n".join(out + (["", *notes] if notes else []) + self.notes)
 
 
 def _mb(n: int) -> str:
     return f"{n / _MB:,.0f} MB"
+
+
+def _rss(m: Measured) -> str:
+    """A command's peak memory as the table shows it: the whole tree's, then the main
+    process's own."""
+    procs = f"{m.processes} process{'es' if m.processes != 1 else ''}"
+    return f"{_mb(m.max_rss_bytes)} in {procs}, main {_mb(m.largest_rss_bytes)}"
+
+
+_ROUND_LOG = re.compile(r"round: (\d+) due, (\d+) fetched.*? in ([\d.]+)s")
+_PUBLISH_LOG = re.compile(r"published (\d+) posts, (\d+) files written, (\d+) removed in ([\d.]+)s")
+
+
+def _phases(stderr: str) -> tuple[float, float, int] | None:
+    """(round s, publish s, files written) from a `run --once` log, or None."""
+    rounds = _ROUND_LOG.findall(stderr)
+    publishes = _PUBLISH_LOG.findall(stderr)
+    if not rounds or not publishes:
+        return None
+    return (
+        sum(float(r[2]) for r in rounds),
+        sum(float(p[3]) for p in publishes),
+        sum(int(p[1]) for p in publishes),
+    )
 
 
 def _x(a: float, b: float) -> str:
@@ -133,6 +162,14 @@ def _our_fetch_rounds(urls: Sequence[str], concurrency: int) -> tuple[float, flo
     return asyncio.run(rounds())
 
 
+def _cpu_timed(fn: Callable[[], Any]) -> tuple[float, float, Any]:
+    """(wall s, this process's CPU s, value): the CPU figure feeds the cold round's
+    breakdown, which a loaded machine would inflate if it were wall time."""
+    cpu = time.process_time()
+    wall, value = _timed(fn)
+    return wall, time.process_time() - cpu, value
+
+
 def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     start = time.perf_counter()
     value = fn()
@@ -154,7 +191,9 @@ def _corpus_bodies(root: Path, n_feeds: int, seed: int) -> list[tuple[bytes, str
     ]
 
 
-def measure_stages(report: Report, bodies: list[tuple[bytes, str]], sample: int) -> None:
+def measure_stages(
+    report: Report, bodies: list[tuple[bytes, str]], sample: int, atom_dir: Path
+) -> None:
     """Parse, sanitize and Atom writing: ours against the floors and feedparser."""
     from aggregator.fastparse import parse_fast
     from aggregator.normalize import sanitize_html
@@ -169,7 +208,7 @@ def measure_stages(report: Report, bodies: list[tuple[bytes, str]], sample: int)
             out.append(parse_fast(body, headers, url=url) or parse(body, headers, url=url))
         return out
 
-    parse_s, parsed = _timed(ours_parse)
+    parse_s, parse_cpu, parsed = _cpu_timed(ours_parse)
     items = sum(len(p.entries) for p in parsed)
     declined = sum(
         1 for body, ctype in bodies if parse_fast(body, {"content-type": ctype}, url=url) is None
@@ -193,14 +232,14 @@ def measure_stages(report: Report, bodies: list[tuple[bytes, str]], sample: int)
             ),
         )
     )
-    report.shares.append(("parse", parse_s))
+    report.shares.append(("parse", parse_cpu))
 
     # Sanitize and normalize are timed on a sample (every k-th item, feed) and scaled to
     # the corpus: the per-item cost is what the targets compare.
     fragments = [(e.content or e.summary or "", e.link) for p in parsed for e in p.entries]
     k = max(1, len(fragments) // 5000)
     picked = fragments[::k]
-    ours_s, _ = _timed(lambda: [sanitize_html(h, base_url=b) for h, b in picked])
+    ours_s, ours_cpu, _ = _cpu_timed(lambda: [sanitize_html(h, base_url=b) for h, b in picked])
     nh3_s = floors.nh3_sanitize([h for h, _ in picked])
     per_ours = ours_s / len(picked) * 1e6
     per_nh3 = nh3_s / len(picked) * 1e6
@@ -218,7 +257,8 @@ def measure_stages(report: Report, bodies: list[tuple[bytes, str]], sample: int)
             ),
         )
     )
-    report.shares.append(("sanitize", per_ours * len(fragments) / 1e6))
+    cpu_per_item = ours_cpu / len(picked)
+    report.shares.append(("sanitize", cpu_per_item * len(fragments)))
     report.floors_sanitize_s = per_nh3 * len(fragments) / 1e6
 
     from aggregator.normalize import normalize
@@ -227,26 +267,60 @@ def measure_stages(report: Report, bodies: list[tuple[bytes, str]], sample: int)
     source = Source(name="bench", url=url, category="world", tags=("World",), interval=_interval())
     now = datetime(2024, 6, 1, tzinfo=UTC)
     few = parsed[::step]
-    norm_s, _ = _timed(
+    _, norm_cpu, _ = _cpu_timed(
         lambda: [
             normalize(p, source, now=now, site_timezone="Asia/Shanghai", feed_url=url) for p in few
         ]
     )
     norm_items = sum(len(p.entries) for p in few) or 1
-    rest = norm_s / norm_items * 1e6 - per_ours  # µs per item beyond sanitizing
-    report.shares.append(("normalize beyond sanitize", max(0.0, rest) * len(fragments) / 1e6))
+    rest = norm_cpu / norm_items - cpu_per_item  # CPU s per item beyond sanitizing
+    report.shares.append(("normalize beyond sanitize", max(0.0, rest) * len(fragments)))
 
-    with tempfile.TemporaryDirectory(prefix="bench-atom-") as tmp:
-        feeds = [
-            [
-                (e.guid or e.link or "", e.title or "", e.link or "", e.content or "")
-                for e in p.entries
-            ]
-            for p in parsed
-        ]
-        atom_s = floors.lxml_atom(feeds, Path(tmp))
+    feeds = [
+        [(e.guid or e.link or "", e.title or "", e.link or "", e.content or "") for e in p.entries]
+        for p in parsed
+    ]
+    atom_s = floors.lxml_atom(feeds, atom_dir)
     report.floors_parse_s = lxml_s
     report.floors_atom_s = atom_s
+
+
+def _cold_breakdown(
+    shares: Sequence[tuple[str, float]], cold: Measured, files: floors.FileFloor, cores: int
+) -> list[str]:
+    """Where the cold round's time goes: the stages timed in-process, the file-creation
+    floor, CPU left over and idle cores, as shares of wall × cores; then the round and
+    the publish as the CLI's own log times them."""
+    budget = cold.wall_s * cores
+
+    def share(seconds: float) -> str:
+        return f"{seconds:.1f} s ({seconds / budget:.0%})"
+
+    staged = [*shares, ("writing its files (file-creation floor)", files.seconds)]
+    left = cold.tree_cpu_s - sum(s for _, s in staged)
+    lines = [
+        f"Cold round: {cold.wall_s:.1f} s wall × {cores} cores = {budget:.1f} core-s; its"
+        f" process tree used {cold.tree_cpu_s:.1f} s CPU (user + system, sampled).",
+        "  Stages timed in-process over the same corpus (CPU; fetch and the file-creation"
+        " floor: wall; % of the round's core-s): "
+        + ", ".join(f"{name} {share(s)}" for name, s in staged),
+        f"  CPU beyond those (store, rendering, start-up, hand-offs between processes):"
+        f" {share(max(0.0, left))}; core-s it did not use (idle, or other processes):"
+        f" {share(max(0.0, budget - cold.tree_cpu_s))}",
+    ]
+    phases = _phases(cold.stderr)
+    if phases is None:
+        lines.append("  (no round or publish line in the CLI's log)")
+    else:
+        round_s, publish_s, written = phases
+        rest = cold.wall_s - round_s - publish_s
+        lines.append(
+            f"  By the CLI's own log: round (fetch, parse, normalize, store) {round_s:.1f} s"
+            f" ({round_s / cold.wall_s:.0%} of wall), publish {publish_s:.1f} s"
+            f" ({publish_s / cold.wall_s:.0%}; {written:,} files written), start-up and the"
+            f" rest {rest:.1f} s ({rest / cold.wall_s:.0%})"
+        )
+    return lines
 
 
 def _interval() -> Any:
@@ -269,6 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale")
+    p.add_argument(
+        "--dir",
+        type=Path,
+        help="working directory, new or empty (default: a fresh one under the temp dir)",
+    )
+    p.add_argument("--keep", action="store_true", help="keep the working directory")
     args = p.parse_args(argv)
     quick = args.quick
     n_feeds = args.feeds or (100 if quick else 500)
@@ -290,7 +370,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     cores = len(os.sched_getaffinity(0))
     report = Report()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    if args.dir is not None:
+        if args.dir.exists() and any(args.dir.iterdir()):
+            p.error(f"--dir {args.dir}: not empty (a new directory measures file creation fairly)")
+        args.dir.mkdir(parents=True, exist_ok=True)
+        tmp = args.dir.resolve()
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    print(f"  work dir   {tmp}", flush=True)
     try:
         with serve_corpus(n_feeds, n_items, seed=args.seed, root=tmp / "corpus") as srv:
             urls = srv.feed_urls
@@ -322,10 +409,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                     met=floor.warm_s / warm_s >= 1 / 3,
                 )
             )
-            report.shares.append(("fetch", cold_s))
+            report.shares.append(("fetch (wall of a cold pass)", cold_s))
 
             bodies = _corpus_bodies(srv.root, n_feeds, args.seed)
-            measure_stages(report, bodies, sample=10 if quick else 25)
+            measure_stages(report, bodies, sample=10 if quick else 25, atom_dir=tmp / "atom-floor")
             del bodies
             floors_sum = (
                 floor.cold_s
@@ -367,6 +454,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return result
 
             cold = cli("run", "--once", "--all")
+            # The floor for writing the output tree: the same files, same sizes, same
+            # folders, created fresh beside the cold round's on the same file system.
+            tree = floors.tree_files(work / "site")  # write_config: output_dir "site"
+            files = floors.create_files(tree, tmp / "files-floor")
+            del tree
             if naive is not None:
                 naive_wall = naive.wall_s * naive_scale
                 report.add(
@@ -379,25 +471,42 @@ def main(argv: Sequence[str] | None = None) -> int:
                         met=cold.wall_s * 15 <= naive_wall,
                         note=(
                             f"naive pipeline ran {naive_feeds} feeds in {naive.wall_s:.1f} s,"
-                            f" scaled ×{naive_scale:g} (it is sequential)"
+                            f" scaled ×{naive_scale:g} (it is sequential); it writes one Atom"
+                            " file per feed, no post files or pages"
                             if naive_scale != 1
-                            else ""
+                            else "the naive pipeline writes one Atom file per feed, no post"
+                            " files or pages"
                         ),
                     )
                 )
             per_core = floors_sum / cores
             report.add(
                 Row(
-                    figure="cold `run --once` vs floors",
+                    figure="cold `run --once` vs issue floors",
                     ours=f"{cold.wall_s:.1f} s",
                     baseline=f"floors' sum / {cores} cores {per_core:.1f} s",
                     ratio=_x(cold.wall_s, per_core),
                     target="≤ 2.5×",
                     met=cold.wall_s <= 2.5 * per_core,
                     note=(
-                        f"floors: aiohttp {floor.cold_s:.1f} + lxml parse"
+                        f"floors as issue 7 defines them: aiohttp {floor.cold_s:.1f} + lxml parse"
                         f" {report.floors_parse_s:.1f} + nh3 {report.floors_sanitize_s:.1f}"
-                        f" + lxml Atom {report.floors_atom_s:.1f} s"
+                        f" + lxml Atom {report.floors_atom_s:.1f} s (one Atom file per feed)"
+                    ),
+                )
+            )
+            with_files = (floors_sum + files.seconds) / cores
+            report.add(
+                Row(
+                    figure="cold `run --once` vs issue floors + file creation",
+                    ours=f"{cold.wall_s:.1f} s",
+                    baseline=f"(floors' sum + files) / {cores} cores {with_files:.1f} s",
+                    ratio=_x(cold.wall_s, with_files),
+                    note=(
+                        f"file creation: the cold round's output tree ({files.files:,} files,"
+                        f" {files.bytes / _MB:,.0f} MB, {files.directories:,} folders) made"
+                        f" fresh beside it: {files.seconds:.1f} s, {files.us_per_file:.0f}"
+                        " µs/file (temp name, write, rename; one thread, no fsync)"
                     ),
                 )
             )
@@ -405,24 +514,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 report.add(
                     Row(
                         figure="cold `run --once`, peak RSS",
-                        ours=_mb(cold.max_rss_bytes),
-                        baseline=f"naive {_mb(naive.max_rss_bytes)}",
+                        ours=_rss(cold),
+                        baseline=f"naive {_rss(naive)}",
                         ratio=_x(cold.max_rss_bytes, naive.max_rss_bytes),
                         target="≤ 1×",
                         met=cold.max_rss_bytes <= naive.max_rss_bytes,
+                        note=(
+                            "peak of the summed VmRSS of the command's whole process tree,"
+                            f" sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms (cold: main,"
+                            " forkserver and workers); main: the kernel's ru_maxrss of the"
+                            " main process, from a small launcher; both pipelines alike"
+                        ),
                     )
                 )
-            other = cold.wall_s - sum(s for _, s in report.shares) / cores
-            report.shares.append(("store, publish, start-up (wall left over)", max(0.0, other)))
+            report.breakdown += _cold_breakdown(report.shares, cold, files, cores)
 
             warm = cli("run", "--once", "--all")
             report.add(
                 Row(
                     figure="warm `run --once` (all 304), requests/s",
-                    ours=(
-                        f"{n_feeds / warm.wall_s:,.0f}"
-                        f" ({warm.wall_s:.2f} s, {_mb(warm.max_rss_bytes)})"
-                    ),
+                    ours=(f"{n_feeds / warm.wall_s:,.0f} ({warm.wall_s:.2f} s, {_rss(warm)})"),
                     baseline=f"aiohttp {n_feeds / floor.warm_s:,.0f}",
                     ratio=f"{floor.warm_s / warm.wall_s:.2f}× aiohttp's rate",
                     note="whole CLI process: start-up, config, store, no publish",
@@ -433,7 +544,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             report.add(
                 Row(
                     figure=f"`run --once`, 10% changed ({len(changed)} feeds)",
-                    ours=f"{ten.wall_s:.1f} s, {_mb(ten.max_rss_bytes)}",
+                    ours=f"{ten.wall_s:.1f} s, {_rss(ten)}",
                     baseline=f"cold {cold.wall_s:.1f} s",
                     ratio=_x(ten.wall_s, cold.wall_s),
                     note="5 new items in each changed feed",
@@ -444,17 +555,48 @@ def main(argv: Sequence[str] | None = None) -> int:
             publish_rows(report, tmp / "publish", n_posts, env)
         if "scale" not in skip:
             scale_rows(report, tmp / "scale", scale, args.seed, args.concurrency, env)
+        load = os.getloadavg()
+        report.notes.append(
+            f"\nTotal {time.perf_counter() - began:.0f} s; load average at the end"
+            f" {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {cores} cores."
+        )
+        print()
+        print(report.render(), flush=True)
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-    load = os.getloadavg()
-    report.notes.append(
-        f"\nTotal {time.perf_counter() - began:.0f} s; load average at the end"
-        f" {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {cores} cores."
-    )
-    print()
-    print(report.render())
+        # Only now: deleting the trees is slow, and file creation near them slower.
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            print(f"\ndeleting {tmp} ...", flush=True)
+            deleted, seconds = delete_tree(tmp)
+            print(f"deleted {deleted:,} files in {seconds:.0f} s")
     return 0
+
+
+def delete_tree(root: Path, threads: int = 8) -> tuple[int, float]:
+    """Delete `root` and everything under it: (files, seconds). Files are unlinked on a
+    few threads: where the file system is mounted with `discard`, each unlink waits for
+    the device after the folder is unlocked, and those waits overlap (measured here: 8,000
+    files in 0.8 s against 5.7 s for shutil.rmtree)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    start = time.perf_counter()
+    files: list[str] = []
+    for folder, dirs, names in os.walk(root):
+        files.extend(os.path.join(folder, name) for name in names)
+        files.extend(
+            os.path.join(folder, d) for d in dirs if os.path.islink(os.path.join(folder, d))
+        )
+
+    def unlink(chunk: Sequence[str]) -> None:
+        for path in chunk:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+
+    with ThreadPoolExecutor(threads, thread_name_prefix="delete") as pool:
+        list(pool.map(unlink, [files[i : i + 500] for i in range(0, len(files), 500)]))
+    shutil.rmtree(root, ignore_errors=True)  # the folders, and whatever is left
+    return len(files), time.perf_counter() - start
 
 
 def publish_rows(report: Report, directory: Path, n_posts: int, env: dict[str, str]) -> None:
@@ -477,8 +619,8 @@ def publish_rows(report: Report, directory: Path, n_posts: int, env: dict[str, s
     report.add(
         Row(
             figure=f"publish, one new post among {n_posts:,}",
-            ours=f"{one.wall_s:.2f} s, {_mb(one.max_rss_bytes)}",
-            baseline=f"`publish --all` {full.wall_s:.1f} s, {_mb(full.max_rss_bytes)}",
+            ours=f"{one.wall_s:.2f} s, {_rss(one)}",
+            baseline=f"`publish --all` {full.wall_s:.1f} s, {_rss(full)}",
             ratio=f"1/{full.wall_s / one.wall_s:.0f}",
             target="< 1/100",
             met=one.wall_s * 100 < full.wall_s,
@@ -513,7 +655,7 @@ def scale_rows(
         report.add(
             Row(
                 figure=f"all-304 round, {n:,} sources, µs/source",
-                ours=f"{ours_us:,.0f} (peak RSS {_mb(result.max_rss_bytes)})",
+                ours=f"{ours_us:,.0f}; peak RSS {_rss(result)}",
                 baseline=f"aiohttp {floor_us:,.0f}",
                 ratio=_x(ours_us, floor_us),
                 note="aggregator's Fetcher in its own process (cold round first, for validators)",
