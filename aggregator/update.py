@@ -183,6 +183,7 @@ class Updater:
         self.clock = clock
         self.rng = rng or random.Random()
         self._pool: Executor | None = None  # this round's own process pool, if any
+        self._want_pool = False  # this round parses in its own pool (started when needed)
         self._states: dict[str, SourceState] | None = None  # read once per round
         self._unsaved: list[SourceState] | None = None  # None: save each state at once
         # This round's store thread: every store call of a round runs on it, in order, so
@@ -221,8 +222,8 @@ class Updater:
             self._states = {s.name: s for s in self.store.states()}
             self._unsaved = []
             self._store_thread = ThreadPoolExecutor(1, thread_name_prefix="store")
-            if self.executor is None and len(todo) >= POOL_MIN_SOURCES:
-                self._pool = process_pool(_workers())
+            # The pool starts with the first body to parse: a round of 304s needs none.
+            self._want_pool = self.executor is None and len(todo) >= POOL_MIN_SOURCES
             outcomes: list[SourceOutcome | None] = [None] * len(todo)
 
             async def lane(order: Iterator[int]) -> None:
@@ -243,7 +244,7 @@ class Updater:
                 report.outcomes = [o for o in outcomes if o is not None]
             finally:
                 unsaved, self._unsaved, self._states = self._unsaved, None, None
-                pool, self._pool = self._pool, None
+                pool, self._pool, self._want_pool = self._pool, None, False
                 store_thread, self._store_thread = self._store_thread, None
                 writes, self._writes = self._writes, []
                 try:
@@ -388,6 +389,8 @@ class Updater:
 
         Raises: ParseError (from the job, or when the worker process died on it).
         """
+        if self._pool is None and self._want_pool:
+            self._pool = process_pool(_workers())
         pool = self._pool
         if pool is None:
             loop = asyncio.get_running_loop()
