@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ import jinja2
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from aggregator.errors import PublishError
 from aggregator.slug import slugify
@@ -56,11 +56,13 @@ log = logging.getLogger("aggregator.publish")
 ATOM_NS = "http://www.w3.org/2005/Atom"
 HISTORY_NS = "http://purl.org/syndication/history/1.0"  # RFC 5005 fh:archive
 PAGE_SIZE = 50  # posts per category page and on the index
-_PAGES_PER_READ = 20  # numbered pages cut from one read of a category when rebuilding
+# Numbered pages cut from one read of a category when rebuilding: each read sorts the
+# whole category, and 10,000 listed posts hold ~5 MB.
+_PAGES_PER_READ = 200
 TEMP_DIR = ".tmp"  # under output_dir: temp files of atomic writes
 WRITE_THREADS = 4  # threads replacing files (measured: 2-6 do alike on 2 cores)
 _WRITE_WINDOW = 256  # files rendered but not yet written, at most
-_WRITE_BATCH = 16  # files handed to a thread at once
+_WRITE_BATCH = 32  # files handed to a thread at once
 _EMPTY_FEED_DATE = datetime(2026, 1, 1, tzinfo=UTC)  # `updated` of a feed with no entry
 
 # UI words by language; the post template and pages use them.
@@ -118,9 +120,12 @@ def words_for(language: str) -> dict[str, str]:
     return WORDS.get(language.split("-")[0].lower(), WORDS["en"])
 
 
+_JSON = json.JSONEncoder(ensure_ascii=False)  # json.dumps would build one per call
+
+
 def yaml_quote(text: str) -> str:
     """A double-quoted YAML scalar that reads back as `text` (JSON-style escapes)."""
-    quoted = json.dumps(text, ensure_ascii=False)
+    quoted = _JSON.encode(text)
     return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
@@ -130,6 +135,12 @@ def yaml_tags(tags: Sequence[str]) -> str:
     if text and _PLAIN_SAFE.match(text) and _reads_back_plain(text):
         return text
     return yaml_quote(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _tags_yaml(tags: tuple[str, ...]) -> str:
+    """yaml_tags, remembered: posts of one source mostly carry the same tags."""
+    return yaml_tags(tags)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -155,6 +166,110 @@ def summary_of(content_html: str, limit: int = _SUMMARY_CHARS) -> str:
 def tag_slug(tag: str) -> str:
     """The file name stem of a tag's feed (tag/<slug>.xml)."""
     return slugify(tag) or "tag-" + "-".join(f"{ord(c):x}" for c in tag.strip()[:8])
+
+
+_zone_suffixes: dict[timedelta | None, str] = {}  # utcoffset -> strftime's %z
+
+
+def day_strings(day: datetime) -> tuple[str, str, str, str]:
+    """A zoned time as the files write it, each as strftime would: `%Y-%m-%d`,
+    `%Y-%m-%d %H:%M`, `%Y-%m-%d %H:%M:%S %z` and ISO 8601 (cut from one isoformat(),
+    which costs a fifth of one strftime)."""
+    if day.year < 1000:  # strftime does not pad %Y to 4 digits; isoformat does
+        return (
+            day.strftime("%Y-%m-%d"),
+            day.strftime("%Y-%m-%d %H:%M"),
+            day.strftime("%Y-%m-%d %H:%M:%S %z"),
+            day.isoformat(),
+        )
+    iso = day.isoformat()
+    offset = day.utcoffset()
+    zone = _zone_suffixes.get(offset)
+    if zone is None:
+        zone = _zone_suffixes[offset] = day.strftime("%z")
+    date = iso[:10]
+    return date, f"{date} {iso[11:16]}", f"{date} {iso[11:19]} {zone}", iso
+
+
+# A per-post value in a template rendered once with markers: "<" comes out as "&lt;"
+# where the template escapes the value.
+_MARK = re.compile("\ue000([a-z_.]+)(<|&lt;)\ue001")
+_MARK_CHARS = re.compile("[\ue000\ue001]")
+_DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+
+def _escape(value: object) -> str:
+    """markupsafe.escape(value) as a plain str; a str is escaped without its two calls."""
+    if type(value) is str:
+        return (
+            value.replace("&", "&amp;")
+            .replace(">", "&gt;")
+            .replace("<", "&lt;")
+            .replace("'", "&#39;")
+            .replace('"', "&#34;")
+        )
+    return str(escape(value))
+
+
+def _mark(name: str) -> str:
+    return f"\ue000{name}<\ue001"
+
+
+def _marks(names: Iterable[str]) -> dict[str, str]:
+    return {name: _mark(name) for name in names}
+
+
+class _MarkedPost:
+    """Stands for a post in a template rendered once: each field reads as its marker."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> str:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return _mark(f"post.{name}")
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """A template rendered once with markers where the per-post values go, cut at the
+    markers: the rest is the same for every post of a category (and page depth), so a
+    post costs an escape per field and one join, not a Jinja render.
+
+    Right only for a template that writes each per-post value as it is (escaped or not)
+    and never branches on one: the default templates, which tests hold equal to their
+    Jinja rendering. Operators' templates always go through Jinja.
+    """
+
+    texts: tuple[str, ...]  # the text around the markers at even indexes, "" between
+    order: tuple[int, ...]  # which field each marker is, by index in `fields`
+    fields: tuple[tuple[str | None, str, bool], ...]  # post attribute, name, escaped
+
+    @classmethod
+    def cut(cls, rendered: str) -> _Form | None:
+        """The form of `rendered`; None when a marker came out altered (filtered, cut)."""
+        parts = _MARK.split(rendered)
+        texts = parts[::3]
+        if any(_MARK_CHARS.search(text) for text in texts):
+            return None
+        fields: dict[tuple[str | None, str, bool], int] = {}
+        order = []
+        for name, sign in zip(parts[1::3], parts[2::3], strict=True):
+            attribute = name[5:] if name.startswith("post.") else None
+            order.append(fields.setdefault((attribute, name, sign != "<"), len(fields)))
+        spaced = [""] * (2 * len(texts) - 1)
+        spaced[::2] = texts
+        return cls(tuple(spaced), tuple(order), tuple(fields))
+
+    def fill(self, post: Post, values: dict[str, str]) -> str:
+        filled: list[str] = []
+        for attribute, name, escaped in self.fields:
+            value = values[name] if attribute is None else getattr(post, attribute)
+            # As Jinja writes a value: escape() when escaping, else str().
+            filled.append(_escape(value) if escaped else str(value))
+        out = list(self.texts)
+        out[1::2] = [filled[index] for index in self.order]
+        return "".join(out)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -243,6 +358,16 @@ class Publisher:
         self._list_html = self.env.get_template("list.html")
         self._nav = self.env.get_template("nav.html")
         self._page_bases: dict[str, dict[str, Any]] = {}
+        # The package's own post templates are filled, not rendered (see _Form).
+        self.filled_templates = frozenset(
+            name
+            for name, needs in (
+                ("post.md", ("post.md",)),
+                ("post.html", ("post.html", "base.html")),
+            )
+            if all(self._is_default(n) for n in needs)
+        )
+        self._forms: dict[tuple[str, str, object], _Form | None] = {}  # see _file_form
         self.report = PublishReport()
         self._writer = _Writer(self.out, self.report)
         # Keys of posts never published: their files cannot exist yet (or are leftovers
@@ -332,33 +457,110 @@ class Publisher:
 
     def render_post_file(self, post: Post) -> str:
         """The text of a post's file (`_posts/<date>-<slug>.md`)."""
-        return self._render_post_file(post, post.published.astimezone(self.zone))
+        _, _, stamp, _ = day_strings(post.published.astimezone(self.zone))
+        return self._render_post_file(post, stamp)
 
-    def _render_post_file(self, post: Post, day: datetime) -> str:
+    def render_post_page(self, post: Post) -> str:
+        """The text of a post's page (`<category>/<yyyy>/<mm>/<dd>/<slug>.html`)."""
+        date, minute, _, iso = day_strings(post.published.astimezone(self.zone))
+        return self._render_post_page(post, self._post_page_path(post, date), minute, iso)
+
+    def _render_post_file(self, post: Post, stamp: str) -> str:
         category = self.category(post.category)
-        base = self.urls.relative_base
+        liquid = bool(_LIQUID.search(post.title) or _LIQUID.search(post.content_html))
+        if "post.md" in self.filled_templates:
+            form = self._file_form(category, liquid)
+            if form is not None:
+                return form.fill(post, self._post_file_values(post, stamp))
         return self._post_md.render(
-            post=post,
-            category=category,
-            words=self.words,
-            title_yaml=yaml_quote(post.title),
-            tags_yaml=yaml_tags(post.tags),
-            date=day.strftime("%Y-%m-%d %H:%M:%S %z"),
-            liquid=bool(_LIQUID.search(post.title) or _LIQUID.search(post.content_html)),
-            category_url=f"{base}category/{category.slug}.html",
-            home_url=base,
+            self._post_file_context(post, category, liquid, self._post_file_values(post, stamp))
         )
+
+    def _post_file_values(self, post: Post, stamp: str) -> dict[str, str]:
+        """What the post file shows of `post` besides its fields."""
+        return {
+            "title_yaml": yaml_quote(post.title),
+            "tags_yaml": _tags_yaml(post.tags),
+            "date": stamp,
+        }
+
+    def _post_file_context(
+        self, post: Post | _MarkedPost, category: Category, liquid: bool, values: dict[str, str]
+    ) -> dict[str, Any]:
+        base = self.urls.relative_base
+        return {
+            "post": post,
+            "category": category,
+            "words": self.words,
+            "liquid": liquid,
+            "category_url": f"{base}category/{category.slug}.html",
+            "home_url": base,
+            **values,
+        }
+
+    def _render_post_page(self, post: Post, page_path: str, minute: str, iso: str) -> str:
+        category = self.category(post.category)
+        url = self.urls.base + page_path
+        values = {"canonical": url, "url": url, "iso": iso, "date": minute}
+        if "post.html" in self.filled_templates:
+            form = self._page_form(category, "../" * page_path.count("/"))
+            if form is not None:
+                return form.fill(post, values)
+        return self._post_html.render(self._post_page_context(page_path, post, category, values))
+
+    def _post_page_context(
+        self, page_path: str, post: Post | _MarkedPost, category: Category, values: dict[str, str]
+    ) -> dict[str, Any]:
+        context = self._page_context(page_path)
+        context["post"] = post
+        context["category"] = category
+        context["feed_url"] = f"{self.urls.base}category/{category.slug}.xml"
+        context.update(values)
+        return context
+
+    def _file_form(self, category: Category, liquid: bool) -> _Form | None:
+        """post.md rendered once for `category` with markers for the per-post values."""
+        key = ("post.md", category.slug, liquid)
+        if key not in self._forms:
+            marks = _marks(("title_yaml", "tags_yaml", "date"))
+            context = self._post_file_context(_MarkedPost(), category, liquid, marks)
+            self._forms[key] = _Form.cut(self._post_md.render(context))
+        return self._forms[key]
+
+    def _page_form(self, category: Category, root: str) -> _Form | None:
+        """post.html rendered once for `category` at the depth of `root` with markers
+        for the per-post values."""
+        key = ("post.html", category.slug, root)
+        if key not in self._forms:
+            path = root.replace("../", "x/") + "x.html"  # any page at that depth
+            marks = _marks(("canonical", "url", "iso", "date"))
+            context = self._post_page_context(path, _MarkedPost(), category, marks)
+            self._forms[key] = _Form.cut(self._post_html.render(context))
+        return self._forms[key]
+
+    def _is_default(self, name: str) -> bool:
+        """Whether template `name` comes from the package (no operator's file overrides it)."""
+        loader = self.env.loader
+        assert loader is not None
+        try:
+            _, filename, _ = loader.get_source(self.env, name)
+        except jinja2.TemplateNotFound:
+            return False
+        return filename is not None and Path(filename).resolve() == _DEFAULT_TEMPLATES / name
 
     def post_file(self, post: Post | ListedPost) -> Path:
         day = post.published.astimezone(self.zone)
         return self.out / "_posts" / f"{day:%Y-%m-%d}-{post.slug}.md"
 
+    @staticmethod
+    def _post_page_path(post: Post, date: str) -> str:
+        return f"{post.category}/{date.replace('-', '/')}/{post.slug}.html"
+
     def write_post(self, post: Post) -> None:
         """Write a post's file and its page (queued: done when the publish returns)."""
-        day = post.published.astimezone(self.zone)
-        date = day.strftime("%Y-%m-%d")
+        date, minute, stamp, iso = day_strings(post.published.astimezone(self.zone))
         name = f"{date}-{post.slug}.md"
-        page_path = f"{post.category}/{date.replace('-', '/')}/{post.slug}.html"
+        page_path = self._post_page_path(post, date)
         fresh = post.key in self._fresh
         if post.revision > 1 and not fresh:
             # An edited post whose date moved leaves its old files behind: remove them.
@@ -368,20 +570,10 @@ class Publisher:
                     stale = f"{post.category}/{old[:4]}/{old[5:7]}/{old[8:10]}"
                     self._remove(self.out / stale / f"{post.slug}.html")
         out = str(self.out)
-        self._writer.write(
-            f"{out}/_posts/{name}", self._render_post_file(post, day).encode(), fresh=fresh
-        )
-        category = self.category(post.category)
-        context = self._page_context(page_path)
-        context["post"] = post
-        context["category"] = category
-        context["iso"] = day.isoformat()
-        context["date"] = day.strftime("%Y-%m-%d %H:%M")
-        context["url"] = self.urls.base + page_path
-        context["feed_url"] = f"{self.urls.base}category/{category.slug}.xml"
-        self._writer.write(
-            f"{out}/{page_path}", self._post_html.render(context).encode(), fresh=fresh
-        )
+        write = self._writer.write
+        write(f"{out}/_posts/{name}", self._render_post_file(post, stamp).encode(), fresh=fresh)
+        page = self._render_post_page(post, page_path, minute, iso)
+        write(f"{out}/{page_path}", page.encode(), fresh=fresh)
 
     def _post_files_named(self, slug: str) -> list[str]:
         """Names in _posts/ of files of the post with `slug`, whatever their date.
@@ -676,12 +868,12 @@ class Publisher:
         self._write(self.out / path, self._list_html.render(context))
 
     def _list_item(self, post: Post | ListedPost, root: str) -> dict[str, str]:
-        day = post.published.astimezone(self.zone)
+        date, minute, _, iso = day_strings(post.published.astimezone(self.zone))
         return {
             "title": post.title,
-            "url": f"{root}{post.category}/{day:%Y/%m/%d}/{post.slug}.html",
-            "iso": day.isoformat(),
-            "date": day.strftime("%Y-%m-%d %H:%M"),
+            "url": f"{root}{post.category}/{date.replace('-', '/')}/{post.slug}.html",
+            "iso": iso,
+            "date": minute,
             "source": post.source,
             "category": self.category(post.category).title,
         }
