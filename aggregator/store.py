@@ -672,6 +672,11 @@ class Store:
             query = query.where(posts.c.category == category)
         return self._run("cannot count posts", lambda conn: int(conn.scalar(query) or 0))
 
+    def count_pending(self) -> int:
+        """Number of posts new or changed since they were last published."""
+        query = sa.select(sa.func.count()).select_from(posts).where(_is_pending)
+        return self._run("cannot count pending posts", lambda conn: int(conn.scalar(query) or 0))
+
     def listed_posts(self, category: str, *, offset: int, limit: int) -> list[ListedPost]:
         """One category's posts in arrival order (first seen, then key), without content.
 
@@ -685,7 +690,9 @@ class Store:
             .limit(limit)
         )
         return self._run(
-            "cannot read posts", lambda conn: [_listed_from_row(r) for r in conn.execute(query)]
+            "cannot read posts",
+            # Pages list posts that are published, or being published now.
+            lambda conn: [_listed_from_row(r, ever_published=True) for r in conn.execute(query)],
         )
 
     def arrival_positions(self, keys: Sequence[str]) -> dict[str, int]:
@@ -852,36 +859,59 @@ _LISTED: Final = (
 )
 
 
-def _listed_from_row(row: Any) -> ListedPost:
+def _listed_from_row(row: Any, *, ever_published: bool | None = None) -> ListedPost:
+    """`ever_published`: known for every row (else the row has published_revision)."""
+    key, source, category, title, slug, published = row[:6]
     return ListedPost(
-        key=row.key,
-        source=row.source,
-        category=row.category,
-        title=row.title,
-        slug=row.slug,
-        published=row.published,
-        ever_published=getattr(row, "published_revision", 1) > 0,
+        key=key,
+        source=source,
+        category=category,
+        title=title,
+        slug=slug,
+        published=published,
+        ever_published=row[6] > 0 if ever_published is None else ever_published,
     )
 
 
-def _post_from_row(row: Row[Any]) -> Post:
+def _post_from_row(row: Any) -> Post:
+    """A row of `select(posts)`, read by position (a full rebuild reads every post)."""
+    (
+        key,
+        source,
+        category,
+        title,
+        link,
+        published,
+        updated,
+        content_html,
+        tags,
+        slug,
+        content_hash,
+        dated,
+        _first_seen,
+        revision,
+        _published_revision,
+        canonical_link,
+        text_hash,
+        raw_hash,
+    ) = row
     return Post(
-        key=row.key,
-        source=row.source,
-        category=row.category,
-        title=row.title,
-        link=row.link,
-        published=row.published,
-        updated=row.updated,
-        content_html=row.content_html,
-        tags=row.tags,
-        slug=row.slug,
-        content_hash=row.content_hash,
-        dated=row.dated,
-        revision=row.revision,
-        canonical_link=row.canonical_link,
-        text_hash=row.text_hash,
-        raw_hash=row.raw_hash,
+        key=key,
+        source=source,
+        category=category,
+        title=title,
+        link=link,
+        published=published,
+        updated=updated,
+        content_html=content_html,
+        tags=tags,
+        slug=slug,
+        content_hash=content_hash,
+        dated=dated,
+        revision=revision,
+        canonical_link=canonical_link,
+        text_hash=text_hash,
+        raw_hash=raw_hash,
     )
 
 

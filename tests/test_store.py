@@ -415,10 +415,13 @@ def test_pending_and_mark_published(store: Store) -> None:
     )
     pending = store.pending()
     assert [(p.key, p.revision) for p in pending] == [("old", 1), ("new", 1)]
+    assert store.count_pending() == 2
     store.mark_published([(p.key, p.revision) for p in pending])
     assert store.pending() == []
+    assert store.count_pending() == 0
     store.upsert_posts([make_post("new", content_hash="h2")], now=T0)
     assert [(p.key, p.revision) for p in store.pending()] == [("new", 2)]
+    assert store.count_pending() == 1
 
 
 def test_post_changed_during_publish_stays_pending(store: Store) -> None:
