@@ -956,7 +956,18 @@ def _environment(templates_dir: Path | None, version: object) -> jinja2.Environm
         # `version` stands for the check: no stat() per render (`extends` looks up
         # base.html on every render).
         auto_reload=False,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+def _bytecode_cache() -> jinja2.BytecodeCache | None:
+    """Compiled templates kept between processes (Jinja's private folder in the temp
+    dir, keyed by each template's source): a `publish` from cron does not compile them
+    again each time. None when that folder cannot be used safely."""
+    try:
+        return jinja2.FileSystemBytecodeCache()
+    except (OSError, RuntimeError):
+        return None
 
 
 class _Writer:
