@@ -9,8 +9,9 @@ import html
 import re
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlparse
 
 from lxml import etree
 
@@ -39,11 +40,14 @@ _PROLOG = re.compile(rb"^(\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])([A-Za-z0-9._:-]
 # the source, not the entry), dcterms dates and iTunes summaries. RSS 1.0, Atom 0.3 and
 # base64 content the extractor refuses itself, or _atom_html does.
 # Plain substring tests: a regular expression over a whole body costs more than parsing it.
-_UNSUPPORTED = (b"<source", b":source", b"dcterms", b"<itunes:summary")
+_UNSUPPORTED = (b"dcterms", b"<itunes:summary")
+_SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
+# Possessive runs: nothing after a run of [^<] can start inside it, and backtracking over
+# a long escaped body one character at a time costs more than the scan itself.
 _CHILD_MARKUP = re.compile(
-    rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*)?>[^<]*<(?!/\1>|!\[CDATA\[)"
+    rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>[^<]*+<(?!/\1>|!\[CDATA\[)"
 )
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_START = re.compile(rb"<(?:rss|feed)[\s>]")
@@ -103,6 +107,8 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
     body = _utf8(content, headers)
     # A doctype sits in the prolog; a prolog longer than this is declined as a whole.
     if _ROOT_START.search(body, 0, 8192) is None or _DOCTYPE.search(body, 0, 8192):
+        raise _Decline
+    if b"source" in body and any(marker in body for marker in _SOURCE):
         raise _Decline
     if any(marker in body for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
         raise _Decline
@@ -179,6 +185,8 @@ def _utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
         raise _Decline  # which one wins depends on the media type: feedparser's rules
     charset = header_charset or prolog_charset or "utf-8"
     if charset in _UTF8:
+        if content.isascii():  # valid UTF-8 as it is, told without decoding it
+            return content
         try:
             content.decode("utf-8")
         except UnicodeDecodeError:
@@ -369,7 +377,7 @@ def _atom_entry(e: dict[str, Any], span: bytes, *, root_base: str | None, url: s
     dates = _dates(span, e)
     title_type = _tag_type(_TITLE_TAG, span)
     summary_tag = _SUMMARY_TAG.search(span)
-    summary_type = _tag_type(_SUMMARY_TAG, span)
+    summary_type = _type_of(summary_tag)
     if summary_tag is not None and b"xml:base" in summary_tag.group(1):
         raise _Decline
     if b"<email" in span:
@@ -424,7 +432,10 @@ def _atom_entry(e: dict[str, Any], span: bytes, *, root_base: str | None, url: s
 
 
 def _tag_type(pattern: re.Pattern[bytes], span: bytes) -> str:
-    tag = pattern.search(span)
+    return _type_of(pattern.search(span))
+
+
+def _type_of(tag: re.Match[bytes] | None) -> str:
     if tag is None:
         return ""
     m = _ATOM_TYPE.search(tag.group(1))
@@ -458,10 +469,40 @@ def _terms(e: Mapping[str, Any]) -> tuple[str, ...]:
 def _resolve(base: str | None, href: str) -> str:
     if not base:
         return href
+    if _unchanged_by_join(base, href):
+        return href
     try:
         return urljoin(base, href)
     except ValueError:
         raise _Decline from None
+
+
+# What urljoin returns as it is, whatever the base (one urlparse reads): an http(s) URL of
+# printable ASCII with a plain host and nothing urlunparse would drop (params, an empty
+# query or fragment); or a URI of another scheme than the base's with no authority
+# ("tag:", "urn:"), whose parts urlparse checks no further.
+_PLAIN_ABSOLUTE = re.compile(
+    r'https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[!-"$-:<->@-~]*)?(?:\?[!-"$-~]+)?(?:#[!-~]+)?'
+)
+_OPAQUE = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*):(?!/)[^\t\n\r]*")
+
+
+def _unchanged_by_join(base: str, href: str) -> bool:
+    base_scheme = _base_scheme(base)
+    if base_scheme is None:
+        return False  # urljoin refuses the base: the caller declines
+    if _PLAIN_ABSOLUTE.fullmatch(href):
+        return True
+    opaque = _OPAQUE.fullmatch(href)
+    return opaque is not None and opaque.group(1).lower() != base_scheme
+
+
+@lru_cache(maxsize=64)
+def _base_scheme(base: str) -> str | None:
+    try:
+        return urlparse(base).scheme
+    except ValueError:
+        return None
 
 
 def _feed_date(el: Any, tags: tuple[str, ...]) -> datetime | None:

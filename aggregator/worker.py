@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator.normalize import entry_keys, normalize
+from aggregator.normalize import normalize_with_keys
 from aggregator.parse import parse
 from aggregator.types import Category, Post, Source
 
@@ -49,7 +49,7 @@ def parse_and_normalize(job: Job) -> JobResult:
     Raises: ParseError when the bytes are not a usable feed.
     """
     feed = parse(job.content, job.headers, url=job.url, fast=job.fast)
-    posts = normalize(
+    posts, keys = normalize_with_keys(
         feed,
         job.source,
         now=job.now,
@@ -64,7 +64,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         link=feed.link,
         feed_id=feed.feed_id,
         ttl=feed.ttl,
-        keys=entry_keys(feed, job.source, feed_url=job.url),
+        keys=keys,
     )
 
 
