@@ -199,15 +199,19 @@ def measure_stages(
 
     url = "https://bench.example.org/feed.xml"
 
-    def ours_parse() -> list[Any]:
-        out = []
-        for body, ctype in bodies:
-            headers = {"content-type": ctype}
-            out.append(parse_fast(body, headers, url=url) or parse(body, headers, url=url))
-        return out
+    def parse_one(body: bytes, ctype: str) -> Any:
+        headers = {"content-type": ctype}
+        return parse_fast(body, headers, url=url) or parse(body, headers, url=url)
 
-    parse_s, parse_cpu, parsed = _cpu_timed(ours_parse)
-    items = sum(len(p.entries) for p in parsed)
+    def ours_parse() -> int:
+        # Like the floors, each feed's result is dropped once counted: holding 25,000
+        # parsed entries would make every garbage collection walk them, a cost the
+        # pipeline does not have (a worker holds one feed at a time).
+        return sum(len(parse_one(body, ctype).entries) for body, ctype in bodies)
+
+    runs = [_cpu_timed(ours_parse) for _ in range(2)]  # the better of two passes
+    parse_s, parse_cpu, items = min(runs)
+    parsed = [parse_one(body, ctype) for body, ctype in bodies]  # for the stages below
     declined = sum(
         1 for body, ctype in bodies if parse_fast(body, {"content-type": ctype}, url=url) is None
     )
