@@ -174,9 +174,12 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - start, value
 
 
-def _peak_rss_child(fn: str, *args: str, env: dict[str, str]) -> Measured:
+def _peak_rss_child(
+    fn: str, *args: str, env: dict[str, str], cwd: Path | None = None, timeout: float = 900
+) -> Measured:
+    """`bench.run.<fn>(*args)` in a process of its own, measured like every command."""
     code = f"import sys; from bench.run import {fn} as f; f(*sys.argv[1:])"
-    return run_measured([sys.executable, "-c", code, *args], env=env)
+    return run_measured([sys.executable, "-c", code, *args], env=env, cwd=cwd, timeout=timeout)
 
 
 # ---------------------------------------------------------------------- stages
@@ -639,12 +642,8 @@ def publish_rows(report: Report, directory: Path, n_posts: int, env: dict[str, s
             note=f"store filled in {fill_s:.0f} s by bench/publish.py ({categories} categories)",
         )
     )
-    code = "import sys; from bench.run import daemon_publish as f; f(*sys.argv[1:])"
-    daemon = run_measured(
-        [sys.executable, "-c", code, str(config), str(n_posts + 1), str(categories)],
-        env=env,
-        cwd=directory,
-        timeout=900,
+    daemon = _peak_rss_child(
+        "daemon_publish", str(config), str(n_posts + 1), str(categories), env=env, cwd=directory
     )
     if daemon.returncode != 0:
         report.notes.append(f"in-process publish failed: {daemon.stderr[-1000:]}")
