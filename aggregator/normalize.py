@@ -19,9 +19,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
 
+from aggregator.htmlshape import bounded_depth
 from aggregator.rules import RuleSet, map_category, rule_set, strip_elements
 from aggregator.slug import slugify
 from aggregator.types import Category, ParsedFeed, Post, RawEntry, Source, StoredIdentity
+from aggregator.urls import clean_url as _clean_url
+from aggregator.urls import http_url as _http_url
 
 __all__ = [
     "ALLOWED_ATTRIBUTES",
@@ -47,9 +50,14 @@ KEY_LENGTH = 32  # hex digits of sha256: 128 bits, short enough for ids and URLs
 # A date this far ahead of the fetch is a wrong clock or a scheduled post, not news: it is
 # clamped to the time fetched (and counts as undated, so it never moves again).
 FUTURE_TOLERANCE = timedelta(minutes=15)
+# A date before this year is a misread ("99-12-31" as year 99), not a publication date: the
+# item counts as undated. Post files must carry four-digit years (Jekyll reads no other).
+MIN_YEAR = 1000
+# Elements nested deeper than this are unwrapped (their text kept): see bounded_depth.
+MAX_DEPTH = 64
 # Part of every raw hash: bump it when a change here changes what an entry turns into, so
 # that stored items are normalized again.
-NORMALIZER_VERSION = "2"
+NORMALIZER_VERSION = "3"
 
 ALLOWED_TAGS = frozenset(
     {
@@ -92,9 +100,6 @@ _UNSAFE_LIST = tuple(
 _DROPPED_ELEMENTS = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
 # Only what looks like a real tag or comment: "a<b" or "1 < 2" in a title is text.
 _MARKUP = re.compile(r"<!--.*?(?:-->|$)|<!\[CDATA\[|\]\]>|</?[a-zA-Z][^<>]*>|<[!?][^<>]*>", re.S)
-_URL_TAB_NEWLINE = re.compile(r"[\t\n\r]")
-_URL_CONTROL = re.compile(r"[\x00-\x20\x7f-\x9f\s\ud800-\udfff]")
-_URL_TRIM = "".join(map(chr, range(0x21)))
 _TRIM_BEFORE_ELLIPSIS = " \t,.;:-–—、，。；："
 
 # The base URL for the cleaner's relative-URL callback: one Cleaner is built once (it is
@@ -139,12 +144,12 @@ _SIMPLE_NETWORK_PATH = re.compile(
 # An http(s) URL with a lower-case host, no user info and no port, of printable ASCII
 # that urlsplit splits at the obvious places: canonical_link only reassembles it.
 _PLAIN_CANONICAL = re.compile(
-    r'(https?://[a-z0-9.-]+)(/[!-"$-:<->@-~]*)?(?:\?([!-"$-~]*))?(?:#[!-~]*)?'
+    r"(https?://[a-z0-9.-]+)(/[!$-:=@-~]*)?(?:\?([!$-;=?-~]*))?(?:#[!#-;=?-~]*)?"
 )
 # An absolute http(s) URL that _clean_url leaves as it is and urljoin returns unchanged
 # whatever the (parseable) base: no params, no empty query or fragment to drop.
 _PLAIN_ABSOLUTE = re.compile(
-    r'https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[!-"$-:<->@-~]*)?(?:\?[!-"$-~]+)?(?:#[!-~]+)?'
+    r"https?://[A-Za-z0-9.-]+(?::[0-9]*)?(?:/[!$-:=@-~]*)?(?:\?[!$-;=?-~]+)?(?:#[!#-;=?-~]+)?"
 )
 
 # An absolute http(s) URL of printable ASCII that urlparse splits at the obvious places
@@ -315,6 +320,8 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
         cleaner = _DATA_CLEANER if allow_data_images else _CLEANER
         html = _without_unsafe(html)
         clean = str(cleaner.clean(html))
+        if clean.count("<") > 2 * MAX_DEPTH:  # fewer tags cannot nest deeper
+            clean = bounded_depth(clean, MAX_DEPTH)
         # _fix_image changes only lazy images and pixels: the pass is skipped when no
         # image can be one (most bodies), which keeps its Python call per image away.
         # One scan tells the usual body, which needs neither pass, from the rest.
@@ -831,31 +838,6 @@ def _is_tracking(name: str) -> bool:
     return name.startswith("utm_") or name in _TRACKING_PARAMS
 
 
-def _http_url(url: str | None) -> str | None:
-    """`url` when it is an absolute http(s) URL, else None."""
-    if not url:
-        return None
-    url = _clean_url(url)
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return None
-    if parts.scheme.lower() in ("http", "https") and parts.netloc:
-        return url
-    return None
-
-
-def _clean_url(url: str) -> str:
-    # As browsers read an href (WHATWG URL): ends trimmed of controls and spaces, tabs
-    # and newlines removed; other controls and spaces (any script's) percent-encoded.
-    url = _URL_TAB_NEWLINE.sub("", url.strip(_URL_TRIM))
-    return _URL_CONTROL.sub(_percent_encode, url)
-
-
-def _percent_encode(match: re.Match[str]) -> str:
-    return "".join(f"%{b:02X}" for b in match.group().encode("utf-8", "surrogatepass"))
-
-
 def _absolute(url: str | None, base: str | None) -> str | None:
     """`url` resolved against `base`, when that gives an absolute http(s) URL."""
     if url and _PLAIN_ABSOLUTE.fullmatch(url) and (not base or _base_parts(base) is not None):
@@ -881,12 +863,14 @@ def _zone(name: str) -> tzinfo:
 
 def _dated(value: datetime | None, zone: tzinfo, offset: timedelta) -> datetime | None:
     utc = _in_utc(value, zone)
-    if utc is None or not offset:
-        return utc
-    try:
-        return utc + offset
-    except OverflowError:
+    if utc is not None and offset:
+        try:
+            utc = utc + offset
+        except OverflowError:
+            return None
+    if utc is None or utc.year < MIN_YEAR:
         return None
+    return utc
 
 
 def _in_utc(value: datetime | None, zone: tzinfo) -> datetime | None:

@@ -34,9 +34,11 @@ from lxml import etree
 from markupsafe import Markup, escape
 
 from aggregator.errors import PublishError
+from aggregator.htmlshape import kramdown_body
 from aggregator.slug import slugify
 from aggregator.store import Store
 from aggregator.types import Category, Config, ListedPost, Post, Site, SourceState
+from aggregator.urls import http_url, safe_id
 
 __all__ = [
     "PAGE_SIZE",
@@ -110,6 +112,7 @@ _YAML_UNSAFE = re.compile(
 # XML 1.0 has no way to write these at all (§2.2): lxml refuses them, so feeds drop them.
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _LIQUID = re.compile(r"\{[{%]")
+_POST_FILE_NAME = re.compile(r"([0-9]{1,4})-([0-9]{2})-([0-9]{2})-(.+)\.md")
 _PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#]*$")
 _TAG = re.compile(r"<[^>]*>")
 _SUMMARY_CHARS = 200
@@ -155,6 +158,35 @@ def _reads_back_plain(text: str) -> bool:
 
 def _xml(text: str) -> str:
     return _XML_UNSAFE.sub("", text)
+
+
+def _has_liquid(post: Post) -> bool:
+    """Whether any field of `post` that its file shows holds Liquid's `{{` or `{%`.
+
+    Jekyll renders a post file with Liquid before Markdown: `{{ site.secret }}` in a link
+    would print a config value, `{% raise %}` would stop the whole build. A field next to
+    the template's own text cannot make one with it: no template text there starts with
+    "{" or "%" or ends with "{".
+    """
+    search = _LIQUID.search
+    return bool(
+        search(post.title)
+        or search(post.content_html)
+        or search(post.link)
+        or search(post.source)
+        or any(search(tag) for tag in post.tags)
+    )
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!:|$=\"'])")
+
+
+def markdown_text(text: object) -> str:
+    """`text` as Markdown text that kramdown shows as it is: HTML specials as entities,
+    every character kramdown gives a meaning to escaped with a backslash (links, images,
+    emphasis, attribute lists, extensions, quotes)."""
+    escaped = _escape(str(text)).replace("&#39;", "'").replace("&#34;", '"')
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(escaped.split()))
 
 
 def summary_of(content_html: str, limit: int = _SUMMARY_CHARS) -> str:
@@ -368,12 +400,14 @@ class Publisher:
             if all(self._is_default(n) for n in needs)
         )
         self._forms: dict[tuple[str, str, object], _Form | None] = {}  # see _file_form
+        self._liquid_categories: dict[str, bool] = {}
         self.report = PublishReport()
         self._writer = _Writer(self.out, self.report)
         # Keys of posts never published: their files cannot exist yet (or are leftovers
         # of an interrupted publish, rewritten whole), so they are not read back first.
         self._fresh: set[str] = set()
-        self._old_post_files: dict[str, list[str]] | None = None  # slug -> _posts names
+        # slug -> names in _posts with the date each gives
+        self._old_post_files: dict[str, list[tuple[str, tuple[str, str, str]]]] | None = None
 
     # ----------------------------------------------------------------- driver
 
@@ -467,7 +501,7 @@ class Publisher:
 
     def _render_post_file(self, post: Post, stamp: str) -> str:
         category = self.category(post.category)
-        liquid = bool(_LIQUID.search(post.title) or _LIQUID.search(post.content_html))
+        liquid = self._category_has_liquid(category) or _has_liquid(post)
         if "post.md" in self.filled_templates:
             form = self._file_form(category, liquid)
             if form is not None:
@@ -478,11 +512,24 @@ class Publisher:
 
     def _post_file_values(self, post: Post, stamp: str) -> dict[str, str]:
         """What the post file shows of `post` besides its fields."""
+        link = http_url(post.link)
         return {
             "title_yaml": yaml_quote(post.title),
             "tags_yaml": _tags_yaml(post.tags),
             "date": stamp,
+            "body": kramdown_body(post.content_html),
+            # An autolink: the URL is written as browsers serialize it, so no ">" ends it.
+            "link_line": f"<{link}>" if link else "",
         }
+
+    def _category_has_liquid(self, category: Category) -> bool:
+        """Whether the category's title or the site's URLs would read as Liquid in a
+        post file."""
+        found = self._liquid_categories.get(category.slug)
+        if found is None:
+            found = bool(_LIQUID.search(category.title) or _LIQUID.search(self.urls.base))
+            self._liquid_categories[category.slug] = found
+        return found
 
     def _post_file_context(
         self, post: Post | _MarkedPost, category: Category, liquid: bool, values: dict[str, str]
@@ -501,7 +548,8 @@ class Publisher:
     def _render_post_page(self, post: Post, page_path: str, minute: str, iso: str) -> str:
         category = self.category(post.category)
         url = self.urls.base + page_path
-        values = {"canonical": url, "url": url, "iso": iso, "date": minute}
+        link = http_url(post.link) or ""
+        values = {"canonical": url, "url": url, "iso": iso, "date": minute, "link": link}
         if "post.html" in self.filled_templates:
             form = self._page_form(category, "../" * page_path.count("/"))
             if form is not None:
@@ -522,7 +570,7 @@ class Publisher:
         """post.md rendered once for `category` with markers for the per-post values."""
         key = ("post.md", category.slug, liquid)
         if key not in self._forms:
-            marks = _marks(("title_yaml", "tags_yaml", "date"))
+            marks = _marks(("title_yaml", "tags_yaml", "date", "body", "link_line"))
             context = self._post_file_context(_MarkedPost(), category, liquid, marks)
             self._forms[key] = _Form.cut(self._post_md.render(context))
         return self._forms[key]
@@ -533,7 +581,7 @@ class Publisher:
         key = ("post.html", category.slug, root)
         if key not in self._forms:
             path = root.replace("../", "x/") + "x.html"  # any page at that depth
-            marks = _marks(("canonical", "url", "iso", "date"))
+            marks = _marks(("canonical", "url", "iso", "date", "link"))
             context = self._post_page_context(path, _MarkedPost(), category, marks)
             self._forms[key] = _Form.cut(self._post_html.render(context))
         return self._forms[key]
@@ -564,10 +612,10 @@ class Publisher:
         fresh = post.key in self._fresh
         if post.revision > 1 and not fresh:
             # An edited post whose date moved leaves its old files behind: remove them.
-            for old in self._post_files_named(post.slug):
+            for old, (year, month, day) in self._post_files_named(post.slug):
                 if old != name:
                     self._remove(self.out / "_posts" / old)
-                    stale = f"{post.category}/{old[:4]}/{old[5:7]}/{old[8:10]}"
+                    stale = f"{post.category}/{year}/{month}/{day}"
                     self._remove(self.out / stale / f"{post.slug}.html")
         out = str(self.out)
         write = self._writer.write
@@ -575,11 +623,13 @@ class Publisher:
         page = self._render_post_page(post, page_path, minute, iso)
         write(f"{out}/{page_path}", page.encode(), fresh=fresh)
 
-    def _post_files_named(self, slug: str) -> list[str]:
-        """Names in _posts/ of files of the post with `slug`, whatever their date.
+    def _post_files_named(self, slug: str) -> list[tuple[str, tuple[str, str, str]]]:
+        """Names in _posts/ of files of the post with `slug`, whatever their date, each
+        with the year, month and day its name gives.
 
         The folder holds one file per post: it is listed once per publish, not once per
-        edited post.
+        edited post. Years are read as written: a file of a post dated before year 1000
+        (older versions wrote "1-01-01-<slug>.md") is found too.
         """
         if self._old_post_files is None:
             self._old_post_files = {}
@@ -588,9 +638,10 @@ class Publisher:
             except FileNotFoundError:
                 names = []
             for old in names:
-                # YYYY-MM-DD-<slug>.md
-                if len(old) > 14 and old.endswith(".md") and old[4] == old[7] == old[10] == "-":
-                    self._old_post_files.setdefault(old[11:-3], []).append(old)
+                match = _POST_FILE_NAME.fullmatch(old)
+                if match is not None:
+                    year, month, day, stem = match.groups()
+                    self._old_post_files.setdefault(stem, []).append((old, (year, month, day)))
         return self._old_post_files.get(slug, [])
 
     # ----------------------------------------------------------------- feeds
@@ -768,7 +819,7 @@ class Publisher:
             fe.summary(_xml(summary_of(post.content_html)) or _xml(post.title))
             fe.extras.set(
                 alternate=self.urls.base + self.urls.post_path(post, self.zone),
-                via=post.link or None,
+                via=http_url(post.link),
                 name=_xml(post.source),
                 state=sources.get(post.source),
             )
@@ -948,7 +999,7 @@ def _environment(templates_dir: Path | None, version: object) -> jinja2.Environm
     if templates_dir is not None:
         loaders.append(jinja2.FileSystemLoader(templates_dir))
     loaders.append(jinja2.PackageLoader("aggregator", "templates"))
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.ChoiceLoader(loaders),
         autoescape=jinja2.select_autoescape(["html"]),
         keep_trailing_newline=False,
@@ -958,6 +1009,8 @@ def _environment(templates_dir: Path | None, version: object) -> jinja2.Environm
         auto_reload=False,
         bytecode_cache=_bytecode_cache(),
     )
+    env.filters["markdown_text"] = markdown_text
+    return env
 
 
 def _bytecode_cache() -> jinja2.BytecodeCache | None:
@@ -1225,15 +1278,17 @@ class _ExtrasEntry(BaseEntryExtension):  # type: ignore[misc]
             return entry
         state = self._state
         source = etree.SubElement(entry, f"{{{ATOM_NS}}}source")
-        feed_url = state.url if state else None
-        if state and (state.feed_id or feed_url):
-            etree.SubElement(source, f"{{{ATOM_NS}}}id").text = _xml(
-                state.feed_id or feed_url or ""
-            )
+        # The original feed's id and links are the feed's own words: held to the checks of
+        # an entry's link (a `javascript:` home page is dropped, not linked).
+        feed_url = http_url(state.url) if state else None
+        feed_id = safe_id(state.feed_id) if state else None
+        if feed_id or feed_url:
+            etree.SubElement(source, f"{{{ATOM_NS}}}id").text = _xml(feed_id or feed_url or "")
         title = etree.SubElement(source, f"{{{ATOM_NS}}}title")
         title.text = _xml((state.feed_title if state else None) or self._name)
-        if state and state.feed_link:
-            etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="alternate", href=state.feed_link)
+        home = http_url(state.feed_link) if state else None
+        if home:
+            etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="alternate", href=home)
         if feed_url:
             etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="self", href=feed_url)
         if state and state.last_success:
