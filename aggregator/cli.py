@@ -443,6 +443,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     table = Table(title=f"{len(rows)} sources", show_lines=False)
     columns = ("source", "last fetched", "last success", "HTTP", "posts", "fails", "next due")
@@ -453,7 +454,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if r["moved"]:
             moved = f"moved from {r['original_url']} to {r['url']}: change {r['config_change']}"
             error = f"{moved} {error}".strip()
-        table.add_row(
+        cells = (
             r["name"],
             (r["last_fetched"] or "never").replace("T", " ")[:16],
             (r["last_success"] or "never").replace("T", " ")[:16],
@@ -463,6 +464,9 @@ def cmd_status(args: argparse.Namespace) -> int:
             "disabled" if r["disabled"] else (r["next_check"] or "now").replace("T", " ")[:16],
             error,
         )
+        # Names and errors carry servers' and feeds' words ("[link=…]", "[/x]"): Text
+        # prints them as they are, never as Rich markup, and without control codes.
+        table.add_row(*(Text(cell) for cell in cells))
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     return 0

@@ -168,9 +168,19 @@ def _database(value: object) -> str:
     return value
 
 
+# A category's slug names folders and files (category/<slug>/archive/1.xml): file systems
+# refuse names over 255 bytes, so one this long would fail every publish of its posts.
+MAX_CATEGORY_SLUG = 100
+
+
 def _category_slug(value: object) -> str:
     if not isinstance(value, str) or not _CATEGORY_SLUG.fullmatch(value):
         raise ValueError(f"bad slug '{value}' (use a-z, 0-9 and -)")
+    if len(value) > MAX_CATEGORY_SLUG:
+        raise ValueError(
+            f"slug '{value[:40]}…' is {len(value)} characters long"
+            f" (at most {MAX_CATEGORY_SLUG}: it names files and folders)"
+        )
     return value
 
 

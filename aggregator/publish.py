@@ -7,6 +7,7 @@ not change is not touched, so readers never see half a file and mtimes say what 
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import html
 import json
@@ -344,6 +345,7 @@ def archive_path(slug: str, number: int) -> str:
 class PublishReport:
     written: list[Path] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)  # names the file system refused
     posts: int = 0
     expired: int = 0
     categories: tuple[str, ...] = ()
@@ -1023,6 +1025,11 @@ def _bytecode_cache() -> jinja2.BytecodeCache | None:
         return None
 
 
+# A path that the file system refuses for its name alone (too long, a byte it cannot hold):
+# that file is skipped with an error, not the whole publish.
+_UNWRITABLE_NAME = frozenset({errno.ENAMETOOLONG, errno.EILSEQ})
+
+
 class _Writer:
     """Replaces files on a few threads, in the order they were given.
 
@@ -1090,6 +1097,15 @@ class _Writer:
         batch, future = self._in_flight.popleft()
         for file, outcome in zip(batch, future.result(), strict=False):
             if isinstance(outcome, OSError):
+                if outcome.errno in _UNWRITABLE_NAME:
+                    # This file can never be written under this name; the rest can.
+                    self._report.skipped.append(Path(file.path))
+                    log.error(
+                        "skipped %s: %s (the name comes from a slug: shorten or rename it)",
+                        file.path,
+                        outcome.strerror or outcome,
+                    )
+                    continue
                 raise PublishError(f"cannot write {file.path}: {outcome.strerror or outcome}")
             if outcome:
                 self._report.written.append(Path(file.path))
@@ -1108,7 +1124,8 @@ class _Writer:
                 outcomes.append(_replace(file, f"{folder}/{next(local.names)}.tmp"))
             except OSError as e:
                 outcomes.append(e)
-                break
+                if e.errno not in _UNWRITABLE_NAME:
+                    break
         return outcomes
 
 
