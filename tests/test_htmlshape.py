@@ -1,0 +1,197 @@
+"""Sanitized HTML as kramdown (Jekyll's Markdown) reads it: the real kramdown, through Ruby,
+converts post bodies and category titles, and nothing in them becomes Markdown."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from lxml import html as lxml_html
+
+from aggregator.htmlshape import bounded_depth, kramdown_body
+from aggregator.normalize import MAX_DEPTH, sanitize_html
+from aggregator.publish import markdown_text
+
+RUBY = shutil.which("ruby")
+
+# Jekyll's own kramdown settings (Jekyll 4: input GFM, raw HTML blocks left alone).
+_KRAMDOWN = r"""
+require 'json'
+require 'kramdown'
+require 'kramdown-parser-gfm'
+docs = JSON.parse(STDIN.read)
+puts JSON.generate(docs.map { |d|
+  Kramdown::Document.new(d, input: 'GFM', auto_ids: true, entity_output: 'as_char',
+                         hard_wrap: false, smart_quotes: 'lsquo,rsquo,ldquo,rdquo').to_html
+})
+"""
+
+
+def _kramdown_available() -> bool:
+    if RUBY is None:
+        return False
+    probe = subprocess.run(
+        [RUBY, "-e", "require 'kramdown'; require 'kramdown-parser-gfm'"], capture_output=True
+    )
+    return probe.returncode == 0
+
+
+needs_kramdown = pytest.mark.skipif(
+    not _kramdown_available(),
+    reason="kramdown is missing (apt-get install jekyll brings it; .ci/run installs it)",
+)
+
+
+def kramdown(documents: list[str]) -> list[str]:
+    """Each document converted by the real kramdown, in one Ruby process."""
+    assert RUBY is not None
+    proc = subprocess.run(
+        [RUBY, "-e", _KRAMDOWN],
+        input=json.dumps(documents),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    out: list[str] = json.loads(proc.stdout)
+    return out
+
+
+ATTRIBUTION = '<p class="em_media">(Source: X)</p>'
+
+BODIES = [
+    pytest.param("plain text [x](javascript:alert(1))", id="bare-text-link"),
+    pytest.param('*x*{: autofocus onfocus="alert(1)"}', id="bare-text-ial"),
+    pytest.param("<p>a</p>[x](javascript:alert(1))<p>b</p>", id="text-after-block"),
+    pytest.param('<p>a</p>\n{: onclick="alert(1)"}', id="ial-line-after-block"),
+    pytest.param("<p>a</p>\n    <p>indented</p>", id="indented-block"),
+    pytest.param("<p>a</p>\n\t<p>tabbed</p>", id="tabbed-block"),
+    pytest.param('<a href="https://ex.org/">top link</a> text', id="span-at-top"),
+    pytest.param('<img src="https://ex.org/i.png"> caption', id="image-at-top"),
+    pytest.param("<p>[x](javascript:alert(1)) {::nomarkdown}</p>", id="markdown-inside-block"),
+    pytest.param("<p>a</p>\n <p>b</p>\n", id="golden-shape"),
+    pytest.param("<ul><li>one</li></ul>\n\n<p>two</p>", id="list-then-paragraph"),
+    pytest.param("# heading\n\n- item\n\n> quote", id="markdown-blocks-as-text"),
+    pytest.param("<pre>    code\n\n[x](javascript:1)</pre>", id="pre"),
+    pytest.param("", id="empty"),
+]
+
+
+def _links_and_handlers(fragment: str) -> list[str]:
+    found = []
+    if not fragment.strip():
+        return found
+    for el in lxml_html.fragments_fromstring(fragment, no_leading_text=False):
+        if isinstance(el, str):
+            continue
+        for node in el.iter():
+            if not isinstance(node.tag, str):
+                continue
+            for name, value in node.attrib.items():
+                if name.startswith("on") or value.strip().lower().startswith("javascript:"):
+                    found.append(f"{node.tag} {name}={value}")
+    return found
+
+
+@needs_kramdown
+@pytest.mark.parametrize("raw", BODIES)
+def test_kramdown_reads_bodies_as_html_only(raw: str) -> None:
+    clean = sanitize_html(raw, base_url="https://ex.org/")
+    body = kramdown_body(clean)
+    (built,) = kramdown([body + ATTRIBUTION + "\n"])
+    assert _links_and_handlers(built) == []
+    # The attribution stays a paragraph of its own, after the body.
+    assert built.rstrip().endswith(ATTRIBUTION), built
+    # What kramdown writes is the sanitized HTML itself, not a reading of it as Markdown:
+    # the same text (kramdown only puts line breaks between blocks).
+    assert "".join(lxml_text(built).split()) == "".join(lxml_text(clean + ATTRIBUTION).split())
+    assert "<code>" not in built or "<code>" in clean
+
+
+def lxml_text(fragment: str) -> str:
+    return str(lxml_html.fromstring(f"<div>{fragment}</div>").text_content())
+
+
+def test_kramdown_body_keeps_block_html_as_it_is() -> None:
+    body = "<p>日前，市工信局</p>\n <p>产业基础扎实</p>"
+    assert kramdown_body(body) == body
+    assert kramdown_body("text") == '<div markdown="0">text</div>'
+    assert kramdown_body("<p>a</p>b") == '<div markdown="0"><p>a</p>b</div>'
+    assert kramdown_body("<p>[a]</p>").startswith('<div markdown="0">')
+
+
+fragments = st.sampled_from(
+    [
+        "[x](javascript:alert(1))",
+        "![i](javascript:alert(1))",
+        '{: onclick="alert(1)"}',
+        '{::options parse_block_html="true" /}',
+        "<p>",
+        "</p>",
+        "<div>",
+        "</div>",
+        "<span>",
+        "</span>",
+        "<a href='https://ex.org/'>",
+        "</a>",
+        "\n",
+        "\n\n",
+        "    ",
+        "\t",
+        "*em*",
+        "`code`",
+        "<https://ex.org/>",
+        "&lt;script&gt;",
+        "text",
+        "# h",
+        "[ref]: javascript:alert(1)\n",
+        "<br>",
+        "<img src='https://ex.org/i.png'>",
+    ]
+)
+
+
+@needs_kramdown
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.lists(fragments, max_size=12).map("".join), min_size=60, max_size=60))
+def test_no_body_becomes_a_script_link_or_handler(raws: list[str]) -> None:
+    bodies = [kramdown_body(sanitize_html(raw, base_url="https://ex.org/")) for raw in raws]
+    built = kramdown([body + ATTRIBUTION + "\n" for body in bodies])
+    for body, html in zip(bodies, built, strict=True):
+        assert _links_and_handlers(html) == [], (body, html)
+        assert html.rstrip().endswith(ATTRIBUTION), (body, html)
+
+
+TITLES = [
+    "Tech & Science",
+    "[x](javascript:alert(1))",
+    '*x*{: autofocus onfocus="alert(1)"}',
+    "{{ site.secret }} {% raise %}",
+    "a_b_c *d* `e` <b>f</b> \\ back",
+    "C++ / .NET: #1 | $5 = 'quoted' \"double\"",
+    "天津日报新闻",
+]
+
+
+@needs_kramdown
+def test_category_titles_are_link_text_only() -> None:
+    documents = [f"[Back to {markdown_text(t)}](//h/c.html)\n" for t in TITLES]
+    for title, html in zip(TITLES, kramdown(documents), strict=True):
+        links = re.findall(r"<a [^>]*>", html)
+        assert links == ['<a href="//h/c.html">'], html
+        assert lxml_text(html).strip() == f"Back to {title}", html
+
+
+def test_bounded_depth_unwraps_what_is_too_deep() -> None:
+    deep = "<div>" * 2000 + "deep" + "</div>" * 2000
+    clean = sanitize_html(deep, base_url=None)
+    assert clean.count("<div>") == clean.count("</div>") == MAX_DEPTH
+    assert "deep" in clean
+    mixed = "<p>" + "<span>" * 5 + "<b>x</b><br>y" + "</span>" * 5 + "</p>"
+    assert bounded_depth(mixed, 3) == "<p><span><span>xy</span></span></p>"
+    assert bounded_depth(mixed, 100) == mixed
