@@ -276,3 +276,31 @@ def test_first_run_builds_a_site_even_when_every_source_fails(tmp_path: Path) ->
     before = tree_mtimes(out)
     run_cli(config, "publish")  # nothing pending, site present: nothing rewritten
     assert tree_mtimes(out) == before
+
+
+def test_status_prints_server_words_literally(tmp_path: Path, feed_server: FeedServer) -> None:
+    """Error text comes from servers: Rich markup in it is printed as it is, never read."""
+    feed_server.add("/good.rss", rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    feed_server.add("/closing.rss", redirect_to="gopher://x/[/evil]")
+    feed_server.add("/link.rss", redirect_to="gopher://x/[link=https://evil.example/]click[/link]")
+    feed_server.add("/bold.rss", redirect_to="gopher://x/[bold red]\x1b[31mred")
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "Good", "url": feed_server.url("/good.rss"), "category": "news"},
+            {"name": "Closing [/x]", "url": feed_server.url("/closing.rss"), "category": "news"},
+            {"name": "Link", "url": feed_server.url("/link.rss"), "category": "news"},
+            {"name": "Bold", "url": feed_server.url("/bold.rss"), "category": "news"},
+        ],
+        {"news": "News"},
+    )
+    run_cli(config, "run", "--once")
+    proc = run_cli(config, "status")
+    assert "Traceback" not in proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert "Closing [/x]" in out
+    assert "[/evil]" in out
+    assert "[link=https://evil.example/]click[/link]" in out
+    assert "\x1b]8;" not in proc.stdout  # no terminal hyperlink
+    assert "\x1b[31m" not in proc.stdout  # no control sequence from a server
+    assert "[bold red]" in out

@@ -685,6 +685,12 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             id="category-title",
         ),
         pytest.param(
+            SITE + f"categories: {{{'a' * 101}: {{title: Long}}}}\n",
+            f"config.yaml: categories.{'a' * 101}: slug '{'a' * 40}…' is 101 characters long"
+            " (at most 100: it names files and folders)",
+            id="category-slug-too-long",
+        ),
+        pytest.param(
             SITE + "sources: [{name: A, url: 'https://a/', category: foo}]\n",
             "config.yaml: sources[0].category: unknown category 'foo'",
             id="unknown-category",

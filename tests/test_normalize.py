@@ -431,6 +431,18 @@ def test_missing_date_is_now_and_undated() -> None:
     assert post.dated is False
 
 
+@pytest.mark.parametrize(
+    "year",
+    [pytest.param(1, id="year-1"), pytest.param(99, id="year-99"), pytest.param(999, id="999")],
+)
+def test_dates_before_year_1000_are_undated(year: int) -> None:
+    post = one(RawEntry(guid="1", title="t", published=datetime(year, 12, 31, tzinfo=UTC)))
+    assert post.published == NOW
+    assert post.dated is False
+    kept = one(RawEntry(guid="1", title="t", published=datetime(1000, 1, 2, tzinfo=UTC)))
+    assert kept.dated is True
+
+
 def test_updated_only_is_the_published_date() -> None:
     post = one(RawEntry(guid="1", title="t", updated=datetime(2021, 12, 26, tzinfo=UTC)))
     assert post.published == post.updated == datetime(2021, 12, 26, tzinfo=UTC)
@@ -622,6 +634,19 @@ def test_unknown_zone_name_does_not_raise() -> None:
         pytest.param(
             "1.html", "/x/", "https://feeds.example.org/x/1.html", id="relative-feed-link"
         ),
+        pytest.param(
+            'https://ex.org/a"><script>x</script>',
+            None,
+            "https://ex.org/a%22%3E%3Cscript%3Ex%3C/script%3E",
+            id="markup-characters-percent-encoded",
+        ),
+        pytest.param(
+            'https://ex.org/a b?q=<1>#"f"',
+            None,
+            "https://ex.org/a%20b?q=%3C1%3E#%22f%22",
+            id="space-query-fragment",
+        ),
+        pytest.param('/p?q="x"', "https://ex.org/", "https://ex.org/p?q=%22x%22", id="relative"),
         pytest.param("javascript:alert(1)", None, "", id="javascript"),
         pytest.param("data:text/html,x", None, "", id="data"),
         pytest.param(None, None, "", id="none"),

@@ -539,3 +539,67 @@ def test_killed_publish_leaves_whole_files_and_is_completed(tmp_path: Path) -> N
         assert store.pending() == []
     finally:
         store.close()
+
+
+def test_a_name_the_file_system_refuses_is_skipped_not_fatal(tmp_path: Path, store: Store) -> None:
+    # A category slug too long for a file name (stored by an older version, whose `check`
+    # let it pass): its files are skipped with an error, every other file is written.
+    long = "x" * 300
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1), make_post(2, category=long)], now=WHEN)
+    report = Publisher(config, store).publish()
+    out = tmp_path / "out"
+    assert (out / "_posts" / "2021-12-26-post-number-1.md").exists()
+    assert (out / "category" / "news.xml").exists() and (out / "atom.xml").exists()
+    assert any(long in str(p) for p in report.skipped)
+    assert "post-number-2" in (out / "atom.xml").read_text(encoding="utf-8")
+    assert store.pending() == []
+
+
+def test_an_edited_post_dated_before_year_1000_leaves_no_file_behind(
+    tmp_path: Path, store: Store
+) -> None:
+    # Older versions stored such dates and wrote "1-01-01-<slug>.md".
+    config = make_config(tmp_path)
+    old = make_post(1, published=datetime(1, 1, 1, 12, tzinfo=UTC), updated=WHEN)
+    store.upsert_posts([old], now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+    assert [p.name for p in (out / "_posts").iterdir()] == ["1-01-01-post-number-1.md"]
+    assert (out / "news/1/01/01/post-number-1.html").exists()
+
+    store.upsert_posts([make_post(1, content_html="<p>edited</p>", content_hash="h2")], now=WHEN)
+    Publisher(config, store).publish()
+    assert [p.name for p in (out / "_posts").iterdir()] == ["2021-12-26-post-number-1.md"]
+    assert not (out / "news/1/01/01/post-number-1.html").exists()
+
+
+def test_source_links_and_ids_get_the_checks_of_entry_links(tmp_path: Path, store: Store) -> None:
+    from aggregator.types import SourceState
+
+    config = make_config(tmp_path)
+    store.save_state(
+        SourceState(
+            name="Example Source",
+            url="https://example.org/feed",
+            config_url="https://example.org/feed",
+            feed_title="Example",
+            feed_link="javascript:alert(1)",
+            feed_id="javascript:alert(2)",
+            last_success=WHEN,
+        )
+    )
+    hostile = make_post(1, link='https://ex.org/a"><script>alert(1)</script>')
+    store.upsert_posts([hostile, make_post(2, link="javascript:alert(3)")], now=WHEN)
+    Publisher(config, store).publish()
+    feed = (tmp_path / "out" / "atom.xml").read_bytes()
+    root = etree.fromstring(feed)
+    hrefs = [link.get("href") for link in root.iter(f"{ATOM}link")]
+    assert all(h.startswith("https://") for h in hrefs), hrefs
+    assert "https://ex.org/a%22%3E%3Cscript%3Ealert(1)%3C/script%3E" in hrefs
+    ids = [e.text for e in root.iter(f"{ATOM}id")]
+    assert "javascript:alert(2)" not in ids and "https://example.org/feed" in ids
+    post = next((tmp_path / "out" / "_posts").glob("*-post-number-1.md")).read_text()
+    assert "<https://ex.org/a%22%3E%3Cscript%3Ealert(1)%3C/script%3E>" in post
+    second = next((tmp_path / "out" / "_posts").glob("*-post-number-2.md")).read_text()
+    assert "javascript:" not in second
