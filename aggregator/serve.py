@@ -1,8 +1,9 @@
 """`aggregator serve`: the output tree over HTTP, for previews and small sites.
 
 Static files only: it never writes. ETag and Last-Modified with 304s, gzip for text,
-Atom served as Atom. For a busy production site put nginx in front (README shows the
-equivalent configuration). Paths answered by code (health, metrics) go in `ROUTES`.
+Atom served as Atom; idle connections time out and their number is capped. For a busy
+production site put nginx in front (README shows the equivalent configuration). Paths
+answered by code (health, metrics) go in `ROUTES`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import io
 import logging
 import os
 import posixpath
+import socket
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -29,7 +32,15 @@ from aggregator.errors import StoreError
 from aggregator.store import Store
 from aggregator.types import UTC, Config
 
-__all__ = ["MEDIA_TYPES", "SiteHandler", "make_server", "metrics_text", "serve", "status_routes"]
+__all__ = [
+    "MEDIA_TYPES",
+    "SiteHandler",
+    "SiteServer",
+    "make_server",
+    "metrics_text",
+    "serve",
+    "status_routes",
+]
 
 log = logging.getLogger("aggregator.serve")
 
@@ -48,6 +59,8 @@ MEDIA_TYPES: dict[str, str] = {
 _COMPRESSIBLE = ("text/", "application/atom+xml", "application/json", "image/svg+xml")
 _MIN_GZIP = 256  # bytes: below this the gzip header costs more than it saves
 _GZIP_CACHE_SIZE = 256  # compressed bodies kept, keyed by (path, mtime, size)
+IDLE_TIMEOUT = 20.0  # seconds a connection may stay silent, reading or writing
+MAX_CONNECTIONS = 256  # connections served at once, one thread each; more get a 503
 
 
 class _GzipCache:
@@ -103,6 +116,13 @@ class SiteHandler(SimpleHTTPRequestHandler):
             return False
         route(self)
         return True
+
+    def setup(self) -> None:
+        super().setup()
+        # A client that sends nothing (or reads nothing) for this long is dropped and its
+        # thread freed; http.server would wait for it forever.
+        if isinstance(self.server, SiteServer):
+            self.connection.settimeout(self.server.idle_timeout)
 
     def send_head(self) -> Any:
         request_path = unquote(urlsplit(self.path).path)
@@ -194,7 +214,74 @@ def _accepts_gzip(header: str) -> bool:
     return False
 
 
-def make_server(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+class SiteServer(ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` of them, each dropped after
+    `idle_timeout` seconds of silence."""
+
+    daemon_threads = True
+    # http.server's default backlog of 5 drops the SYNs of a burst of visitors; the
+    # kernel caps this at net.core.somaxconn.
+    request_queue_size = max(128, socket.SOMAXCONN)
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: Callable[..., SiteHandler],
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started to release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: socket.socket, client_address: Any) -> None:
+        # Answered on the accepting thread, so it must not wait: a short reply fits in
+        # a new socket's empty send buffer.
+        log.warning("%s refused: %d connections open", client_address[0], self.max_connections)
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(
+                b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up or stalls mid-response is the network, not a bug: one
+        # line. Anything else is a bug and keeps its traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.info("%s dropped: %s", client_address[0], error)
+            return
+        super().handle_error(request, client_address)
+
+
+def make_server(
+    root: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> SiteServer:
     """A server for `root`, bound but not yet serving (port 0: any free port).
 
     Raises:
@@ -202,9 +289,9 @@ def make_server(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> Thr
     """
     root.mkdir(parents=True, exist_ok=True)
     handler = functools.partial(SiteHandler, directory=str(root))
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return SiteServer(
+        (host, port), handler, idle_timeout=idle_timeout, max_connections=max_connections
+    )
 
 
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import os
+import socket
+import struct
 import threading
+import time
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -20,6 +25,19 @@ FEED = (
 )
 
 
+@contextlib.contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[int]:
+    """`server` answering on a thread; its port."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
 @pytest.fixture
 def site(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     root = tmp_path / "site"
@@ -29,12 +47,8 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     (root / "subscriptions.opml").write_text("<opml/>", encoding="utf-8")
     (root / ".tmp").mkdir()
     (root / ".tmp" / "1.0.tmp").write_bytes(b"half")
-    server = make_server(root, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with running(make_server(root, port=0)) as port:
+        yield root, port
 
 
 def get(port: int, path: str, **headers: str) -> http.client.HTTPResponse:
@@ -128,3 +142,92 @@ def test_routes_answer_before_files(
     monkeypatch.setattr(SiteHandler, "ROUTES", {"/index.html": ok})
     _, data = body(site[1], "/index.html")
     assert data == b"ok"
+
+
+# ------------------------------------------------------------- connections
+
+
+def _threads_settle(expected: int, timeout: float = 5.0) -> int:
+    deadline = time.monotonic() + timeout
+    while threading.active_count() != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return threading.active_count()
+
+
+def test_idle_connections_are_closed_after_the_timeout(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    with running(make_server(tmp_path, port=0, idle_timeout=1.0)) as port:
+        before = threading.active_count()
+        started = time.monotonic()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(50)]
+        try:
+            # One handler thread for each: they are all waiting for a request line.
+            assert _threads_settle(before + 50) == before + 50
+            for s in idle:
+                assert s.recv(1) == b""  # closed by the server, not by us
+            assert 0.9 < time.monotonic() - started < 5
+            assert _threads_settle(before) == before
+        finally:
+            for s in idle:
+                s.close()
+        assert body(port, "/index.html")[1] == b"<p>home</p>"
+
+
+def test_a_client_that_stops_reading_or_hangs_up_is_dropped(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # More than the kernel buffers on both sides of a loopback connection.
+    (tmp_path / "big.bin").write_bytes(b"x" * (32 << 20))
+    with running(make_server(tmp_path, port=0, idle_timeout=1.0)) as port:
+        before = threading.active_count()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+            assert _threads_settle(before + 1) == before + 1
+            assert _threads_settle(before) == before  # the write timed out
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as gone:
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            gone.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+            assert gone.recv(1) == b"H"  # the server is writing
+            # Linger 0: close() resets the connection under the server's write.
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert _threads_settle(before) == before
+        assert get(port, "/big.bin").status == 200
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err
+
+
+def test_connections_beyond_the_cap_are_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    with running(make_server(tmp_path, port=0, idle_timeout=1.0, max_connections=4)) as port:
+        before = threading.active_count()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+        try:
+            assert _threads_settle(before + 4) == before + 4
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as extra:
+                reply = b"".join(iter(lambda: extra.recv(4096), b""))
+            assert reply.startswith(b"HTTP/1.0 503 ")
+            assert b"Retry-After: " in reply
+            assert threading.active_count() == before + 4  # no thread for the refused one
+        finally:
+            for s in idle:
+                s.close()
+        # The slots come back as the idle ones go.
+        assert _threads_settle(before) == before
+        assert body(port, "/index.html")[1] == b"<p>home</p>"
+
+
+def test_listen_backlog_holds_a_burst(tmp_path: Path) -> None:
+    # Bound and listening, but not accepting yet: every connection waits in the backlog.
+    # Linux drops the SYN of a connection that finds the backlog full, so connect() hangs.
+    server = make_server(tmp_path, port=0)
+    port = server.server_address[1]
+    burst: list[socket.socket] = []
+    try:
+        for _ in range(100):
+            burst.append(socket.create_connection(("127.0.0.1", port), timeout=0.5))
+    finally:
+        for s in burst:
+            s.close()
+        server.server_close()
+    assert len(burst) == 100
