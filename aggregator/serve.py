@@ -1,7 +1,9 @@
 """`aggregator serve`: the output tree over HTTP, for previews and small sites.
 
-Static files only: it never writes. ETag and Last-Modified with 304s, gzip for text,
-Atom served as Atom; idle connections time out and their number is capped. For a busy
+Static files only: it never writes, and never answers with anything outside `output_dir`
+(no link out of it is followed) or with what the README's nginx configuration hides
+(dotfiles, `_posts/`, Markdown). ETag and Last-Modified with 304s, gzip for text, Atom
+served as Atom; idle connections time out and their number is capped. For a busy
 production site put nginx in front (README shows the equivalent configuration). Paths
 answered by code (health, metrics) go in `ROUTES`.
 """
@@ -15,7 +17,6 @@ import gzip
 import io
 import logging
 import os
-import posixpath
 import socket
 import sys
 import threading
@@ -26,7 +27,7 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from aggregator.errors import StoreError
 from aggregator.store import Store
@@ -61,6 +62,8 @@ _MIN_GZIP = 256  # bytes: below this the gzip header costs more than it saves
 _GZIP_CACHE_SIZE = 256  # compressed bodies kept, keyed by (path, mtime, size)
 IDLE_TIMEOUT = 20.0  # seconds a connection may stay silent, reading or writing
 MAX_CONNECTIONS = 256  # connections served at once, one thread each; more get a 503
+# Control characters name no file we publish; NUL would reach os.stat as ValueError.
+_CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 
 
 class _GzipCache:
@@ -125,20 +128,17 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.connection.settimeout(self.server.idle_timeout)
 
     def send_head(self) -> Any:
-        request_path = unquote(urlsplit(self.path).path)
-        # Hidden files (the publisher's .tmp folder) are not part of the site.
-        if any(part.startswith(".") for part in posixpath.normpath(request_path).split("/")):
-            self.send_error(HTTPStatus.NOT_FOUND)
+        found = self._find()
+        if isinstance(found, HTTPStatus):
+            self.send_error(found)
             return None
-        path = self.translate_path(self.path)
-        if os.path.isdir(path):
-            if not request_path.endswith("/"):
-                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", request_path + "/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return None
-            path = os.path.join(path, "index.html")
+        path, redirect = found
+        if redirect is not None:
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            self.send_header("Location", redirect)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         try:
             st = os.stat(path)
         except OSError:
@@ -180,6 +180,45 @@ class SiteHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         return io.BytesIO(body)
 
+    def _find(self) -> tuple[str, str | None] | HTTPStatus:
+        """The real path of the file a request names, or where to redirect, or an error.
+
+        Replaces http.server's translate_path, which follows links anywhere and passes
+        NUL on to os.stat.
+        """
+        raw = urlsplit(self.path).path
+        try:
+            request_path = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            return HTTPStatus.BAD_REQUEST
+        if not _CONTROL.isdisjoint(request_path):
+            return HTTPStatus.BAD_REQUEST
+        parts: list[str] = []
+        for part in request_path.split("/"):
+            if part == "..":
+                if not parts:  # above the site: no client of ours sends it
+                    return HTTPStatus.BAD_REQUEST
+                parts.pop()
+            elif part not in ("", "."):  # "//" is "/", as nginx's merge_slashes
+                parts.append(part)
+        if _hidden(parts):
+            return HTTPStatus.NOT_FOUND
+        root = os.path.realpath(self.directory)
+        path = _inside(root, os.path.join(root, *parts))
+        if path is None:
+            return HTTPStatus.NOT_FOUND
+        if os.path.isdir(path):
+            if not request_path.endswith("/"):
+                # Built from the parts, quoted: never "//host/", never a raw non-Latin-1 byte.
+                location = "/" + "".join(quote(part) + "/" for part in parts)
+                return path, location
+            path = _inside(root, os.path.join(path, "index.html"))
+            if path is None:
+                return HTTPStatus.NOT_FOUND
+        elif request_path.endswith("/"):  # a file is no folder: /index.html/ is not it
+            return HTTPStatus.NOT_FOUND
+        return path, None
+
     def _not_modified(self, etag: str, mtime: int) -> bool:
         """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since only without it."""
         if_none_match = self.headers.get("If-None-Match")
@@ -197,6 +236,30 @@ class SiteHandler(SimpleHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         log.info("%s %s", self.address_string(), format % args)
+
+
+def _hidden(parts: list[str]) -> bool:
+    """What the README's nginx configuration answers 404: dotfiles (the publisher's .tmp
+    folder), `_posts/` and Markdown (sources for a Jekyll build, not pages)."""
+    return (
+        any(part.startswith(".") for part in parts)
+        or parts[:1] == ["_posts"]
+        or (bool(parts) and parts[-1].endswith(".md"))
+    )
+
+
+def _inside(root: str, path: str) -> str | None:
+    """The real path of `path` when it, with every link in it resolved, lies within the
+    real folder `root` and is not hidden there; else None."""
+    real = os.path.realpath(path)
+    if real == root:
+        return real
+    if not real.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    # A link inside the site to a hidden file hides nothing.
+    if _hidden(os.path.relpath(real, root).split(os.sep)):
+        return None
+    return real
 
 
 def _read(path: str) -> bytes:
