@@ -1,8 +1,11 @@
 """`aggregator serve`: the output tree over HTTP, for previews and small sites.
 
-Static files only: it never writes. ETag and Last-Modified with 304s, gzip for text,
-Atom served as Atom. For a busy production site put nginx in front (README shows the
-equivalent configuration). Paths answered by code (health, metrics) go in `ROUTES`.
+Static files only: it never writes, and never answers with anything outside `output_dir`
+(no link out of it is followed) or with what the README's nginx configuration hides
+(dotfiles, `_posts/`, Markdown). ETag and Last-Modified with 304s, gzip for text, Atom
+served as Atom; idle connections time out and their number is capped. For a busy
+production site put nginx in front (README shows the equivalent configuration). Paths
+answered by code (health, metrics) go in `ROUTES`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ import gzip
 import io
 import logging
 import os
-import posixpath
+import socket
+import sys
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
@@ -23,13 +27,21 @@ from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from aggregator.errors import StoreError
 from aggregator.store import Store
 from aggregator.types import UTC, Config
 
-__all__ = ["MEDIA_TYPES", "SiteHandler", "make_server", "metrics_text", "serve", "status_routes"]
+__all__ = [
+    "MEDIA_TYPES",
+    "SiteHandler",
+    "SiteServer",
+    "make_server",
+    "metrics_text",
+    "serve",
+    "status_routes",
+]
 
 log = logging.getLogger("aggregator.serve")
 
@@ -48,6 +60,10 @@ MEDIA_TYPES: dict[str, str] = {
 _COMPRESSIBLE = ("text/", "application/atom+xml", "application/json", "image/svg+xml")
 _MIN_GZIP = 256  # bytes: below this the gzip header costs more than it saves
 _GZIP_CACHE_SIZE = 256  # compressed bodies kept, keyed by (path, mtime, size)
+IDLE_TIMEOUT = 20.0  # seconds a connection may stay silent, reading or writing
+MAX_CONNECTIONS = 256  # connections served at once, one thread each; more get a 503
+# Control characters name no file we publish; NUL would reach os.stat as ValueError.
+_CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 
 
 class _GzipCache:
@@ -104,21 +120,25 @@ class SiteHandler(SimpleHTTPRequestHandler):
         route(self)
         return True
 
+    def setup(self) -> None:
+        super().setup()
+        # A client that sends nothing (or reads nothing) for this long is dropped and its
+        # thread freed; http.server would wait for it forever.
+        if isinstance(self.server, SiteServer):
+            self.connection.settimeout(self.server.idle_timeout)
+
     def send_head(self) -> Any:
-        request_path = unquote(urlsplit(self.path).path)
-        # Hidden files (the publisher's .tmp folder) are not part of the site.
-        if any(part.startswith(".") for part in posixpath.normpath(request_path).split("/")):
-            self.send_error(HTTPStatus.NOT_FOUND)
+        found = self._find()
+        if isinstance(found, HTTPStatus):
+            self.send_error(found)
             return None
-        path = self.translate_path(self.path)
-        if os.path.isdir(path):
-            if not request_path.endswith("/"):
-                self.send_response(HTTPStatus.MOVED_PERMANENTLY)
-                self.send_header("Location", request_path + "/")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return None
-            path = os.path.join(path, "index.html")
+        path, redirect = found
+        if redirect is not None:
+            self.send_response(HTTPStatus.MOVED_PERMANENTLY)
+            self.send_header("Location", redirect)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         try:
             st = os.stat(path)
         except OSError:
@@ -160,6 +180,45 @@ class SiteHandler(SimpleHTTPRequestHandler):
         self.end_headers()
         return io.BytesIO(body)
 
+    def _find(self) -> tuple[str, str | None] | HTTPStatus:
+        """The real path of the file a request names, or where to redirect, or an error.
+
+        Replaces http.server's translate_path, which follows links anywhere and passes
+        NUL on to os.stat.
+        """
+        raw = urlsplit(self.path).path
+        try:
+            request_path = unquote(raw, errors="strict")
+        except UnicodeDecodeError:
+            return HTTPStatus.BAD_REQUEST
+        if not _CONTROL.isdisjoint(request_path):
+            return HTTPStatus.BAD_REQUEST
+        parts: list[str] = []
+        for part in request_path.split("/"):
+            if part == "..":
+                if not parts:  # above the site: no client of ours sends it
+                    return HTTPStatus.BAD_REQUEST
+                parts.pop()
+            elif part not in ("", "."):  # "//" is "/", as nginx's merge_slashes
+                parts.append(part)
+        if _hidden(parts):
+            return HTTPStatus.NOT_FOUND
+        root = os.path.realpath(self.directory)
+        path = _inside(root, os.path.join(root, *parts))
+        if path is None:
+            return HTTPStatus.NOT_FOUND
+        if os.path.isdir(path):
+            if not request_path.endswith("/"):
+                # Built from the parts, quoted: never "//host/", never a raw non-Latin-1 byte.
+                location = "/" + "".join(quote(part) + "/" for part in parts)
+                return path, location
+            path = _inside(root, os.path.join(path, "index.html"))
+            if path is None:
+                return HTTPStatus.NOT_FOUND
+        elif request_path.endswith("/"):  # a file is no folder: /index.html/ is not it
+            return HTTPStatus.NOT_FOUND
+        return path, None
+
     def _not_modified(self, etag: str, mtime: int) -> bool:
         """RFC 9110 §13.1: If-None-Match wins; If-Modified-Since only without it."""
         if_none_match = self.headers.get("If-None-Match")
@@ -179,6 +238,30 @@ class SiteHandler(SimpleHTTPRequestHandler):
         log.info("%s %s", self.address_string(), format % args)
 
 
+def _hidden(parts: list[str]) -> bool:
+    """What the README's nginx configuration answers 404: dotfiles (the publisher's .tmp
+    folder), `_posts/` and Markdown (sources for a Jekyll build, not pages)."""
+    return (
+        any(part.startswith(".") for part in parts)
+        or parts[:1] == ["_posts"]
+        or (bool(parts) and parts[-1].endswith(".md"))
+    )
+
+
+def _inside(root: str, path: str) -> str | None:
+    """The real path of `path` when it, with every link in it resolved, lies within the
+    real folder `root` and is not hidden there; else None."""
+    real = os.path.realpath(path)
+    if real == root:
+        return real
+    if not real.startswith(root.rstrip(os.sep) + os.sep):
+        return None
+    # A link inside the site to a hidden file hides nothing.
+    if _hidden(os.path.relpath(real, root).split(os.sep)):
+        return None
+    return real
+
+
 def _read(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
@@ -194,7 +277,74 @@ def _accepts_gzip(header: str) -> bool:
     return False
 
 
-def make_server(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+class SiteServer(ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` of them, each dropped after
+    `idle_timeout` seconds of silence."""
+
+    daemon_threads = True
+    # http.server's default backlog of 5 drops the SYNs of a burst of visitors; the
+    # kernel caps this at net.core.somaxconn.
+    request_queue_size = max(128, socket.SOMAXCONN)
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: Callable[..., SiteHandler],
+        *,
+        idle_timeout: float = IDLE_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ) -> None:
+        self.idle_timeout = idle_timeout
+        self.max_connections = max_connections
+        self._slots = threading.BoundedSemaphore(max_connections)
+        super().__init__(address, handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self._refuse(request, client_address)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()  # no thread started to release it
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._slots.release()
+
+    def _refuse(self, request: socket.socket, client_address: Any) -> None:
+        # Answered on the accepting thread, so it must not wait: a short reply fits in
+        # a new socket's empty send buffer.
+        log.warning("%s refused: %d connections open", client_address[0], self.max_connections)
+        with contextlib.suppress(OSError):
+            request.setblocking(False)
+            request.send(
+                b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
+                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+            )
+        self.shutdown_request(request)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hangs up or stalls mid-response is the network, not a bug: one
+        # line. Anything else is a bug and keeps its traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            log.info("%s dropped: %s", client_address[0], error)
+            return
+        super().handle_error(request, client_address)
+
+
+def make_server(
+    root: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    idle_timeout: float = IDLE_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> SiteServer:
     """A server for `root`, bound but not yet serving (port 0: any free port).
 
     Raises:
@@ -202,9 +352,9 @@ def make_server(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> Thr
     """
     root.mkdir(parents=True, exist_ok=True)
     handler = functools.partial(SiteHandler, directory=str(root))
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
-    return server
+    return SiteServer(
+        (host, port), handler, idle_timeout=idle_timeout, max_connections=max_connections
+    )
 
 
 def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import http.client
 import os
+import re
+import socket
+import struct
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from clirunner import aggregator_command
 
 from aggregator.serve import SiteHandler, make_server
 
@@ -18,6 +26,19 @@ FEED = (
     + (b"<entry><title>x</title></entry>" * 40)
     + b"</feed>"
 )
+
+
+@contextlib.contextmanager
+def running(server: ThreadingHTTPServer) -> Iterator[int]:
+    """`server` answering on a thread; its port."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 @pytest.fixture
@@ -29,12 +50,8 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, int]]:
     (root / "subscriptions.opml").write_text("<opml/>", encoding="utf-8")
     (root / ".tmp").mkdir()
     (root / ".tmp" / "1.0.tmp").write_bytes(b"half")
-    server = make_server(root, port=0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield root, server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with running(make_server(root, port=0)) as port:
+        yield root, port
 
 
 def get(port: int, path: str, **headers: str) -> http.client.HTTPResponse:
@@ -128,3 +145,246 @@ def test_routes_answer_before_files(
     monkeypatch.setattr(SiteHandler, "ROUTES", {"/index.html": ok})
     _, data = body(site[1], "/index.html")
     assert data == b"ok"
+
+
+# ------------------------------------------------------------- what the site is not
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder beside the site, with a secret the server must never send."""
+    folder = tmp_path / "outside"
+    folder.mkdir()
+    (folder / "secret.html").write_text("<p>secret</p>", encoding="utf-8")
+    return folder
+
+
+def test_symlinks_out_of_the_site_are_404(tmp_path: Path, outside: Path) -> None:
+    # The site's own folder may be a link (a release switched by `ln -sfn`): still served.
+    real = tmp_path / "site-v2"
+    (real / "category").mkdir(parents=True)
+    (real / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    (real / "category" / "news.xml").write_bytes(FEED)
+    root = tmp_path / "site"
+    root.symlink_to(real, target_is_directory=True)
+    (root / "leak.html").symlink_to(outside / "secret.html")
+    (root / "linked").symlink_to(outside, target_is_directory=True)
+    (root / "category" / "up").symlink_to("../..", target_is_directory=True)
+    (root / "category" / "index.html").symlink_to(outside / "secret.html")
+    (root / "home.html").symlink_to("index.html")  # links that stay inside still work
+    (root / "also").symlink_to("category", target_is_directory=True)
+    with running(make_server(root, port=0)) as port:
+        for path in (
+            "/leak.html",
+            "/linked/secret.html",
+            "/linked/",
+            "/linked",
+            "/category/up/",
+            "/category/up/outside/secret.html",
+            "/category/",  # its index.html leads out
+        ):
+            response, data = body(port, path)
+            assert response.status == 404, path
+            assert b"secret" not in data, path
+        assert body(port, "/")[1] == b"<p>home</p>"
+        assert body(port, "/home.html")[1] == b"<p>home</p>"
+        assert body(port, "/also/news.xml")[1] == FEED
+
+
+def test_what_nginx_hides_is_404(site: tuple[Path, int]) -> None:
+    root, port = site
+    (root / "_posts").mkdir()
+    (root / "_posts" / "2024-01-02-hello.md").write_text("---\ntitle: x\n---\n", encoding="utf-8")
+    (root / "_posts" / "index.html").write_text("<p>list</p>", encoding="utf-8")
+    (root / "category" / "draft.md").write_text("# draft", encoding="utf-8")
+    (root / "category" / ".hidden.xml").write_bytes(FEED)
+    for path in (
+        "/_posts/2024-01-02-hello.md",
+        "/_posts/",
+        "/_posts",  # no redirect to a folder that is not there
+        "//_posts/2024-01-02-hello.md",
+        "/category/../_posts/2024-01-02-hello.md",
+        "/%5fposts/2024-01-02-hello.md",
+        "/category/draft.md",  # Markdown is a build's source wherever it is
+        "/category/.hidden.xml",
+        "/%2etmp/1.0.tmp",
+    ):
+        response, data = body(port, path)
+        assert response.status == 404, (path, response.status)
+        assert b"title: x" not in data and b"list" not in data and b"draft" not in data, path
+
+
+def test_readme_nginx_hides_the_same() -> None:
+    """The README's nginx block hides what `serve` hides: keep the two in step."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    (nginx,) = re.findall(r"```nginx\n(.*?)```", text, re.DOTALL)
+    for rule in (
+        "location ~ /\\. { return 404; }",
+        "location /_posts/ { return 404; }",
+        "location ~ \\.md$ { return 404; }",
+        "disable_symlinks on from=$document_root;",
+    ):
+        assert rule in nginx, rule
+
+
+# ------------------------------------------------------------- odd requests
+
+
+def test_odd_paths_get_a_clean_answer(
+    site: tuple[Path, int], capfd: pytest.CaptureFixture[str]
+) -> None:
+    root, port = site
+    (root / "分类").mkdir()
+    for path, status in (
+        ("/%00", 400),
+        ("/index.html%00.xml", 400),
+        ("/category/%00/", 400),
+        ("/%0a", 400),
+        ("/%ff", 400),  # not UTF-8: no name we publish
+        ("/%", 404),
+        ("/..%2f..%2f..%2fetc/passwd", 400),
+        ("/../../etc/passwd", 400),
+        ("/" + "a" * 300, 404),  # longer than a file name may be
+        ("/" + "a/" * 3000 + "x.html", 404),  # longer than a path may be
+        ("/%e5%88%86%e7%b1%bb", 301),  # http.server's Location was not Latin-1
+    ):
+        response, _ = body(port, path)
+        assert response.status == status, (path[:40], response.status)
+        if status == 301:
+            assert response.getheader("Location") == "/%E5%88%86%E7%B1%BB/"
+        assert body(port, "/category/news.xml")[1] == FEED, path[:40]  # still serving
+    assert "Traceback" not in capfd.readouterr().err
+
+
+# ------------------------------------------------------------- connections
+
+
+def _threads_settle(expected: int, timeout: float = 5.0) -> int:
+    deadline = time.monotonic() + timeout
+    while threading.active_count() != expected and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return threading.active_count()
+
+
+def test_idle_connections_are_closed_after_the_timeout(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    with running(make_server(tmp_path, port=0, idle_timeout=1.0)) as port:
+        before = threading.active_count()
+        started = time.monotonic()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(50)]
+        try:
+            # One handler thread for each: they are all waiting for a request line.
+            assert _threads_settle(before + 50) == before + 50
+            for s in idle:
+                assert s.recv(1) == b""  # closed by the server, not by us
+            assert 0.9 < time.monotonic() - started < 5
+            assert _threads_settle(before) == before
+        finally:
+            for s in idle:
+                s.close()
+        assert body(port, "/index.html")[1] == b"<p>home</p>"
+
+
+def test_a_client_that_stops_reading_or_hangs_up_is_dropped(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    # More than the kernel buffers on both sides of a loopback connection.
+    (tmp_path / "big.bin").write_bytes(b"x" * (32 << 20))
+    with running(make_server(tmp_path, port=0, idle_timeout=1.0)) as port:
+        before = threading.active_count()
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as stalled:
+            stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            stalled.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+            assert _threads_settle(before + 1) == before + 1
+            assert _threads_settle(before) == before  # the write timed out
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as gone:
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            gone.sendall(b"GET /big.bin HTTP/1.0\r\n\r\n")
+            assert gone.recv(1) == b"H"  # the server is writing
+            # Linger 0: close() resets the connection under the server's write.
+            gone.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        assert _threads_settle(before) == before
+        assert get(port, "/big.bin").status == 200
+    err = capfd.readouterr().err
+    assert "Traceback" not in err, err
+
+
+def test_connections_beyond_the_cap_are_refused_at_once(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    with running(make_server(tmp_path, port=0, idle_timeout=1.0, max_connections=4)) as port:
+        before = threading.active_count()
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(4)]
+        try:
+            assert _threads_settle(before + 4) == before + 4
+            with socket.create_connection(("127.0.0.1", port), timeout=2) as extra:
+                reply = b"".join(iter(lambda: extra.recv(4096), b""))
+            assert reply.startswith(b"HTTP/1.0 503 ")
+            assert b"Retry-After: " in reply
+            assert threading.active_count() == before + 4  # no thread for the refused one
+        finally:
+            for s in idle:
+                s.close()
+        # The slots come back as the idle ones go.
+        assert _threads_settle(before) == before
+        assert body(port, "/index.html")[1] == b"<p>home</p>"
+
+
+def test_listen_backlog_holds_a_burst(tmp_path: Path) -> None:
+    # Bound and listening, but not accepting yet: every connection waits in the backlog.
+    # Linux drops the SYN of a connection that finds the backlog full, so connect() hangs.
+    server = make_server(tmp_path, port=0)
+    port = server.server_address[1]
+    burst: list[socket.socket] = []
+    try:
+        for _ in range(100):
+            burst.append(socket.create_connection(("127.0.0.1", port), timeout=0.5))
+    finally:
+        for s in burst:
+            s.close()
+        server.server_close()
+    assert len(burst) == 100
+
+
+# ------------------------------------------------------------- the command
+
+
+def test_serve_command_end_to_end(tmp_path: Path, outside: Path) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "site:\n  title: T\n  base_url: https://news.example.org/\n  output_dir: out\n"
+        "database: sqlite:///test.db\ncategories:\n  news:\n    title: News\n"
+        "sources:\n  - name: a\n    url: http://127.0.0.1:9/a.rss\n    category: news\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    (out / "_posts").mkdir(parents=True)
+    (out / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    (out / "_posts" / "2024-01-02-hello.md").write_text("---\n---\n", encoding="utf-8")
+    (out / "leak.html").symlink_to(outside / "secret.html")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [*aggregator_command(), "--config", str(config), "serve", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None
+                time.sleep(0.05)
+        assert get(port, "/_posts/2024-01-02-hello.md").status == 404
+        assert get(port, "/leak.html").status == 404
+        assert get(port, "/%00").status == 400
+        assert body(port, "/")[1] == b"<p>home</p>"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=10)
+    assert "Traceback" not in err, err
