@@ -290,3 +290,4 @@ class SourceState:
     redirect_target: str | None = None
     redirect_count: int = 0
     feed_ttl: timedelta | None = None  # the feed's last <ttl>: a lower bound after a 304 too
+    dropped_items: int = 0  # items of the last parsed body past max_items, not stored
