@@ -415,6 +415,8 @@ def status_rows(config: Config, store: Store) -> list[dict[str, Any]]:
                 "last_success": _iso(st.last_success),
                 "last_status": st.last_status,
                 "posts": counts.get(source.name, 0),
+                # Items past max_items in the last parsed body: dropped, never stored.
+                "dropped": st.dropped_items,
                 "failures": st.failures,
                 "last_error": st.last_error,
                 "next_check": _iso(st.next_check),
@@ -454,6 +456,9 @@ def cmd_status(args: argparse.Namespace) -> int:
         if r["moved"]:
             moved = f"moved from {r['original_url']} to {r['url']}: change {r['config_change']}"
             error = f"{moved} {error}".strip()
+        if r["dropped"]:
+            # Beside the error, not a column of its own: the table stays one screen wide.
+            error = f"{error} {r['dropped']} items past max_items dropped".strip()
         cells = (
             r["name"],
             (r["last_fetched"] or "never").replace("T", " ")[:16],

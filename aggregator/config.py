@@ -315,6 +315,8 @@ class FetchSpec(_Model):
     max_redirects: int = PydanticField(default=_FETCH_DEFAULTS.max_redirects, ge=0)
     redirect_threshold: int = PydanticField(default=_FETCH_DEFAULTS.redirect_threshold, gt=0)
     max_backoff: Duration = _FETCH_DEFAULTS.max_backoff
+    max_items: int = PydanticField(default=_FETCH_DEFAULTS.max_items, gt=0)
+    full_text_budget: Seconds = _FETCH_DEFAULTS.full_text_budget
     allow_private: bool = _FETCH_DEFAULTS.allow_private
     private_networks: tuple[Network, ...] | None = _FETCH_DEFAULTS.private_networks
 
@@ -378,6 +380,8 @@ class SourceSpec(_RulesSpec):
     full_text: bool = False
     category_map: dict[Text, CategorySlug] = PydanticField(default_factory=dict)
     allow_data_images: bool = False
+    max_items: int | None = PydanticField(default=None, gt=0)
+    full_text_budget: Seconds | None = None
 
     @model_validator(mode="after")
     def _interval_or_cron(self) -> SourceSpec:
@@ -708,6 +712,8 @@ def _resolve_sources(
                 rules=spec.rules(),
                 category_map=tuple(spec.category_map.items()),
                 allow_data_images=spec.allow_data_images,
+                max_items=spec.max_items,
+                full_text_budget=spec.full_text_budget,
             )
         )
     return categories, sources, problems

@@ -1,6 +1,7 @@
 """Full text: for sources with `full_text: true`, the linked page's article replaces a summary.
 Pages come through the fetch stage as untrusted URLs (its limits apply); extraction never
-fails a post: when anything goes wrong the summary stays.
+fails a post: when anything goes wrong the summary stays. Never waits past its budget:
+what does not fit is handed back, to be tried again later.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from concurrent.futures import Executor
+from dataclasses import dataclass
 
 from aggregator.errors import SourceError
 from aggregator.fetch import Fetcher
 from aggregator.normalize import plain_text, sanitize_html, with_content
 from aggregator.types import FetchResult, Post
 
-__all__ = ["PAGES_AT_ONCE", "enrich", "extract_article"]
+__all__ = ["PAGES_AT_ONCE", "FullText", "enrich", "enrich_within", "extract_article"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,14 @@ def _body_of(document: str) -> str:
     return document
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FullText:
+    """Posts after their pages were tried, and those whose page did not fit the budget."""
+
+    posts: list[Post]  # in the order given; an article in place of the summary where found
+    late: tuple[str, ...] = ()  # keys of posts whose page was not fetched and read in time
+
+
 async def enrich(
     posts: Sequence[Post],
     fetcher: Fetcher,
@@ -69,6 +79,27 @@ async def enrich(
 ) -> list[Post]:
     """Each post with its linked page's article in place of its summary, when one is found
     and it says more than the summary; the others unchanged. Order is kept.
+
+    Raises nothing: a page that cannot be fetched or read leaves its post as it was.
+    """
+    found = await enrich_within(
+        posts, fetcher, budget=None, allow_data_images=allow_data_images, executor=executor
+    )
+    return found.posts
+
+
+async def enrich_within(
+    posts: Sequence[Post],
+    fetcher: Fetcher,
+    *,
+    budget: float | None,
+    allow_data_images: bool = False,
+    executor: Executor | None = None,
+) -> FullText:
+    """As `enrich`, in at most `budget` seconds (None: no limit): a page still coming when
+    it runs out is given up, its post kept as it was and its key listed as late.
+
+    Pages are asked for in the order of `posts`, so earlier posts are served first.
 
     Raises nothing: a page that cannot be fetched or read leaves its post as it was.
     """
@@ -85,7 +116,21 @@ async def enrich(
                 return post
         return await _with_article(post, page, allow_data_images, executor)
 
-    return list(await asyncio.gather(*(one(p) for p in posts)))
+    if not posts:
+        return FullText(posts=[])
+    tasks = [asyncio.ensure_future(one(p)) for p in posts]
+    # Slow pages (each up to the total timeout, a few at a time per host) would otherwise
+    # hold the source's lane for posts x timeout / per-host limit: 25 minutes for 50.
+    done, late = await asyncio.wait(tasks, timeout=budget)
+    for task in late:
+        task.cancel()
+    if late:
+        await asyncio.gather(*late, return_exceptions=True)  # let them unwind
+        log.info("%d full-text pages did not fit the budget: tried again later", len(late))
+    return FullText(
+        posts=[t.result() if t in done else p for p, t in zip(posts, tasks, strict=True)],
+        late=tuple(p.key for p, t in zip(posts, tasks, strict=True) if t not in done),
+    )
 
 
 async def _with_article(

@@ -432,6 +432,8 @@ class Publisher:
         # an operator's first run, whose sources all failed, still gets a site and feeds.
         full = full or not (self.out / "index.html").exists()
         self._clear_stale_temp_files()
+        # Before anything is read: a post's slug is final from its first publish on.
+        self.store.settle_slugs()
         expired = self._expire()
         if full:
             marks = self.store.pending_revisions()

@@ -7,7 +7,6 @@ given, dedupes posts by key, hands out unique slugs and tracks what is left to p
 from __future__ import annotations
 
 import json
-from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final, TypeVar
@@ -39,6 +38,7 @@ _WRITE: Final = "aggregator_write"
 # choice reads then writes) between nodes. SQLite serializes writers by itself.
 _MIGRATION_LOCK: Final = 0x616767726567  # "aggreg"
 _POSTS_LOCK: Final = 0x616767726568
+_NO_DATE: Final = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class UTCDateTime(sa.TypeDecorator[datetime]):
@@ -108,6 +108,8 @@ sources = sa.Table(
     sa.Column("redirect_target", sa.Text),
     sa.Column("redirect_count", sa.Integer, nullable=False, default=0, server_default="0"),
     sa.Column("feed_ttl_seconds", sa.Integer),
+    # Version 5: items past max_items the last parsed body held, dropped unread.
+    sa.Column("dropped_items", sa.Integer, nullable=False, default=0, server_default="0"),
 )
 
 # Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,
@@ -142,6 +144,10 @@ posts = sa.Table(
     sa.Column("canonical_link", sa.Text, nullable=False, server_default=""),
     sa.Column("text_hash", sa.Text, nullable=False, server_default=""),
     sa.Column("raw_hash", sa.Text, nullable=False, server_default=""),
+    # Version 5: the base of a slug not yet settled (see Store.settle_slugs); NULL once
+    # settled. A post's article still to fetch (full text that did not fit a round's budget).
+    sa.Column("slug_base", sa.Text),
+    sa.Column("full_text_pending", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 _is_pending = posts.c.revision > posts.c.published_revision
@@ -168,6 +174,25 @@ _IDENTITY_INDEXES: Final = (
 # pages, so numbering a category of 2,000 posts read 2,000 bodies.
 _ARRIVAL_INDEX: Final = sa.Index(
     "ix_posts_category_arrival", posts.c.category, posts.c.first_seen, posts.c.key
+)
+
+_unsettled = posts.c.slug_base.is_not(None)
+_wants_article = posts.c.full_text_pending.is_(True)
+# Version 5: both stay tiny (a round's new posts until the next publish; the articles a
+# budget left for later), so partial indexes find them without reading the table.
+_VOLUME_INDEXES: Final = (
+    sa.Index(
+        "ix_posts_unsettled_slug",
+        posts.c.key,
+        sqlite_where=_unsettled,
+        postgresql_where=_unsettled,
+    ),
+    sa.Index(
+        "ix_posts_full_text_pending",
+        posts.c.source,
+        sqlite_where=_wants_article,
+        postgresql_where=_wants_article,
+    ),
 )
 
 # ----------------------------------------------------------------- migrations
@@ -253,12 +278,25 @@ def _arrival_index_v4(conn: Connection) -> None:
     _ARRIVAL_INDEX.create(conn)
 
 
+def _volume_v5(conn: Connection) -> None:
+    # Existing posts have settled slugs (NULL) and no article pending (false).
+    for ddl in (
+        "ALTER TABLE sources ADD COLUMN dropped_items INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE posts ADD COLUMN slug_base TEXT",
+        "ALTER TABLE posts ADD COLUMN full_text_pending BOOLEAN NOT NULL DEFAULT false",
+    ):
+        conn.exec_driver_sql(ddl)
+    for index in _VOLUME_INDEXES:
+        index.create(conn)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
     _fetch_state_v2,
     _post_identity_v3,
     _arrival_index_v4,
+    _volume_v5,
 )
 
 
@@ -508,14 +546,50 @@ class Store:
     def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
         """Insert new posts, update changed ones, skip unchanged ones (by key and content hash).
 
-        A new post gets a slug unique across the store (its base slug, then -2, -3, …) that
-        it keeps for good. The first occurrence of a key in `new_posts` wins.
+        A new post gets a slug unique across the store (its base slug, then -2, -3, …); it
+        may move among posts of the same base until settle_slugs, then it is kept for good.
+        The first occurrence of a key in `new_posts` wins.
         """
         return self._run(
             "cannot store posts",
             lambda conn: _upsert(conn, new_posts, now=now),
             write=True,
         )
+
+    def settle_slugs(self) -> int:
+        """Give the posts stored since the last call their slugs for good; return how many
+        moved. Within one base, slugs go by the posts' dates, then keys (undated posts
+        after dated ones), so the same posts get the same slugs in whatever order their
+        sources were stored. Publishing calls this before it reads anything.
+        """
+        return self._run("cannot settle slugs", _settle_slugs, write=True)
+
+    def full_text_pending(self, source: str) -> list[Post]:
+        """`source`'s posts whose article is still to fetch, oldest first."""
+        query = (
+            sa.select(posts)
+            .where(_wants_article, posts.c.source == source)
+            .order_by(posts.c.published, posts.c.key)
+        )
+        return self._run(
+            f"cannot read the posts of {source!r} awaiting full text",
+            lambda conn: [_post_from_row(r) for r in conn.execute(query)],
+        )
+
+    def mark_full_text(self, keys: Sequence[str], *, pending: bool) -> None:
+        """Record that the articles of posts `keys` are still to fetch (or no longer are)."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return
+
+        def work(conn: Connection) -> None:
+            for chunk in _chunks(wanted):
+                statement = (
+                    sa.update(posts).where(posts.c.key.in_(chunk)).values(full_text_pending=pending)
+                )
+                conn.execute(statement)
+
+        self._run("cannot mark posts awaiting full text", work, write=True)
 
     def pending(self) -> list[Post]:
         """Posts new or changed since they were last published, oldest first."""
@@ -823,6 +897,7 @@ def _state_values(state: SourceState) -> dict[str, Any]:
         "feed_ttl_seconds": (
             None if state.feed_ttl is None else int(state.feed_ttl.total_seconds())
         ),
+        "dropped_items": state.dropped_items,
     }
 
 
@@ -846,6 +921,7 @@ def _state_from_row(row: Row[Any]) -> SourceState:
         redirect_target=row.redirect_target,
         redirect_count=row.redirect_count,
         feed_ttl=None if row.feed_ttl_seconds is None else timedelta(seconds=row.feed_ttl_seconds),
+        dropped_items=row.dropped_items,
     )
 
 
@@ -894,6 +970,8 @@ def _post_from_row(row: Any) -> Post:
         canonical_link,
         text_hash,
         raw_hash,
+        _slug_base,
+        _full_text_pending,
     ) = row
     return Post(
         key=key,
@@ -1020,6 +1098,10 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 "canonical_link": p.canonical_link,
                 "text_hash": p.text_hash,
                 "raw_hash": p.raw_hash,
+                # Settled when next published, in an order that does not depend on which
+                # source's batch came first (Store.settle_slugs).
+                "slug_base": p.slug or "post",
+                "full_text_pending": False,
             }
             for p, slug in zip(inserts, slugs, strict=True)
         ]
@@ -1063,22 +1145,79 @@ def _post_insert(dialect: Dialect) -> _Insert:
     return cached
 
 
-def _unique_slugs(conn: Connection, bases: Sequence[str]) -> list[str]:
-    """One slug per base, unique among the stored slugs and each other: base, base-2, …"""
+def _unique_slugs(
+    conn: Connection, bases: Sequence[str], *, free: frozenset[str] = frozenset()
+) -> list[str]:
+    """One slug per base, unique among the stored slugs and each other: base, base-2, …
+
+    `free`: stored slugs that may be given again (the rows holding them take new ones).
+    Linear in len(bases): per base, the highest suffix in use is read once and counted up
+    from, not probed from -2 for every post of the same title.
+    """
     unique = list(dict.fromkeys(bases))
     taken: set[str] = set()
     for chunk in _chunks(unique):  # one indexed lookup for the common case: no clash
         taken.update(conn.scalars(sa.select(posts.c.slug).where(posts.c.slug.in_(chunk))))
-    repeated = {b for b, n in Counter(bases).items() if n > 1}
-    for base in [b for b in unique if b in taken or b in repeated]:  # find every base-N in use
-        query = sa.select(posts.c.slug).where(posts.c.slug.startswith(f"{base}-", autoescape=True))
-        taken.update(conn.scalars(query))
+    taken -= free
+    following: dict[str, int] = {}  # base -> the next suffix to try
+
+    def next_suffix(base: str) -> int:
+        n = following.get(base)
+        if n is None:
+            # Every stored base-…: base-N for the counter, the rest (base-N-M, another
+            # title's slug) so that a candidate is never one of them.
+            highest = 1
+            query = sa.select(posts.c.slug).where(
+                posts.c.slug.startswith(f"{base}-", autoescape=True)
+            )
+            for slug in conn.scalars(query):
+                if slug in free:
+                    continue
+                taken.add(slug)
+                suffix = slug[len(base) + 1 :]
+                if suffix.isascii() and suffix.isdigit():
+                    highest = max(highest, int(suffix))
+            n = highest + 1
+        return n
+
     result = []
     for base in bases:
-        slug, n = base, 1
-        while slug in taken:
-            n += 1
+        slug = base
+        if slug in taken:
+            n = next_suffix(base)
             slug = f"{base}-{n}"
+            while slug in taken:  # another title's slug: at most once per slug taken
+                n += 1
+                slug = f"{base}-{n}"
+            following[base] = n + 1
         taken.add(slug)
         result.append(slug)
     return result
+
+
+def _settle_slugs(conn: Connection) -> int:
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_POSTS_LOCK)))
+    query = sa.select(
+        posts.c.key, posts.c.slug, posts.c.slug_base, posts.c.published, posts.c.dated
+    ).where(_unsettled)
+    rows = list(conn.execute(query))
+    if not rows:
+        return 0
+    # Dated posts by their date, then undated ones (whose date is only when they were
+    # seen), then by key: the same posts get the same slugs whatever order they came in.
+    rows.sort(key=lambda r: (not r.dated, r.published if r.dated else _NO_DATE, r.key))
+    slugs = _unique_slugs(conn, [r.slug_base for r in rows], free=frozenset(r.slug for r in rows))
+    moved = [(r.key, slug) for r, slug in zip(rows, slugs, strict=True) if slug != r.slug]
+    if moved:
+        # Through a placeholder: a slug may pass from one of these rows to another, and the
+        # unique constraint is checked row by row. "~" is in no slug.
+        step = (
+            sa.update(posts)
+            .where(posts.c.key == sa.bindparam("b_key"))
+            .values(slug=sa.bindparam("b_slug"))
+        )
+        conn.execute(step, [{"b_key": k, "b_slug": f"~{k}"} for k, _ in moved])
+        conn.execute(step, [{"b_key": k, "b_slug": slug} for k, slug in moved])
+    conn.execute(sa.update(posts).where(_unsettled).values(slug_base=None))
+    return len(moved)

@@ -23,7 +23,7 @@ from typing import ParamSpec, TypeVar
 from aggregator.errors import FetchError, ParseError, SourceError
 from aggregator.fetch import PRIVATE_NETWORKS, Fetcher, FetchLimits, HostDeferred, auth_header
 from aggregator.fetch import host_key as _host_key
-from aggregator.fulltext import enrich
+from aggregator.fulltext import FullText, enrich_within
 from aggregator.normalize import reconcile
 from aggregator.schedule import cache_lifetime, next_check
 from aggregator.store import Store
@@ -311,16 +311,26 @@ class Updater:
         lifetime = cache_lifetime(result.headers, now=now) if source.respect_cache else None
         if result.content is None:
             self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
+            filled = await self._full_text(source, [], fetcher, now=now)
             return SourceOutcome(
-                name=source.name, status="not-modified", http_status=304, moved_to=moved_to
+                name=source.name,
+                status="not-modified",
+                http_status=304,
+                updated=len(filled.updated),
+                moved_to=moved_to,
             )
         digest = hashlib.sha256(result.content).hexdigest()
         status = result.status
         if digest == state.content_hash:
             # The server ignored our validators but sent the same bytes: nothing to do.
             self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
+            filled = await self._full_text(source, [], fetcher, now=now)
             return SourceOutcome(
-                name=source.name, status="unchanged", http_status=result.status, moved_to=moved_to
+                name=source.name,
+                status="unchanged",
+                http_status=result.status,
+                updated=len(filled.updated),
+                moved_to=moved_to,
             )
         job = Job(
             content=result.content,
@@ -333,12 +343,21 @@ class Updater:
             # Unchanged entries are not sanitized again.
             known=frozenset(await self._in_store(self.store.raw_hashes, source.name)),
             fast=self.config.parser != "feedparser",
+            max_items=source.max_items or self.config.fetch.max_items,
         )
         parsed = await self._parse(job)
-        if source.full_text and parsed.posts:
-            posts = await self._in_store(self._reconciled, parsed.posts, parsed.keys)
-            posts = await enrich(posts, fetcher, allow_data_images=source.allow_data_images)
-            upserted = await self._in_store(self.store.upsert_posts, posts, now=now)
+        if parsed.dropped:
+            log.warning(
+                "%s: %d items past max_items dropped (the newest %d kept)",
+                source.name,
+                parsed.dropped,
+                job.max_items,
+            )
+        if source.full_text:
+            posts: list[Post] = []
+            if parsed.posts:
+                posts = await self._in_store(self._reconciled, parsed.posts, parsed.keys)
+            upserted = await self._full_text(source, posts, fetcher, now=now)
         else:
             # One trip to the store thread: identities, reconcile and upsert.
             upserted = await self._in_store(self._reconcile_and_upsert, parsed, now)
@@ -349,6 +368,7 @@ class Updater:
             feed_link=parsed.link,
             feed_id=parsed.feed_id,
             feed_ttl=parsed.ttl,
+            dropped_items=parsed.dropped,
         )
         self._save(source, ok, now=now, min_interval=self._lower_bound(source, ok, lifetime))
         log.debug("%s: %d new, %d updated", source.name, len(upserted.new), len(upserted.updated))
@@ -361,6 +381,34 @@ class Updater:
             parsed=True,
             moved_to=moved_to,
         )
+
+    async def _full_text(
+        self, source: Source, fresh: Sequence[Post], fetcher: Fetcher, *, now: datetime
+    ) -> UpsertResult:
+        """Store `fresh` (reconciled posts of this body) with their articles, and fetch the
+        articles earlier rounds left, all in the source's one budget: a post whose page
+        does not fit is stored with its summary now and its page tried next round.
+        """
+        if not source.full_text:
+            return UpsertResult()
+        waiting = await self._in_store(self.store.full_text_pending, source.name)
+        keys = {p.key for p in fresh}
+        # The oldest waiting first: new posts every round must not starve them.
+        todo = [*(p for p in waiting if p.key not in keys), *fresh]
+        if not todo:
+            return UpsertResult()
+        budget = source.full_text_budget or self.config.fetch.full_text_budget
+        text = await enrich_within(
+            todo, fetcher, budget=budget, allow_data_images=source.allow_data_images
+        )
+        return await self._in_store(self._store_full_text, text, now)
+
+    def _store_full_text(self, text: FullText, now: datetime) -> UpsertResult:
+        upserted = self.store.upsert_posts(text.posts, now=now)
+        late = set(text.late)
+        self.store.mark_full_text([p.key for p in text.posts if p.key not in late], pending=False)
+        self.store.mark_full_text(text.late, pending=True)
+        return upserted
 
     def _reconciled(self, posts: Sequence[Post], keys: set[str]) -> list[Post]:
         """`posts` as the store should take them: identities kept across changed guids,

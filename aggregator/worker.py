@@ -7,15 +7,15 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aggregator.normalize import normalize_with_keys
 from aggregator.parse import parse
-from aggregator.types import Category, Post, Source
+from aggregator.types import Category, Post, RawEntry, Source
 
-__all__ = ["Job", "JobResult", "parse_and_normalize", "process_pool"]
+__all__ = ["Job", "JobResult", "keep_newest", "parse_and_normalize", "process_pool"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,6 +31,7 @@ class Job:
     site_timezone: str
     known: frozenset[str] = frozenset()  # raw hashes of stored entries: not sanitized again
     fast: bool = True  # False: feedparser only (`parser: feedparser`)
+    max_items: int | None = None  # entries kept of the body (the newest); None: all
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,7 +41,8 @@ class JobResult:
     link: str | None = None
     feed_id: str | None = None
     ttl: timedelta | None = None
-    keys: set[str] = field(default_factory=set)  # every key the feed carries (entry_keys)
+    keys: set[str] = field(default_factory=set)  # every key the kept entries carry (entry_keys)
+    dropped: int = 0  # entries past max_items, never normalized
 
 
 def parse_and_normalize(job: Job) -> JobResult:
@@ -49,6 +51,12 @@ def parse_and_normalize(job: Job) -> JobResult:
     Raises: ParseError when the bytes are not a usable feed.
     """
     feed = parse(job.content, job.headers, url=job.url, fast=job.fast)
+    dropped = 0
+    if job.max_items is not None and len(feed.entries) > job.max_items:
+        # Before normalizing: each entry costs sanitizing now and a post and files later.
+        entries = keep_newest(feed.entries, job.max_items)
+        dropped = len(feed.entries) - len(entries)
+        feed = replace(feed, entries=entries)
     posts, keys = normalize_with_keys(
         feed,
         job.source,
@@ -65,7 +73,30 @@ def parse_and_normalize(job: Job) -> JobResult:
         feed_id=feed.feed_id,
         ttl=feed.ttl,
         keys=keys,
+        dropped=dropped,
     )
+
+
+def keep_newest(entries: tuple[RawEntry, ...], limit: int) -> tuple[RawEntry, ...]:
+    """The `limit` newest of `entries` (by their date; undated ones after every dated one,
+    in feed order), in feed order.
+
+    Raises: nothing.
+    """
+    if len(entries) <= limit:
+        return entries
+    # A date without a zone is taken as UTC here: close enough to rank, and comparable.
+    ranked = sorted(range(len(entries)), key=lambda i: _rank(entries[i], i))
+    return tuple(entries[i] for i in sorted(ranked[:limit]))
+
+
+def _rank(entry: RawEntry, index: int) -> tuple[int, float, int]:
+    when = entry.published or entry.updated
+    if when is None:
+        return (1, 0.0, index)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return (0, -when.timestamp(), index)
 
 
 def process_pool(workers: int) -> ProcessPoolExecutor:

@@ -304,3 +304,32 @@ def test_status_prints_server_words_literally(tmp_path: Path, feed_server: FeedS
     assert "\x1b]8;" not in proc.stdout  # no terminal hyperlink
     assert "\x1b[31m" not in proc.stdout  # no control sequence from a server
     assert "[bold red]" in out
+
+
+def test_cold_runs_give_the_same_permalinks_whatever_order_sources_answer(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """Same-title posts from two sources: which one answers first must not decide who
+    gets `same-title` and who `same-title-2`."""
+
+    def feed(name: str) -> bytes:
+        return rss(name, [(g, "Same title", f"<p>{name} {g}</p>") for g in ("1", "2")])
+
+    feed_server.add("/a.xml", feed("a"))
+    feed_server.add("/b.xml", feed("b"))
+    runs = []
+    for run, slow in enumerate(("b", "a")):
+        feed_server.add(f"/{slow}.xml", feed(slow), delay=1.0)  # the other one comes first
+        root = tmp_path / f"run{run}"
+        root.mkdir()
+        sources = [
+            {"name": name, "url": feed_server.url(f"/{name}.xml"), "category": "news"}
+            for name in ("a", "b")
+        ]
+        config = write_config(root, sources, {"news": "News"})
+        run_cli(config, "run", "--once")
+        posts = (root / "out" / "_posts").glob("*.md")
+        runs.append({p.name: p.read_text(encoding="utf-8").split("---")[2] for p in posts})
+        feed_server.add(f"/{slow}.xml", feed(slow))
+    assert len(runs[0]) == 4
+    assert runs[0] == runs[1]

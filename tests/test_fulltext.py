@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,8 +14,9 @@ from httpserver import FeedServer
 
 from aggregator.config import load_config
 from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.fulltext import enrich, extract_article
+from aggregator.fulltext import FullText, enrich, enrich_within, extract_article
 from aggregator.normalize import text_hash
+from aggregator.publish import publish
 from aggregator.store import open_store
 from aggregator.types import Post
 from aggregator.update import Updater
@@ -140,5 +143,103 @@ def test_full_text_source_through_the_updater(feed_server: FeedServer, tmp_path:
         feed_server.add("/feed", feed + b"\n")  # new bytes, same item
         assert asyncio.run(later.run_round(config.sources)).updated == 0
         assert feed_server.hits("/news/1") == 1
+    finally:
+        store.close()
+
+
+# ------------------------------------------------------------------ the budget
+
+
+def summaries_feed(server: FeedServer, n: int) -> bytes:
+    items = "".join(
+        f"<item><guid>{i}</guid><title>Terminal {i}</title>"
+        f"<link>{server.url(f'/news/{i}')}</link>"
+        f"<pubDate>Wed, 01 May 2024 0{i}:00:00 GMT</pubDate>"
+        "<description>Short summary.</description></item>"
+        for i in range(n)
+    )
+    return (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>Port</title>'
+        f"<link>{server.url('/')}</link>{items}</channel></rss>"
+    ).encode()
+
+
+def test_enrich_within_gives_up_slow_pages_at_the_budget(feed_server: FeedServer) -> None:
+    feed_server.add("/fast", ARTICLE.encode(), content_type=HTML)
+    feed_server.add("/slow", ARTICLE.encode(), content_type=HTML, hang=True)
+    posts = [
+        dataclasses.replace(post(feed_server.url("/fast")), key="fast"),
+        dataclasses.replace(post(feed_server.url("/slow")), key="slow"),
+        dataclasses.replace(post(""), key="no-link"),
+    ]
+
+    async def go() -> FullText:
+        limits = FetchLimits(
+            connect_timeout=1, read_timeout=30, total_timeout=30, allow_private=True
+        )
+        async with Fetcher(limits) as fetcher:
+            return await enrich_within(posts, fetcher, budget=0.5)
+
+    started = time.monotonic()
+    text = asyncio.run(go())
+    assert time.monotonic() - started < 2.5
+    assert text.late == ("slow",)
+    fast, slow, no_link = text.posts
+    assert PARAGRAPH.strip() in fast.content_html
+    assert (slow, no_link) == (posts[1], posts[2])
+
+
+def test_slow_pages_wait_for_a_later_round_with_the_summary_published(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    for i in range(6):
+        feed_server.add(f"/news/{i}", ARTICLE.encode(), content_type=HTML, hang=True)
+    feed_server.add("/feed", summaries_feed(feed_server, 6), etag=True)
+    data = {
+        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
+        "database": "sqlite:///state.db",
+        "fetch": {
+            "allow_private": True,
+            "connect_timeout": "1s",
+            "read_timeout": "30s",
+            "total_timeout": "30s",
+        },
+        "categories": {"news": {"title": "News"}},
+        "sources": [
+            {
+                "name": "port",
+                "url": feed_server.url("/feed"),
+                "category": "news",
+                "full_text": True,
+                "full_text_budget": 1,
+            }
+        ],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config = load_config(path)
+    store = open_store(config.database)
+    try:
+        started = time.monotonic()
+        report = asyncio.run(Updater(config, store).run_round(config.sources))
+        # Six pages hanging for 30 s each, two at a time: 90 s without the budget.
+        assert time.monotonic() - started < 1 + 3
+        assert report.new == 6
+        assert all(p.content_html.strip() == "Short summary." for p in store.recent_posts())
+        assert len(store.full_text_pending("port")) == 6
+        publish(config, store)
+        files = sorted((tmp_path / "out" / "_posts").glob("*.md"))
+        assert len(files) == 6
+        assert all("Short summary." in f.read_text(encoding="utf-8") for f in files)
+
+        # The pages are fast now; the feed answers 304, and the articles are filled in.
+        for i in range(6):
+            feed_server.add(f"/news/{i}", ARTICLE.encode(), content_type=HTML)
+        report = asyncio.run(Updater(config, store).run_round(config.sources))
+        assert report.not_modified == 1 and report.updated == 6 and report.changed
+        assert all(PARAGRAPH.strip() in p.content_html for p in store.recent_posts())
+        assert store.full_text_pending("port") == []
+        publish(config, store)
+        assert all(PARAGRAPH.strip() in f.read_text(encoding="utf-8") for f in files)
     finally:
         store.close()

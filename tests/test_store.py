@@ -7,6 +7,7 @@ import dataclasses
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -526,3 +527,104 @@ def test_arrival_order_is_read_from_its_index_not_the_rows(tmp_path: Path) -> No
         plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
     engine.dispose()
     assert "COVERING INDEX ix_posts_category_arrival" in plan
+
+
+# ----------------------------------------------------------------- volume
+
+
+def _timed(work: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    work()
+    return time.perf_counter() - started
+
+
+def test_same_title_slugs_cost_linear_time(store: Store) -> None:
+    """20,000 posts of one title: each slug is counted on from the highest in use, not
+    probed from -2 (quadratic: 29 s for 20,000, over an hour for a body cap's worth)."""
+
+    def batch(prefix: str, n: int) -> list[Post]:
+        return [make_post(f"{prefix}{i:05d}", slug=f"same-{prefix}") for i in range(n)]
+
+    small, large = batch("s", 5_000), batch("l", 20_000)
+    upsert_small = _timed(lambda: store.upsert_posts(small, now=T0))
+    upsert_large = _timed(lambda: store.upsert_posts(large, now=T0))
+    # Linear is 4x; quadratic 16x. The margin absorbs a busy machine.
+    assert upsert_large / upsert_small < 9
+    store.settle_slugs()
+    slugs = [p.slug for p in store.recent_posts()]
+    assert len(slugs) == len(set(slugs)) == 25_000
+    assert {"same-l", "same-l-2", "same-l-20000"} <= set(slugs)
+
+
+def test_settled_slugs_follow_date_then_key_not_arrival(store: Store) -> None:
+    later, earlier = T0 + timedelta(hours=1), T0
+    # The later post's batch is stored first (its source answered first).
+    store.upsert_posts([make_post("b", slug="same", published=later)], now=T0)
+    store.upsert_posts(
+        [
+            make_post("z", slug="same", published=earlier),
+            make_post("a", slug="same", published=earlier),
+        ],
+        now=T0,
+    )
+    store.upsert_posts([make_post("u", slug="same", dated=False, published=T0)], now=T0)
+    assert store.settle_slugs() > 0
+    slugs = {k: p.slug for k in "abzu" if (p := store.get_post(k)) is not None}
+    assert slugs == {"a": "same", "z": "same-2", "b": "same-3", "u": "same-4"}
+    # Settled slugs are kept for good: a newer post of the same title comes after them.
+    store.upsert_posts([make_post("c", slug="same", published=earlier - timedelta(days=1))], now=T0)
+    store.settle_slugs()
+    assert store.get_post("c").slug == "same-5"  # type: ignore[union-attr]
+    assert store.get_post("a").slug == "same"  # type: ignore[union-attr]
+    assert store.settle_slugs() == 0
+
+
+def test_full_text_pending_is_remembered_per_source(store: Store) -> None:
+    store.upsert_posts(
+        [
+            make_post("a"),
+            make_post("b", published=T0 - timedelta(hours=1)),
+            make_post("c", source="other"),
+        ],
+        now=T0,
+    )
+    assert store.full_text_pending("天津日报") == []
+    store.mark_full_text(["a", "b", "c"], pending=True)
+    assert [p.key for p in store.full_text_pending("天津日报")] == ["b", "a"]
+    store.mark_full_text(["b"], pending=False)
+    assert [p.key for p in store.full_text_pending("天津日报")] == ["a"]
+    assert [p.key for p in store.full_text_pending("other")] == ["c"]
+
+
+def test_dropped_items_are_part_of_the_state(store: Store) -> None:
+    state = SourceState(
+        name="s", url="https://example.org/feed", config_url="https://example.org/feed"
+    )
+    store.save_state(dataclasses.replace(state, dropped_items=4_900))
+    assert store.get_state("s") == dataclasses.replace(state, dropped_items=4_900)
+    store.save_states([dataclasses.replace(state, dropped_items=0)])
+    assert store.get_state("s") == state
+
+
+def test_version_4_database_keeps_its_slugs_through_migration_5(
+    db_url: str, engine: Engine
+) -> None:
+    store_module._migrate(engine, MIGRATIONS[:4])
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO posts (key, source, category, title, link, published, updated,"
+            " content_html, tags, slug, content_hash, dated, first_seen, revision,"
+            " published_revision) VALUES ('old', 's', 'c', 't', 'l', '2021-12-26 08:30:15',"
+            " '2021-12-26 08:30:15', 'x', '[]', 'same', 'h', true, '2021-12-26 08:30:15', 1, 1)"
+        )
+    opened = open_store(db_url)
+    try:
+        opened.upsert_posts(
+            [make_post("new", slug="same", published=T0 - timedelta(days=9))], now=T0
+        )
+        opened.settle_slugs()
+        assert opened.get_post("old").slug == "same"  # type: ignore[union-attr]
+        assert opened.get_post("new").slug == "same-2"  # type: ignore[union-attr]
+        assert opened.full_text_pending("s") == []
+    finally:
+        opened.close()

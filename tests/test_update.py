@@ -640,3 +640,51 @@ def test_version_1_database_is_migrated_with_its_sources(tmp_path: Path) -> None
         assert store.deferred_hosts(now=T0) == {}
     finally:
         store.close()
+
+
+# ------------------------------------------------------------------ volume
+
+
+def many_items(n: int) -> bytes:
+    """An RSS feed of `n` items, item i dated i minutes after T0, written oldest first."""
+    entries = "".join(
+        f"<item><title>Item {i}</title><link>http://example.org/{i}</link><guid>g{i}</guid>"
+        f"<pubDate>{http_date(T0 + timedelta(minutes=i))}</pubDate>"
+        f"<description>item {i}</description></item>"
+        for i in range(n)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel><title>Big</title>'
+        f"<link>http://example.org/</link>{entries}</channel></rss>"
+    ).encode()
+
+
+def test_max_items_keeps_the_newest_and_status_counts_the_rest(
+    feed_server: FeedServer, make_env: Any
+) -> None:
+    feed_server.add("/big", many_items(5_000))
+    feed_server.add("/small", many_items(3))
+    env = make_env(
+        [
+            {"name": "a", "url": feed_server.url("/big"), "max_items": 100},
+            {"name": "b", "url": feed_server.url("/small")},
+        ]
+    )
+    report = env.round()
+    assert {o.name: o.new for o in report.outcomes} == {"a": 100, "b": 3}
+    kept = sorted(int(p.title.split()[1]) for p in env.store.recent_posts() if p.source == "a")
+    assert kept == list(range(4_900, 5_000))
+    assert env.state("a").dropped_items == 4_900
+    assert env.state("b").dropped_items == 0
+
+    rows = {r["name"]: r for r in json.loads(run_cli(env.path, "status", "--json").stdout)}
+    assert (rows["a"]["dropped"], rows["a"]["posts"]) == (4_900, 100)
+    assert rows["b"]["dropped"] == 0
+    assert "4900 items past max_items dropped" in run_cli(env.path, "status").stdout
+
+
+def test_max_items_default_comes_from_fetch(feed_server: FeedServer, make_env: Any) -> None:
+    feed_server.add("/big", many_items(30))
+    env = make_env([{"name": "a", "url": feed_server.url("/big")}], fetch={"max_items": 10})
+    assert env.one().new == 10
+    assert env.state().dropped_items == 20

@@ -94,3 +94,31 @@ def test_a_large_round_parses_in_worker_processes(tmp_path: Path, feed_server: F
         assert again.new == 0 and not again.errors
     finally:
         store.close()
+
+
+def test_keep_newest_ranks_by_date_and_keeps_feed_order() -> None:
+    from datetime import timedelta
+
+    from aggregator.types import RawEntry
+    from aggregator.worker import keep_newest
+
+    naive = datetime(2024, 5, 1, 15, 0)  # no zone: ranked as UTC
+    entries = (
+        RawEntry(guid="undated-1"),
+        RawEntry(guid="old", published=T0 - timedelta(days=1)),
+        RawEntry(guid="new", published=T0 + timedelta(hours=1)),
+        RawEntry(guid="naive", published=naive),
+        RawEntry(guid="undated-2"),
+        RawEntry(guid="updated-only", updated=T0),
+    )
+    assert [e.guid for e in keep_newest(entries, 3)] == ["new", "naive", "updated-only"]
+    assert [e.guid for e in keep_newest(entries, 5)] == [
+        "undated-1",
+        "old",
+        "new",
+        "naive",
+        "updated-only",
+    ]
+    undated = tuple(RawEntry(guid=str(i)) for i in range(5))
+    assert keep_newest(undated, 2) == undated[:2]
+    assert keep_newest(entries, 10) is entries
