@@ -5,17 +5,18 @@ so that a worker process starts small.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator.normalize import normalize_with_keys
+from aggregator.normalize import Oversized, normalize_with_keys
 from aggregator.parse import parse
 from aggregator.types import Category, Post, Source
 
-__all__ = ["Job", "JobResult", "parse_and_normalize", "process_pool"]
+__all__ = ["Job", "JobResult", "parse_and_normalize", "process_pool", "stop_pool"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -41,6 +42,7 @@ class JobResult:
     feed_id: str | None = None
     ttl: timedelta | None = None
     keys: set[str] = field(default_factory=set)  # every key the feed carries (entry_keys)
+    oversized: tuple[Oversized, ...] = ()  # items whose body was cut before sanitizing
 
 
 def parse_and_normalize(job: Job) -> JobResult:
@@ -49,6 +51,7 @@ def parse_and_normalize(job: Job) -> JobResult:
     Raises: ParseError when the bytes are not a usable feed.
     """
     feed = parse(job.content, job.headers, url=job.url, fast=job.fast)
+    oversized: list[Oversized] = []
     posts, keys = normalize_with_keys(
         feed,
         job.source,
@@ -57,6 +60,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         feed_url=job.url,
         category=job.category,
         known=job.known,
+        oversized=oversized,
     )
     return JobResult(
         posts=posts,
@@ -65,6 +69,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         feed_id=feed.feed_id,
         ttl=feed.ttl,
         keys=keys,
+        oversized=tuple(oversized),
     )
 
 
@@ -80,3 +85,18 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     # Preloaded once in the server: every worker starts with parse and normalize imported.
     context.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the worker processes of `pool` and shut it down without waiting: a job that
+    overran its budget must not keep a core busy. Its other jobs fail with BrokenProcessPool.
+
+    Raises nothing.
+    """
+    # No public way to stop a running job before Python 3.14 (kill_workers): `_processes`
+    # maps each worker's pid to its Process.
+    processes: dict[int, Any] = dict(getattr(pool, "_processes", None) or {})
+    for process in processes.values():
+        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
