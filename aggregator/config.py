@@ -309,6 +309,7 @@ class FetchSpec(_Model):
     connect_timeout: Seconds = _FETCH_DEFAULTS.connect_timeout
     read_timeout: Seconds = _FETCH_DEFAULTS.read_timeout
     total_timeout: Seconds = _FETCH_DEFAULTS.total_timeout
+    parse_timeout: Seconds = _FETCH_DEFAULTS.parse_timeout
     max_bytes: int = PydanticField(default=_FETCH_DEFAULTS.max_bytes, gt=0)
     concurrency: int = PydanticField(default=_FETCH_DEFAULTS.concurrency, gt=0)
     per_host: int = PydanticField(default=_FETCH_DEFAULTS.per_host, gt=0)

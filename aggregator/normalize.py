@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from contextvars import ContextVar
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from urllib.parse import urljoin, urlparse, urlsplit, urlunsplit
@@ -29,7 +29,9 @@ from aggregator.urls import http_url as _http_url
 __all__ = [
     "ALLOWED_ATTRIBUTES",
     "ALLOWED_TAGS",
+    "MAX_BODY_CHARS",
     "TITLE_LENGTH",
+    "Oversized",
     "canonical_link",
     "clean_title",
     "entry_keys",
@@ -45,6 +47,10 @@ __all__ = [
 ]
 
 TITLE_LENGTH = 200
+# The most HTML of one item that is sanitized: 1,000,000 characters, some fifty times a long
+# article with its markup. A larger body (a hostile feed, or a site that puts its whole
+# archive in one item) is cut before its cost is paid: see _capped.
+MAX_BODY_CHARS = 1_000_000
 FALLBACK_TITLE_LENGTH = 80  # a title made from the body: the first words only
 KEY_LENGTH = 32  # hex digits of sha256: 128 bits, short enough for ids and URLs
 # A date this far ahead of the fetch is a wrong clock or a scheduled post, not news: it is
@@ -319,7 +325,7 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
     try:
         cleaner = _DATA_CLEANER if allow_data_images else _CLEANER
         html = _without_unsafe(html)
-        clean = str(cleaner.clean(html))
+        clean = _cleaned(cleaner, html)
         if clean.count("<") > 2 * MAX_DEPTH:  # fewer tags cannot nest deeper
             clean = bounded_depth(clean, MAX_DEPTH)
         # _fix_image changes only lazy images and pixels: the pass is skipped when no
@@ -338,6 +344,42 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
         return _without_unsafe(clean) if fixed or ("#" in html and "&#" in html) else clean
     finally:
         _BASE_URL.reset(token)
+
+
+# nh3's parser spends, on each "&" of a text run, time in proportion to the rest of the run
+# (up to the next "<" or ">"): a body of "& & & ..." costs the square of its length (3 MB,
+# most of a minute). An "&" that starts no character reference (not followed by a letter,
+# digit or "#") is the character "&" wherever it stands (HTML §13.2.5.72), and the
+# serializer writes that character as "&amp;" in text and in attributes alike: such "&"
+# are handed to nh3 as a stand-in character the body does not hold, written back after.
+# "&\r" is left alone: html5ever reads the CR after a bare "&" in its own way. The one
+# output that differs is an absolute URL whose host holds a bare "&" (no real host does):
+# the stand-in is no valid host character, so that attribute is dropped.
+_BARE_AMPERSAND = re.compile(r"&(?![A-Za-z0-9#\r])")
+_AMPERSAND_STAND_INS = ("\ue000", "\ue001", "\ue002", "\uf8ff")  # Private Use: no meaning
+_NUMERIC_REFERENCE = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]{1,8})|0*([0-9]{1,8}))")
+# Below this length the parser's extra cost is too small to pay for the substitution.
+_STAND_IN_MIN_LENGTH = 4096
+
+
+def _cleaned(cleaner: nh3.Cleaner, html: str) -> str:
+    """str(cleaner.clean(html)), without the parser's cost per bare ampersand."""
+    if len(html) < _STAND_IN_MIN_LENGTH or "&" not in html:
+        return str(cleaner.clean(html))
+    taken: set[int] = set()
+    if "&#" in html:  # a numeric reference may write a stand-in into the output
+        for hex_digits, digits in _NUMERIC_REFERENCE.findall(html):
+            taken.add(int(hex_digits, 16) if hex_digits else int(digits))
+    stand_in = next(
+        (c for c in _AMPERSAND_STAND_INS if c not in html and ord(c) not in taken), None
+    )
+    if stand_in is None:  # a body holding all of them: read as it is
+        return str(cleaner.clean(html))
+    substituted = _BARE_AMPERSAND.sub(stand_in, html)
+    clean = str(cleaner.clean(substituted))
+    if substituted is html or stand_in not in clean:
+        return clean
+    return clean.replace(stand_in, "&amp;")
 
 
 def _without_unsafe(text: str) -> str:
@@ -516,8 +558,11 @@ def normalize_with_keys(
     feed_url: str,
     category: Category | None = None,
     known: Collection[str] = frozenset(),
+    oversized: list[Oversized] | None = None,
 ) -> tuple[list[Post], set[str]]:
     """normalize(...) and entry_keys(...) of one feed in one pass: posts and feed keys.
+
+    Each entry whose body was cut to MAX_BODY_CHARS is added to `oversized`, when given.
 
     Raises nothing on what the feed holds.
     """
@@ -534,7 +579,14 @@ def normalize_with_keys(
         post = None
         if digest not in known:
             post = _post(
-                entry, source, zone=zone, now=now_utc, feed_home=feed_home, rules=rules, raw=digest
+                entry,
+                source,
+                zone=zone,
+                now=now_utc,
+                feed_home=feed_home,
+                rules=rules,
+                raw=digest,
+                oversized=oversized,
             )
         if post is not None and post.key not in seen:
             seen.add(post.key)
@@ -727,12 +779,19 @@ def _post(
     feed_home: str | None,
     rules: RuleSet,
     raw: str = "",
+    oversized: list[Oversized] | None = None,
 ) -> Post | None:
     if not (entry.link or entry.guid or entry.title or entry.content or entry.summary):
         return None
     link = _absolute(entry.link, entry.base or feed_home) or ""
     base = entry.base or link or feed_home
     body = entry.content or entry.summary or ""
+    if len(body) > MAX_BODY_CHARS:
+        capped = _capped(body, entry.summary)
+        if oversized is not None:
+            item = link or (entry.guid or "").strip() or (entry.title or "").strip()[:80]
+            oversized.append(Oversized(item=item, size=len(body), kept=len(capped)))
+        body = capped
     if rules.strip:
         body = strip_elements(body, rules.strip)
     content_html = sanitize_html(body, base_url=base, allow_data_images=source.allow_data_images)
@@ -783,6 +842,28 @@ def _post(
         text_hash=_text_digest(text),
         raw_hash=raw,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Oversized:
+    """An item whose body was cut to MAX_BODY_CHARS before sanitizing."""
+
+    item: str  # its link, else its guid, else its title
+    size: int  # characters of HTML it carried
+    kept: int  # characters sanitized
+
+
+def _capped(body: str, summary: str | None) -> str:
+    """`body` cut to at most MAX_BODY_CHARS: its summary when that is short enough and not
+    the same text, else its head, ended before the last tag that would be cut in two."""
+    if summary and len(summary) <= MAX_BODY_CHARS and not body.startswith(summary):
+        return summary
+    head = body[:MAX_BODY_CHARS]
+    tag = head.rfind("<")
+    # A cut inside a tag would leave half of it (an attribute's value) as text.
+    if tag > MAX_BODY_CHARS // 2 and head.find(">", tag) == -1:
+        head = head[:tag]
+    return head
 
 
 def _html_to_text(fragment: str, *, tag_gap: str) -> str:

@@ -82,6 +82,7 @@ class FetchSettings:
     connect_timeout: float = 10.0  # seconds
     read_timeout: float = 30.0
     total_timeout: float = 60.0  # one whole fetch, redirects and body included
+    parse_timeout: float = 60.0  # parse + normalize of one body; an overrun fails that source
     max_bytes: int = 10 * 1024 * 1024  # body cap, raw and decompressed
     concurrency: int = 50  # requests in flight in all
     per_host: int = 2  # requests in flight per host

@@ -14,7 +14,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -37,11 +37,15 @@ from aggregator.types import (
     UpsertResult,
     Validators,
 )
-from aggregator.worker import Job, JobResult, parse_and_normalize, process_pool
+from aggregator.worker import Job, JobResult, parse_and_normalize, process_pool, stop_pool
 
 # A round with fewer sources than this parses in a thread: starting processes would cost
 # more than it saves.
 POOL_MIN_SOURCES = 8
+# A body this large is parsed in a process even in a small round: a thread that overruns the
+# parse budget cannot be stopped, a process can. Smaller bodies are cheap (each item's HTML
+# is capped at normalize.MAX_BODY_CHARS, a feed of them takes well under a second).
+PROCESS_MIN_BYTES = 1024 * 1024
 # Source states are written in batches of this many (one transaction each), not one by one.
 STATE_BATCH = 200
 
@@ -182,7 +186,11 @@ class Updater:
         self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
         self.rng = rng or random.Random()
-        self._pool: Executor | None = None  # this round's own process pool, if any
+        self._pool: ProcessPoolExecutor | None = None  # this round's own process pool, if any
+        # Pools stopped this round because a job overran the parse budget: their other jobs
+        # are submitted again, not failed.
+        self._stopped: list[ProcessPoolExecutor] = []
+        self._pool_up: Future[int] | None = None  # done once self._pool has a worker
         self._want_pool = False  # this round parses in its own pool (started when needed)
         self._states: dict[str, SourceState] | None = None  # read once per round
         self._unsaved: list[SourceState] | None = None  # None: save each state at once
@@ -245,6 +253,7 @@ class Updater:
             finally:
                 unsaved, self._unsaved, self._states = self._unsaved, None, None
                 pool, self._pool, self._want_pool = self._pool, None, False
+                self._stopped, self._pool_up = [], None
                 store_thread, self._store_thread = self._store_thread, None
                 writes, self._writes = self._writes, []
                 try:
@@ -353,6 +362,14 @@ class Updater:
                 parsed.dropped,
                 job.max_items,
             )
+        for cut in parsed.oversized:
+            log.warning(
+                "%s: item %s: body of %d characters cut to %d before sanitizing",
+                source.name,
+                cut.item or "(no link)",
+                cut.size,
+                cut.kept,
+            )
         if source.full_text:
             posts: list[Post] = []
             if parsed.posts:
@@ -435,23 +452,71 @@ class Updater:
     async def _parse(self, job: Job) -> JobResult:
         """Parse and normalize off the event loop: in this round's pool, or `executor`.
 
-        Raises: ParseError (from the job, or when the worker process died on it).
+        A job gets `fetch.parse_timeout` seconds; in a process, one that overruns is killed.
+
+        Raises: ParseError (from the job, when it overran its budget, or when the worker
+        process died on it).
         """
-        if self._pool is None and self._want_pool:
-            self._pool = process_pool(_workers())
-        pool = self._pool
-        if pool is None:
+        budget = self.config.fetch.parse_timeout
+        in_process = self._want_pool or (
+            self.executor is None and len(job.content) >= PROCESS_MIN_BYTES
+        )
+        if in_process and self._pool is None:
+            self._start_pool()
+        if not in_process or self._pool is None:
             loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self.executor, parse_and_normalize, job)
-        try:
-            return await asyncio.wrap_future(pool.submit(parse_and_normalize, job))
-        except BrokenProcessPool as e:
-            # A parser crashed its process (a native library on hostile bytes): the feed
-            # fails like any unreadable one, and the round goes on with a fresh pool.
-            if self._pool is pool:
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = process_pool(_workers())
-            raise ParseError("the parser process died on this feed") from e
+            future = loop.run_in_executor(self.executor, parse_and_normalize, job)
+            try:
+                return await asyncio.wait_for(future, budget)
+            except TimeoutError:
+                # A thread cannot be stopped: it finishes on its own (bodies here are small).
+                raise ParseError(_overran(budget)) from None
+        while True:
+            pool = self._pool
+            try:
+                return await self._in_pool(pool, job, budget)
+            except BrokenProcessPool as e:
+                if any(pool is stopped for stopped in self._stopped):
+                    # Stopped for another source's overrun: this job was not at fault.
+                    continue
+                # A parser crashed its process (a native library on hostile bytes): the feed
+                # fails like any unreadable one, and the round goes on with a fresh pool.
+                if self._pool is pool:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    self._start_pool()
+                raise ParseError("the parser process died on this feed") from e
+
+    def _start_pool(self) -> None:
+        """A fresh pool for this round, and a first job that tells when it has a worker."""
+        self._pool = process_pool(_workers())
+        self._pool_up = self._pool.submit(int)
+
+    async def _in_pool(self, pool: ProcessPoolExecutor, job: Job, budget: float) -> JobResult:
+        """`job` in `pool`, its worker killed (and the pool replaced) when the job runs
+        longer than `budget` seconds.
+
+        Raises: ParseError when it overran; BrokenProcessPool; what the job raises.
+        """
+        future = pool.submit(parse_and_normalize, job)
+        wrapped = asyncio.wrap_future(future)
+        up = self._pool_up
+        # The budget counts from when the job left the pool's queue and the pool has a
+        # worker: a job waiting behind others, or for processes to start, is not
+        # overrunning. Checked in quarters of it, so an overrun ends within 1.25x.
+        step = budget / 4
+        running = 0.0
+        while running < budget:
+            done, _ = await asyncio.wait({wrapped}, timeout=step)
+            if done:
+                return wrapped.result()
+            if future.running() and (up is None or up.done()):
+                running += step
+        wrapped.cancel()
+        if self._pool is pool:
+            self._stopped.append(pool)
+            stop_pool(pool)
+            self._start_pool()
+        raise ParseError(_overran(budget))
 
     def _lower_bound(
         self, source: Source, state: SourceState, lifetime: timedelta | None
@@ -537,6 +602,13 @@ class Updater:
             fn(*args, **kwargs)
             return
         self._writes.append(self._store_thread.submit(fn, *args, **kwargs))
+
+
+def _overran(budget: float) -> str:
+    return (
+        f"parse took longer than {budget:g}s; stopped, the source is tried again at its "
+        "next check (fetch.parse_timeout)"
+    )
 
 
 def _workers() -> int:

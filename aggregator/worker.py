@@ -5,17 +5,18 @@ so that a worker process starts small.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aggregator.normalize import normalize_with_keys
+from aggregator.normalize import Oversized, normalize_with_keys
 from aggregator.parse import parse
 from aggregator.types import Category, Post, RawEntry, Source
 
-__all__ = ["Job", "JobResult", "keep_newest", "parse_and_normalize", "process_pool"]
+__all__ = ["Job", "JobResult", "keep_newest", "parse_and_normalize", "process_pool", "stop_pool"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,7 @@ class JobResult:
     ttl: timedelta | None = None
     keys: set[str] = field(default_factory=set)  # every key the kept entries carry (entry_keys)
     dropped: int = 0  # entries past max_items, never normalized
+    oversized: tuple[Oversized, ...] = ()  # items whose body was cut before sanitizing
 
 
 def parse_and_normalize(job: Job) -> JobResult:
@@ -57,6 +59,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         entries = keep_newest(feed.entries, job.max_items)
         dropped = len(feed.entries) - len(entries)
         feed = replace(feed, entries=entries)
+    oversized: list[Oversized] = []
     posts, keys = normalize_with_keys(
         feed,
         job.source,
@@ -65,6 +68,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         feed_url=job.url,
         category=job.category,
         known=job.known,
+        oversized=oversized,
     )
     return JobResult(
         posts=posts,
@@ -74,6 +78,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         ttl=feed.ttl,
         keys=keys,
         dropped=dropped,
+        oversized=tuple(oversized),
     )
 
 
@@ -111,3 +116,18 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     # Preloaded once in the server: every worker starts with parse and normalize imported.
     context.set_forkserver_preload([__name__])
     return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Kill the worker processes of `pool` and shut it down without waiting: a job that
+    overran its budget must not keep a core busy. Its other jobs fail with BrokenProcessPool.
+
+    Raises nothing.
+    """
+    # No public way to stop a running job before Python 3.14 (kill_workers): `_processes`
+    # maps each worker's pid to its Process.
+    processes: dict[int, Any] = dict(getattr(pool, "_processes", None) or {})
+    for process in processes.values():
+        with contextlib.suppress(OSError, ValueError):  # already gone, or closed
+            process.kill()
+    pool.shutdown(wait=False, cancel_futures=True)
