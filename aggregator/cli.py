@@ -321,6 +321,7 @@ def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = 
 def _publish(config: Config, store: Store, *, full: bool) -> PublishReport:
     started = time.monotonic()
     publisher = _ProgressPublisher(config, store)
+    store.settle_slugs()  # as the publish does first: the count is of what it writes
     total = store.count_posts() if full else store.count_pending()
     with _Progress("publishing", total) as progress:
         publisher.progress = progress

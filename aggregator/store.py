@@ -177,6 +177,7 @@ _ARRIVAL_INDEX: Final = sa.Index(
 )
 
 _unsettled = posts.c.slug_base.is_not(None)
+_settled = posts.c.slug_base.is_(None)
 _wants_article = posts.c.full_text_pending.is_(True)
 # Version 5: both stay tiny (a round's new posts until the next publish; the articles a
 # budget left for later), so partial indexes find them without reading the table.
@@ -592,8 +593,15 @@ class Store:
         self._run("cannot mark posts awaiting full text", work, write=True)
 
     def pending(self) -> list[Post]:
-        """Posts new or changed since they were last published, oldest first."""
-        query = sa.select(posts).where(_is_pending).order_by(posts.c.published, posts.c.key)
+        """Posts new or changed since they were last published, oldest first.
+
+        Posts whose slugs are not settled yet (stored after the publish's settle_slugs,
+        by a round still running) wait for the next publish: written now under a slug
+        that may still move, their files would be left behind when it does.
+        """
+        query = (
+            sa.select(posts).where(_is_pending, _settled).order_by(posts.c.published, posts.c.key)
+        )
         return self._run(
             "cannot read pending posts",
             lambda conn: [_post_from_row(r) for r in conn.execute(query)],
@@ -703,10 +711,11 @@ class Store:
     # ------------------------------------------------------- publishing reads
 
     def iter_posts(self, *, batch: int = _CHUNK) -> Iterator[list[Post]]:
-        """Every post, `batch` at a time (by key), so a full rebuild holds one batch at once."""
+        """Every post whose slug is settled, `batch` at a time (by key), so a full rebuild
+        holds one batch at once."""
         last: str | None = None
         while True:
-            query = sa.select(posts).order_by(posts.c.key).limit(batch)
+            query = sa.select(posts).where(_settled).order_by(posts.c.key).limit(batch)
             if last is not None:
                 query = query.where(posts.c.key > last)
 
@@ -721,7 +730,7 @@ class Store:
 
     def pending_revisions(self) -> list[tuple[str, int]]:
         """(key, revision) of every post new or changed since last published; no content."""
-        query = sa.select(posts.c.key, posts.c.revision).where(_is_pending)
+        query = sa.select(posts.c.key, posts.c.revision).where(_is_pending, _settled)
         return self._run(
             "cannot read pending posts",
             lambda conn: [(key, int(revision)) for key, revision in conn.execute(query)],
@@ -747,8 +756,8 @@ class Store:
         return self._run("cannot count posts", lambda conn: int(conn.scalar(query) or 0))
 
     def count_pending(self) -> int:
-        """Number of posts new or changed since they were last published."""
-        query = sa.select(sa.func.count()).select_from(posts).where(_is_pending)
+        """Number of posts new or changed since they were last published (as `pending`)."""
+        query = sa.select(sa.func.count()).select_from(posts).where(_is_pending, _settled)
         return self._run("cannot count pending posts", lambda conn: int(conn.scalar(query) or 0))
 
     def listed_posts(self, category: str, *, offset: int, limit: int) -> list[ListedPost]:

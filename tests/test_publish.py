@@ -100,6 +100,7 @@ def test_front_matter_reads_back(tmp_path: Path, store: Store, title: str) -> No
     config = make_config(tmp_path)
     post = make_post(1, title=title, tags=("yes", "a b", "null"))
     store.upsert_posts([post], now=WHEN)
+    store.settle_slugs()
     (stored,) = store.pending()
     text = Publisher(config, store).render_post_file(stored)
     meta = read_front_matter(text)
@@ -178,6 +179,7 @@ def test_entry_ids_are_stable_across_edits(tmp_path: Path, store: Store) -> None
 def test_zh_words_and_protocol_relative_links(tmp_path: Path, store: Store) -> None:
     config = make_config(tmp_path, language="zh-CN")
     store.upsert_posts([make_post(1)], now=WHEN)
+    store.settle_slugs()
     (post,) = store.pending()
     text = Publisher(config, store).render_post_file(post)
     assert text.endswith(

@@ -84,6 +84,7 @@ def test_a_large_round_parses_in_worker_processes(tmp_path: Path, feed_server: F
         report = asyncio.run(updater.run_round(config.sources))
         assert [o.name for o in report.outcomes] == [s.name for s in config.sources]
         assert report.new == 3 * n and not report.errors
+        store.settle_slugs()
         post = store.get_post(next(iter(store.pending())).key)
         assert post is not None and 'src="http://example.org/img/' in post.content_html
         # Every state was written (in one batch), validators and all.
