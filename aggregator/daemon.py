@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import logging
 import os
 import signal
@@ -20,9 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from aggregator.config import load_config
+from aggregator.config import ConfigFingerprint, config_fingerprint, load_config
 from aggregator.errors import ConfigError, PublishError, StoreError
 from aggregator.lock import acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files, publish
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Daemon",
     "DaemonSettings",
-    "config_fingerprint",
     "log_publish",
     "log_round",
     "run_daemon",
@@ -108,37 +104,6 @@ def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger
 # "<pid>.<n>.tmp" in the output's temp folder.
 
 
-# ------------------------------------------------------------------ watching
-
-
-def config_fingerprint(config_path: Path) -> tuple[tuple[str, int, int, int], ...]:
-    """Identity and mtime of config.yaml and of every file its `source_lists` match.
-
-    A file added to or removed from a matched folder changes it too. Reads the config's
-    YAML without validating it: a broken file still has a fingerprint.
-    """
-    paths: list[Path] = [config_path]
-    try:
-        data: Any = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, yaml.YAMLError):
-        data = None
-    patterns = data.get("source_lists") if isinstance(data, dict) else None
-    if isinstance(patterns, list):
-        root = config_path.parent
-        for pattern in patterns:
-            if isinstance(pattern, str):
-                paths += (root / m for m in sorted(glob.glob(pattern, root_dir=root)))
-    seen: list[tuple[str, int, int, int]] = []
-    for path in dict.fromkeys(paths):
-        try:
-            st = path.stat()
-        except OSError:
-            seen.append((str(path), -1, -1, -1))
-            continue
-        seen.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(seen)
-
-
 def _schedule_changed(old: Source, new: Source) -> bool:
     return (old.interval, old.cron, old.timezone) != (new.interval, new.cron, new.timezone)
 
@@ -176,7 +141,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._first_change: float | None = None
         self._publish_at: float | None = None  # monotonic time the publisher is asked for
-        self._fingerprint = config_fingerprint(config_path)
+        self._fingerprint: ConfigFingerprint = config_fingerprint(config_path)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -352,7 +317,9 @@ class Daemon:
     # ----------------------------------------------------------------- reload
 
     async def _watch(self) -> None:
-        fingerprint = await asyncio.to_thread(config_fingerprint, self.config_path)
+        fingerprint = await asyncio.to_thread(
+            config_fingerprint, self.config_path, self._fingerprint
+        )
         if fingerprint != self._fingerprint:
             self._fingerprint = fingerprint
             self.reload("a config file changed")
@@ -363,7 +330,7 @@ class Daemon:
 
         if self.stopping.is_set():
             return
-        self._fingerprint = config_fingerprint(self.config_path)
+        self._fingerprint = config_fingerprint(self.config_path, self._fingerprint)
         try:
             config = load_config(self.config_path)
         except ConfigError as e:

@@ -4,6 +4,7 @@ log output, /healthz and /metrics, and the systemd unit and crontab line of READ
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import json
 import os
@@ -17,6 +18,7 @@ import signal
 import socket
 import sqlite3
 import statistics
+import struct
 import subprocess
 import time
 import urllib.error
@@ -333,6 +335,75 @@ def test_broken_config_on_reload_keeps_the_old_one_running(
     config.write_text(config_text([source(feed_server, "bb")]), encoding="utf-8")
     d.wait_log(r"config reloaded \(a config file changed\): 1 sources, 1 added, 1 removed")
     d.wait_for("bb fetched", lambda: feed_server.hits("/bb.rss") >= 1)
+    assert d.stop() == 0
+
+
+class Opens:
+    """Counts opens of the given files by any process (inotify IN_OPEN events)."""
+
+    IN_OPEN = 0x20
+
+    def __init__(self, *paths: Path) -> None:
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        assert self._fd >= 0, os.strerror(ctypes.get_errno())
+        for path in paths:
+            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(path), self.IN_OPEN)
+            assert wd >= 0, os.strerror(ctypes.get_errno())
+
+    def count(self) -> int:
+        """Opens since the last call."""
+        opens = 0
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return opens
+            offset = 0
+            while offset < len(data):  # struct inotify_event: wd, mask, cookie, len, name
+                _wd, mask, _cookie, length = struct.unpack_from("iIII", data, offset)
+                opens += bool(mask & self.IN_OPEN)
+                offset += 16 + length
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def test_idle_daemon_stats_the_config_files_without_reading_them(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    for name in ("aa", "bb", "cc", "dd"):
+        feed_server.add(f"/{name}.rss", rss(name, [(f"{name}1", name)]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa", "1h")])
+    (tmp_path / "feeds").mkdir()
+    listed = tmp_path / "feeds" / "listed.yaml"
+    listed.write_text(yaml.safe_dump({"sources": [source(feed_server, "bb", "1h")]}))
+    d = start(daemons, config)
+    d.wait_log("published")
+    opens = Opens(config, listed)
+    try:
+        opens.count()
+        time.sleep(3.0)  # three looks for edits (DaemonSettings.watch)
+        assert opens.count() == 0, "config files read while nothing changed"
+
+        # An edit of config.yaml is still seen, and the source_lists it names now too.
+        (tmp_path / "more").mkdir()
+        config.write_text(
+            config_text([source(feed_server, "aa", "1h")], source_lists=["more/*.yaml"]),
+            encoding="utf-8",
+        )
+        d.wait_log(r"config reloaded \(a config file changed\): 1 sources, 0 added, 1 removed")
+        added = tmp_path / "more" / "added.yaml"
+        added.write_text(yaml.safe_dump({"sources": [source(feed_server, "cc", "1h")]}))
+        d.wait_log(r"config reloaded \(a config file changed\): 2 sources, 1 added, 0 removed")
+        d.wait_for("cc fetched", lambda: feed_server.hits("/cc.rss") >= 1)
+        # A same-size edit of a source list within the same second: mtime in ns tells it.
+        text = added.read_text().replace("cc", "dd")
+        added.write_text(text)
+        d.wait_log(r"config reloaded \(a config file changed\): 2 sources, 1 added, 1 removed")
+        d.wait_for("dd fetched", lambda: feed_server.hits("/dd.rss") >= 1)
+    finally:
+        opens.close()
     assert d.stop() == 0
 
 
