@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
 import logging
 import os
 import signal
@@ -20,11 +19,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
-from aggregator.config import load_config
+from aggregator.config import ConfigFingerprint, config_fingerprint, load_config
 from aggregator.errors import ConfigError, PublishError, StoreError
-from aggregator.lock import acquire_instance_lock
+from aggregator.lock import AlreadyRunning, InstanceLock, acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files, publish
 from aggregator.store import open_store
 from aggregator.types import UTC, Config, Source
@@ -39,7 +36,6 @@ if TYPE_CHECKING:
 __all__ = [
     "Daemon",
     "DaemonSettings",
-    "config_fingerprint",
     "log_publish",
     "log_round",
     "run_daemon",
@@ -57,6 +53,7 @@ class DaemonSettings:
     debounce: float = 1.0  # publish once no round changed anything for this long…
     max_publish_delay: float = 10.0  # …but no later than this after the first change
     watch: float = 1.0  # how often config.yaml and the source lists are checked for edits
+    lock_check: float = 2.0  # how often the instance lock is made sure of (a round trip)
 
 
 # ------------------------------------------------------------------ logging
@@ -108,37 +105,6 @@ def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger
 # "<pid>.<n>.tmp" in the output's temp folder.
 
 
-# ------------------------------------------------------------------ watching
-
-
-def config_fingerprint(config_path: Path) -> tuple[tuple[str, int, int, int], ...]:
-    """Identity and mtime of config.yaml and of every file its `source_lists` match.
-
-    A file added to or removed from a matched folder changes it too. Reads the config's
-    YAML without validating it: a broken file still has a fingerprint.
-    """
-    paths: list[Path] = [config_path]
-    try:
-        data: Any = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeError, yaml.YAMLError):
-        data = None
-    patterns = data.get("source_lists") if isinstance(data, dict) else None
-    if isinstance(patterns, list):
-        root = config_path.parent
-        for pattern in patterns:
-            if isinstance(pattern, str):
-                paths += (root / m for m in sorted(glob.glob(pattern, root_dir=root)))
-    seen: list[tuple[str, int, int, int]] = []
-    for path in dict.fromkeys(paths):
-        try:
-            st = path.stat()
-        except OSError:
-            seen.append((str(path), -1, -1, -1))
-            continue
-        seen.append((str(path), st.st_mtime_ns, st.st_size, st.st_ino))
-    return tuple(seen)
-
-
 def _schedule_changed(old: Source, new: Source) -> bool:
     return (old.interval, old.cron, old.timezone) != (new.interval, new.cron, new.timezone)
 
@@ -158,8 +124,10 @@ class Daemon:
         config: Config,
         store: Store,
         settings: DaemonSettings | None = None,
+        lock: InstanceLock | None = None,
     ) -> None:
         self.config_path = config_path
+        self.lock = lock
         self.config = config
         self.store = store
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -176,12 +144,18 @@ class Daemon:
         self._wake = asyncio.Event()
         self._first_change: float | None = None
         self._publish_at: float | None = None  # monotonic time the publisher is asked for
-        self._fingerprint = config_fingerprint(config_path)
+        self._fingerprint: ConfigFingerprint = config_fingerprint(config_path)
+        self._locked = True  # False: the instance lock is lost and not yet taken again
+        self._lost: AlreadyRunning | None = None  # another process took the lock
 
     # ------------------------------------------------------------ lifecycle
 
     async def run(self) -> int:
-        """Run until SIGTERM/SIGINT; 0 after a clean stop, 1 after a bug stopped it."""
+        """Run until SIGTERM/SIGINT; 0 after a clean stop, 1 after a bug stopped it.
+
+        Raises:
+            AlreadyRunning: the instance lock was lost and another process holds it now.
+        """
         from apscheduler.triggers.interval import IntervalTrigger
 
         loop = asyncio.get_running_loop()
@@ -192,6 +166,9 @@ class Daemon:
         job: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
         self.scheduler.add_job(self._tick, IntervalTrigger(seconds=s.tick), id="tick", **job)
         self.scheduler.add_job(self._watch, IntervalTrigger(seconds=s.watch), id="watch", **job)
+        if self.lock is not None:
+            lock_every = IntervalTrigger(seconds=s.lock_check)
+            self.scheduler.add_job(self._check_lock, lock_every, id="lock", **job)
         self._schedule_publish_job()
         publisher = asyncio.create_task(self._publisher())
         # A previous life may have stored posts and died before publishing them.
@@ -207,6 +184,8 @@ class Daemon:
         await self._tick()  # the first round now, not a tick from now
         await self.stopping.wait()
         await self._stop(publisher)
+        if self._lost is not None:
+            raise self._lost
         return 1 if self.failed else 0
 
     def _on_stop_signal(self, sig: signal.Signals) -> None:
@@ -238,7 +217,7 @@ class Daemon:
         # The publisher finishes a publish in progress, then sees `stopping` and returns.
         self._wake.set()
         await publisher
-        if not self.failed:
+        if not self.failed and self._lost is None:
             # Whatever rounds stored meanwhile goes out now rather than at the next start.
             await self._publish()
         log.info("stopped", extra={"fields": {"event": "stopped"}})
@@ -251,11 +230,44 @@ class Daemon:
         self.stopping.set()
         self._wake.set()
 
+    # ------------------------------------------------------------ the lock
+
+    async def _check_lock(self) -> None:
+        lock = self.lock
+        if lock is None or self.stopping.is_set():
+            return
+        try:
+            # In a thread: a database slow to answer must not hold up the event loop.
+            retaken = await asyncio.to_thread(lock.check)
+        except AlreadyRunning as e:
+            # Two instances would fetch and publish over each other: this one goes. What
+            # was stored stays stored; the other instance publishes it.
+            self._lost = e
+            self._locked = False
+            self.force.set()  # no grace for fetches in flight
+            self.stopping.set()
+            self._wake.set()
+            return
+        except StoreError as e:
+            if self._locked:
+                log.error("%s; no rounds or publishing until it is held again", e)
+            self._locked = False
+            return
+        if retaken or not self._locked:
+            log.warning(
+                "instance lock was lost (its database session ended) and is held again: %s",
+                lock.description,
+                extra={"fields": {"event": "lock_retaken"}},
+            )
+        self._locked = True
+
     # ---------------------------------------------------------------- rounds
 
     async def _tick(self) -> None:
         if self.stopping.is_set() or (self._round is not None and not self._round.done()):
             return  # a round still running: rounds never overlap
+        if not self._locked:
+            return  # another instance may be running: no fetching until the lock is back
         updater = self.updater
         try:
             due = updater.due_sources()
@@ -318,6 +330,9 @@ class Daemon:
 
     async def _publish(self) -> None:
         config, store = self.config, self.store
+        if not self._locked:
+            self._request_publish()  # later, once the lock is held again
+            return
         started = time.monotonic()
         try:
             # In a thread: the loop keeps serving signals and ticks meanwhile. A publish
@@ -352,7 +367,9 @@ class Daemon:
     # ----------------------------------------------------------------- reload
 
     async def _watch(self) -> None:
-        fingerprint = await asyncio.to_thread(config_fingerprint, self.config_path)
+        fingerprint = await asyncio.to_thread(
+            config_fingerprint, self.config_path, self._fingerprint
+        )
         if fingerprint != self._fingerprint:
             self._fingerprint = fingerprint
             self.reload("a config file changed")
@@ -363,7 +380,7 @@ class Daemon:
 
         if self.stopping.is_set():
             return
-        self._fingerprint = config_fingerprint(self.config_path)
+        self._fingerprint = config_fingerprint(self.config_path, self._fingerprint)
         try:
             config = load_config(self.config_path)
         except ConfigError as e:
@@ -429,7 +446,8 @@ def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int
 
     Raises:
         ConfigError: the config is refused (before anything starts).
-        AlreadyRunning: another process holds the store.
+        AlreadyRunning: another process holds the store (at the start, or after this one's
+            lock was lost).
         StoreError: the store cannot be opened.
     """
     config = load_config(config_path)
@@ -442,7 +460,7 @@ def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int
                 log.info("removed %d temp files left by an interrupted publish", stale)
 
             async def go() -> int:
-                return await Daemon(config_path, config, store, settings).run()
+                return await Daemon(config_path, config, store, settings, lock=lock).run()
 
             return asyncio.run(go())
         finally:

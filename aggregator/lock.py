@@ -30,6 +30,13 @@ __all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path
 
 # pg_try_advisory_lock key ("aggrel"); the store's own keys are transaction-scoped ones.
 _PG_INSTANCE_LOCK: Final = 0x61676772656C
+_KEY_PARTS: Final = {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF}
+# pg_locks shows a bigint advisory key as its high and low halves, with objsubid 1.
+_OF_THE_KEY: Final = (
+    "l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
+    "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
+    "WHERE datname = current_database())"
+)
 _APPLICATION_NAME: Final = "aggregator"
 # What sqlalchemy's make_url reads as a SQLite URL whose database is the text after ":///".
 _PLAIN_SQLITE: Final = re.compile(r"sqlite(?:\+[A-Za-z0-9_]+)?:///([^?%]*)")
@@ -70,6 +77,15 @@ class InstanceLock:
     def __init__(self, description: str) -> None:
         self.description = description
 
+    def check(self) -> bool:
+        """Make sure the lock is still ours; True when it had been lost and is taken again.
+
+        Raises:
+            AlreadyRunning: it was lost, and another process holds it now.
+            StoreError: whether it is held cannot be told now (database unreachable).
+        """
+        return False  # a file lock holds as long as its descriptor is open
+
     def release(self) -> None:
         """Free the lock. Safe to call twice."""
 
@@ -98,10 +114,52 @@ class _FileLock(InstanceLock):
 
 
 class _PgLock(InstanceLock):
+    """Lives as long as its database session: an idle timeout, a pooler or a failover can
+    end that session, and the lock with it, while this process goes on."""
+
     def __init__(self, description: str, engine: sa.Engine, conn: Connection) -> None:
         super().__init__(description)
         self._engine: sa.Engine | None = engine
         self._conn = conn
+
+    def check(self) -> bool:
+        import sqlalchemy as sa
+        from sqlalchemy.exc import SQLAlchemyError
+
+        if self._engine is None:
+            return False
+        try:
+            # One round trip on the lock's own session: it is alive and still holds the key.
+            held = self._conn.scalar(
+                sa.text(
+                    f"SELECT count(*) FROM pg_locks l WHERE {_OF_THE_KEY} "
+                    "AND l.pid = pg_backend_pid()"
+                ),
+                _KEY_PARTS,
+            )
+        except SQLAlchemyError:
+            held = None  # the session is gone
+        if held:
+            return False
+        with contextlib.suppress(SQLAlchemyError):
+            self._conn.close()
+        try:
+            conn = self._engine.connect()
+            got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key())))
+            if not got:
+                holder = _pg_holder(conn)
+                conn.close()
+                raise AlreadyRunning(
+                    "instance lock lost (its database session ended): another aggregator "
+                    f"is running on this store now: {holder.describe()} ({self.description})"
+                )
+        except SQLAlchemyError as e:
+            raise StoreError(
+                f"instance lock lost (its database session ended), cannot take it again: "
+                f"{_reason(e)}"
+            ) from e
+        self._conn = conn
+        return True
 
     def release(self) -> None:
         if self._engine is None:
@@ -110,9 +168,7 @@ class _PgLock(InstanceLock):
         from sqlalchemy.exc import SQLAlchemyError
 
         with contextlib.suppress(SQLAlchemyError):
-            self._conn.execute(
-                sa.select(sa.func.pg_advisory_unlock(sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)))
-            )
+            self._conn.execute(sa.select(sa.func.pg_advisory_unlock(_key())))
         with contextlib.suppress(SQLAlchemyError):
             self._conn.close()
         self._engine.dispose()
@@ -216,14 +272,19 @@ def _pg_lock(url: sa.URL) -> InstanceLock:
         connect_args={
             "application_name": name.encode()[:63].decode(errors="ignore"),
             "connect_timeout": 10,
+            # A peer gone without a word (failover, a dropped NAT entry) is noticed in
+            # about a minute, not after the system's two hours of TCP keepalive.
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+            "tcp_user_timeout": 60_000,
         },
         # The lock lives as long as this session; no transaction may stay open meanwhile.
         isolation_level="AUTOCOMMIT",
     )
-    key = sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)
     try:
         conn = engine.connect()
-        got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(key)))
+        got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key())))
         if not got:
             holder = _pg_holder(conn)
             conn.close()
@@ -234,23 +295,31 @@ def _pg_lock(url: sa.URL) -> InstanceLock:
             )
     except SQLAlchemyError as e:
         engine.dispose()
-        orig = getattr(e, "orig", None)
-        reason = " ".join(str(orig if orig is not None else e).split())
-        raise StoreError(f"cannot lock database {shown}: {reason}") from e
+        raise StoreError(f"cannot lock database {shown}: {_reason(e)}") from e
     return _PgLock(f"advisory lock on {shown}", engine, conn)
+
+
+def _key() -> sa.BindParameter[int]:
+    import sqlalchemy as sa
+
+    return sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)
+
+
+def _reason(e: Exception) -> str:
+    orig = getattr(e, "orig", None)
+    return " ".join(str(orig if orig is not None else e).split())
 
 
 def _pg_holder(conn: Connection) -> Holder:
     import sqlalchemy as sa
 
+    # Advisory locks are per database: another database's holder is no concern of ours.
     row = conn.execute(
         sa.text(
             "SELECT a.application_name, a.client_addr::text AS addr, a.pid "
-            "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            "WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1"
+            f"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {_OF_THE_KEY}"
         ),
-        {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF},
+        _KEY_PARTS,
     ).first()
     if row is None:
         return Holder(pid=None, host=None)

@@ -1,12 +1,16 @@
 """Parse + normalize as one job for a worker process: bytes in, Posts out.
 Pure like the two stages it chains (no network, no store, no clock); imports only them,
-so that a worker process starts small.
+so that a worker process starts small. Its processes never outlive the one that made
+the pool.
 """
 
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import multiprocessing.connection
+import os
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -108,14 +112,44 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """A pool of `workers` processes forked from a small server that imported this module.
 
     A forkserver, not a plain fork: the caller runs threads (the event loop's resolver, the
-    scheduler), and forking a threaded process can copy a lock held mid-use.
+    scheduler), and forking a threaded process can copy a lock held mid-use. The workers,
+    and through them the server, end when the calling process dies, even by SIGKILL.
 
     Raises: OSError when processes cannot be started.
     """
     context: Any = multiprocessing.get_context("forkserver")
     # Preloaded once in the server: every worker starts with parse and normalize imported.
     context.set_forkserver_preload([__name__])
-    return ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    return ProcessPoolExecutor(
+        max_workers=workers, mp_context=context, initializer=_exit_with_parent
+    )
+
+
+def _exit_with_parent() -> None:
+    """In each worker: exit as soon as the process that made the pool is gone.
+
+    Nothing else would end them: a worker waits on a call queue whose write end every
+    worker holds too, so it never reads EOF there; and the forkserver exits only once no
+    process holds its "alive" pipe, which every worker does. So a SIGKILL of the parent
+    left the server and its workers (about 58 MB) alive for good.
+
+    The worker's parent sentinel is the read end of a pipe whose write end only the
+    parent holds (multiprocessing keeps it for this): the kernel closes it when the parent
+    dies, however it dies, and it stays readable from then on, so a parent that died while
+    this worker was still being forked is seen at once. PR_SET_PDEATHSIG would not do
+    here: a worker's parent is the forkserver, not the pool's maker, and the forkserver's
+    is whichever thread of ours started it, the signal coming when that thread ends.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:  # run in the pool's own process (tests): nothing to watch
+        return
+    sentinel = parent.sentinel
+
+    def watch() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)  # no cleanup: the results would have nobody to go to
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def stop_pool(pool: ProcessPoolExecutor) -> None:

@@ -4,6 +4,7 @@ log output, /healthz and /metrics, and the systemd unit and crontab line of READ
 
 from __future__ import annotations
 
+import ctypes
 import itertools
 import json
 import os
@@ -17,10 +18,13 @@ import signal
 import socket
 import sqlite3
 import statistics
+import struct
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +34,7 @@ from clirunner import aggregator_command, run_cli, validate_atom
 from httpserver import FeedServer
 
 from aggregator.cli import EXIT_RUNNING
+from aggregator.lock import _PG_INSTANCE_LOCK
 
 ROOT = Path(__file__).parent.parent
 UNIT = ROOT / "contrib" / "aggregator.service"
@@ -336,6 +341,75 @@ def test_broken_config_on_reload_keeps_the_old_one_running(
     assert d.stop() == 0
 
 
+class Opens:
+    """Counts opens of the given files by any process (inotify IN_OPEN events)."""
+
+    IN_OPEN = 0x20
+
+    def __init__(self, *paths: Path) -> None:
+        self._libc = ctypes.CDLL(None, use_errno=True)
+        self._fd = self._libc.inotify_init1(os.O_NONBLOCK | os.O_CLOEXEC)
+        assert self._fd >= 0, os.strerror(ctypes.get_errno())
+        for path in paths:
+            wd = self._libc.inotify_add_watch(self._fd, os.fsencode(path), self.IN_OPEN)
+            assert wd >= 0, os.strerror(ctypes.get_errno())
+
+    def count(self) -> int:
+        """Opens since the last call."""
+        opens = 0
+        while True:
+            try:
+                data = os.read(self._fd, 65536)
+            except BlockingIOError:
+                return opens
+            offset = 0
+            while offset < len(data):  # struct inotify_event: wd, mask, cookie, len, name
+                _wd, mask, _cookie, length = struct.unpack_from("iIII", data, offset)
+                opens += bool(mask & self.IN_OPEN)
+                offset += 16 + length
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def test_idle_daemon_stats_the_config_files_without_reading_them(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    for name in ("aa", "bb", "cc", "dd"):
+        feed_server.add(f"/{name}.rss", rss(name, [(f"{name}1", name)]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa", "1h")])
+    (tmp_path / "feeds").mkdir()
+    listed = tmp_path / "feeds" / "listed.yaml"
+    listed.write_text(yaml.safe_dump({"sources": [source(feed_server, "bb", "1h")]}))
+    d = start(daemons, config)
+    d.wait_log("published")
+    opens = Opens(config, listed)
+    try:
+        opens.count()
+        time.sleep(3.0)  # three looks for edits (DaemonSettings.watch)
+        assert opens.count() == 0, "config files read while nothing changed"
+
+        # An edit of config.yaml is still seen, and the source_lists it names now too.
+        (tmp_path / "more").mkdir()
+        config.write_text(
+            config_text([source(feed_server, "aa", "1h")], source_lists=["more/*.yaml"]),
+            encoding="utf-8",
+        )
+        d.wait_log(r"config reloaded \(a config file changed\): 1 sources, 0 added, 1 removed")
+        added = tmp_path / "more" / "added.yaml"
+        added.write_text(yaml.safe_dump({"sources": [source(feed_server, "cc", "1h")]}))
+        d.wait_log(r"config reloaded \(a config file changed\): 2 sources, 1 added, 0 removed")
+        d.wait_for("cc fetched", lambda: feed_server.hits("/cc.rss") >= 1)
+        # A same-size edit of a source list within the same second: mtime in ns tells it.
+        text = added.read_text().replace("cc", "dd")
+        added.write_text(text)
+        d.wait_log(r"config reloaded \(a config file changed\): 2 sources, 1 added, 1 removed")
+        d.wait_for("dd fetched", lambda: feed_server.hits("/dd.rss") >= 1)
+    finally:
+        opens.close()
+    assert d.stop() == 0
+
+
 # =========================================================================== one instance
 
 
@@ -359,6 +433,125 @@ def test_second_instance_is_refused_and_starts_after_the_first_is_killed(
     first.proc.wait()
     once = run_cli(config, "run", "--once", "--all")
     assert "round: 1 due" in once.stderr
+
+
+# The instance lock on PostgreSQL lives as long as its session, which the server (an idle
+# timeout, a failover) or a pooler may end under a running daemon.
+
+PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
+needs_postgres = pytest.mark.skipif(not PG_URL, reason="AGGREGATOR_TEST_POSTGRES_URL is not set")
+LOCK_KEY = {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF}
+LOCKS = (
+    "SELECT l.pid, l.granted, a.application_name FROM pg_locks l "
+    "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+    "AND l.classid = :hi AND l.objid = :lo AND l.objsubid = 1 "
+    "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+)
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own (advisory locks are per database)."""
+    import sqlalchemy as sa
+
+    assert PG_URL is not None
+    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+def lock_rows(url: str) -> list[tuple[int, bool, str]]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text(LOCKS), LOCK_KEY).all()
+            return [(row.pid, row.granted, row.application_name) for row in rows]
+    finally:
+        engine.dispose()
+
+
+def end_lock_session(url: str, daemon: Daemon) -> int:
+    """pg_terminate_backend() on the daemon's lock session; its backend pid."""
+    import sqlalchemy as sa
+
+    ((backend, _granted, name),) = [r for r in lock_rows(url) if r[1]]
+    assert f"pid={daemon.pid} " in name
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.scalar(sa.select(sa.func.pg_terminate_backend(backend)))
+    finally:
+        engine.dispose()
+    return int(backend)
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_lost_postgres_lock_taken_by_another_stops_the_daemon(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon], pg_database: str
+) -> None:
+    import sqlalchemy as sa
+
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa", "1h")], database=pg_database)
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_log("published")
+
+    # Another process waits for the lock, so it gets it the moment the session ends.
+    other = sa.create_engine(pg_database, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with other.connect() as conn:
+            got = threading.Thread(
+                target=conn.execute,
+                args=(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_INSTANCE_LOCK}),
+            )
+            got.start()
+            d.wait_for("the other to queue", lambda: any(not r[1] for r in lock_rows(pg_database)))
+            end_lock_session(pg_database, d)
+            got.join(10)
+            assert not got.is_alive()
+            assert d.proc.wait(START_TIMEOUT) == EXIT_RUNNING, d.log()
+    finally:
+        other.dispose()
+    log = d.log()
+    assert "Traceback" not in log, log
+    last = log.strip().splitlines()[-1]
+    assert last.startswith(
+        "aggregator: instance lock lost (its database session ended): another aggregator "
+        "is running on this store now: "
+    ), log
+    assert "advisory lock on postgresql" in last
+
+
+@pytest.mark.postgres
+@needs_postgres
+def test_lost_postgres_lock_nobody_else_holds_is_taken_again(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon], pg_database: str
+) -> None:
+    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]), etag=True)
+    config = write_config(tmp_path, [source(feed_server, "aa", "1h")], database=pg_database)
+    d = start(daemons, config, "--tick", "0.1")
+    d.wait_log("published")
+
+    ended = end_lock_session(pg_database, d)
+    d.wait_log(r"WARNING instance lock was lost \(its database session ended\) and is held again")
+    ((backend, granted, name),) = lock_rows(pg_database)
+    assert granted and backend != ended and f"pid={d.pid} " in name
+    # Held, so a second instance is still refused; the daemon goes on and stops cleanly.
+    once = run_cli(config, "run", "--once", check=False)
+    assert once.returncode == EXIT_RUNNING, once.stderr
+    assert d.proc.poll() is None
+    assert d.stop() == 0
+    assert "Traceback" not in d.log()
 
 
 # =========================================================================== stopping

@@ -8,9 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from aggregator.errors import StoreError
 from aggregator.lock import AlreadyRunning, acquire_instance_lock, lock_path_for
@@ -28,9 +31,17 @@ time.sleep(120)
 
 
 def hold_in_child(url: str) -> subprocess.Popen[str]:
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, url], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, url],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "locked"
+    if proc.stdout.readline().strip() != "locked":
+        proc.wait()
+        proc.stdout.close()
+        raise AssertionError(f"the child did not take the lock (exit {proc.returncode})")
     return proc
 
 
@@ -140,3 +151,81 @@ def test_unreachable_postgres_is_a_store_error() -> None:
         port = s.getsockname()[1]
         with pytest.raises(StoreError, match="cannot lock database"):
             acquire_instance_lock(f"postgresql+psycopg://nobody@127.0.0.1:{port}/x")
+
+
+def test_file_lock_check_keeps_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/a.db"
+    with acquire_instance_lock(url) as lock:
+        assert lock.check() is False
+        with pytest.raises(AlreadyRunning):
+            acquire_instance_lock(url)
+
+
+@pytest.fixture
+def pg_database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own: advisory locks are per database, and other
+    test runs may hold the one of the server's default database."""
+    if not PG_URL:
+        pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
+    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+def _end_sessions_holding_the_lock(url: str) -> None:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            ended = conn.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory'"
+                    " AND granted AND database = (SELECT oid FROM pg_database"
+                    " WHERE datname = current_database())"
+                )
+            ).all()
+        assert ended == [(True,)]
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_lock_lost_with_its_session_is_taken_again(pg_database: str) -> None:
+    with acquire_instance_lock(pg_database) as lock:
+        assert lock.check() is False
+        _end_sessions_holding_the_lock(pg_database)
+        deadline = time.monotonic() + 10
+        while not lock.check():  # the backend ends a moment after it is told to
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert lock.check() is False
+        with pytest.raises(AlreadyRunning, match=f"pid {os.getpid()} "):
+            acquire_instance_lock(pg_database)
+    acquire_instance_lock(pg_database).release()
+
+
+@pytest.mark.postgres
+def test_postgres_lock_lost_to_another_holder_is_already_running(pg_database: str) -> None:
+    with acquire_instance_lock(pg_database) as lock:
+        _end_sessions_holding_the_lock(pg_database)
+        child = None
+        deadline = time.monotonic() + 10
+        while child is None:
+            try:
+                child = hold_in_child(pg_database)
+            except AssertionError:  # the ended session still held it: not yet gone
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        try:
+            with pytest.raises(AlreadyRunning) as lost:
+                lock.check()
+            assert str(lost.value).startswith("instance lock lost")
+            assert f"pid {child.pid} on {socket.gethostname()}" in str(lost.value)
+        finally:
+            kill(child)

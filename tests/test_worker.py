@@ -1,14 +1,23 @@
-"""The parse + normalize job in worker processes, and the fast URL join it relies on."""
+"""The parse + normalize job in worker processes, the fast URL join it relies on, and the
+pool's processes dying with the command that started them."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import random
+import signal
+import subprocess
+import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
+import pytest
 import yaml
+from clirunner import aggregator_command
 from httpserver import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -123,3 +132,109 @@ def test_keep_newest_ranks_by_date_and_keeps_feed_order() -> None:
     undated = tuple(RawEntry(guid=str(i)) for i in range(5))
     assert keep_newest(undated, 2) == undated[:2]
     assert keep_newest(entries, 10) is entries
+
+
+# ------------------------------------------------------------- dying with the parent
+
+
+def _marked(marker: bytes) -> list[int]:
+    """Live processes (zombies aside) whose environment holds `marker`."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            environ = Path(f"/proc/{entry}/environ").read_bytes()
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        if marker in environ.split(b"\0") and stat.rsplit(")", 1)[1].split()[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def _pool_config(tmp_path: Path, feed_server: FeedServer) -> Path:
+    items = "".join(
+        f"<item><guid>g{j}</guid><link>http://example.org/{j}</link><title>Story {j}</title>"
+        f"<description>&lt;p&gt;Body {j}&lt;/p&gt;</description></item>"
+        for j in range(50)
+    )
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
+        f"<link>http://example.org/</link>{items}</channel></rss>"
+    ).encode()
+    feed_server.add("/now.rss", body)
+    # Slow sources keep the round (and so the pool) going for seconds after it started.
+    feed_server.add("/slow.rss", body, delay=3.0)
+    n = POOL_MIN_SOURCES + 2
+    sources = [
+        {"name": f"{kind}{i}", "url": feed_server.url(f"/{kind}.rss?i={i}"), "category": "news"}
+        for kind in ("now", "slow")
+        for i in range(n)
+    ]
+    data = {
+        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
+        "database": "sqlite:///state.db",
+        "categories": {"news": {"title": "News"}},
+        "sources": sources,
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+# How many processes besides `run --once` itself to wait for before the SIGKILL (the
+# resource tracker, then the forkserver, then each worker: as many as there are CPUs),
+# then how long. Kills a moment apart are the ones that left processes behind: a kill
+# while the forkserver still imports its preload leaves it a queued request to fork a
+# worker, which then starts with nobody to answer.
+@pytest.mark.parametrize(
+    ("others", "then"),
+    [
+        pytest.param(2, 0.0, id="forkserver-starting"),
+        pytest.param(3, 0.0, id="first-worker-forked"),
+        pytest.param(99, 0.5, id="every-worker-parsing"),
+    ],
+)
+@pytest.mark.slow
+def test_sigkilled_run_once_leaves_no_process_behind(
+    tmp_path: Path, feed_server: FeedServer, others: int, then: float
+) -> None:
+    config = _pool_config(tmp_path, feed_server)
+    marker = f"AGGREGATOR_TEST_TREE={uuid.uuid4().hex}"
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    env["AGGREGATOR_TEST_TREE"] = marker.split("=", 1)[1]
+    want = 1 + min(others, 2 + len(os.sched_getaffinity(0)))
+    proc = subprocess.Popen(
+        [*aggregator_command(), "--config", str(config), "run", "--once", "--all"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while len(_marked(marker.encode())) < want:
+            assert proc.poll() is None, f"exited {proc.returncode} before the pool started"
+            assert time.monotonic() < deadline, "the pool did not start"
+        time.sleep(then)
+        proc.kill()
+        proc.wait()
+        deadline = time.monotonic() + 5
+        while (left := _marked(marker.encode())) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not left, f"left alive: {[_command(pid) for pid in left]}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in _marked(marker.encode()):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:100]
+    except OSError:
+        return str(pid)
