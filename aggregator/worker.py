@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from aggregator.normalize import normalize_with_keys
+from aggregator.normalize import clean_text, clean_url, normalize_with_keys
 from aggregator.parse import parse
 from aggregator.types import Category, Post, Source
 
@@ -58,11 +58,13 @@ def parse_and_normalize(job: Job) -> JobResult:
         category=job.category,
         known=job.known,
     )
+    # The feed's own fields are stored beside its posts, and cleaned like them: a NUL in a
+    # channel title (raw or as &#0;, which parsers pass through) is refused by PostgreSQL.
     return JobResult(
         posts=posts,
-        title=feed.title,
-        link=feed.link,
-        feed_id=feed.feed_id,
+        title=clean_text(feed.title),
+        link=clean_url(feed.link),
+        feed_id=clean_url(feed.feed_id),
         ttl=feed.ttl,
         keys=keys,
     )
