@@ -282,6 +282,8 @@ class Daemon:
             report = await updater.run_round(due)
         except StoreError as e:
             # The database went away mid-round: what was committed stays, the rest is due.
+            # The sources fetched are held until their next check (Updater.held), so a
+            # store that cannot be written makes no request every tick.
             log.error("round failed: %s", e)
             return
         except asyncio.CancelledError:
@@ -398,7 +400,8 @@ class Daemon:
             log.error("reload refused (%s): %s", why, e)
             return
         self.config = config
-        self.updater = Updater(config, self.store)
+        # Sources held after a round the store could not record stay held.
+        self.updater = Updater(config, self.store, held=self.updater.held)
         if config.schedule.publish != old.schedule.publish or (
             config.site.timezone != old.site.timezone
         ):

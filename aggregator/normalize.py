@@ -33,7 +33,10 @@ __all__ = [
     "TITLE_LENGTH",
     "Oversized",
     "canonical_link",
+    "clean_text",
     "clean_title",
+    "clean_token",
+    "clean_url",
     "entry_keys",
     "normalize",
     "normalize_with_keys",
@@ -444,6 +447,42 @@ def clean_title(raw: str | None, *, fallback_text: str) -> str:
     if title:
         return title
     return _truncate(_html_to_text(fallback_text, tag_gap=" "), FALLBACK_TITLE_LENGTH)
+
+
+def clean_text(text: str | None) -> str | None:
+    """`text` as one line to store: the characters of _UNSAFE_CHARS removed (controls but
+    tab, CR and newline; lone surrogates; U+FFFE, U+FFFF), whitespace collapsed; None when
+    nothing is left. For a feed's title, an error message: what a feed or a server sends
+    reaches the store through here or a post, never raw (PostgreSQL refuses a NUL byte).
+
+    Raises nothing.
+    """
+    if not text:
+        return None
+    return " ".join(_without_unsafe(text).split()) or None
+
+
+def clean_url(url: str | None) -> str | None:
+    """`url` as a browser reads an href (see _clean_url: controls and spaces
+    percent-encoded, ends trimmed); None when nothing is left.
+
+    Raises nothing.
+    """
+    if not url:
+        return None
+    return _clean_url(url) or None
+
+
+def clean_token(value: str | None) -> str | None:
+    """`value` as it came, or None when it holds a character of _UNSAFE_CHARS: an ETag or a
+    Last-Modified is sent back to the server byte for byte, and a changed one is no
+    validator at all (RFC 9110 §8.8.3: an entity-tag holds no control character).
+
+    Raises nothing.
+    """
+    if not value or _without_unsafe(value) != value:
+        return None
+    return value
 
 
 def canonical_link(url: str) -> str:

@@ -29,6 +29,7 @@ from aggregator.types import (
 __all__ = ["MIGRATIONS", "Store", "open_store"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 # SQLite accepts at most 32766 bound parameters per statement; stay far below it.
 _CHUNK: Final = 500
@@ -401,13 +402,34 @@ def _sqlite_begin(conn: Connection) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def _reason(e: SQLAlchemyError, url: sa.URL | None = None) -> str:
+# What a write raises when the database (or the driver, binding it) refuses the data of
+# a row: a NUL byte in text on PostgreSQL (DataError), a constraint, a lone surrogate that
+# no UTF-8 encoder takes (UnicodeEncodeError, raised by the driver unwrapped).
+_ROW_ERRORS: Final = (SQLAlchemyError, UnicodeError)
+
+
+def _refuses_row(e: BaseException) -> bool:
+    """Whether `e` says a row's data was refused, the database being fine: a write of the
+    rows one by one can then keep the others. Not so for a lost connection, a lock or a
+    timeout (OperationalError), after which every row would fail the same way."""
+    if isinstance(e, sa.exc.DBAPIError):
+        return not e.connection_invalidated and not isinstance(e, sa.exc.OperationalError)
+    return isinstance(e, (sa.exc.StatementError, UnicodeError))
+
+
+def _reason(e: BaseException, url: sa.URL | None = None) -> str:
     """The driver's message on one line, without the SQL or the password."""
     orig = getattr(e, "orig", None)
     text = " ".join(str(orig if orig is not None else e).split())
     if url is not None and url.password:
         text = text.replace(str(url.password), "***")
     return text
+
+
+def _bound(
+    work: Callable[[Connection, Sequence[R]], T], rows: Sequence[R]
+) -> Callable[[Connection], T]:
+    return lambda conn: work(conn, rows)
 
 
 def _chunks(items: Sequence[T], size: int = _CHUNK) -> Iterator[Sequence[T]]:
@@ -436,13 +458,46 @@ class Store:
 
     def _run(self, what: str, work: Callable[[Connection], T], *, write: bool = False) -> T:
         try:
-            with self._engine.connect() as conn:
-                if write:
-                    conn.execution_options(**{_WRITE: True})
-                with conn.begin():
-                    return work(conn)
-        except SQLAlchemyError as e:
+            return self._transaction(work, write=write)
+        except _ROW_ERRORS as e:
             raise StoreError(f"{what}: {_reason(e)}") from e
+
+    def _transaction(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
+        with self._engine.connect() as conn:
+            if write:
+                conn.execution_options(**{_WRITE: True})
+            with conn.begin():
+                return work(conn)
+
+    def _write_rows(
+        self, what: str, rows: Sequence[R], work: Callable[[Connection, Sequence[R]], T]
+    ) -> tuple[list[T], list[tuple[R, str]]]:
+        """`work` on all `rows` in one transaction; when the database refuses a row's data,
+        on each row in a transaction of its own, so that one bad row keeps no other out.
+
+        Returns the results of `work` that committed, and the rows refused with the
+        database's reason.
+
+        Raises:
+            StoreError: the database failed otherwise (unreachable, locked, timed out).
+        """
+        try:
+            return [self._transaction(_bound(work, rows), write=True)], []
+        except _ROW_ERRORS as e:
+            if not _refuses_row(e):
+                raise StoreError(f"{what}: {_reason(e)}") from e
+            if len(rows) == 1:
+                return [], [(rows[0], _reason(e))]
+        done: list[T] = []
+        refused: list[tuple[R, str]] = []
+        for row in rows:
+            try:
+                done.append(self._transaction(_bound(work, [row]), write=True))
+            except _ROW_ERRORS as e:
+                if not _refuses_row(e):
+                    raise StoreError(f"{what}: {_reason(e)}") from e
+                refused.append((row, _reason(e)))
+        return done, refused
 
     # ------------------------------------------------------------ source state
 
@@ -479,10 +534,14 @@ class Store:
             write=True,
         )
 
-    def save_states(self, states: Sequence[SourceState]) -> None:
-        """Insert or replace several states in one transaction (the last one of a name wins)."""
+    def save_states(self, states: Sequence[SourceState]) -> dict[str, str]:
+        """Insert or replace several states in one transaction (the last one of a name wins).
+
+        A state whose data the database refuses keeps no other out: the others are saved,
+        and the refused ones returned, name -> the database's reason.
+        """
         if not states:
-            return
+            return {}
         rows = list({s.name: _state_values(s) for s in states}.values())
         insert = _insert(self._engine.dialect.name, sources)
         statement = insert.on_conflict_do_update(
@@ -490,11 +549,12 @@ class Store:
             set_={c.name: insert.excluded[c.name] for c in sources.columns if c.name != "name"},
         )
 
-        def work(conn: Connection) -> None:
-            for chunk in _chunks(rows):
+        def work(conn: Connection, batch: Sequence[dict[str, Any]]) -> None:
+            for chunk in _chunks(batch):
                 conn.execute(statement, list(chunk))
 
-        self._run("cannot save source states", work, write=True)
+        _, refused = self._write_rows("cannot save source states", rows, work)
+        return {row["name"]: reason for row, reason in refused}
 
     def due(self, names: Iterable[str], *, now: datetime) -> list[str]:
         """Of `names` (in order), those enabled whose next check is unset or not after `now`."""
@@ -549,12 +609,27 @@ class Store:
 
         A new post gets a slug unique across the store (its base slug, then -2, -3, …); it
         may move among posts of the same base until settle_slugs, then it is kept for good.
-        The first occurrence of a key in `new_posts` wins.
+        The first occurrence of a key in `new_posts` wins. A post whose data the database
+        refuses keeps no other out: the others are stored, and the refused ones listed in
+        the result's `refused` with the database's reason.
         """
-        return self._run(
-            "cannot store posts",
-            lambda conn: _upsert(conn, new_posts, now=now),
-            write=True,
+        if not new_posts:
+            return UpsertResult()
+        # First occurrences only: written one by one, a later copy would update the first.
+        by_key: dict[str, Post] = {}
+        for post in new_posts:
+            by_key.setdefault(post.key, post)
+        first = list(by_key.values())
+        done, refused = self._write_rows(
+            "cannot store posts", first, lambda conn, batch: _upsert(conn, batch, now=now)
+        )
+        if len(done) == 1 and not refused:
+            return done[0]
+        return UpsertResult(
+            new=tuple(k for r in done for k in r.new),
+            updated=tuple(k for r in done for k in r.updated),
+            unchanged=sum(r.unchanged for r in done),
+            refused=tuple((post.key, reason) for post, reason in refused),
         )
 
     def settle_slugs(self) -> int:

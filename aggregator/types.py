@@ -268,6 +268,7 @@ class UpsertResult:
     new: tuple[str, ...] = ()  # keys inserted
     updated: tuple[str, ...] = ()  # keys whose content changed
     unchanged: int = 0
+    refused: tuple[tuple[str, str], ...] = ()  # (key, the database's reason): not stored
 
 
 # -------------------------------------------------------------- source state

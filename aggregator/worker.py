@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aggregator.normalize import Oversized, normalize_with_keys
+from aggregator.normalize import Oversized, clean_text, clean_url, normalize_with_keys
 from aggregator.parse import parse
 from aggregator.types import Category, Post, RawEntry, Source
 
@@ -74,11 +74,13 @@ def parse_and_normalize(job: Job) -> JobResult:
         known=job.known,
         oversized=oversized,
     )
+    # The feed's own fields are stored beside its posts, and cleaned like them: a NUL in a
+    # channel title (raw or as &#0;, which parsers pass through) is refused by PostgreSQL.
     return JobResult(
         posts=posts,
-        title=feed.title,
-        link=feed.link,
-        feed_id=feed.feed_id,
+        title=clean_text(feed.title),
+        link=clean_url(feed.link),
+        feed_id=clean_url(feed.feed_id),
         ttl=feed.ttl,
         keys=keys,
         dropped=dropped,

@@ -285,6 +285,29 @@ def test_naive_datetime_is_refused(store: Store) -> None:
         store.save_state(state)
 
 
+def test_a_refused_state_keeps_no_other_out_of_its_batch(store: Store) -> None:
+    # A lone surrogate: no backend's driver encodes it, whatever the database.
+    states = [full_state(f"s{n}") for n in range(5)]
+    states[2] = dataclasses.replace(states[2], feed_title="bad \ud800 title")
+    states[4] = dataclasses.replace(states[4], next_check=datetime(2021, 12, 26))  # naive
+    refused = store.save_states(states)
+    assert sorted(refused) == ["s2", "s4"]
+    assert "surrogate" in refused["s2"] and "naive datetime" in refused["s4"]
+    assert [s.name for s in store.states()] == ["s0", "s1", "s3"]
+    assert store.get_state("s3") == full_state("s3")
+
+
+def test_a_refused_post_keeps_no_other_out_of_its_batch(store: Store) -> None:
+    posts = [make_post(f"k{n}") for n in range(4)]
+    posts[1] = dataclasses.replace(posts[1], content_html="<p>bad \ud800</p>")
+    result = store.upsert_posts([*posts, make_post("k0", title="a later copy")], now=T0)
+    assert result.new == ("k0", "k2", "k3")
+    assert [key for key, _reason in result.refused] == ["k1"]
+    assert "surrogate" in result.refused[0][1]
+    assert [p.key for p in store.pending()] == ["k0", "k2", "k3"]
+    assert store.get_post("k0") == dataclasses.replace(posts[0], slug="slug-k0", revision=1)
+
+
 def test_due(store: Store) -> None:
     def save(name: str, next_check: datetime | None, disabled: str | None = None) -> None:
         store.save_state(
