@@ -11,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections.abc import Sequence
@@ -470,12 +471,21 @@ def cmd_status(args: argparse.Namespace) -> int:
             "disabled" if r["disabled"] else (r["next_check"] or "now").replace("T", " ")[:16],
             error,
         )
-        # Names and errors carry servers' and feeds' words ("[link=…]", "[/x]"): Text
-        # prints them as they are, never as Rich markup, and without control codes.
-        table.add_row(*(Text(cell) for cell in cells))
+        # Names and errors carry servers' and feeds' words ("[link=…]", "[/x]", ESC): Text
+        # prints them as they are, never as Rich markup, and control characters (which
+        # Rich passes through but for a few) are shown as escapes, never sent to the terminal.
+        table.add_row(*(Text(_printable(cell)) for cell in cells))
     console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     return 0
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """`text` with every control character written as its escape (`\x1b`)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -8,11 +8,17 @@ values, no comments); never parses anything else.
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 __all__ = ["bounded_depth", "kramdown_body"]
 
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)[^>]*>")
 _VOID = frozenset({"br", "hr", "img", "wbr", "col", "area", "source", "track"})
+# "" for each start tag of an element with content, "/" for each end tag.
+_OPEN_OR_CLOSE = re.compile(
+    r"<(/?)(?!(?:br|hr|img|wbr|col|area|source|track)[\s/>])[a-zA-Z]", re.IGNORECASE
+)
+_STEP = {"": 1, "/": -1}
 # kramdown 2 reads these as text-level HTML: at the start of a block they open a Markdown
 # paragraph, where the text around them is Markdown (kramdown/parser/html.rb).
 _KRAMDOWN_SPAN = frozenset(
@@ -26,9 +32,11 @@ _KRAMDOWN_SPAN = frozenset(
 # Between two blocks of HTML kramdown skips blank lines, then takes "<" after at most
 # three spaces as HTML again; four spaces or a tab start a code block.
 _GAP = re.compile(r"(?:[ \t]*\n)*[ ]{0,3}")
-# What kramdown can read as Markdown where it parses the text of HTML (an operator's
-# `parse_block_html: true`): links and images, attribute lists and extensions.
-_MARKDOWN_SIGNS = ("[", "{")
+# What kramdown can read as Markdown that makes a link, an image or an attribute where it
+# parses the text of HTML (an operator's `parse_block_html: true`): inline and reference
+# links and images, link and footnote definitions, attribute lists and extensions. "[1]"
+# or "[…]" alone is only text.
+_MARKDOWN_SIGNS = ("](", "][", "]:", "{:")
 
 
 def bounded_depth(clean: str, limit: int) -> str:
@@ -39,6 +47,10 @@ def bounded_depth(clean: str, limit: int) -> str:
     2,000 nested elements and fails the whole site's build.
     """
     if clean.count("<") <= limit:  # fewer tags cannot nest deeper
+        return clean
+    # The deepest nesting, counted in C: most long bodies are shallow, and pass here.
+    steps = map(_STEP.__getitem__, _OPEN_OR_CLOSE.findall(clean))
+    if max(accumulate(steps, initial=0)) <= limit:
         return clean
     out: list[str] = []
     kept: list[bool] = []  # per open element: whether its tags are written

@@ -136,9 +136,25 @@ def yaml_quote(text: str) -> str:
 def yaml_tags(tags: Sequence[str]) -> str:
     """Jekyll's space-separated tags, quoted when a plain scalar would not read back."""
     text = " ".join("-".join(t.split()) for t in tags if t.strip())
-    if text and _PLAIN_SAFE.match(text) and _reads_back_plain(text):
+    if text and _PLAIN_SAFE.match(text) and _plain_string(text) and _reads_back_plain(text):
         return text
     return yaml_quote(text)
+
+
+# Plain scalars that YAML 1.1 (Psych, which Jekyll reads with) resolves to something other
+# than a string, in any case: PyYAML's reading alone misses "tRUE", "1,000", "0x1f".
+_YAML11_WORDS = frozenset({"y", "yes", "n", "no", "on", "off", "true", "false", "null", "~"})
+
+
+def _plain_string(text: str) -> bool:
+    """Whether Psych reads `text` as a plain scalar string: it begins with no digit, sign or
+    dot (numbers, dates, times) and is no boolean or null word."""
+    return not (text[0] in "0123456789+-." or text.lower() in _YAML11_WORDS)
+
+
+def yaml_slug(slug: str) -> str:
+    """A category slug as a front matter value that Psych reads as that string."""
+    return slug if _plain_string(slug) else yaml_quote(slug)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -179,15 +195,32 @@ def _has_liquid(post: Post) -> bool:
     )
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!:|$=\"'])")
+# Every character that kramdown (with or without GFM) or HTML gives a meaning in text, as a
+# numeric reference: shown as itself by either parser, in a Markdown line or in HTML.
+_MARKDOWN_TEXT = str.maketrans(
+    {c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-.!:|$=~^"} | {"\t": " ", "\n": " ", "\r": " "}
+)
 
 
+@functools.lru_cache(maxsize=4096)
 def markdown_text(text: object) -> str:
-    """`text` as Markdown text that kramdown shows as it is: HTML specials as entities,
-    every character kramdown gives a meaning to escaped with a backslash (links, images,
-    emphasis, attribute lists, extensions, quotes)."""
-    escaped = _escape(str(text)).replace("&#39;", "'").replace("&#34;", '"')
-    return _MARKDOWN_SPECIALS.sub(r"\\\1", " ".join(escaped.split()))
+    """`text` as text that kramdown shows as it is wherever it stands (a link's text, a
+    paragraph, raw HTML read as Markdown under `parse_block_html`), and so does HTML: its
+    specials as numeric references, line breaks as spaces. Links, emphasis, attribute
+    lists, extensions, tables and smart quotes are never made of it."""
+    return str(text).translate(_MARKDOWN_TEXT)
+
+
+# What a Markdown link's destination `(…)` or an autolink `<…>` must not hold as itself
+# (its end, a title's start, a GFM table's cell): written percent-encoded, as browsers read
+# them.
+_DESTINATION = str.maketrans({c: f"%{ord(c):02X}" for c in "()<>|\"' `\\"})
+
+
+def markdown_destination(url: str) -> str:
+    """`url` (an http(s) URL or a protocol-relative one) safe in a Markdown link's
+    destination and in an autolink."""
+    return url.translate(_DESTINATION)
 
 
 def summary_of(content_html: str, limit: int = _SUMMARY_CHARS) -> str:
@@ -522,8 +555,10 @@ class Publisher:
             "tags_yaml": _tags_yaml(post.tags),
             "date": stamp,
             "body": kramdown_body(post.content_html),
-            # An autolink: the URL is written as browsers serialize it, so no ">" ends it.
-            "link_line": f"<{link}>" if link else "",
+            # An autolink: the URL is written as browsers serialize it, so no ">" ends it
+            # (and no "|" makes the line a table).
+            "link_line": f"<{link.replace('|', '%7C')}>" if link else "",
+            "source_text": markdown_text(post.source),
         }
 
     def _category_has_liquid(self, category: Category) -> bool:
@@ -538,13 +573,14 @@ class Publisher:
     def _post_file_context(
         self, post: Post | _MarkedPost, category: Category, liquid: bool, values: dict[str, str]
     ) -> dict[str, Any]:
-        base = self.urls.relative_base
+        base = markdown_destination(self.urls.relative_base)
         return {
             "post": post,
             "category": category,
             "words": self.words,
             "liquid": liquid,
             "category_url": f"{base}category/{category.slug}.html",
+            "category_yaml": yaml_slug(category.slug),
             "home_url": base,
             **values,
         }
@@ -574,7 +610,7 @@ class Publisher:
         """post.md rendered once for `category` with markers for the per-post values."""
         key = ("post.md", category.slug, liquid)
         if key not in self._forms:
-            marks = _marks(("title_yaml", "tags_yaml", "date", "body", "link_line"))
+            marks = _marks(("title_yaml", "tags_yaml", "date", "body", "link_line", "source_text"))
             context = self._post_file_context(_MarkedPost(), category, liquid, marks)
             self._forms[key] = _Form.cut(self._post_md.render(context))
         return self._forms[key]

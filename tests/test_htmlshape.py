@@ -47,11 +47,14 @@ needs_kramdown = pytest.mark.skipif(
 )
 
 
-def kramdown(documents: list[str]) -> list[str]:
+def kramdown(documents: list[str], *, parse_block_html: bool = False) -> list[str]:
     """Each document converted by the real kramdown, in one Ruby process."""
     assert RUBY is not None
+    script = _KRAMDOWN.replace(
+        "hard_wrap: false", f"hard_wrap: false, parse_block_html: {str(parse_block_html).lower()}"
+    )
     proc = subprocess.run(
-        [RUBY, "-e", _KRAMDOWN],
+        [RUBY, "-e", script],
         input=json.dumps(documents),
         capture_output=True,
         text=True,
@@ -122,7 +125,9 @@ def test_kramdown_body_keeps_block_html_as_it_is() -> None:
     assert kramdown_body(body) == body
     assert kramdown_body("text") == '<div markdown="0">text</div>'
     assert kramdown_body("<p>a</p>b") == '<div markdown="0"><p>a</p>b</div>'
-    assert kramdown_body("<p>[a]</p>").startswith('<div markdown="0">')
+    assert kramdown_body("<p>[a] […]</p>") == "<p>[a] […]</p>"  # only text, whatever is set
+    for sign in ("[a](b)", "[a][b]", "[a]: b", "{: x}"):
+        assert kramdown_body(f"<p>{sign}</p>").startswith('<div markdown="0">'), sign
 
 
 fragments = st.sampled_from(
@@ -158,17 +163,26 @@ fragments = st.sampled_from(
 
 @needs_kramdown
 @settings(max_examples=15, deadline=None)
-@given(st.lists(st.lists(fragments, max_size=12).map("".join), min_size=60, max_size=60))
-def test_no_body_becomes_a_script_link_or_handler(raws: list[str]) -> None:
+@given(
+    st.lists(st.lists(fragments, max_size=12).map("".join), min_size=60, max_size=60),
+    st.booleans(),
+)
+def test_no_body_becomes_a_script_link_or_handler(raws: list[str], parse_block_html: bool) -> None:
+    # Also where an operator set kramdown's parse_block_html: true, which reads the text
+    # inside block HTML as Markdown.
     bodies = [kramdown_body(sanitize_html(raw, base_url="https://ex.org/")) for raw in raws]
-    built = kramdown([body + ATTRIBUTION + "\n" for body in bodies])
+    documents = [body + ATTRIBUTION + "\n" for body in bodies]
+    built = kramdown(documents, parse_block_html=parse_block_html)
     for body, html in zip(bodies, built, strict=True):
         assert _links_and_handlers(html) == [], (body, html)
-        assert html.rstrip().endswith(ATTRIBUTION), (body, html)
+        if not parse_block_html:  # there, blank space in a block may still make a code block
+            assert html.rstrip().endswith(ATTRIBUTION), (body, html)
 
 
 TITLES = [
     "Tech & Science",
+    "A ~~strike~~ ^sup^ $$x$$",
+    "no\u00a0break and\u3000wide",
     "[x](javascript:alert(1))",
     '*x*{: autofocus onfocus="alert(1)"}',
     "{{ site.secret }} {% raise %}",
@@ -179,12 +193,22 @@ TITLES = [
 
 
 @needs_kramdown
-def test_category_titles_are_link_text_only() -> None:
-    documents = [f"[Back to {markdown_text(t)}](//h/c.html)\n" for t in TITLES]
-    for title, html in zip(TITLES, kramdown(documents), strict=True):
+@pytest.mark.parametrize("parse_block_html", [False, True])
+def test_names_and_titles_are_text_only(parse_block_html: bool) -> None:
+    """Category titles in the back link and source names in the attribution paragraph."""
+    documents = [
+        f"[Back to {markdown_text(t)}](//h/c.html){markdown_text(' | ')}x\n" for t in TITLES
+    ]
+    documents += [f'<p class="em_media">(Source: {markdown_text(t)})</p>\n' for t in TITLES]
+    built = kramdown(documents, parse_block_html=parse_block_html)
+    for title, html in zip(TITLES, built[: len(TITLES)], strict=True):
         links = re.findall(r"<a [^>]*>", html)
         assert links == ['<a href="//h/c.html">'], html
-        assert lxml_text(html).strip() == f"Back to {title}", html
+        assert "<table" not in html and "<del" not in html, html
+        assert lxml_text(html).strip() == f"Back to {title} | x", html
+    for title, html in zip(TITLES, built[len(TITLES) :], strict=True):
+        assert "<a " not in html and "<em" not in html and "<del" not in html, html
+        assert lxml_text(html).strip() == f"(Source: {title})", html
 
 
 def test_bounded_depth_unwraps_what_is_too_deep() -> None:
@@ -195,3 +219,64 @@ def test_bounded_depth_unwraps_what_is_too_deep() -> None:
     mixed = "<p>" + "<span>" * 5 + "<b>x</b><br>y" + "</span>" * 5 + "</p>"
     assert bounded_depth(mixed, 3) == "<p><span><span>xy</span></span></p>"
     assert bounded_depth(mixed, 100) == mixed
+
+
+# Front matter as Jekyll reads it: Ruby's YAML (Psych, YAML 1.1), not PyYAML.
+_PSYCH = r"""
+require 'json'
+require 'yaml'
+require 'date'
+docs = JSON.parse(STDIN.read)
+puts JSON.generate(docs.map { |d|
+  YAML.safe_load(d, permitted_classes: [Date, Time])
+      .transform_values { |v| v.is_a?(String) ? v : [v.class.to_s, v.to_s] }
+})
+"""
+
+
+@pytest.mark.skipif(RUBY is None, reason="ruby is missing (apt-get install jekyll brings it)")
+def test_front_matter_values_read_back_in_psych() -> None:
+    from aggregator.publish import yaml_quote, yaml_slug, yaml_tags
+
+    words = [
+        "on",
+        "yes",
+        "No",
+        "tRUE",
+        "null",
+        "~",
+        "2024",
+        "0123",
+        "1,000",
+        "0x1f",
+        "1_000",
+        "1:30",
+        "2021-12-26",
+        ".inf",
+        "-1",
+        "+1",
+        "news",
+        "天津",
+        "a b",
+        "tag: x",
+        "#x",
+    ]
+    documents = [
+        f"title: {yaml_quote(w)}\ntags: {yaml_tags([w])}\n"
+        + (f"categories: {yaml_slug(w)}\n" if re.fullmatch(r"[a-z0-9-]+", w) else "")
+        for w in words
+    ]
+    assert RUBY is not None
+    proc = subprocess.run(
+        [RUBY, "-e", _PSYCH],
+        input=json.dumps(documents),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for word, read in zip(words, json.loads(proc.stdout), strict=True):
+        assert read["title"] == word
+        assert read["tags"] == "-".join(word.split()), (word, read)
+        if "categories" in read:
+            assert read["categories"] == word, (word, read)

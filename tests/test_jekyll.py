@@ -259,6 +259,8 @@ def test_hostile_fields_are_inert_in_the_built_site(built_site: Path, browser: A
         # Let autofocus and focus handlers fire, should any exist.
         browser.execute_script("window.focus(); document.body && document.body.focus();")
         time.sleep(0.05)
+        # The back links stay one paragraph (a "|" in a line makes a kramdown table).
+        assert "<table" not in page.read_text(encoding="utf-8"), page
         found = browser.execute_script(_PROBE)
         assert found["pwned"] == "undefined", page
         assert found["bad"] == [], (page, found["bad"])
