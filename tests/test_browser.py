@@ -3,8 +3,6 @@ index to a category and the golden post, check its autodiscovery and back links.
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -14,21 +12,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from chromium import MISSING, chromium
 from clirunner import GOLDEN, aggregator_command, run_cli, validate_feeds
 from httpserver import FeedServer
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-    pytest.skip(
-        "chromium and chromedriver are missing (apt-get install chromium chromium-driver;"
-        " .ci/run installs them)",
-        allow_module_level=True,
-    )
+if MISSING:
+    pytest.skip(MISSING, allow_module_level=True)
 
 
 def free_port() -> int:
@@ -72,28 +65,8 @@ def served_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[str]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-        "--window-size=1280,900",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium(tmp_path / "chromium-profile", window="1280,900") as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def test_browse_index_category_and_golden_post(

@@ -24,7 +24,6 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -32,6 +31,7 @@ import pytest
 import yaml
 from clirunner import aggregator_command, run_cli, validate_atom
 from httpserver import FeedServer
+from pgdatabase import new_database
 
 from aggregator.cli import EXIT_RUNNING
 from aggregator.lock import _PG_INSTANCE_LOCK
@@ -452,19 +452,8 @@ LOCKS = (
 @pytest.fixture
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of the test's own (advisory locks are per database)."""
-    import sqlalchemy as sa
-
-    assert PG_URL is not None
-    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with new_database() as url:
+        yield url
 
 
 def lock_rows(url: str) -> list[tuple[int, bool, str]]:

@@ -7,6 +7,7 @@ import json
 import re
 import shutil
 import subprocess
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -47,12 +48,10 @@ needs_kramdown = pytest.mark.skipif(
 )
 
 
-def kramdown(documents: list[str], *, parse_block_html: bool = False) -> list[str]:
-    """Each document converted by the real kramdown, in one Ruby process."""
+def ruby_json(script: str, documents: list[str]) -> list[Any]:
+    """`script` run by Ruby on `documents` (a JSON array on its standard input); what it
+    prints, read as JSON."""
     assert RUBY is not None
-    script = _KRAMDOWN.replace(
-        "hard_wrap: false", f"hard_wrap: false, parse_block_html: {str(parse_block_html).lower()}"
-    )
     proc = subprocess.run(
         [RUBY, "-e", script],
         input=json.dumps(documents),
@@ -61,8 +60,16 @@ def kramdown(documents: list[str], *, parse_block_html: bool = False) -> list[st
         timeout=120,
         check=True,
     )
-    out: list[str] = json.loads(proc.stdout)
+    out: list[Any] = json.loads(proc.stdout)
     return out
+
+
+def kramdown(documents: list[str], *, parse_block_html: bool = False) -> list[str]:
+    """Each document converted by the real kramdown, in one Ruby process."""
+    option = f"parse_block_html: {str(parse_block_html).lower()}"
+    return ruby_json(
+        _KRAMDOWN.replace("hard_wrap: false", f"hard_wrap: false, {option}"), documents
+    )
 
 
 ATTRIBUTION = '<p class="em_media">(Source: X)</p>'
@@ -266,16 +273,7 @@ def test_front_matter_values_read_back_in_psych() -> None:
         + (f"categories: {yaml_slug(w)}\n" if re.fullmatch(r"[a-z0-9-]+", w) else "")
         for w in words
     ]
-    assert RUBY is not None
-    proc = subprocess.run(
-        [RUBY, "-e", _PSYCH],
-        input=json.dumps(documents),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    for word, read in zip(words, json.loads(proc.stdout), strict=True):
+    for word, read in zip(words, ruby_json(_PSYCH, documents), strict=True):
         assert read["title"] == word
         assert read["tags"] == "-".join(word.split()), (word, read)
         if "categories" in read:

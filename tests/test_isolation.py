@@ -14,7 +14,6 @@ import os
 import re
 import subprocess
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +23,7 @@ import sqlalchemy as sa
 import yaml
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
+from pgdatabase import new_database
 
 pytestmark = pytest.mark.slow
 
@@ -48,17 +48,8 @@ UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of this module's own, dropped at the end."""
-    assert PG_URL is not None
-    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with new_database() as url:
+        yield url
 
 
 def _empty_pg(url: str) -> str:

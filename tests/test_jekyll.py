@@ -14,14 +14,13 @@ from typing import Any
 
 import pytest
 import yaml
+from chromium import MISSING, chromium
 from clirunner import run_cli, validate_feeds
 from httpserver import FeedServer
 
 pytestmark = pytest.mark.slow
 
 JEKYLL = shutil.which("jekyll")
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 SECRET = "SECRET-7f3a9c"  # in the site's _config.yml: must never reach a built page
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
@@ -29,12 +28,8 @@ if JEKYLL is None:
     pytest.skip(
         "jekyll is missing (apt-get install jekyll; .ci/run installs it)", allow_module_level=True
     )
-if not (os.path.exists(CHROMIUM) and os.path.exists(CHROMEDRIVER)):
-    pytest.skip(
-        "chromium and chromedriver are missing (apt-get install chromium chromium-driver;"
-        " .ci/run installs them)",
-        allow_module_level=True,
-    )
+if MISSING:
+    pytest.skip(MISSING, allow_module_level=True)
 
 # Each payload, should it run, sets window.__pwned or calls alert().
 RUN = "window.__pwned=1"
@@ -203,27 +198,8 @@ def built_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[Path]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(flag)
-    driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
-    driver.set_page_load_timeout(20)
-    try:
+    with chromium(tmp_path / "chromium-profile", window=None) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 # Run in each page: anything that could run script (handlers, javascript:/data: URLs,

@@ -8,12 +8,12 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pgdatabase import new_database
 
 from aggregator.errors import StoreError
 from aggregator.lock import AlreadyRunning, acquire_instance_lock, lock_path_for
@@ -167,16 +167,8 @@ def pg_database() -> Iterator[str]:
     test runs may hold the one of the server's default database."""
     if not PG_URL:
         pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
-    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with new_database() as url:
+        yield url
 
 
 def _end_sessions_holding_the_lock(url: str) -> None:

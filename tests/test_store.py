@@ -8,13 +8,13 @@ import os
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from pgdatabase import new_database
 from sqlalchemy.engine import Connection, Engine
 
 from aggregator import store as store_module
@@ -47,17 +47,8 @@ SHANGHAI = timezone(timedelta(hours=8))
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of this module's own, dropped at the end (CREATE DATABASE is
     too slow to run per test)."""
-    assert PG_URL is not None
-    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
-    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.dispose()
+    with new_database() as url:
+        yield url
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,0 +1,33 @@
+"""A PostgreSQL database of a test's (or a module's) own, on the server that
+AGGREGATOR_TEST_POSTGRES_URL names, dropped afterwards."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
+
+
+@contextlib.contextmanager
+def new_database() -> Iterator[str]:
+    """The URL of a new, empty database; dropped (sessions and all) on leaving.
+
+    Advisory locks are per database, and other test runs may use the server's default
+    one; CREATE DATABASE costs too much to run per store test, so those share one a module.
+    """
+    import sqlalchemy as sa
+
+    assert PG_URL is not None
+    name = f"aggregator_test_{uuid.uuid4().hex[:16]}"
+    admin = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield sa.make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
