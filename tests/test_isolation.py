@@ -23,7 +23,7 @@ import sqlalchemy as sa
 import yaml
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
-from pgdatabase import new_database
+from pgdatabase import emptied, new_database
 
 pytestmark = pytest.mark.slow
 
@@ -52,23 +52,12 @@ def pg_database() -> Iterator[str]:
         yield url
 
 
-def _empty_pg(url: str) -> str:
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
-    return url
-
-
 @pytest.fixture(params=BACKENDS)
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a SQLite file in tmp_path, or the module's PostgreSQL one."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'test.db'}"
-    return _empty_pg(request.getfixturevalue("pg_database"))
+    return emptied(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture
@@ -76,7 +65,7 @@ def pg_url(request: pytest.FixtureRequest) -> str:
     """The module's PostgreSQL database, emptied (for what only PostgreSQL does)."""
     if not PG_URL:
         pytest.skip("set AGGREGATOR_TEST_POSTGRES_URL")
-    return _empty_pg(request.getfixturevalue("pg_database"))
+    return emptied(request.getfixturevalue("pg_database"))
 
 
 def execute(url: str, *statements: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pgdatabase import new_database
+from pgdatabase import emptied, new_database
 from sqlalchemy.engine import Connection, Engine
 
 from aggregator import store as store_module
@@ -57,15 +57,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     emptied of every table."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
-    url: str = request.getfixturevalue("pg_database")
-    engine = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    finally:
-        engine.dispose()
-    return url
+    return emptied(request.getfixturevalue("pg_database"))
 
 
 @pytest.fixture
