@@ -598,10 +598,13 @@ def normalize_with_keys(
     category: Category | None = None,
     known: Collection[str] = frozenset(),
     oversized: list[Oversized] | None = None,
+    dropped_links: list[str] | None = None,
 ) -> tuple[list[Post], set[str]]:
     """normalize(...) and entry_keys(...) of one feed in one pass: posts and feed keys.
 
-    Each entry whose body was cut to MAX_BODY_CHARS is added to `oversized`, when given.
+    Each entry whose body was cut to MAX_BODY_CHARS is added to `oversized`, and each link
+    left out because it is no http(s) URL (`javascript:`, `data:`, unresolvable) to
+    `dropped_links`, when given.
 
     Raises nothing on what the feed holds.
     """
@@ -626,6 +629,7 @@ def normalize_with_keys(
                 rules=rules,
                 raw=digest,
                 oversized=oversized,
+                dropped_links=dropped_links,
             )
         if post is not None and post.key not in seen:
             seen.add(post.key)
@@ -819,10 +823,13 @@ def _post(
     rules: RuleSet,
     raw: str = "",
     oversized: list[Oversized] | None = None,
+    dropped_links: list[str] | None = None,
 ) -> Post | None:
     if not (entry.link or entry.guid or entry.title or entry.content or entry.summary):
         return None
     link = _absolute(entry.link, entry.base or feed_home) or ""
+    if not link and dropped_links is not None and entry.link and entry.link.strip():
+        dropped_links.append(entry.link.strip())
     base = entry.base or link or feed_home
     body = entry.content or entry.summary or ""
     if len(body) > MAX_BODY_CHARS:

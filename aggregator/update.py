@@ -479,6 +479,14 @@ class Updater:
                 parsed.dropped,
                 job.max_items,
             )
+        if parsed.dropped_links:
+            log.warning(
+                "%s: %d item link(s) left out, not http(s) URLs (first: %r);"
+                " those items are published without a link",
+                source.name,
+                len(parsed.dropped_links),
+                parsed.dropped_links[0][:200],
+            )
         for cut in parsed.oversized:
             log.warning(
                 "%s: item %s: body of %d characters cut to %d before sanitizing",

@@ -49,6 +49,7 @@ class JobResult:
     keys: set[str] = field(default_factory=set)  # every key the kept entries carry (entry_keys)
     dropped: int = 0  # entries past max_items, never normalized
     oversized: tuple[Oversized, ...] = ()  # items whose body was cut before sanitizing
+    dropped_links: tuple[str, ...] = ()  # item links left out: no http(s) URL
 
 
 def parse_and_normalize(job: Job) -> JobResult:
@@ -64,6 +65,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         dropped = len(feed.entries) - len(entries)
         feed = replace(feed, entries=entries)
     oversized: list[Oversized] = []
+    dropped_links: list[str] = []
     posts, keys = normalize_with_keys(
         feed,
         job.source,
@@ -73,6 +75,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         category=job.category,
         known=job.known,
         oversized=oversized,
+        dropped_links=dropped_links,
     )
     # The feed's own fields are stored beside its posts, and cleaned like them: a NUL in a
     # channel title (raw or as &#0;, which parsers pass through) is refused by PostgreSQL.
@@ -85,6 +88,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         keys=keys,
         dropped=dropped,
         oversized=tuple(oversized),
+        dropped_links=tuple(dropped_links),
     )
 
 

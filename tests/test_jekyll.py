@@ -164,7 +164,9 @@ def built_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[Path]:
     opml = tmp_path / "hostile.opml"
     opml.write_text(hostile_opml(feed_server.url("/opml.rss")), encoding="utf-8")
     run_cli(path, "sources", "import", str(opml))
-    run_cli(path, "run", "--once")
+    proc = run_cli(path, "run", "--once")
+    # The javascript: link is left out, and the operator is told.
+    assert "item link(s) left out, not http(s) URLs (first: 'javascript:window" in proc.stderr
     out = tmp_path / "out"
     posts = sorted((out / "_posts").glob("*.md"))
     assert len(posts) >= 10, [p.name for p in posts]

@@ -928,3 +928,24 @@ def test_front_matter_reads_back_and_body_is_safe(
         assert_safe(rest)
         liquid = "{{" in post.title + post.content_html or "{%" in post.title + post.content_html
         assert data.get("render_with_liquid", True) is not liquid
+
+
+def test_links_that_are_no_web_urls_are_left_out_and_reported() -> None:
+    from aggregator.normalize import normalize_with_keys
+
+    feed = ParsedFeed(
+        title="T",
+        link="https://site.example.org/",
+        entries=(
+            RawEntry(guid="1", title="a", link="javascript:alert(1)"),
+            RawEntry(guid="2", title="b", link="data:text/html,x"),
+            RawEntry(guid="3", title="c", link="https://ex.org/ok"),
+            RawEntry(guid="4", title="d"),
+        ),
+    )
+    dropped: list[str] = []
+    posts, _ = normalize_with_keys(
+        feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL, dropped_links=dropped
+    )
+    assert [p.link for p in posts] == ["", "", "https://ex.org/ok", ""]
+    assert dropped == ["javascript:alert(1)", "data:text/html,x"]
