@@ -255,6 +255,7 @@ class Updater:
         # Pools stopped this round because a job overran the parse budget: their other jobs
         # are submitted again, not failed.
         self._stopped: list[ProcessPoolExecutor] = []
+        self._pool_slots: asyncio.Semaphore | None = None  # jobs in the pool, at most workers
         self._pool_up: Future[int] | None = None  # done once self._pool has a worker
         self._want_pool = False  # this round parses in its own pool (started when needed)
         self._states: dict[str, SourceState] | None = None  # read once per round
@@ -264,6 +265,7 @@ class Updater:
         # (it releases the GIL). None outside a round: calls run where they are made.
         self._store_thread: ThreadPoolExecutor | None = None
         self._writes: list[Future[object]] = []  # queued on the store thread, not awaited
+        self._write_failed = False  # a queued write of this round raised StoreError
         self._sources: dict[str, Source] = {}  # this round's sources, by name
         # Sources of this round whose state the database refused (name -> why): they are
         # reported as failed, whatever their fetch gave.
@@ -324,12 +326,13 @@ class Updater:
             # The pool starts with the first body to parse: a round of 304s needs none.
             self._want_pool = self.executor is None and len(todo) >= POOL_MIN_SOURCES
             outcomes: list[SourceOutcome | None] = [None] * len(todo)
+            completed = False  # every lane finished: no job is left running in the pool
 
             async def lane(order: Iterator[int]) -> None:
                 # Takes the next source until none is left: as many lanes as requests may
                 # be in flight, so a round of 20,000 sources holds 50 tasks, not 20,000.
                 for i in order:
-                    if failures:
+                    if failures or self._write_failed:
                         return
                     try:
                         outcomes[i] = await self.update_source(todo[i], fetcher)
@@ -347,12 +350,13 @@ class Updater:
                     lanes = min(len(todo), self.limits.max_connections)
                     await asyncio.gather(*(lane(order) for _ in range(lanes)))
                 report.outcomes = [o for o in outcomes if o is not None]
+                completed = True
             finally:
                 unsaved, self._unsaved, self._states = self._unsaved, None, None
                 pool, self._pool, self._want_pool = self._pool, None, False
-                self._stopped, self._pool_up = [], None
+                self._stopped, self._pool_up, self._pool_slots = [], None, None
                 store_thread, self._store_thread = self._store_thread, None
-                writes, self._writes = self._writes, []
+                writes, self._writes, self._write_failed = self._writes, [], False
                 try:
                     # Writes queued on the store thread land before the last states.
                     if store_thread is not None:
@@ -371,7 +375,13 @@ class Updater:
                 finally:
                     self._sources = {}
                     if pool is not None:
-                        pool.shutdown(wait=True, cancel_futures=True)
+                        if completed:
+                            pool.shutdown(wait=True, cancel_futures=True)
+                        else:
+                            # Cancelled or failed mid-round: a job may still be parsing,
+                            # and waiting for it would hold the event loop (a stop would
+                            # not be prompt). Its result has nobody to go to.
+                            stop_pool(pool)
             refused, self._refused = self._refused, {}
             report.outcomes = [
                 replace(o, status="error", error=refused[o.name]) if o.name in refused else o
@@ -608,8 +618,25 @@ class Updater:
             except TimeoutError:
                 # A thread cannot be stopped: it finishes on its own (bodies here are small).
                 raise ParseError(_overran(budget)) from None
+        if self._pool_slots is None:
+            self._pool_slots = asyncio.Semaphore(_workers())
+        async with self._pool_slots:
+            return await self._in_pools(job, budget)
+
+    async def _in_pools(self, job: Job, budget: float) -> JobResult:
+        """_in_pool in this round's pool, again in a fresh one when the pool was stopped
+        for another job.
+
+        At most as many jobs are handed to the pool as it has workers (the caller holds a
+        slot): one queued behind busy workers would count as running to `future.running()`
+        (the pool's call queue takes one more than it has workers) and spend its budget
+        waiting.
+
+        Raises: ParseError (see _parse).
+        """
         while True:
             pool = self._pool
+            assert pool is not None
             try:
                 return await self._in_pool(pool, job, budget)
             except BrokenProcessPool as e:
@@ -645,6 +672,9 @@ class Updater:
         while running < budget:
             done, _ = await asyncio.wait({wrapped}, timeout=step)
             if done:
+                if future.cancelled():
+                    # Dropped from the queue of a pool stopped for another job's overrun.
+                    raise BrokenProcessPool("the pool was stopped")
                 return wrapped.result()
             if future.running() and (up is None or up.done()):
                 running += step
@@ -792,7 +822,14 @@ class Updater:
         if self._store_thread is None:
             fn(*args, **kwargs)
             return
-        self._writes.append(self._store_thread.submit(fn, *args, **kwargs))
+        future = self._store_thread.submit(fn, *args, **kwargs)
+        future.add_done_callback(self._note_failed_write)
+        self._writes.append(future)
+
+    def _note_failed_write(self, future: Future[object]) -> None:
+        # On the store thread: the lanes start no further source once a write failed.
+        if not future.cancelled() and isinstance(future.exception(), StoreError):
+            self._write_failed = True
 
 
 def _overran(budget: float) -> str:

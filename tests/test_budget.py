@@ -180,3 +180,33 @@ def test_a_parse_over_its_budget_fails_that_source_alone_and_is_stopped(
     assert heavy["posts"] == 0 and heavy["failures"] == 1
     assert "parse took longer than 0.5s" in (heavy["last_error"] or ""), heavy
     assert "parse took longer than 0.5s" in run_cli(config, "status").stdout
+
+
+@pytest.mark.slow
+def test_an_overrun_among_many_jobs_fails_that_source_alone(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # More work than the pool's workers do in the heavy source's budget, so jobs are
+    # waiting when its worker is killed: they run again in the new pool, none fails (nor
+    # spends its budget waiting) and the round goes on.
+    # "&a" over and over: seconds of the sanitizer's time per item (it grows with the square
+    # of such a run), under the cap on an item's body.
+    items = [(f"h{i}", f"Item {i}", "&a" * 400_000) for i in range(4)]
+    feed_server.add("/heavy.rss", rss("heavy", items))
+    sources = [{"name": "heavy", "url": feed_server.url("/heavy.rss"), "category": "news"}]
+    for n in range(9):
+        medium = [(f"m{n}-{i}", f"Story {n} {i}", f"<p>text {n} {i}</p>") for i in range(2000)]
+        feed_server.add(f"/m{n}.rss", rss(f"m{n}", medium))
+        sources.append({"name": f"m{n}", "url": feed_server.url(f"/m{n}.rss"), "category": "news"})
+    config = write_config(tmp_path, sources, {"news": "News"})
+    text = config.read_text(encoding="utf-8").replace("fetch:", "fetch:\n  parse_timeout: 4")
+    config.write_text(text, encoding="utf-8")
+
+    proc = run_cli(config, "run", "--once", "--all", timeout=120)
+
+    assert "Traceback" not in proc.stderr, proc.stderr
+    by_name = {r["name"]: r for r in json.loads(run_cli(config, "status", "--json").stdout)}
+    assert "parse took longer than 4s" in (by_name["heavy"]["last_error"] or "")
+    for n in range(9):
+        assert by_name[f"m{n}"]["last_error"] is None, by_name[f"m{n}"]
+        assert by_name[f"m{n}"]["posts"] == 2000
