@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import nh3
 
-from aggregator.htmlshape import bounded_depth
+from aggregator.htmlshape import bounded_depth, flattened_input
 from aggregator.rules import RuleSet, map_category, rule_set, strip_elements
 from aggregator.slug import slugify
 from aggregator.types import Category, ParsedFeed, Post, RawEntry, Source, StoredIdentity
@@ -64,6 +64,9 @@ FUTURE_TOLERANCE = timedelta(minutes=15)
 MIN_YEAR = 1000
 # Elements nested deeper than this are unwrapped (their text kept): see bounded_depth.
 MAX_DEPTH = 64
+# The same, roughly, before sanitizing, so that the parser's cost stays linear: see
+# flattened_input.
+MAX_INPUT_DEPTH = 256
 # Part of every raw hash: bump it when a change here changes what an entry turns into, so
 # that stored items are normalized again.
 NORMALIZER_VERSION = "3"
@@ -328,7 +331,7 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
     try:
         cleaner = _DATA_CLEANER if allow_data_images else _CLEANER
         html = _without_unsafe(html)
-        clean = _cleaned(cleaner, html)
+        clean = _cleaned(cleaner, flattened_input(html, MAX_INPUT_DEPTH))
         if clean.count("<") > 2 * MAX_DEPTH:  # fewer tags cannot nest deeper
             clean = bounded_depth(clean, MAX_DEPTH)
         # _fix_image changes only lazy images and pixels: the pass is skipped when no

@@ -278,3 +278,19 @@ def test_front_matter_values_read_back_in_psych() -> None:
         assert read["tags"] == "-".join(word.split()), (word, read)
         if "categories" in read:
             assert read["categories"] == word, (word, read)
+
+
+def test_deep_input_is_flattened_before_the_sanitizer_reads_it() -> None:
+    from aggregator.htmlshape import flattened_input
+
+    deep = "<div>" * 3000 + "deep" + "</div>" * 3000
+    flat = flattened_input(deep, 256)
+    assert flat.count("<div>") == flat.count("</div>") == 256 and "deep" in flat
+    # Stray end tags close nothing: they do not hide the nesting that follows.
+    stray = "</div>" * 3000 + "<div>" * 3000 + "x"
+    assert flattened_input(stray, 256).count("<div>") == 256
+    # Elements that close by themselves, and shallow bodies however long, are left alone.
+    paragraphs = "<p>x" * 5000 + "<br>" * 5000
+    assert flattened_input(paragraphs, 256) is paragraphs
+    shallow = "<div><b>x</b></div>" * 2000
+    assert flattened_input(shallow, 256) is shallow
