@@ -703,8 +703,12 @@ class Store:
         )
 
     def recent_posts(self, *, category: str | None = None, limit: int | None = None) -> list[Post]:
-        """Posts newest first (published descending, then key), of one category or all."""
-        query = sa.select(posts).order_by(posts.c.published.desc(), posts.c.key)
+        """Posts newest first (published descending, then key), of one category or all.
+
+        Like every read for publishing, it leaves out posts whose slugs are not settled
+        yet (see pending): a page or feed never links a slug that may still move.
+        """
+        query = sa.select(posts).where(_settled).order_by(posts.c.published.desc(), posts.c.key)
         if category is not None:
             query = query.where(posts.c.category == category)
         if limit is not None:
@@ -824,8 +828,8 @@ class Store:
         return self._run("cannot read posts", work)
 
     def count_posts(self, category: str | None = None) -> int:
-        """Number of posts, of one category or all."""
-        query = sa.select(sa.func.count()).select_from(posts)
+        """Number of posts (settled, as recent_posts), of one category or all."""
+        query = sa.select(sa.func.count()).select_from(posts).where(_settled)
         if category is not None:
             query = query.where(posts.c.category == category)
         return self._run("cannot count posts", lambda conn: int(conn.scalar(query) or 0))
@@ -842,7 +846,7 @@ class Store:
         """
         query = (
             sa.select(*_LISTED)
-            .where(posts.c.category == category)
+            .where(posts.c.category == category, _settled)
             .order_by(posts.c.first_seen, posts.c.key)
             .offset(offset)
             .limit(limit)
@@ -871,7 +875,7 @@ class Store:
             )
             numbered = (
                 sa.select(posts.c.key, (position - 1).label("position"))
-                .where(posts.c.category.in_(sorted(categories)))
+                .where(posts.c.category.in_(sorted(categories)), _settled)
                 .subquery()
             )
             result: dict[str, int] = {}
@@ -904,7 +908,7 @@ class Store:
         as_text = sa.type_coerce(posts.c.tags, sa.Text)
         query = (
             sa.select(posts)
-            .where(sa.or_(*(as_text.contains(p, autoescape=True) for p in patterns)))
+            .where(sa.or_(*(as_text.contains(p, autoescape=True) for p in patterns)), _settled)
             .order_by(posts.c.published.desc(), posts.c.key)
         )
 

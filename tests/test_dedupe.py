@@ -61,6 +61,7 @@ class Env:
         return asyncio.run(updater.run_round(sources))
 
     def posts(self) -> list[Post]:
+        self.store.settle_slugs()  # as a publish does before it reads
         return sorted(self.store.recent_posts(), key=lambda p: p.title)
 
 

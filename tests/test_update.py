@@ -672,6 +672,7 @@ def test_max_items_keeps_the_newest_and_status_counts_the_rest(
     )
     report = env.round()
     assert {o.name: o.new for o in report.outcomes} == {"a": 100, "b": 3}
+    env.store.settle_slugs()
     kept = sorted(int(p.title.split()[1]) for p in env.store.recent_posts() if p.source == "a")
     assert kept == list(range(4_900, 5_000))
     assert env.state("a").dropped_items == 4_900
