@@ -12,6 +12,7 @@ import json
 import os
 import re
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -53,6 +54,7 @@ class Holder:
     pid: int | None
     host: str | None
     since: str | None = None
+    backend: int | None = None  # PostgreSQL: the server process of the holding session
 
     def describe(self) -> str:
         who = f"pid {self.pid}" if self.pid is not None else "a process"
@@ -121,6 +123,7 @@ class _PgLock(InstanceLock):
         super().__init__(description)
         self._engine: sa.Engine | None = engine
         self._conn = conn
+        self._backend = _backend_pid(conn)  # the server process of the lock's session
 
     def check(self) -> bool:
         import sqlalchemy as sa
@@ -147,12 +150,15 @@ class _PgLock(InstanceLock):
             conn = self._engine.connect()
             got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key())))
             if not got:
+                got = self._take_from_own_old_session(conn)
+            if not got:
                 holder = _pg_holder(conn)
                 conn.close()
                 raise AlreadyRunning(
                     "instance lock lost (its database session ended): another aggregator "
                     f"is running on this store now: {holder.describe()} ({self.description})"
                 )
+            self._backend = _backend_pid(conn)
         except SQLAlchemyError as e:
             raise StoreError(
                 f"instance lock lost (its database session ended), cannot take it again: "
@@ -160,6 +166,33 @@ class _PgLock(InstanceLock):
             ) from e
         self._conn = conn
         return True
+
+    def _take_from_own_old_session(self, conn: Connection) -> bool:
+        """When the holder is this process's own old session (the connection dropped on
+        our side, a pooler or NAT cut it, while the server's backend lives on): end that
+        backend and take the lock. True when taken.
+
+        Raises:
+            StoreError: the old session holds on (the next check tries again).
+            SQLAlchemyError: the database failed.
+        """
+        import sqlalchemy as sa
+
+        holder = _pg_holder(conn)
+        ours = holder.backend is not None and holder.backend == self._backend
+        ours = ours or (holder.pid == os.getpid() and holder.host == socket.gethostname())
+        if not ours or holder.backend is None:
+            return False
+        conn.scalar(sa.select(sa.func.pg_terminate_backend(holder.backend)))
+        for _ in range(20):  # the backend ends, and frees the lock, a moment later
+            if conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key()))):
+                return True
+            time.sleep(0.1)
+        conn.close()
+        raise StoreError(
+            "instance lock lost (its database session ended): this process's old session"
+            f" (backend {holder.backend}) still holds it; trying again"
+        )
 
     def release(self) -> None:
         if self._engine is None:
@@ -331,4 +364,12 @@ def _pg_holder(conn: Connection) -> Holder:
         pid=int(pid) if pid.isdigit() else None,
         host=fields.get("host") or row.addr or f"database backend {row.pid}",
         since=fields.get("since"),
+        backend=int(row.pid),
     )
+
+
+def _backend_pid(conn: Connection) -> int | None:
+    import sqlalchemy as sa
+
+    pid = conn.scalar(sa.select(sa.func.pg_backend_pid()))
+    return int(pid) if pid is not None else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -221,3 +222,69 @@ def test_postgres_lock_lost_to_another_holder_is_already_running(pg_database: st
             assert f"pid {child.pid} on {socket.gethostname()}" in str(lost.value)
         finally:
             kill(child)
+
+
+class _Proxy:
+    """A TCP relay to PostgreSQL on 127.0.0.1 whose client legs can be cut while the
+    server's legs (and their sessions) stay open: a connection lost on our side only, as
+    when a NAT or a pooler drops it."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self._listener = socket.socket()
+        self._listener.bind(("127.0.0.1", 0))
+        self._listener.listen()
+        self.port = self._listener.getsockname()[1]
+        self.legs: list[tuple[socket.socket, socket.socket]] = []
+        self._threads = threading
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", 5432))
+            self.legs.append((client, server))
+            for a, b in ((client, server), (server, client)):
+                self._threads.Thread(target=_pump, args=(a, b), daemon=True).start()
+
+    def cut_clients(self) -> None:
+        for client, _server in self.legs:
+            with contextlib.suppress(OSError):
+                client.shutdown(socket.SHUT_RDWR)
+            client.close()
+
+    def close(self) -> None:
+        self._listener.close()
+        for client, server in self.legs:
+            client.close()
+            server.close()
+
+
+def _pump(a: socket.socket, b: socket.socket) -> None:
+    try:
+        while data := a.recv(65536):
+            b.sendall(data)
+    except OSError:
+        pass
+
+
+@pytest.mark.postgres
+def test_postgres_lock_held_by_our_own_orphaned_session_is_taken_back(pg_database: str) -> None:
+    # Our side of the lock's connection drops, the server's backend lives on, holding the
+    # lock: that holder is this process, not another aggregator.
+    proxy = _Proxy()
+    url = sa.make_url(pg_database).set(host="127.0.0.1", port=proxy.port)
+    try:
+        with acquire_instance_lock(url.render_as_string(hide_password=False)) as lock:
+            assert lock.check() is False
+            proxy.cut_clients()
+            assert lock.check() is True  # the orphan ended, the lock taken on a new session
+            assert lock.check() is False
+            with pytest.raises(AlreadyRunning, match=f"pid {os.getpid()} "):
+                acquire_instance_lock(pg_database)
+    finally:
+        proxy.close()
