@@ -148,7 +148,8 @@ posts = sa.Table(
     # Version 5: the base of a slug not yet settled (see Store.settle_slugs); NULL once
     # settled. A post's article still to fetch (full text that did not fit a round's budget).
     sa.Column("slug_base", sa.Text),
-    sa.Column("full_text_pending", sa.Boolean, nullable=False, server_default=sa.false()),
+    # Version 5: how many more rounds a post's article may be tried in (0: none to fetch).
+    sa.Column("full_text_tries", sa.Integer, nullable=False, server_default="0"),
 )
 
 _is_pending = posts.c.revision > posts.c.published_revision
@@ -179,7 +180,9 @@ _ARRIVAL_INDEX: Final = sa.Index(
 
 _unsettled = posts.c.slug_base.is_not(None)
 _settled = posts.c.slug_base.is_(None)
-_wants_article = posts.c.full_text_pending.is_(True)
+_wants_article = posts.c.full_text_tries > 0
+# Rounds a post's article page is tried in after its first miss; then its summary stays.
+FULL_TEXT_TRIES = 3
 # Version 5: both stay tiny (a round's new posts until the next publish; the articles a
 # budget left for later), so partial indexes find them without reading the table.
 _VOLUME_INDEXES: Final = (
@@ -190,7 +193,7 @@ _VOLUME_INDEXES: Final = (
         postgresql_where=_unsettled,
     ),
     sa.Index(
-        "ix_posts_full_text_pending",
+        "ix_posts_full_text_tries",
         posts.c.source,
         sqlite_where=_wants_article,
         postgresql_where=_wants_article,
@@ -281,11 +284,11 @@ def _arrival_index_v4(conn: Connection) -> None:
 
 
 def _volume_v5(conn: Connection) -> None:
-    # Existing posts have settled slugs (NULL) and no article pending (false).
+    # Existing posts have settled slugs (NULL) and no article pending (0).
     for ddl in (
         "ALTER TABLE sources ADD COLUMN dropped_items INTEGER NOT NULL DEFAULT 0",
         "ALTER TABLE posts ADD COLUMN slug_base TEXT",
-        "ALTER TABLE posts ADD COLUMN full_text_pending BOOLEAN NOT NULL DEFAULT false",
+        "ALTER TABLE posts ADD COLUMN full_text_tries INTEGER NOT NULL DEFAULT 0",
     ):
         conn.exec_driver_sql(ddl)
     for index in _VOLUME_INDEXES:
@@ -653,17 +656,23 @@ class Store:
         )
 
     def mark_full_text(self, keys: Sequence[str], *, pending: bool) -> None:
-        """Record that the articles of posts `keys` are still to fetch (or no longer are)."""
+        """Record that the articles of posts `keys` are still to fetch (or no longer are).
+
+        A post whose article misses again loses one of its FULL_TEXT_TRIES rounds; after
+        the last it is no longer pending: a page that never answers in time must not take
+        the budget of every round from the posts after it.
+        """
         wanted = list(dict.fromkeys(keys))
         if not wanted:
             return
+        tries = posts.c.full_text_tries
+        value = sa.case((tries > 0, tries - 1), else_=FULL_TEXT_TRIES) if pending else sa.literal(0)
 
         def work(conn: Connection) -> None:
             for chunk in _chunks(wanted):
-                statement = (
-                    sa.update(posts).where(posts.c.key.in_(chunk)).values(full_text_pending=pending)
+                conn.execute(
+                    sa.update(posts).where(posts.c.key.in_(chunk)).values(full_text_tries=value)
                 )
-                conn.execute(statement)
 
         self._run("cannot mark posts awaiting full text", work, write=True)
 
@@ -1059,7 +1068,7 @@ def _post_from_row(row: Any) -> Post:
         text_hash,
         raw_hash,
         _slug_base,
-        _full_text_pending,
+        _full_text_tries,
     ) = row
     return Post(
         key=key,
@@ -1189,7 +1198,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 # Settled when next published, in an order that does not depend on which
                 # source's batch came first (Store.settle_slugs).
                 "slug_base": p.slug or "post",
-                "full_text_pending": False,
+                "full_text_tries": 0,
             }
             for p, slug in zip(inserts, slugs, strict=True)
         ]

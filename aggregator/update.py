@@ -557,8 +557,10 @@ class Updater:
             return UpsertResult()
         waiting = await self._in_store(self.store.full_text_pending, source.name)
         keys = {p.key for p in fresh}
-        # The oldest waiting first: new posts every round must not starve them.
-        todo = [*(p for p in waiting if p.key not in keys), *fresh]
+        # This body's posts first, then those waiting from earlier rounds (the oldest
+        # first): a few pages that never answer in time must not starve every new post,
+        # and they are given up after a few rounds (Store.mark_full_text).
+        todo = [*fresh, *(p for p in waiting if p.key not in keys)]
         if not todo:
             return UpsertResult()
         budget = source.full_text_budget or self.config.fetch.full_text_budget

@@ -247,3 +247,46 @@ def test_slow_pages_wait_for_a_later_round_with_the_summary_published(
         assert all(PARAGRAPH.strip() in f.read_text(encoding="utf-8") for f in files)
     finally:
         store.close()
+
+
+def test_pages_that_never_answer_starve_no_new_post_and_are_given_up(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    from aggregator.store import FULL_TEXT_TRIES
+
+    # Six hanging pages wait; then the feed brings two new posts with fast pages.
+    for i in range(6):
+        feed_server.add(f"/news/{i}", ARTICLE.encode(), content_type=HTML, hang=True)
+    feed_server.add("/feed", summaries_feed(feed_server, 6), etag=True)
+    data = {
+        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
+        "database": "sqlite:///state.db",
+        "fetch": {"allow_private": True, "connect_timeout": "1s", "read_timeout": "30s",
+                  "total_timeout": "30s"},
+        "categories": {"news": {"title": "News"}},
+        "sources": [{"name": "port", "url": feed_server.url("/feed"), "category": "news",
+                     "full_text": True, "full_text_budget": 1}],
+    }  # fmt: skip
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config = load_config(path)
+    store = open_store(config.database)
+    try:
+        asyncio.run(Updater(config, store).run_round(config.sources))
+        assert len(store.full_text_pending("port")) == 6
+        for i in (6, 7):
+            feed_server.add(f"/news/{i}", ARTICLE.encode(), content_type=HTML)
+        feed_server.add("/feed", summaries_feed(feed_server, 8), etag=True)
+        asyncio.run(Updater(config, store).run_round(config.sources))
+        store.settle_slugs()
+        by_title = {p.title: p for p in store.recent_posts()}
+        # The new posts got their articles, though older ones were waiting.
+        assert PARAGRAPH.strip() in by_title["Terminal 6"].content_html
+        assert PARAGRAPH.strip() in by_title["Terminal 7"].content_html
+        # The hanging pages are tried a few more rounds, then their summaries stay.
+        for _ in range(FULL_TEXT_TRIES):
+            asyncio.run(Updater(config, store).run_round(config.sources))
+        assert store.full_text_pending("port") == []
+        assert by_title["Terminal 0"].content_html.strip() == "Short summary."
+    finally:
+        store.close()

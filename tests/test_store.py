@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from aggregator import store as store_module
 from aggregator.errors import StoreError
-from aggregator.store import MIGRATIONS, Store, open_store
+from aggregator.store import FULL_TEXT_TRIES, MIGRATIONS, Store, open_store
 from aggregator.types import Post, SourceState, Validators
 
 PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
@@ -610,6 +610,12 @@ def test_full_text_pending_is_remembered_per_source(store: Store) -> None:
     store.mark_full_text(["b"], pending=False)
     assert [p.key for p in store.full_text_pending("天津日报")] == ["a"]
     assert [p.key for p in store.full_text_pending("other")] == ["c"]
+    # A page that misses round after round is given up after FULL_TEXT_TRIES more.
+    for _ in range(FULL_TEXT_TRIES - 1):
+        store.mark_full_text(["a"], pending=True)
+        assert [p.key for p in store.full_text_pending("天津日报")] == ["a"]
+    store.mark_full_text(["a"], pending=True)
+    assert store.full_text_pending("天津日报") == []
 
 
 def test_dropped_items_are_part_of_the_state(store: Store) -> None:
