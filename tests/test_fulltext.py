@@ -18,7 +18,7 @@ from aggregator.fulltext import FullText, enrich, enrich_within, extract_article
 from aggregator.normalize import text_hash
 from aggregator.publish import publish
 from aggregator.store import open_store
-from aggregator.types import Post
+from aggregator.types import Config, Post
 from aggregator.update import Updater
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -119,18 +119,7 @@ def test_full_text_source_through_the_updater(feed_server: FeedServer, tmp_path:
         "<description>Short summary.</description></item></channel></rss>"
     ).encode()
     feed_server.add("/feed", feed)
-    data = {
-        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
-        "database": "sqlite:///state.db",
-        "fetch": {"allow_private": True, "connect_timeout": "1s", "total_timeout": "3s"},
-        "categories": {"news": {"title": "News"}},
-        "sources": [
-            {"name": "port", "url": feed_server.url("/feed"), "category": "news", "full_text": True}
-        ],
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    config = load_config(path)
+    config = port_config(tmp_path, feed_server)
     store = open_store(config.database)
     try:
         updater = Updater(config, store, clock=lambda: T0, rng=random.Random(1))
@@ -190,35 +179,29 @@ def test_enrich_within_gives_up_slow_pages_at_the_budget(feed_server: FeedServer
     assert (slow, no_link) == (posts[1], posts[2])
 
 
+def port_config(tmp_path: Path, feed_server: FeedServer) -> Config:
+    """A full-text source "port" reading /feed, with a 1 s budget for its pages."""
+    data = {
+        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
+        "database": "sqlite:///state.db",
+        "fetch": {"allow_private": True, "connect_timeout": "1s", "read_timeout": "30s",
+                  "total_timeout": "30s"},
+        "categories": {"news": {"title": "News"}},
+        "sources": [{"name": "port", "url": feed_server.url("/feed"), "category": "news",
+                     "full_text": True, "full_text_budget": 1}],
+    }  # fmt: skip
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return load_config(path)
+
+
 def test_slow_pages_wait_for_a_later_round_with_the_summary_published(
     feed_server: FeedServer, tmp_path: Path
 ) -> None:
     for i in range(6):
         feed_server.add(f"/news/{i}", ARTICLE.encode(), content_type=HTML, hang=True)
     feed_server.add("/feed", summaries_feed(feed_server, 6), etag=True)
-    data = {
-        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
-        "database": "sqlite:///state.db",
-        "fetch": {
-            "allow_private": True,
-            "connect_timeout": "1s",
-            "read_timeout": "30s",
-            "total_timeout": "30s",
-        },
-        "categories": {"news": {"title": "News"}},
-        "sources": [
-            {
-                "name": "port",
-                "url": feed_server.url("/feed"),
-                "category": "news",
-                "full_text": True,
-                "full_text_budget": 1,
-            }
-        ],
-    }
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    config = load_config(path)
+    config = port_config(tmp_path, feed_server)
     store = open_store(config.database)
     try:
         started = time.monotonic()
