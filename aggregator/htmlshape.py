@@ -47,32 +47,13 @@ def bounded_depth(clean: str, limit: int) -> str:
     Markdown builders parse HTML recursively: kramdown's stack runs out between 1,000 and
     2,000 nested elements and fails the whole site's build.
     """
-    if clean.count("<") <= limit:  # fewer tags cannot nest deeper
+    if clean.count("<") <= 2 * limit:  # its tags pair up: fewer cannot nest deeper
         return clean
     # The deepest nesting, counted in C: most long bodies are shallow, and pass here.
     steps = map(_STEP.__getitem__, _OPEN_OR_CLOSE.findall(clean))
     if max(accumulate(steps, initial=0)) <= limit:
         return clean
-    out: list[str] = []
-    kept: list[bool] = []  # per open element: whether its tags are written
-    depth = 0  # open elements written
-    start = 0
-    for match in _TAG.finditer(clean):
-        closing, name = match.group(1), match.group(2).lower()
-        if name in _VOID:
-            keep = depth < limit
-        elif closing:
-            keep = kept.pop() if kept else False
-            depth -= keep
-        else:
-            keep = depth < limit
-            kept.append(keep)
-            depth += keep
-        if not keep:
-            out.append(clean[start : match.start()])
-            start = match.end()
-    out.append(clean[start:])
-    return "".join(out)
+    return _drop_deeper(clean, _TAG, _VOID, limit)
 
 
 def kramdown_body(clean: str) -> str:
@@ -172,22 +153,29 @@ def flattened_input(raw: str, limit: int) -> str:
             deepest = max(deepest, depth)
     if deepest <= limit:
         return raw
+    return _drop_deeper(raw, _RAW_TAG, _NOT_NESTING, limit)
+
+
+def _drop_deeper(text: str, tags: re.Pattern[str], flat: frozenset[str], limit: int) -> str:
+    """`text` without the tags (found by `tags`: end-tag slash, name) of the elements
+    nested deeper than `limit`; elements named in `flat` do not nest. An end tag with no
+    element open is left for the parser to drop."""
     out: list[str] = []
-    kept: list[bool] = []
+    kept: list[bool] = []  # per open element: whether its tags are written
     depth = start = 0
-    for match in _RAW_TAG.finditer(raw):
+    for match in tags.finditer(text):
         closing, name = match.group(1), match.group(2).lower()
-        if name in _NOT_NESTING:
+        if name in flat:
             keep = depth < limit
         elif closing:
-            keep = kept.pop() if kept else True  # a stray end tag: the parser drops it
+            keep = kept.pop() if kept else True
             depth -= keep and depth > 0
         else:
             keep = depth < limit
             kept.append(keep)
             depth += keep
         if not keep:
-            out.append(raw[start : match.start()])
+            out.append(text[start : match.start()])
             start = match.end()
-    out.append(raw[start:])
+    out.append(text[start:])
     return "".join(out)

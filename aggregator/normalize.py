@@ -332,8 +332,7 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
         cleaner = _DATA_CLEANER if allow_data_images else _CLEANER
         html = _without_unsafe(html)
         clean = _cleaned(cleaner, flattened_input(html, MAX_INPUT_DEPTH))
-        if clean.count("<") > 2 * MAX_DEPTH:  # fewer tags cannot nest deeper
-            clean = bounded_depth(clean, MAX_DEPTH)
+        clean = bounded_depth(clean, MAX_DEPTH)
         # _fix_image changes only lazy images and pixels: the pass is skipped when no
         # image can be one (most bodies), which keeps its Python call per image away.
         # One scan tells the usual body, which needs neither pass, from the rest.
