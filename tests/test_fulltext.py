@@ -241,18 +241,7 @@ def test_pages_that_never_answer_starve_no_new_post_and_are_given_up(
     for i in range(6):
         feed_server.add(f"/news/{i}", ARTICLE.encode(), content_type=HTML, hang=True)
     feed_server.add("/feed", summaries_feed(feed_server, 6), etag=True)
-    data = {
-        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
-        "database": "sqlite:///state.db",
-        "fetch": {"allow_private": True, "connect_timeout": "1s", "read_timeout": "30s",
-                  "total_timeout": "30s"},
-        "categories": {"news": {"title": "News"}},
-        "sources": [{"name": "port", "url": feed_server.url("/feed"), "category": "news",
-                     "full_text": True, "full_text_budget": 1}],
-    }  # fmt: skip
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    config = load_config(path)
+    config = port_config(tmp_path, feed_server)
     store = open_store(config.database)
     try:
         asyncio.run(Updater(config, store).run_round(config.sources))
