@@ -159,7 +159,7 @@ _REFUSED = datetime.min  # _iso's "read, and impossible": the general steps need
 
 def _parse_date(text: str, date_order: DateOrder | None = None) -> datetime | None:
     # parse_date's general steps, for any stripped, non-empty text.
-    if text[:4].isdigit() and text[4:5] == "-":
+    if text[:4].isdigit() and (text[4:5] == "-" or (text[8:9] in "Tt" and text[:8].isdigit())):
         value = _iso(text)
         if value is _REFUSED:
             return None
@@ -174,7 +174,9 @@ def _timestamp(text: str) -> datetime | None:
     if len(text) == 10:
         return datetime.fromtimestamp(int(text), UTC)
     if len(text) == 13:
-        return datetime.fromtimestamp(int(text[:10]), UTC).replace(microsecond=int(text[10:]) * 1000)
+        return datetime.fromtimestamp(int(text[:10]), UTC).replace(
+            microsecond=int(text[10:]) * 1000
+        )
     return None  # a year, a day count, an id: nothing says which
 
 
@@ -222,9 +224,7 @@ def _general(text: str, date_order: DateOrder | None) -> datetime | None:
         text = unicodedata.normalize("NFKC", text)  # full-width digits and brackets
     text = _COMMENT.sub(" ", text)
     if not text.isascii():
-        text = _CJK_MERIDIEM.sub(
-            lambda m: f"{m[2]} {'pm' if m[1] in _CJK_PM else 'am'}", text
-        )
+        text = _CJK_MERIDIEM.sub(lambda m: f"{m[2]} {'pm' if m[1] in _CJK_PM else 'am'}", text)
         text = _CJK_DATE.sub(r" \1-\2-\3 ", text)
         text = _CJK_TIME.sub(lambda m: f" {m[1]}:{m[2] or '00'}:{m[3] or '00'} ", text)
         text = _CJK_WEEKDAY.sub(" ", text)
@@ -336,9 +336,7 @@ def _numeric(m: re.Match[str], date_order: DateOrder | None) -> tuple[int, int, 
     x, y, year = int(a), int(b), int(c)
     order = date_order
     if order is None:
-        if m["sep"] == ".":
-            order = "dmy"
-        elif x == y or (x > 12 >= y):
+        if m["sep"] == "." or x == y or x > 12 >= y:
             order = "dmy"
         elif y > 12 >= x:
             order = "mdy"
@@ -378,6 +376,10 @@ def _in_zone(naive: datetime, name: str) -> datetime | None:
 # ----------------------------------------------------------------- words
 
 
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 def _names(table: dict[int, str]) -> dict[str, int]:
     return {word: n for n, words in table.items() for word in words.split()}
 
@@ -397,35 +399,30 @@ _MONTH_NAMES = _names(
         8: "august aug août aout aoû agosto ago augustus августа август авг",
         9: "september sep sept septembre septiembre setiembre set settembre setembro"
         " сентября сентябрь сен сент",
-        10: "october oct oktober okt octobre octubre ottobre ott outubro out октября"
-        " октябрь окт",
+        10: "october oct oktober okt octobre octubre ottobre ott outubro out октября октябрь окт",
         11: "november nov novembre noviembre novembro ноября ноябрь ноя нояб",
         12: "december dec dezember dez décembre decembre déc diciembre dic dicembre"
         " dezembro декабря декабрь дек",
     }
 )
 _AMBIGUOUS = {"mar": 3}
-_WEEKDAYS = frozenset(
-    (
-        "monday mon tuesday tue tues wednesday wed thursday thu thur thurs friday fri"
-        " saturday sat sunday sun"
-        " montag mo dienstag di mittwoch mi donnerstag do freitag fr samstag sonnabend sa"
-        " sonntag so"
-        " lundi lun mardi mercredi mer jeudi jeu vendredi ven samedi sam dimanche dim"
-        " lunes martes miércoles miercoles mié mie jueves jue viernes vie sábado sabado sáb"
-        " sab domingo dom"
-        " lunedì lunedi martedì martedi mercoledì mercoledi giovedì giovedi gio venerdì"
-        " venerdi sabato domenica"
-        " segunda terça terca quarta quinta sexta seg ter qua qui sex"
-        " maandag ma dinsdag woensdag wo donderdag vrijdag vr zaterdag za zondag zo"
-        " понедельник вторник среда четверг пятница суббота воскресенье пн вт ср чт пт сб вс"
-    ).split()
+_WEEKDAYS = _words(
+    "monday mon tuesday tue tues wednesday wed thursday thu thur thurs friday fri"
+    " saturday sat sunday sun"
+    " montag mo dienstag di mittwoch mi donnerstag do freitag fr samstag sonnabend sa"
+    " sonntag so"
+    " lundi lun mardi mercredi mer jeudi jeu vendredi ven samedi sam dimanche dim"
+    " lunes martes miércoles miercoles mié mie jueves jue viernes vie sábado sabado sáb"
+    " sab domingo dom"
+    " lunedì lunedi martedì martedi mercoledì mercoledi giovedì giovedi gio venerdì"
+    " venerdi sabato domenica"
+    " segunda terça terca quarta quinta sexta seg ter qua qui sex"
+    " maandag ma dinsdag woensdag wo donderdag vrijdag vr zaterdag za zondag zo"
+    " понедельник вторник среда четверг пятница суббота воскресенье пн вт ср чт пт сб вс"
 )
 # Words that join the parts of a date and change nothing ("16 de octubre de 2023 a las").
-_FILLERS = frozenset(
-    (
-        "at of on the t am um uhr den der le à a h de del las la el às as alle ore il om uur"
-        " op feira em в г года год"
-        " st nd rd th er re e o"  # ordinals: 16th, 1er, 1º (NFKC: 1o)
-    ).split()
+_FILLERS = _words(
+    "at of on the t am um uhr den der le à a h de del las la el às as alle ore il om uur"
+    " op feira em в г года год"
+    " st nd rd th er re e o"  # ordinals: 16th, 1er, 1º (NFKC: 1o)
 )
