@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 
 from aggregator import fastparse
 from aggregator import normalize as norm
-from aggregator.parse import _parse_date, parse, parse_date
+from aggregator.dates import _parse_date
+from aggregator.parse import parse, parse_date
 from aggregator.types import ParsedFeed, Post, RawEntry, Source
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
