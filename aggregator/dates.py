@@ -104,7 +104,8 @@ def order_dependent(raw: str) -> bool:
 _RFC822_COMMON = re.compile(
     r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
     r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9][0-9]{3}) "
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) (GMT|UTC|UT|Z|[-+][0-9]{4})"
+    r"([0-9]{2}):([0-9]{2})(?::([0-9]{2}))? "
+    r"(GMT|UTC|UT|Z|[ECMP][SD]T|[-+][0-9]{4})"
 )
 _MONTHS = {
     name: number
@@ -112,21 +113,22 @@ _MONTHS = {
         ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
     )
 }
-_ZERO = timedelta(0)
 
 
 def _rfc822_common(match: re.Match[str]) -> datetime | None:
     day, month, year, hour, minute, second, zone = match.groups()
+    tz = _offset(zone[0], zone[1:3], zone[3:]) if zone[0] in "+-" else _named(zone)
+    if tz is None:
+        return None
     try:
-        naive = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
+        return datetime(
+            int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second or 0), 0, tz
+        )
     except ValueError:
         return None
-    if zone[0] in "+-":
-        tz = _offset(zone[0], zone[1:3], zone[3:])
-        return None if tz is None else naive.replace(tzinfo=tz)
-    return naive.replace(tzinfo=timezone(_ZERO, zone))
 
 
+@lru_cache(maxsize=256)
 def _offset(sign: str, hours: str, minutes: str | None) -> timezone | None:
     """`+05:30` as a zone; None past ±14:00 or with minutes past 59."""
     mm = int(minutes) if minutes else 0
@@ -136,6 +138,12 @@ def _offset(sign: str, hours: str, minutes: str | None) -> timezone | None:
     if offset > MAX_OFFSET:
         return None
     return timezone(-offset if sign == "-" else offset)
+
+
+@lru_cache(maxsize=256)
+def _named(name: str) -> timezone:
+    """A name of ZONE_OFFSETS at its offset; the name rides along for normalize."""
+    return timezone(timedelta(minutes=ZONE_OFFSETS[name]), name)
 
 
 def _iso(text: str) -> datetime | None:
@@ -255,7 +263,7 @@ def _general(text: str, date_order: DateOrder | None) -> datetime | None:
             else:
                 abbr = found["abbr"].upper()
                 if abbr in ZONE_OFFSETS:
-                    zone = timezone(timedelta(minutes=ZONE_OFFSETS[abbr]), abbr)
+                    zone = _named(abbr)
                 elif abbr in GENERIC_ZONES:
                     named = abbr
                 else:
