@@ -5,9 +5,15 @@ source's zone), or None where the text is impossible, ambiguous or no date at al
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
+import yaml
+from clirunner import run_cli
+from httpserver import FeedServer
 
 from aggregator.dates import parse_date
 from aggregator.types import DateOrder
@@ -385,4 +391,79 @@ def test_common_rfc822_keeps_its_reading() -> None:
     )
     assert repr(parse_date("Sun, 26 Dec 2021 09:35:42 +0800")) == repr(
         datetime(2021, 12, 26, 9, 35, 42, tzinfo=timezone(timedelta(hours=8)))
+    )
+
+
+# ------------------------------------------------------------------ end to end
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+_FRONT = re.compile(r'^title: "(?P<title>.*)"\ndate: (?P<date>.+)$', re.M)
+
+
+def _post_dates(out: Path) -> dict[tuple[str, str], datetime]:
+    """(category, title) -> the front matter's date, for every post file."""
+    found = {}
+    for path in (out / "_posts").glob("*.md"):
+        text = path.read_text(encoding="utf-8")
+        m = _FRONT.search(text)
+        assert m is not None, text[:300]
+        category = re.search(r"^categories: (.+)$", text, re.M)
+        assert category is not None
+        when = datetime.strptime(m["date"], "%Y-%m-%d %H:%M:%S %z")
+        found[(category[1], json.loads(f'"{m["title"]}"'))] = when
+    return found
+
+
+@pytest.mark.slow
+def test_feed_dates_reach_the_post_files(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add("/world.rss", (FEEDS / "world_dates.xml").read_bytes())
+    feed_server.add(
+        "/dmy.rss",
+        b'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
+        b"<title>Day first</title><link>https://dmy.example.net/</link>"
+        b"<item><title>Day first by config</title><link>https://dmy.example.net/1</link>"
+        b"<pubDate>03/04/2023 10:00</pubDate></item></channel></rss>",
+    )
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "site": {
+                    "title": "Dates",
+                    "base_url": "https://news.example.org/",
+                    "output_dir": "out",
+                    "timezone": "Asia/Shanghai",
+                },
+                "database": "sqlite:///dates.db",
+                "categories": {"world": {"title": "World"}, "dmy": {"title": "DMY"}},
+                "sources": [
+                    {"name": "World", "url": feed_server.url("/world.rss"), "category": "world"},
+                    {
+                        "name": "DMY",
+                        "url": feed_server.url("/dmy.rss"),
+                        "category": "dmy",
+                        "date_order": "dmy",
+                    },
+                ],
+            }
+        ),
+        encoding="utf-8",
+    )
+    before = datetime.now(UTC).replace(microsecond=0)
+    run_cli(config, "run", "--once")
+    after = datetime.now(UTC)
+
+    dates = _post_dates(tmp_path / "out")
+    expected = json.loads((FEEDS / "world_dates.expected.json").read_text(encoding="utf-8"))
+    assert len(dates) == len(expected["posts"]) + 1
+    for post in expected["posts"]:
+        when = dates[("world", post["title"])]
+        assert when.utcoffset() == timedelta(hours=8)  # shown in site.timezone
+        if post["dated"]:
+            assert when == datetime.fromisoformat(post["published"]), post["title"]
+        else:  # refused: stamped with the fetch time, as a missing date is
+            assert before <= when <= after, post["title"]
+    # date_order: dmy reached the parser: 3 April, 10:00 in the source's (site's) zone.
+    assert dates[("dmy", "Day first by config")] == datetime(
+        2023, 4, 3, 10, 0, tzinfo=timezone(timedelta(hours=8))
     )
