@@ -44,6 +44,8 @@ __all__ = ["GENERIC_ZONES", "ZONE_OFFSETS", "order_dependent", "parse_date"]
 MAX_OFFSET = timedelta(hours=14)
 # Earlier years are misreadings ("99-12-31" as year 99), never a publication date.
 MIN_YEAR = 1000
+# The longest date text read; anything longer is prose, not a date (and costs no scan).
+MAX_LENGTH = 200
 
 # Minutes east of UTC. Names used in more than one place mean the one given here; the
 # source's zone can still claim a name (see the module docstring).
@@ -83,7 +85,7 @@ def parse_date(raw: str, *, date_order: DateOrder | None = None) -> datetime | N
     Raises nothing: an unreadable, impossible or ambiguous date is None.
     """
     text = raw.strip()
-    if not text:
+    if not text or len(text) > MAX_LENGTH:
         return None
     common = _RFC822_COMMON.fullmatch(text)
     if common is not None:

@@ -14,6 +14,8 @@ import pytest
 import yaml
 from clirunner import run_cli
 from httpserver import FeedServer
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.dates import parse_date
 from aggregator.types import DateOrder
@@ -467,3 +469,32 @@ def test_feed_dates_reach_the_post_files(tmp_path: Path, feed_server: FeedServer
     assert dates[("dmy", "Day first by config")] == datetime(
         2023, 4, 3, 10, 0, tzinfo=timezone(timedelta(hours=8))
     )
+
+
+# ------------------------------------------------------------------ invariants
+
+_PIECES = st.sampled_from(
+    [
+        "Mon", ", ", " ", "16", "2023", "Oct", "October", "octobre", "de", "10:00", ":00",
+        "1:55", "PM", "a.m.", "+0200", "GMT", "GMT-07:00", "UTC+5:30", "CEST", "PT", "CST",
+        "Europe/Brussels", "Mars/Base", "America/", "/", ".", "-", "T", "Z", "年", "月", "日",
+        "時", "分", "(月)", "下午", "октября", "г.", "31", "02", "99", "25", "1697450400",
+        "th", "(", ")", "\u3000", "２０２３",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(_PIECES, max_size=12).map("".join) | st.text(max_size=40))
+def test_parse_date_never_raises_and_never_returns_the_impossible(text: str) -> None:
+    got = parse_date(text)
+    assert got is None or isinstance(got, datetime)
+    if got is not None:
+        assert got.year >= 1000
+        offset = got.utcoffset()
+        assert offset is None or abs(offset) <= timedelta(hours=14)
+
+
+def test_long_text_is_no_date() -> None:
+    assert parse_date("Mon, 16 Oct 2023 10:00:00 GMT " + "x" * 500) is None
+    assert parse_date(" " * 10_000 + "Mon, 16 Oct 2023 10:00:00 GMT") is not None  # stripped
