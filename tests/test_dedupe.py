@@ -151,13 +151,27 @@ def test_dedupe_content_matches_the_text_under_other_links(make_env: Any) -> Non
 
 
 def test_a_global_guid_in_two_sources_credits_the_first(make_env: Any) -> None:
-    env = make_env("off")  # even with dedupe off, one key is one post
+    env = make_env("link")
+    # One guid, two links: the guid alone says it is one item.
+    env.round("a", rss(item("https://example.org/p/1", "https://a.example/p/1", "Shared")))
+    second = env.round("b", rss(item("https://example.org/p/1", "https://b.example/1", "Shared b")))
+    assert (second.new, second.updated) == (0, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+    # And b's next fetch does not take a's post over.
+    again = env.round("b", rss(item("https://example.org/p/1", "https://b.example/1", "Shared!")))
+    assert (again.new, again.updated) == (0, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+
+
+def test_a_global_guid_in_two_sources_with_dedupe_off_publishes_both(make_env: Any) -> None:
+    env = make_env("off")  # the category's setting, not the key, decides
     env.round("a", rss(item("https://example.org/p/1", "https://example.org/p/1", "Shared")))
     second = env.round(
         "b", rss(item("https://example.org/p/1", "https://example.org/p/1", "Shared b"))
     )
-    assert (second.new, second.updated) == (0, 0)
-    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+    assert (second.new, second.updated) == (1, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared"), ("b", "Shared b")]
+    assert len({p.key for p in env.posts()}) == 2
 
 
 def test_edited_item_updates_its_post_and_unchanged_writes_nothing(make_env: Any) -> None:

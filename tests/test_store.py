@@ -88,6 +88,8 @@ def make_post(key: str, **changes: object) -> Post:
         tags=("天津日报新闻", "news"),
         slug=f"slug-{key}",
         content_hash=f"hash-{key}",
+        identity_key=key,  # as normalize gives them
+        legacy_key=key,
     )
     return dataclasses.replace(post, **changes)  # type: ignore[arg-type]
 
