@@ -973,3 +973,27 @@ def test_links_that_are_no_web_urls_are_left_out_and_reported() -> None:
     )
     assert [p.link for p in posts] == ["", "", "https://ex.org/ok", ""]
     assert dropped == ["javascript:alert(1)", "data:text/html,x"]
+
+
+@pytest.mark.parametrize(
+    "fast", [pytest.param(True, id="fast"), pytest.param(False, id="feedparser")]
+)
+@pytest.mark.parametrize("name", ["relative_subpath_atom", "relative_subpath_rss"])
+def test_relative_links_resolve_against_the_feed_url_on_both_parse_paths(
+    name: str, fast: bool
+) -> None:
+    # The feed declares no xml:base: RawEntry.base stays None and the retrieval URL is
+    # the base (RFC 3986 §5.1.3), whichever parser read it.
+    path = FEEDS / f"{name}.xml"
+    expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
+    feed = parse(
+        path.read_bytes(), {"content-type": "application/xml"}, url=expected["url"], fast=fast
+    )
+    assert all(entry.base is None for entry in feed.entries)
+    posts = normalize(
+        feed, source(url=expected["url"]), now=NOW, site_timezone=SITE_TZ, feed_url=expected["url"]
+    )
+    got = [{"link": p.link, "content_html": p.content_html} for p in posts]
+    assert got == [
+        {"link": p["link"], "content_html": p["content_html"]} for p in expected["posts"]
+    ]
