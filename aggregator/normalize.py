@@ -68,8 +68,9 @@ MAX_DEPTH = 64
 # flattened_input.
 MAX_INPUT_DEPTH = 256
 # Part of every raw hash: bump it when a change here changes what an entry turns into, so
-# that stored items are normalized again.
-NORMALIZER_VERSION = "3"
+# that stored items are normalized again. 4: source-scoped keys, relative links against the
+# feed's URL; every item normalized once more claims its post (see reconcile).
+NORMALIZER_VERSION = "4"
 
 ALLOWED_TAGS = frozenset(
     {
@@ -528,10 +529,13 @@ def canonical_link(url: str) -> str:
 
 
 def post_key(source_name: str, entry: RawEntry, content_html: str) -> str:
-    """Return the post's stable identity: from the guid, else the link, else the content.
+    """Return the post's stable identity within its source: from the guid, else the link,
+    else the content.
 
-    A guid that is an absolute URL, a tag: or a urn: URI names the item everywhere, so the
-    same item from two sources is one post; any other guid ("123") is scoped by the source.
+    Every key holds the source's name: two sources carrying one guid or one link are two
+    items, until their category's `dedupe` setting folds them (see reconcile). A link's
+    fragment is part of it: a page listing items by anchor (`page#a`, `page#b`) holds as
+    many items as anchors.
 
     Raises nothing.
     """
@@ -550,6 +554,31 @@ def _key(
     guid = (guid or "").strip()
     link = (link or "").strip()
     if guid:
+        material = ["guid", source_name, guid]
+    elif link:
+        if canonical is None:
+            canonical = canonical_link(link)
+        material = ["link", source_name, _with_fragment(canonical, link)]
+    else:
+        material = ["content", source_name, title or "", content_html]
+    return _digest(material)[:KEY_LENGTH]
+
+
+def _legacy_key(
+    source_name: str,
+    guid: str | None,
+    link: str | None,
+    title: str | None,
+    content_html: str,
+    canonical: str | None = None,
+) -> str:
+    """The key of the formula before store version 6, for posts stored under it (see
+    reconcile): a guid that is an absolute URL, a tag: or a urn:, and an absolute link
+    without a guid, gave a key without the source in it; a link's fragment was dropped.
+    Its bytes must never change: stored keys are made of them."""
+    guid = (guid or "").strip()
+    link = (link or "").strip()
+    if guid:
         material = ["guid", guid] if _GLOBAL_ID.match(guid) else ["guid", source_name, guid]
     elif link:
         if canonical is None:
@@ -559,6 +588,19 @@ def _key(
     else:
         material = ["content", source_name, title or "", content_html]
     return _digest(material)[:KEY_LENGTH]
+
+
+def _with_fragment(canonical: str, link: str) -> str:
+    """`canonical` (canonical_link(link)) with `link`'s fragment put back, when it had one
+    and canonical_link dropped it."""
+    if "#" in canonical or "#" not in link:
+        return canonical
+    fragment = link.partition("#")[2]
+    return f"{canonical}#{fragment}" if fragment else canonical
+
+
+def _fragment(link: str) -> str:
+    return link.partition("#")[2]
 
 
 def normalize(
@@ -615,9 +657,9 @@ def normalize_with_keys(
     """
     zone = _zone(source.timezone or site_timezone)
     now_utc = now.astimezone(UTC) if now.tzinfo is not None else now.replace(tzinfo=UTC)
-    feed_home = _absolute(feed.link, feed_url) or _http_url(feed_url)
+    feed_home, legacy_home = _homes(feed, feed_url)
     rules = rule_set(source, category)
-    salt = _salt(source, category, site_timezone, feed_home)
+    salt = _salt(source, category, site_timezone, feed_home, legacy_home)
     posts: list[Post] = []
     seen: set[str] = set()
     keys: set[str] = set()
@@ -631,6 +673,7 @@ def normalize_with_keys(
                 zone=zone,
                 now=now_utc,
                 feed_home=feed_home,
+                legacy_home=legacy_home,
                 rules=rules,
                 raw=digest,
                 oversized=oversized,
@@ -641,10 +684,20 @@ def normalize_with_keys(
             posts.append(post)
         if entry.guid or entry.link:
             if post is not None and ((entry.guid or "").strip() or (entry.link or "").strip()):
-                keys.add(post.key)  # made from the guid or the link: entry_keys' key
+                # Made from the guid or the link: entry_keys' keys.
+                keys.add(post.key)
+                keys.add(post.legacy_key)
             else:
-                keys.add(_entry_key(entry, source.name, feed_home))
+                keys.update(_entry_key(entry, source.name, feed_home, legacy_home))
     return posts, keys
+
+
+def _homes(feed: ParsedFeed, feed_url: str) -> tuple[str | None, str | None]:
+    """What relative links resolve against where the feed declares no xml:base: the URL
+    the feed was retrieved from (RFC 3986 §5.1.3); and what they resolved against before
+    store version 6 (the channel's link), for the keys of posts stored then."""
+    legacy = _absolute(feed.link, feed_url) or _http_url(feed_url)
+    return _http_url(feed_url) or legacy, legacy
 
 
 def raw_hash(entry: RawEntry, salt: str = "") -> str:
@@ -687,30 +740,51 @@ def _frame(digest: hashlib._Hash, text: str | None) -> None:
     digest.update(data)
 
 
-def _salt(source: Source, category: Category | None, site_timezone: str, home: str | None) -> str:
+def _salt(
+    source: Source,
+    category: Category | None,
+    site_timezone: str,
+    home: str | None,
+    legacy_home: str | None,
+) -> str:
     # Everything besides the entry that decides its post: a config edit re-normalizes.
-    return repr((NORMALIZER_VERSION, source, category, site_timezone, home))
+    return repr((NORMALIZER_VERSION, source, category, site_timezone, home, legacy_home))
 
 
 def entry_keys(feed: ParsedFeed, source: Source, *, feed_url: str) -> set[str]:
-    """The keys of the entries that have a guid or a link, without sanitizing anything.
+    """The keys of the entries that have a guid or a link, without sanitizing anything:
+    each one's key and legacy key (the one posts stored before store version 6 have).
 
     `reconcile` needs every key the feed still carries, skipped entries included.
 
     Raises nothing.
     """
-    feed_home = _absolute(feed.link, feed_url) or _http_url(feed_url)
-    return {
-        _entry_key(entry, source.name, feed_home)
-        for entry in feed.entries
-        if entry.guid or entry.link
-    }
+    feed_home, legacy_home = _homes(feed, feed_url)
+    keys: set[str] = set()
+    for entry in feed.entries:
+        if entry.guid or entry.link:
+            keys.update(_entry_key(entry, source.name, feed_home, legacy_home))
+    return keys
 
 
-def _entry_key(entry: RawEntry, source_name: str, feed_home: str | None) -> str:
-    # The key _post gives the entry, as far as it does not depend on the content.
+def _entry_key(
+    entry: RawEntry, source_name: str, feed_home: str | None, legacy_home: str | None
+) -> tuple[str, str]:
+    # The key and legacy key _post gives the entry, as far as they do not depend on the
+    # content.
     link = _absolute(entry.link, entry.base or feed_home) or ""
-    return _key(source_name, entry.guid, link or entry.link, entry.title, "")
+    legacy_link = _legacy_link(entry, link, feed_home, legacy_home)
+    return (
+        _key(source_name, entry.guid, link or entry.link, entry.title, ""),
+        _legacy_key(source_name, entry.guid, legacy_link or entry.link, entry.title, ""),
+    )
+
+
+def _legacy_link(entry: RawEntry, link: str, feed_home: str | None, legacy_home: str | None) -> str:
+    # `link` as it was resolved before store version 6: against the channel's link.
+    if entry.base or legacy_home == feed_home or not entry.link:
+        return link
+    return _absolute(entry.link, legacy_home) or ""
 
 
 def text_hash(content_html: str) -> str:
@@ -741,40 +815,62 @@ def reconcile(
 ) -> list[Post]:
     """Posts as the store should take them: identities kept, duplicates of other sources gone.
 
-    `stored` is what the store holds under the posts' keys, canonical links and text
-    hashes. A post whose key another source already holds is dropped (the first source
-    is credited). A post with a new key whose canonical link names one stored post of the
-    same source, whose key the feed no longer carries, is that post under a changed guid:
-    it takes the old key. Otherwise, by its category's `dedupe` mode (default "link"), a
-    post whose link ("link", "content") or text ("content") another source's post in
-    the same category already has is dropped; "off" keeps it.
+    `stored` is what the store holds under the posts' keys and legacy keys, their canonical
+    links and text hashes (Store.identities). A post takes the stored post of its own source
+    that it is:
+
+    - the one under its key, or that it claimed before (`identity_key`);
+    - the one under its legacy key, stored before keys held the source and the fragment,
+      that no item has claimed yet: of the posts sharing that legacy key (a page's anchors,
+      once folded into one), the one showing the stored link, else the first;
+    - the one its canonical link names, the only one of the source there, when the key that
+      post was stored under is gone from the feed: the same item under a changed guid.
+
+    Otherwise its category's `dedupe` mode (default "link") decides whether another
+    source's post in the same category is the same story, and the post is dropped (the
+    first source is credited): by its link or its global guid ("link", "content"), or its
+    text ("content"); "off" keeps it. Nothing else folds two items into one post.
 
     Raises nothing.
     """
     modes = dedupe or {}
     by_key = {s.key: s for s in stored}
-    current = set(feed_keys) | {p.key for p in posts}
-    own: dict[tuple[str, str], list[str]] = {}
+    by_identity = {s.identity_key: s for s in stored if s.identity_key}
+    current = set(feed_keys)
+    for p in posts:
+        current.add(p.key)
+        if p.legacy_key:
+            current.add(p.legacy_key)
+    own: dict[tuple[str, str], list[StoredIdentity]] = {}
     for s in stored:
         if s.canonical_link:
-            own.setdefault((s.source, s.canonical_link), []).append(s.key)
+            own.setdefault((s.source, s.canonical_link), []).append(s)
     links_in_batch = Counter((p.source, p.canonical_link) for p in posts if p.canonical_link)
+    heirs = _heirs(posts, by_key, by_identity)
     result: list[Post] = []
     taken: set[str] = set()
-    for post in posts:
-        hit = by_key.get(post.key)
+    for index, post in enumerate(posts):
+        hit = _own_row(post, by_key, by_identity)
+        if hit is None and heirs.get(post.legacy_key) == index:
+            hit = by_key[post.legacy_key]
         if hit is not None:
-            if hit.source == post.source and post.key not in taken:
-                taken.add(post.key)
-                result.append(post)
+            if hit.key not in taken:
+                taken.add(hit.key)
+                result.append(post if hit.key == post.key else replace(post, key=hit.key))
             continue
         if post.canonical_link and links_in_batch[(post.source, post.canonical_link)] == 1:
             olds = own.get((post.source, post.canonical_link), [])
             # Exactly one stored post, and its old guid is gone from the feed: a site that
             # links every item to its home page must not fold them all into one post.
-            if len(olds) == 1 and olds[0] not in current and olds[0] not in taken:
-                taken.add(olds[0])
-                result.append(replace(post, key=olds[0]))
+            if (
+                len(olds) == 1
+                and olds[0].key not in current
+                and olds[0].identity_key not in current
+                and olds[0].key not in taken
+                and _fragments_agree(post.link, olds[0].link)
+            ):
+                taken.add(olds[0].key)
+                result.append(replace(post, key=olds[0].key))
                 continue
         if _duplicate(post, stored, modes.get(post.category, "link")):
             continue
@@ -784,17 +880,58 @@ def reconcile(
     return result
 
 
+def _own_row(
+    post: Post, by_key: Mapping[str, StoredIdentity], by_identity: Mapping[str, StoredIdentity]
+) -> StoredIdentity | None:
+    # The post of post's source stored under its key, or claimed by it under another.
+    for found in (by_key.get(post.key), by_identity.get(post.key)):
+        if found is not None and found.source == post.source:
+            return found
+    return None
+
+
+def _heirs(
+    posts: Sequence[Post],
+    by_key: Mapping[str, StoredIdentity],
+    by_identity: Mapping[str, StoredIdentity],
+) -> dict[str, int]:
+    """For each unclaimed post stored under a legacy key of `posts` by their source: the
+    index of the one post that takes it over."""
+    heirs: dict[str, int] = {}
+    for index, post in enumerate(posts):
+        legacy = post.legacy_key
+        if not legacy or legacy == post.key or _own_row(post, by_key, by_identity):
+            continue
+        old = by_key.get(legacy)
+        if old is None or old.source != post.source or old.identity_key:
+            continue
+        first = heirs.get(legacy)
+        if first is None or (post.link == old.link and posts[first].link != old.link):
+            heirs[legacy] = index
+    return heirs
+
+
 def _duplicate(post: Post, stored: Sequence[StoredIdentity], mode: str) -> bool:
     if mode == "off":
         return False
     for s in stored:
         if s.source == post.source or s.category != post.category:
             continue
-        if post.canonical_link and s.canonical_link == post.canonical_link:
+        same_link = bool(post.canonical_link) and s.canonical_link == post.canonical_link
+        # A legacy key holds no source name only for a global guid (or an absolute link):
+        # another source's post under it carries the same guid.
+        same_id = bool(post.legacy_key) and post.legacy_key in (s.key, s.legacy_key)
+        if (same_link or same_id) and _fragments_agree(post.link, s.link):
             return True
         if mode == "content" and post.text_hash and s.text_hash == post.text_hash:
             return True
     return False
+
+
+def _fragments_agree(a: str, b: str) -> bool:
+    # Two links to one page name one item unless each names an anchor of its own.
+    fa, fb = _fragment(a), _fragment(b)
+    return not fa or not fb or fa == fb
 
 
 def with_content(post: Post, content_html: str) -> Post:
@@ -825,6 +962,7 @@ def _post(
     zone: tzinfo,
     now: datetime,
     feed_home: str | None,
+    legacy_home: str | None,
     rules: RuleSet,
     raw: str = "",
     oversized: list[Oversized] | None = None,
@@ -869,15 +1007,34 @@ def _post(
     category = map_category(entry.categories, source.category_map) or source.category
     tags = source.tags
     canonical = canonical_link(link) if link else ""
+    key = _key(
+        source.name, entry.guid, link or entry.link, entry.title, content_html, canonical or None
+    )
+    legacy_link = _legacy_link(entry, link, feed_home, legacy_home)
+    legacy_content = content_html
+    if not (entry.guid or "").strip() and not (legacy_link or entry.link or "").strip():
+        # Keyed by its content, which was sanitized against the old base.
+        legacy_base = entry.base or legacy_link or legacy_home
+        if legacy_base != base:
+            legacy_content = sanitize_html(
+                body, base_url=legacy_base, allow_data_images=source.allow_data_images
+            )
+    if legacy_link == link:
+        legacy_canonical = canonical
+    else:
+        legacy_canonical = canonical_link(legacy_link) if legacy_link else ""
+    legacy_key = _legacy_key(
+        source.name,
+        entry.guid,
+        legacy_link or entry.link,
+        entry.title,
+        legacy_content,
+        legacy_canonical or None,
+    )
     return Post(
-        key=_key(
-            source.name,
-            entry.guid,
-            link or entry.link,
-            entry.title,
-            content_html,
-            canonical=canonical or None,
-        ),
+        key=key,
+        legacy_key=legacy_key,
+        identity_key=key,
         source=source.name,
         category=category,
         title=title,

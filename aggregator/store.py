@@ -147,6 +147,12 @@ posts = sa.Table(
     sa.Column("raw_hash", sa.Text, nullable=False, server_default=""),
     # Version 5: how many more rounds a post's article may be tried in (0: none to fetch).
     sa.Column("full_text_tries", sa.Integer, nullable=False, server_default="0"),
+    # Version 6: keys hold the source and the fragment (normalize.post_key). A row keeps
+    # the key it was stored under; these say which item holds it (Post.identity_key, "" for
+    # a row stored before that no item has claimed yet) and its key under the formula
+    # before (Post.legacy_key: the key itself for a row stored before).
+    sa.Column("identity_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("legacy_key", sa.Text, nullable=False, server_default=""),
 )
 
 _is_pending = posts.c.revision > posts.c.published_revision
@@ -200,6 +206,13 @@ _VOLUME_INDEXES: Final = (
         sqlite_where=_wants_article,
         postgresql_where=_wants_article,
     ),
+)
+
+# Version 6: a post is found by the key its item claimed it with, and by its legacy key
+# (the post an upgraded store holds for an item, another source's under one global guid).
+_IDENTITY_V6_INDEXES: Final = (
+    sa.Index("ix_posts_identity_key", posts.c.identity_key),
+    sa.Index("ix_posts_legacy_key", posts.c.legacy_key),
 )
 
 # ----------------------------------------------------------------- migrations
@@ -297,6 +310,19 @@ def _volume_v5(conn: Connection) -> None:
         index.create(conn)
 
 
+def _identity_v6(conn: Connection) -> None:
+    # Every stored key was made by the formula before (normalize._legacy_key); no item has
+    # claimed its post under today's formula yet: reconcile lets the first one that does.
+    for ddl in (
+        "ALTER TABLE posts ADD COLUMN identity_key TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE posts ADD COLUMN legacy_key TEXT NOT NULL DEFAULT ''",
+        "UPDATE posts SET legacy_key = key",
+    ):
+        conn.exec_driver_sql(ddl)
+    for index in _IDENTITY_V6_INDEXES:
+        index.create(conn)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -304,6 +330,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _post_identity_v3,
     _arrival_index_v4,
     _volume_v5,
+    _identity_v6,
 )
 
 
@@ -743,10 +770,16 @@ class Store:
         keys: Sequence[str] = (),
         links: Sequence[str] = (),
         text_hashes: Sequence[str] = (),
+        legacy_keys: Sequence[str] = (),
     ) -> list[StoredIdentity]:
-        """Stored posts whose key, canonical link or text hash is one of those given."""
+        """Stored posts whose key or identity key is one of `keys`, whose key or legacy key
+        is one of `legacy_keys`, or whose canonical link or text hash is one of those given."""
+        wanted_keys = [x for x in dict.fromkeys(keys) if x]
+        wanted_legacy = [x for x in dict.fromkeys(legacy_keys) if x]
         wanted = [
-            (posts.c.key, list(dict.fromkeys(keys))),
+            (posts.c.key, list(dict.fromkeys([*wanted_keys, *wanted_legacy]))),
+            (posts.c.identity_key, wanted_keys),
+            (posts.c.legacy_key, wanted_legacy),
             (posts.c.canonical_link, [x for x in dict.fromkeys(links) if x]),
             (posts.c.text_hash, [x for x in dict.fromkeys(text_hashes) if x]),
         ]
@@ -756,6 +789,9 @@ class Store:
             posts.c.category,
             posts.c.canonical_link,
             posts.c.text_hash,
+            posts.c.link,
+            posts.c.identity_key,
+            posts.c.legacy_key,
         )
 
         def work(conn: Connection) -> list[StoredIdentity]:
@@ -771,6 +807,9 @@ class Store:
                                 category=row.category,
                                 canonical_link=row.canonical_link,
                                 text_hash=row.text_hash,
+                                link=row.link,
+                                identity_key=row.identity_key,
+                                legacy_key=row.legacy_key,
                             ),
                         )
             return list(found.values())
@@ -1070,6 +1109,8 @@ def _post_from_row(row: Any) -> Post:
         text_hash,
         raw_hash,
         _full_text_tries,
+        identity_key,
+        legacy_key,
     ) = row
     return Post(
         key=key,
@@ -1088,6 +1129,8 @@ def _post_from_row(row: Any) -> Post:
         canonical_link=canonical_link,
         text_hash=text_hash,
         raw_hash=raw_hash,
+        identity_key=identity_key,
+        legacy_key=legacy_key,
     )
 
 
@@ -1107,6 +1150,8 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
         posts.c.updated,
         posts.c.dated,
         posts.c.raw_hash,
+        posts.c.identity_key,
+        posts.c.legacy_key,
     )
     for chunk in _chunks(keys):
         for row in conn.execute(query.where(posts.c.key.in_(chunk))):
@@ -1120,12 +1165,29 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
         old = stored.get(key)
         if old is None:
             inserts.append(post)
-        elif old.content_hash == post.content_hash:
+            continue
+        # What the post says it is, else what the row said: a post read back from the
+        # store (full text) may know neither.
+        identity_key = post.identity_key or old.identity_key
+        legacy_key = post.legacy_key or old.legacy_key
+        if old.content_hash == post.content_hash:
             unchanged += 1
-            if post.raw_hash and post.raw_hash != old.raw_hash:
-                # Same post from changed raw bytes: remember them so that they are skipped
-                # next time (no new revision: nothing to publish).
-                rehashed.append({"b_key": key, "b_raw_hash": post.raw_hash})
+            raw = post.raw_hash or old.raw_hash
+            if (raw, identity_key, legacy_key) != (
+                old.raw_hash,
+                old.identity_key,
+                old.legacy_key,
+            ):
+                # Same post from changed raw bytes, or claimed by its item: remember them so
+                # that they are skipped next time (no new revision: nothing to publish).
+                rehashed.append(
+                    {
+                        "b_key": key,
+                        "b_raw_hash": raw,
+                        "b_identity_key": identity_key,
+                        "b_legacy_key": legacy_key,
+                    }
+                )
         else:
             changes.append(
                 {
@@ -1143,13 +1205,19 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                     "b_canonical_link": post.canonical_link,
                     "b_text_hash": post.text_hash,
                     "b_raw_hash": post.raw_hash,
+                    "b_identity_key": identity_key,
+                    "b_legacy_key": legacy_key,
                 }
             )
     if rehashed:
         conn.execute(
             sa.update(posts)
             .where(posts.c.key == sa.bindparam("b_key"))
-            .values(raw_hash=sa.bindparam("b_raw_hash")),
+            .values(
+                raw_hash=sa.bindparam("b_raw_hash"),
+                identity_key=sa.bindparam("b_identity_key"),
+                legacy_key=sa.bindparam("b_legacy_key"),
+            ),
             rehashed,
         )
 
@@ -1169,6 +1237,8 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 canonical_link=sa.bindparam("b_canonical_link"),
                 text_hash=sa.bindparam("b_text_hash"),
                 raw_hash=sa.bindparam("b_raw_hash"),
+                identity_key=sa.bindparam("b_identity_key"),
+                legacy_key=sa.bindparam("b_legacy_key"),
                 revision=posts.c.revision + 1,
             ),
             changes,
@@ -1197,6 +1267,8 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 "text_hash": p.text_hash,
                 "raw_hash": p.raw_hash,
                 "full_text_tries": 0,
+                "identity_key": p.identity_key or p.key,
+                "legacy_key": p.legacy_key or p.key,
             }
             for p, slug in zip(inserts, slugs, strict=True)
         ]

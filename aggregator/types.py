@@ -247,6 +247,13 @@ class Post:
     canonical_link: str = ""  # `link` spelled one way: finds one story under two guids/sources
     text_hash: str = ""  # hash of the plain text: finds one story under two links
     raw_hash: str = ""  # hash of the entry as the feed wrote it (and of the rules applied)
+    # The key normalize's formula gives the item (normalize.post_key): `key` too, unless the
+    # item took over a post stored under another key (an older formula's, a changed guid's).
+    # "": not known (a post stored before store version 6 that no item has claimed yet).
+    identity_key: str = ""
+    # The key the formula before store version 6 gave the item (normalize._legacy_key):
+    # finds the post stored under it, and another source's item under one global guid.
+    legacy_key: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -271,6 +278,9 @@ class StoredIdentity:
     category: str
     canonical_link: str = ""
     text_hash: str = ""
+    link: str = ""
+    identity_key: str = ""  # as Post.identity_key: "" for a row no item has claimed yet
+    legacy_key: str = ""  # as Post.legacy_key; a row stored before version 6: its key
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

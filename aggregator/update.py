@@ -577,12 +577,14 @@ class Updater:
         return upserted
 
     def _reconciled(self, posts: Sequence[Post], keys: set[str]) -> list[Post]:
-        """`posts` as the store should take them: identities kept across changed guids,
-        another source's copy of a story dropped."""
+        """`posts` as the store should take them: identities kept across changed guids and
+        older key formulas, another source's copy of a story dropped as its category's
+        `dedupe` says."""
         stored = self.store.identities(
             keys=[p.key for p in posts],
             links=[p.canonical_link for p in posts],
             text_hashes=[p.text_hash for p in posts],
+            legacy_keys=[p.legacy_key for p in posts],
         )
         modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
         return reconcile(posts, stored, feed_keys=keys, dedupe=modes)

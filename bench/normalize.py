@@ -29,7 +29,8 @@ def load() -> list[tuple[str, bytes, dict[str, str]]]:
     for path in sorted(FEEDS.glob("*.xml")):
         expected = json.loads(path.with_suffix(".expected.json").read_text(encoding="utf-8"))
         headers = expected.get("headers", {"content-type": "application/xml"})
-        corpus.append((f"https://feeds.example.org/{path.name}", path.read_bytes(), headers))
+        url = expected.get("url", f"https://feeds.example.org/{path.name}")
+        corpus.append((url, path.read_bytes(), headers))
     return corpus
 
 

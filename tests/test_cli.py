@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from clirunner import GOLDEN, count_rows, run_cli, tree_mtimes, validate_atom, validate_feeds
+from clirunner import DATA, GOLDEN, count_rows, run_cli, tree_mtimes, validate_atom, validate_feeds
 from httpserver import FeedServer, closed_port
 
 pytestmark = pytest.mark.slow
@@ -333,3 +333,190 @@ def test_cold_runs_give_the_same_permalinks_whatever_order_sources_answer(
         feed_server.add(f"/{slow}.xml", feed(slow))
     assert len(runs[0]) == 4
     assert runs[0] == runs[1]
+
+
+# ------------------------------------------------------------------- identity
+
+UPGRADE = DATA / "upgrade"
+_ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def serve_upgrade_feeds(server: FeedServer, *, tail: bytes = b"") -> None:
+    """tests/data/upgrade/feeds as its config lists them (make_fixture.ROUTES); `tail`
+    after each body (a feed regenerated: new bytes, the same items)."""
+    routes = {
+        "/anchors.xml": "anchors.xml",
+        "/wire.xml": "wire.xml",
+        "/paper.xml": "paper.xml",
+        "/planet_one.xml": "planet_one.xml",
+        "/planet_two.xml": "planet_two.xml",
+        "/mirror_one.xml": "mirror_one.xml",
+        "/mirror_two.xml": "mirror_two.xml",
+        "/sub/feed.xml": "sub_relative.xml",
+        "/local.xml": "local.xml",
+    }
+    for path, name in routes.items():
+        server.add(path, (UPGRADE / "feeds" / name).read_bytes() + tail)
+
+
+def upgrade_config(tmp: Path, server: FeedServer) -> Path:
+    path = tmp / "config.yaml"
+    text = (UPGRADE / "config.yaml").read_text(encoding="utf-8")
+    path.write_text(text.replace("PORT", str(server.port)), encoding="utf-8")
+    return path
+
+
+def stored_posts(db: Path) -> list[sqlite3.Row]:
+    with sqlite3.connect(db) as conn:
+        conn.row_factory = sqlite3.Row
+        return conn.execute(
+            "SELECT key, source, category, title, link, content_html, slug, revision,"
+            " published_revision FROM posts ORDER BY source, title"
+        ).fetchall()
+
+
+def atom_ids(path: Path) -> dict[str, str]:
+    """entry id -> its alternate link, of one Atom feed."""
+    from lxml import etree
+
+    ids = {}
+    for entry in etree.parse(str(path)).getroot().iter(f"{_ATOM}entry"):
+        link = next(
+            (x.get("href") for x in entry.findall(f"{_ATOM}link") if x.get("rel") == "alternate"),
+            None,
+        )
+        ids[entry.findtext(f"{_ATOM}id")] = link
+    return ids
+
+
+def round_figures(proc: subprocess.CompletedProcess[str]) -> tuple[int, int]:
+    """(new, updated) of the round line `run --once` logs."""
+    line = next(x for x in proc.stderr.splitlines() if " round: " in x)
+    words = line.split()
+    return int(words[words.index("new,") - 1]), int(words[words.index("updated,") - 1])
+
+
+def test_identity_is_the_sources_and_the_categories_setting_decides(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    serve_upgrade_feeds(feed_server)
+    config = upgrade_config(tmp_path, feed_server)
+    run_cli(config, "run", "--once")
+    posts = stored_posts(tmp_path / "upgrade.db")
+    by_source: dict[str, list[sqlite3.Row]] = {}
+    for row in posts:
+        by_source.setdefault(row["source"], []).append(row)
+
+    # An anchor-listing page: 33 items that differ by fragment only, 33 posts.
+    releases = by_source["Release notes"]
+    assert len(releases) == 33
+    assert len({r["link"] for r in releases}) == 33
+    page = "https://notes.example.org/releases.html#v2-"
+    assert all(r["link"].startswith(page) for r in releases)
+    # One global guid in two categories: each category has its post.
+    assert [r["category"] for r in by_source["Wire"]] == ["wire"] * 3
+    assert [r["category"] for r in by_source["Paper"]] == ["paper"] * 3
+    # One category, the default (link): the first source's post only.
+    planet = [r for r in posts if r["category"] == "planet"]
+    assert len(planet) == 2 and len({r["source"] for r in planet}) == 1
+    # One category with dedupe off: both sources' posts.
+    mirror = [r for r in posts if r["category"] == "mirror"]
+    assert sorted(r["source"] for r in mirror) == ["Mirror One"] * 2 + ["Mirror Two"] * 2
+    # Relative links in a feed at /sub/feed.xml whose channel links the site's root:
+    # against the feed's URL, the body's against the item's link.
+    sub = by_source["Sub"]
+    assert [r["link"] for r in sub] == [
+        feed_server.url("/sub/entries/first.html"),
+        feed_server.url("/sub/entries/second.html"),
+    ]
+    assert f'src="{feed_server.url("/sub/entries/img/first.png")}"' in sub[0]["content_html"]
+    assert f'href="{feed_server.url("/sub/entries/first-notes.html")}"' in sub[0]["content_html"]
+    files = list((tmp_path / "out" / "_posts").glob("*.md"))
+    assert len(files) == len(posts) == 33 + 3 + 3 + 2 + 4 + 2 + 2
+    ids = atom_ids(tmp_path / "out" / "atom.xml")
+    assert len(ids) == len(posts)
+
+    # The next round of the same feeds adds nothing.
+    again = run_cli(config, "run", "--once", "--all")
+    assert round_figures(again) == (0, 0)
+    assert len(stored_posts(tmp_path / "upgrade.db")) == len(posts)
+
+
+def test_upgrade_from_store_version_5_republishes_nothing(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """A store and site written by the release before store version 6 (tests/data/upgrade/
+    make_fixture.py ran it on these feeds), then run by this one."""
+    port = str(feed_server.port)
+    db = tmp_path / "upgrade.db"
+    with sqlite3.connect(db) as conn:
+        dump = (UPGRADE / "store-v5.sql").read_text(encoding="utf-8")
+        conn.executescript(dump.replace("127.0.0.1:PORT", f"127.0.0.1:{port}"))
+    out = tmp_path / "out"
+    for path in sorted((UPGRADE / "site").rglob("*")):
+        if path.is_file():
+            target = out / path.relative_to(UPGRADE / "site")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            text = path.read_text(encoding="utf-8")
+            target.write_text(text.replace("127.0.0.1:PORT", f"127.0.0.1:{port}"), "utf-8")
+    config = upgrade_config(tmp_path, feed_server)
+    old = {r["key"]: r for r in stored_posts(db)}
+    old_files = {p.name: p.read_bytes() for p in (out / "_posts").glob("*.md")}
+    old_ids = atom_ids(out / "atom.xml")
+    assert len(old) == len(old_files) == len(old_ids) == 12  # what the old release made
+    # It folded: 33 anchors into 1, Paper's items into Wire's, both mirrors into one.
+    assert {r["source"] for r in old.values() if r["category"] == "mirror"} == {"Mirror One"}
+    assert "Paper" not in {r["source"] for r in old.values()}
+
+    # The same bytes: not even parsed.
+    serve_upgrade_feeds(feed_server)
+    assert round_figures(run_cli(config, "run", "--once", "--all")) == (0, 0)
+    assert {p.name: p.read_bytes() for p in (out / "_posts").glob("*.md")} == old_files
+
+    # Regenerated feeds, the same items: every entry is normalized again.
+    serve_upgrade_feeds(feed_server, tail=b"<!-- regenerated -->\n")
+    new, updated = round_figures(run_cli(config, "run", "--once", "--all"))
+    posts = {r["key"]: r for r in stored_posts(db)}
+    # Every old post is kept under its key, by its source, in its category, and shows
+    # the same file; only Sub's two moved to their links resolved against the feed's URL.
+    for key, before in old.items():
+        after = posts[key]
+        assert (after["source"], after["category"], after["slug"]) == (
+            before["source"],
+            before["category"],
+            before["slug"],
+        )
+        if before["source"] == "Sub":
+            assert after["link"] == feed_server.url(
+                "/sub/entries/" + before["link"].rsplit("/", 1)[1]
+            )
+            assert after["revision"] == before["revision"] + 1
+        else:
+            assert after["revision"] == before["revision"], before["title"]
+    files = {p.name: p.read_bytes() for p in (out / "_posts").glob("*.md")}
+    for name, text in old_files.items():
+        if b"Sub entry" not in text:
+            assert files[name] == text, name
+    # Atom ids of the old posts are theirs still.
+    ids = atom_ids(out / "atom.xml")
+    for entry_id, link in old_ids.items():
+        assert entry_id in ids
+        if "h.example.org" not in (link or ""):
+            assert ids[entry_id] == link
+    # Nothing published twice; what is new is what the old release had folded away,
+    # and only what today's rules publish: the 32 other anchors, Paper's items in their
+    # own category, Mirror Two's (dedupe off). Planet Two's are still Planet One's.
+    assert len({(r["source"], r["link"]) for r in posts.values()}) == len(posts)
+    added = [r for k, r in posts.items() if k not in old]
+    assert sorted({r["source"] for r in added}) == ["Mirror Two", "Paper", "Release notes"]
+    assert (new, updated) == (len(added), 2)
+    assert len(added) == 32 + 3 + 2
+    planet_sources = {r["source"] for r in posts.values() if r["category"] == "planet"}
+    assert planet_sources == {r["source"] for r in old.values() if r["category"] == "planet"}
+    assert len(files) == len(posts) == len(ids)
+
+    # And it holds: the next rounds add or change nothing.
+    assert round_figures(run_cli(config, "run", "--once", "--all")) == (0, 0)
+    serve_upgrade_feeds(feed_server, tail=b"<!-- regenerated again -->\n")
+    assert round_figures(run_cli(config, "run", "--once", "--all")) == (0, 0)
+    assert len(stored_posts(db)) == len(posts)

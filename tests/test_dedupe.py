@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ import yaml
 from httpserver import FeedServer
 
 from aggregator.config import load_config
+from aggregator.normalize import canonical_link, reconcile
 from aggregator.store import Store, open_store
-from aggregator.types import Post
+from aggregator.types import Post, StoredIdentity
 from aggregator.update import RoundReport, Updater
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -151,13 +153,27 @@ def test_dedupe_content_matches_the_text_under_other_links(make_env: Any) -> Non
 
 
 def test_a_global_guid_in_two_sources_credits_the_first(make_env: Any) -> None:
-    env = make_env("off")  # even with dedupe off, one key is one post
+    env = make_env("link")
+    # One guid, two links: the guid alone says it is one item.
+    env.round("a", rss(item("https://example.org/p/1", "https://a.example/p/1", "Shared")))
+    second = env.round("b", rss(item("https://example.org/p/1", "https://b.example/1", "Shared b")))
+    assert (second.new, second.updated) == (0, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+    # And b's next fetch does not take a's post over.
+    again = env.round("b", rss(item("https://example.org/p/1", "https://b.example/1", "Shared!")))
+    assert (again.new, again.updated) == (0, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+
+
+def test_a_global_guid_in_two_sources_with_dedupe_off_publishes_both(make_env: Any) -> None:
+    env = make_env("off")  # the category's setting, not the key, decides
     env.round("a", rss(item("https://example.org/p/1", "https://example.org/p/1", "Shared")))
     second = env.round(
         "b", rss(item("https://example.org/p/1", "https://example.org/p/1", "Shared b"))
     )
-    assert (second.new, second.updated) == (0, 0)
-    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared")]
+    assert (second.new, second.updated) == (1, 0)
+    assert [(p.source, p.title) for p in env.posts()] == [("a", "Shared"), ("b", "Shared b")]
+    assert len({p.key for p in env.posts()}) == 2
 
 
 def test_edited_item_updates_its_post_and_unchanged_writes_nothing(make_env: Any) -> None:
@@ -182,3 +198,122 @@ def test_edited_title_keeps_the_slug(make_env: Any) -> None:
     (post,) = env.posts()
     assert post.title == "Corrected title"
     assert post.slug == "original-title"
+
+
+# ------------------------------------------------------------ reconcile, unit
+
+
+def post(key: str, *, legacy: str = "", source: str = "a", **changes: Any) -> Post:
+    link = changes.pop("link", f"https://example.org/{key}")
+    made = Post(
+        key=key,
+        identity_key=key,
+        legacy_key=legacy or key,
+        source=source,
+        category=changes.pop("category", "news"),
+        title=key,
+        link=link,
+        published=T0,
+        updated=T0,
+        content_html="",
+        slug=key,
+        content_hash=key,
+        canonical_link=canonical_link(link),
+    )
+    return replace(made, **changes)
+
+
+def row(key: str, *, source: str = "a", claimed: str = "", legacy: str = "", **kw: Any) -> Any:
+    link = kw.pop("link", f"https://example.org/{key}")
+    return StoredIdentity(
+        key=key,
+        source=source,
+        category=kw.pop("category", "news"),
+        canonical_link=canonical_link(link),
+        link=link,
+        identity_key=claimed,
+        legacy_key=legacy or key,
+        **kw,
+    )
+
+
+def keys(posts: list[Post]) -> list[tuple[str, str]]:
+    return [(p.key, p.identity_key) for p in posts]
+
+
+def test_a_post_takes_over_the_unclaimed_row_under_its_legacy_key() -> None:
+    got = reconcile([post("new", legacy="old")], [row("old")])
+    assert keys(got) == [("old", "new")]  # the row's key; the claim goes with it
+
+
+def test_a_claimed_row_is_found_by_its_claim_and_never_taken_again() -> None:
+    stored = [row("old", claimed="new", link="https://example.org/p#1")]
+    assert keys(reconcile([post("new", legacy="old")], stored)) == [("old", "new")]
+    # A sibling once folded under the same legacy key is a post of its own.
+    sibling = post("other", legacy="old", link="https://example.org/p#2")
+    assert keys(reconcile([sibling], stored)) == [("other", "other")]
+
+
+def test_of_anchors_once_folded_the_one_showing_the_stored_link_takes_the_row() -> None:
+    page = "https://notes.example.org/releases.html"
+    anchors = [post(f"n{i}", legacy="old", link=f"{page}#v{i}") for i in range(1, 4)]
+    got = reconcile(anchors, [row("old", link=f"{page}#v2")])
+    assert keys(got) == [("n1", "n1"), ("old", "n2"), ("n3", "n3")]
+    # No stored link matches: the first one takes it, the others keep their own keys.
+    got = reconcile(anchors, [row("old", link=f"{page}#v9")])
+    assert keys(got) == [("old", "n1"), ("n2", "n2"), ("n3", "n3")]
+
+
+def test_another_sources_row_is_never_taken_over() -> None:
+    stored = [row("old", source="b")]
+    assert keys(reconcile([post("new", legacy="old")], stored, dedupe={"news": "off"})) == [
+        ("new", "new")
+    ]
+
+
+@pytest.mark.parametrize(
+    ("mode", "category", "kept"),
+    [
+        pytest.param("link", "news", False, id="link-same-category"),
+        pytest.param("content", "news", False, id="content-same-category"),
+        pytest.param("off", "news", True, id="off"),
+        pytest.param("link", "sport", True, id="other-category"),
+    ],
+)
+def test_one_global_guid_in_two_sources_is_the_categorys_to_fold(
+    mode: str, category: str, kept: bool
+) -> None:
+    # Two links, one global guid: the legacy key (source-free for such a guid) matches,
+    # the row's own (an old one: its key is its legacy key) or a new one's legacy key.
+    mine = post("mine", legacy="g", link="https://b.example/1")
+    for stored in (row("g", source="b2"), row("theirs", source="b2", legacy="g")):
+        stored = replace(stored, category=category, link="https://a.example/1")
+        got = reconcile([mine], [stored], dedupe={"news": mode})
+        assert keys(got) == ([("mine", "mine")] if kept else [])
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "folded"),
+    [
+        pytest.param("https://e.org/p#a", "https://e.org/p#b", False, id="two-anchors"),
+        pytest.param("https://e.org/p#a", "https://e.org/p#a", True, id="one-anchor"),
+        pytest.param("https://e.org/p#top", "https://e.org/p", True, id="anchor-and-page"),
+        pytest.param("https://E.org:443/p?utm_source=x", "https://e.org/p", True, id="spelling"),
+    ],
+)
+def test_the_link_mode_tells_anchors_of_one_page_apart(
+    mine: str, theirs: str, folded: bool
+) -> None:
+    got = reconcile([post("mine", link=mine)], [row("theirs", source="b", link=theirs)])
+    assert keys(got) == ([] if folded else [("mine", "mine")])
+
+
+def test_a_changed_guid_does_not_take_over_another_anchor() -> None:
+    # The only stored post of that page, its key gone from the feed: a changed guid,
+    # unless the two links name different anchors.
+    stored = [row("gone", link="https://e.org/p#a")]
+    assert keys(reconcile([post("new", link="https://e.org/p#b")], stored)) == [("new", "new")]
+    assert keys(reconcile([post("new", link="https://e.org/p#a")], stored)) == [("gone", "new")]
+    # Nor does it take over a post whose item is still in the feed under a legacy key.
+    kept = reconcile([post("new", link="https://e.org/p#a")], stored, feed_keys={"gone"})
+    assert keys(kept) == [("new", "new")]

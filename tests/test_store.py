@@ -88,6 +88,8 @@ def make_post(key: str, **changes: object) -> Post:
         tags=("天津日报新闻", "news"),
         slug=f"slug-{key}",
         content_hash=f"hash-{key}",
+        identity_key=key,  # as normalize gives them
+        legacy_key=key,
     )
     return dataclasses.replace(post, **changes)  # type: ignore[arg-type]
 
@@ -672,3 +674,64 @@ def test_posts_stored_after_slugs_are_settled_wait_for_the_next_publish(store: S
     store.settle_slugs()
     assert {p.key for p in store.pending()} == {"a", "b"}
     assert store.get_post("a").slug == slug_a  # type: ignore[union-attr]  # settled: kept
+
+
+def test_version_5_posts_keep_their_keys_and_wait_to_be_claimed(
+    db_url: str, engine: Engine
+) -> None:
+    store_module._migrate(engine, MIGRATIONS[:5])
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO posts (key, source, category, title, link, published, updated,"
+            " content_html, tags, slug, content_hash, dated, first_seen, revision,"
+            " published_revision, canonical_link, text_hash, raw_hash) VALUES ('old', 's',"
+            " 'c', 't', 'https://e.org/p#1', '2021-12-26 08:30:15', '2021-12-26 08:30:15',"
+            " 'x', '[]', 'same', 'h', true, '2021-12-26 08:30:15', 1, 1, 'https://e.org/p',"
+            " '', 'r5')"
+        )
+    opened = open_store(db_url)
+    try:
+        assert stored_version(engine) == len(MIGRATIONS)
+        (found,) = opened.identities(legacy_keys=["old"])  # by its key: the old formula's
+        assert (found.key, found.identity_key, found.legacy_key) == ("old", "", "old")
+        assert found.link == "https://e.org/p#1"
+        assert opened.identities(keys=["new"]) == []
+        # An item claims it with an unchanged body: no new revision, the claim is kept.
+        post = opened.get_post("old")
+        assert post is not None and (post.identity_key, post.legacy_key) == ("", "old")
+        claim = dataclasses.replace(post, identity_key="new", raw_hash="r6")
+        assert opened.upsert_posts([claim], now=T0).unchanged == 1
+        (found,) = opened.identities(keys=["new"])
+        assert (found.key, found.identity_key) == ("old", "new")
+        after = opened.get_post("old")
+        assert after is not None and after.revision == 1 and after.raw_hash == "r6"
+        # A post read back that knows no claim (full text) keeps the row's.
+        unknown = dataclasses.replace(after, identity_key="", legacy_key="", content_hash="h2")
+        assert opened.upsert_posts([unknown], now=T0).updated == ("old",)
+        (found,) = opened.identities(keys=["new"])
+        assert (found.identity_key, found.legacy_key) == ("new", "old")
+    finally:
+        opened.close()
+
+
+def test_identities_are_found_by_key_claim_legacy_key_link_and_text(store: Store) -> None:
+    store.upsert_posts(
+        [
+            make_post("k1", legacy_key="g", canonical_link="https://e.org/1", text_hash="t1"),
+            make_post("k2", source="other", identity_key="c2"),
+            make_post("k3", text_hash="t3"),
+            make_post("k4", canonical_link="https://e.org/4"),
+            make_post("k5"),
+        ],
+        now=T0,
+    )
+
+    def found(**kwargs: list[str]) -> list[str]:
+        return sorted(s.key for s in store.identities(**kwargs))
+
+    assert found(keys=["k5", "c2"]) == ["k2", "k5"]  # k2 by the key that claimed it
+    assert found(legacy_keys=["g", "k3"]) == ["k1", "k3"]  # by legacy key, or key
+    assert found(links=["https://e.org/4"], text_hashes=["t3"]) == ["k3", "k4"]
+    assert found(keys=[""], legacy_keys=[""]) == []
+    (k1,) = store.identities(legacy_keys=["g"])
+    assert (k1.identity_key, k1.legacy_key, k1.link) == ("k1", "g", "https://example.org/k1")

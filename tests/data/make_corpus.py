@@ -29,7 +29,7 @@ class Item:
     date: tuple[str, str] | None = ("std", "")  # ("std"|"dc"|"raw", raw text)
     published: str = WHEN_ISO
     dated: bool = True
-    link: str = "1.html"  # relative to the feed's folder unless absolute
+    link: str = "1.html"  # relative to the feed's folder (see "url") unless absolute
     link_expected: str | None = None
     extra_xml: str = ""
     content_encoded: str | None = None  # RSS: content:encoded (wins over description)
@@ -361,6 +361,8 @@ def expected(fmt: str, name: str, item: Item) -> dict[str, object]:
         "content_html": item.body.format(base=base),
     }
     result: dict[str, object] = {
+        # Where the feed is retrieved from: its folder, the base of its relative links.
+        "url": f"{base}feed.xml",
         "feed": {
             "title": f"Corpus {name}",
             "link": base,
