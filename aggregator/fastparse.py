@@ -42,9 +42,6 @@ _PROLOG = re.compile(rb"^(\s*<\?xml[^>]*?\bencoding\s*=\s*[\"'])([A-Za-z0-9._:-]
 # base64 content the extractor refuses itself, or _atom_html does.
 # Plain substring tests: a regular expression over a whole body costs more than parsing it.
 _UNSUPPORTED = (b"dcterms", b"<itunes:summary")
-# Content feedparser reads and the extractor drops: <fullitem> (read as content:encoded)
-# and xhtml bodies (<xhtml:body>, serialized back by feedparser in its own way).
-_XHTML_BODY = (b"<body", b":body")
 _SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
@@ -116,10 +113,8 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         raise _Decline
     if any(marker in body for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
         raise _Decline
-    if b"xhtml" in body and _XHTML_TYPE.search(body):
-        raise _Decline
-    if b"<fullitem" in body or (b"body" in body and any(m in body for m in _XHTML_BODY)):
-        raise _Decline
+    if b"xhtml" in body and (_XHTML_TYPE.search(body) or _XHTML_NS in body):
+        raise _Decline  # xhtml content, or <xhtml:body>: feedparser serializes it its own way
     if b"xml:base" in body and _RELATIVE_BASE.search(body):
         raise _Decline
     if _DC_NS in body and b'xmlns:dc="http://purl.org/dc/elements/1.1/"' not in body:
@@ -134,28 +129,31 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
     if feed_type not in ("rss", "atom"):
         raise _Decline
     atom = feed_type == "atom"
-    spans = _spans(body, atom=atom)
-    if len(spans) != len(entries):
-        raise _Decline
     root = etree.fromstring(header, parser=_HEADER_PARSER)
     if atom:
         if root.tag != f"{{{_ATOM_NS}}}feed":
             raise _Decline  # Atom 0.3 (and the https namespace variant) stay with feedparser
+        spans = _spans(body, atom=True)
+        if len(spans.ranges) != len(entries):
+            raise _Decline
         feed, root_base = _atom_feed(root)
-        media = _media_bound(body)
+        media = spans.media and _media_bound(body)
         raw = tuple(
             _atom_entry(e, body[a:b], root_base=root_base, url=url, media=media)
-            for e, (a, b) in zip(entries, spans, strict=True)
+            for e, (a, b) in zip(entries, spans.ranges, strict=True)
         )
     else:
         if b"xml:base" in body:
             raise _Decline
-        prefixes = _atom_prefixes(body)
+        prefixes = _atom_prefixes(header)
+        spans = _spans(body, atom=False, prefixes=prefixes.names)
+        if len(spans.ranges) != len(entries):
+            raise _Decline
         feed = _rss_feed(root)
-        media = _media_bound(body)
+        media = spans.media and _media_bound(body)
         raw = tuple(
-            _rss_entry(e, body[a:b], prefixes, media=media)
-            for e, (a, b) in zip(entries, spans, strict=True)
+            _rss_entry(e, body[a:b], prefixes, links=n, atom=p, media=media)
+            for e, (a, b), n, p in zip(entries, spans.ranges, spans.links, spans.atom, strict=True)
         )
     if not raw and not feed.title and not feed.link:
         raise _Decline  # nothing recognisable: feedparser says what is wrong with it
@@ -218,30 +216,68 @@ def _utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
 # ----------------------------------------------------------------------- spans
 
 
-_RSS_ITEM = re.compile(rb"<item[\s>]|</item\s*>")
-_ATOM_ENTRY = re.compile(rb"<entry[\s>]|</entry\s*>")
+# The same scan finds what feedparser reads and the extractor drops: <fullitem> (read as
+# content:encoded) and <body> (xhtml content), declined; Media RSS (media:); and in RSS,
+# each item's <link> elements and its elements under an Atom prefix.
+_XHTML_NS = b"www.w3.org/1999/xhtml"
 
 
-def _spans(body: bytes, *, atom: bool) -> list[tuple[int, int]]:
-    """Byte ranges of the items, in document order; a decline when they do not pair up."""
-    pattern = _ATOM_ENTRY if atom else _RSS_ITEM
-    spans: list[tuple[int, int]] = []
+@lru_cache(maxsize=16)
+def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    atom = b"|".join(re.escape(p) for p in prefixes) or b"(?!)"
+    return re.compile(
+        rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
+        rb"|fullitem|body[\s>])"
+    )
+
+
+@dataclass(slots=True)
+class _Spans:
+    """Byte ranges of the items, and what each holds that the extractor does not tell."""
+
+    ranges: list[tuple[int, int]]
+    links: list[int]  # <link elements (not under a prefix)
+    atom: list[bool]  # elements under an Atom prefix
+    media: bool = False  # media: anywhere in the document
+
+
+def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
+    """The items, in document order; a decline when they do not pair up."""
+    pattern = _span_pattern(b"entry" if atom else b"item", prefixes)
+    found = _Spans(ranges=[], links=[], atom=[])
     start = -1
+    links = 0
+    prefixed = False
     for m in pattern.finditer(body):
-        if m.group().startswith(b"</"):
+        kind = m.lastindex
+        if kind == 3:
+            links += 1
+        elif kind == 5:
+            prefixed = True
+        elif kind == 4:
+            found.media = True
+        elif kind == 2:
             if start < 0:
                 raise _Decline
-            spans.append((start, m.end()))
+            found.ranges.append((start, m.end()))
+            found.links.append(links)
+            found.atom.append(prefixed)
             start = -1
-        else:
+        elif kind == 1:
             if start >= 0:
                 raise _Decline
             start = m.start()
+            links = 0
+            prefixed = False
+            if b"xmlns" in body[start : body.find(b">", start)]:
+                raise _Decline  # namespaces bound on an item: prefixes are read off the root
+        else:
+            raise _Decline  # <fullitem>, <body>
     if start >= 0:
         raise _Decline
     # An item tag inside CDATA or a comment is counted here and not by the extractor:
     # the caller compares the counts.
-    return spans
+    return found
 
 
 def _dates(
@@ -317,9 +353,17 @@ def _rss_feed(root: Any) -> ParsedFeed:
     )
 
 
-def _rss_entry(e: dict[str, Any], span: bytes, prefixes: _AtomPrefixes, *, media: bool) -> RawEntry:
-    atom = _rss_atom(span, prefixes) if any(m in span for m in prefixes.markers) else None
-    dates = _dates(span, e, atom.dates if atom is not None else ())
+def _rss_entry(
+    e: dict[str, Any],
+    span: bytes,
+    prefixes: _AtomPrefixes,
+    *,
+    links: int,
+    atom: bool,
+    media: bool,
+) -> RawEntry:
+    elements = _rss_atom(span, prefixes) if atom else None
+    dates = _dates(span, e, elements.dates if elements is not None else ())
     content_list = e.get("content") or []
     if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
         raise _Decline  # feedparser keeps every one (and aggregator.parse the longest)
@@ -331,28 +375,29 @@ def _rss_entry(e: dict[str, Any], span: bytes, prefixes: _AtomPrefixes, *, media
         # feedparser strips an element's text; the extractor keeps content as written.
         if isinstance(value, str) and value.strip():
             content = value.strip()
-    if atom is not None and atom.content is not None:
+    if elements is not None and elements.content is not None:
         if b"<content:encoded" in span:
             raise _Decline
         # atom:content in RSS (a10:content): feedparser's content; a copy of it is the
         # summary unless the item has a description.
-        content = atom.content or summary
+        content = elements.content or summary
         if b"<description" not in span:
-            summary = atom.content
+            summary = elements.content
     elif b"<description" not in span:
         # The extractor makes a plain-text teaser of the content; feedparser copies the
         # content itself into the summary.
         summary = content
     if media and b"<media:description" in span:
-        has_content = b"<content:encoded" in span or (atom is not None and atom.content is not None)
+        has_content = b"<content:encoded" in span or (
+            elements is not None and elements.content is not None
+        )
         content = _rss_media_description(span, has_content=has_content) or summary
     guid_tag = _GUID_TAG.search(span)
     # Without a <guid> the extractor uses the link as id; feedparser leaves it empty.
     guid = _text(e.get("id")) if guid_tag is not None else None
-    if _EMPTY_LINK.search(span):
+    if links and _EMPTY_LINK.search(span):
         raise _Decline  # the extractor fills an empty <link> from the guid; feedparser does not
-    links = span.count(b"<link")
-    if (atom is not None and atom.link) or links > 1 or (links and b"<link>" not in span):
+    if (elements is not None and elements.link) or links > 1 or (links and b"<link>" not in span):
         # Atom links beside or instead of <link> (the extractor keeps only some of them),
         # or a <link> with attributes: read as feedparser reads them, the last one wins.
         link = _rss_link(span, prefixes)
@@ -372,10 +417,10 @@ def _rss_entry(e: dict[str, Any], span: bytes, prefixes: _AtomPrefixes, *, media
     if media and b"<media:title" in span:
         title = _media_titled(span, "text/plain")[0]
     author = _text(e.get("author"))
-    if atom is not None and atom.author is not None:
+    if elements is not None and elements.author is not None:
         if author is not None:
             raise _Decline  # which of two authors feedparser keeps is its business
-        author = atom.author
+        author = elements.author
     return RawEntry(
         guid=guid,
         link=link,
@@ -416,14 +461,15 @@ class _AtomPrefixes:
     """The prefixes an RSS document binds to Atom's namespace (atom: always counts)."""
 
     names: tuple[bytes, ...]
-    markers: tuple[bytes, ...]  # b"<a10:", ...: an item holding none needs no scan
 
 
 _NS_DECLARATION = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*["']$""")
 _ATOM_NS_BYTES = _ATOM_NS.encode()
 
 
-def _atom_prefixes(body: bytes) -> _AtomPrefixes:
+def _atom_prefixes(header: bytes) -> _AtomPrefixes:
+    """Read off the document without its items (declarations on an item are declined)."""
+    body = header
     names = {b"atom"}
     pos = body.find(_ATOM_NS_BYTES)
     while pos >= 0:
@@ -438,7 +484,7 @@ def _atom_prefixes(body: bytes) -> _AtomPrefixes:
         if body.count(b"xmlns:" + name + b"=") != 1:
             raise _Decline  # the prefix is bound again somewhere: scopes are feedparser's
     ordered = tuple(sorted(names))
-    return _AtomPrefixes(names=ordered, markers=tuple(b"<" + n + b":" for n in ordered))
+    return _AtomPrefixes(names=ordered)
 
 
 _MRSS_DECLARATION = (
