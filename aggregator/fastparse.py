@@ -418,7 +418,7 @@ def _rss_entry(
         title = _media_titled(span, "text/plain")[0]
     author = _text(e.get("author"))
     if elements is not None and elements.author is not None:
-        if author is not None:
+        if author not in (None, elements.author):
             raise _Decline  # which of two authors feedparser keeps is its business
         author = elements.author
     return RawEntry(
