@@ -216,9 +216,9 @@ def _utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
 # ----------------------------------------------------------------------- spans
 
 
-# The same scan finds what feedparser reads and the extractor drops: <fullitem> (read as
-# content:encoded) and <body> (xhtml content), declined; Media RSS (media:); and in RSS,
-# each item's <link> elements and its elements under an Atom prefix.
+# The same scan finds what feedparser reads and the extractor drops (declined: see
+# _spans); Media RSS (media:); and in RSS, each item's <link> elements and its elements
+# under an Atom prefix.
 _XHTML_NS = b"www.w3.org/1999/xhtml"
 
 
@@ -227,7 +227,8 @@ def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]
     atom = b"|".join(re.escape(p) for p in prefixes) or b"(?!)"
     return re.compile(
         rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
-        rb"|fullitem|body[\s>])"
+        rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
+        rb"|pubdate|PubDate|Link\b|LINK\b)"
     )
 
 
@@ -255,6 +256,8 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
         elif kind == 5:
             prefixed = True
         elif kind == 4:
+            if body.startswith((b"keywords", b"category"), m.end()):
+                raise _Decline  # tags feedparser adds beside <category>, in document order
             found.media = True
         elif kind == 2:
             if start < 0:
@@ -272,7 +275,10 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
             if b"xmlns" in body[start : body.find(b">", start)]:
                 raise _Decline  # namespaces bound on an item: prefixes are read off the root
         else:
-            raise _Decline  # <fullitem>, <body>
+            # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
+            # dc:description (a second description becomes the content); element names
+            # in another case (feedparser lowercases them all).
+            raise _Decline
     if start >= 0:
         raise _Decline
     # An item tag inside CDATA or a comment is counted here and not by the extractor:

@@ -153,7 +153,8 @@ def rss(items: str, *, channel: str = "") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"'
         ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
-        ' xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
         f"<channel><title>T</title><link>https://site.example.org/</link>{channel}"
         f"{items}</channel></rss>"
     ).encode()
@@ -338,6 +339,17 @@ DECLINED_INLINE = {
         "<xhtml:p>c</xhtml:p></xhtml:body></item>"
     ),
     "plain-body": rss("<item><title>x</title><body>c</body></item>"),
+    "itunes-keywords": rss("<item><title>x</title><itunes:keywords>a, b</itunes:keywords></item>"),
+    "media-keywords": rss_media(
+        "<item><title>x</title><media:keywords>a, b</media:keywords></item>"
+    ),
+    "dc-description-after-description": rss(
+        "<item><title>x</title><description>d</description><dc:description>e</dc:description></item>"
+    ),
+    "lowercase-pubdate": rss(
+        "<item><title>x</title><pubdate>Sun, 26 Dec 2021 09:35:42 GMT</pubdate></item>"
+    ),
+    "uppercase-link": rss("<item><title>x</title><LINK>http://a/1</LINK></item>"),
     "a10-id": rss_atom("<item><title>x</title><a10:id>urn:1</a10:id></item>", prefix="a10"),
     "atom-declared-on-item": rss(
         '<item xmlns:a="http://www.w3.org/2005/Atom"><title>x</title><a:link href="http://a/"/>'
@@ -492,3 +504,10 @@ def test_declined_content_elements_are_read_by_feedparser() -> None:
     for name in ("fullitem", "xhtml-body"):
         (entry,) = parse(DECLINED_INLINE[name], XML, url=URL).entries
         assert entry.content == "<p>c</p>", name
+
+
+def test_declined_tag_elements_are_read_by_feedparser() -> None:
+    # Why itunes:keywords and media:keywords are declined: feedparser makes tags of them.
+    for name in ("itunes-keywords", "media-keywords"):
+        (entry,) = parse(DECLINED_INLINE[name], XML, url=URL).entries
+        assert entry.categories == ("a", "b"), name
