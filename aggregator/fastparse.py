@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -55,8 +56,8 @@ _ROOT_START = re.compile(rb"<(?:rss|feed)[\s>]")
 _XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""")
 _RELATIVE_BASE = re.compile(rb"""xml:base\s*=\s*["'](?!https?://)""")
 # Date elements, as feedparser names what they hold (pubDate: published; dc:date and
-# Atom 0.3's modified: updated). A prefix other than these for the same namespaces is
-# declined through _foreign_prefixes.
+# Atom 0.3's modified: updated). Atom's dates under another prefix than atom: in RSS
+# (.NET's a10:) are read by _rss_atom; Dublin Core under another prefix is declined.
 _DATE = re.compile(
     rb"<(pubDate|dc:date|published|updated|issued|modified|atom:published|atom:updated)>"
     rb"\s*([^<]*?)\s*</\1\s*>"
@@ -75,7 +76,7 @@ _DATE_KEY = {
 # normalize to reread ("CST" in a Chinese feed): left to the reference, which is exact.
 _UTC_NAMES = frozenset({"UT", "UTC", "GMT", "Z"})
 _ATOM_TYPE = re.compile(rb"""\btype\s*=\s*["']([^"']*)["']""")
-_HTML_TYPES = frozenset({"html", "text/html", "application/xhtml+xml"})
+_ATOM_HTML_TYPES = frozenset({"html", "text/html", "application/xhtml+xml"})
 _TEXT_TYPES = frozenset({"", "text", "text/plain"})
 
 
@@ -113,8 +114,8 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         raise _Decline
     if any(marker in body for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
         raise _Decline
-    if b"xhtml" in body and _XHTML_TYPE.search(body):
-        raise _Decline
+    if b"xhtml" in body and (_XHTML_TYPE.search(body) or _XHTML_NS in body):
+        raise _Decline  # xhtml content, or <xhtml:body>: feedparser serializes it its own way
     if b"xml:base" in body and _RELATIVE_BASE.search(body):
         raise _Decline
     if _DC_NS in body and b'xmlns:dc="http://purl.org/dc/elements/1.1/"' not in body:
@@ -129,23 +130,32 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
     if feed_type not in ("rss", "atom"):
         raise _Decline
     atom = feed_type == "atom"
-    spans = _spans(body, atom=atom)
-    if len(spans) != len(entries):
-        raise _Decline
     root = etree.fromstring(header, parser=_HEADER_PARSER)
     if atom:
         if root.tag != f"{{{_ATOM_NS}}}feed":
             raise _Decline  # Atom 0.3 (and the https namespace variant) stay with feedparser
+        spans = _spans(body, atom=True)
+        if len(spans.ranges) != len(entries):
+            raise _Decline
         feed, root_base = _atom_feed(root)
+        media = spans.media and _media_bound(body)
         raw = tuple(
-            _atom_entry(e, body[a:b], root_base=root_base, url=url)
-            for e, (a, b) in zip(entries, spans, strict=True)
+            _atom_entry(e, body[a:b], root_base=root_base, url=url, media=media)
+            for e, (a, b) in zip(entries, spans.ranges, strict=True)
         )
     else:
         if b"xml:base" in body:
             raise _Decline
+        prefixes = _atom_prefixes(header)
+        spans = _spans(body, atom=False, prefixes=prefixes.names)
+        if len(spans.ranges) != len(entries):
+            raise _Decline
         feed = _rss_feed(root)
-        raw = tuple(_rss_entry(e, body[a:b]) for e, (a, b) in zip(entries, spans, strict=True))
+        media = spans.media and _media_bound(body)
+        raw = tuple(
+            _rss_entry(e, body[a:b], prefixes, links=n, atom=p, media=media)
+            for e, (a, b), n, p in zip(entries, spans.ranges, spans.links, spans.atom, strict=True)
+        )
     if not raw and not feed.title and not feed.link:
         raise _Decline  # nothing recognisable: feedparser says what is wrong with it
     return ParsedFeed(
@@ -207,44 +217,95 @@ def _utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
 # ----------------------------------------------------------------------- spans
 
 
-_RSS_ITEM = re.compile(rb"<item[\s>]|</item\s*>")
-_ATOM_ENTRY = re.compile(rb"<entry[\s>]|</entry\s*>")
+# The same scan finds what feedparser reads and the extractor drops (declined: see
+# _spans); Media RSS (media:); and in RSS, each item's <link> elements and its elements
+# under an Atom prefix.
+_XHTML_NS = b"www.w3.org/1999/xhtml"
 
 
-def _spans(body: bytes, *, atom: bool) -> list[tuple[int, int]]:
-    """Byte ranges of the items, in document order; a decline when they do not pair up."""
-    pattern = _ATOM_ENTRY if atom else _RSS_ITEM
-    spans: list[tuple[int, int]] = []
+@lru_cache(maxsize=16)
+def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+    atom = b"|".join(re.escape(p) for p in prefixes) or b"(?!)"
+    return re.compile(
+        rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
+        rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
+        rb"|pubdate|PubDate|Link\b|LINK\b)"
+    )
+
+
+@dataclass(slots=True)
+class _Spans:
+    """Byte ranges of the items, and what each holds that the extractor does not tell."""
+
+    ranges: list[tuple[int, int]]
+    links: list[int]  # <link elements (not under a prefix)
+    atom: list[bool]  # elements under an Atom prefix
+    media: bool = False  # media: anywhere in the document
+
+
+def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
+    """The items, in document order; a decline when they do not pair up."""
+    pattern = _span_pattern(b"entry" if atom else b"item", prefixes)
+    found = _Spans(ranges=[], links=[], atom=[])
     start = -1
+    links = 0
+    prefixed = False
     for m in pattern.finditer(body):
-        if m.group().startswith(b"</"):
+        kind = m.lastindex
+        if kind == 3:
+            links += 1
+        elif kind == 5:
+            prefixed = True
+        elif kind == 4:
+            if body.startswith((b"keywords", b"category"), m.end()):
+                raise _Decline  # tags feedparser adds beside <category>, in document order
+            found.media = True
+        elif kind == 2:
             if start < 0:
                 raise _Decline
-            spans.append((start, m.end()))
+            found.ranges.append((start, m.end()))
+            found.links.append(links)
+            found.atom.append(prefixed)
             start = -1
-        else:
+        elif kind == 1:
             if start >= 0:
                 raise _Decline
             start = m.start()
+            links = 0
+            prefixed = False
+            if b"xmlns" in body[start : body.find(b">", start)]:
+                raise _Decline  # namespaces bound on an item: prefixes are read off the root
+        else:
+            # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
+            # dc:description (a second description becomes the content); element names
+            # in another case (feedparser lowercases them all).
+            raise _Decline
     if start >= 0:
         raise _Decline
     # An item tag inside CDATA or a comment is counted here and not by the extractor:
     # the caller compares the counts.
-    return spans
+    return found
 
 
-def _dates(span: bytes, e: Mapping[str, Any]) -> dict[str, datetime | None]:
+def _dates(
+    span: bytes, e: Mapping[str, Any], more: tuple[tuple[str, bytes], ...] = ()
+) -> dict[str, datetime | None]:
+    """The entry's dates; `more` are Atom dates under another prefix, read by _rss_atom."""
     found: dict[str, datetime | None] = {}
     if "published" not in e and "updated" not in e:
         # The extractor saw no date: any date-like text here is inside CDATA or a comment.
         if _DATE.search(span):
             raise _Decline
-        return found
-    for m in _DATE.finditer(span):
-        key = _DATE_KEY[m.group(1)]
+    else:
+        for m in _DATE.finditer(span):
+            key = _DATE_KEY[m.group(1)]
+            if key in found:
+                raise _Decline  # which of two dates feedparser keeps is its business
+            found[key] = _date(m.group(2))
+    for key, raw in more:
         if key in found:
-            raise _Decline  # which of two dates feedparser keeps is its business
-        found[key] = _date(m.group(2))
+            raise _Decline
+        found[key] = _date(raw)
     return found
 
 
@@ -268,20 +329,47 @@ def _rss_feed(root: Any) -> ParsedFeed:
     channel = root.find("channel")
     if root.tag != "rss" or channel is None:
         raise _Decline
-    link = _text(channel.findtext("link"))
-    updated = _feed_date(channel, ("lastBuildDate", "{http://purl.org/dc/elements/1.1/}date"))
+    ns = f"{{{_ATOM_NS}}}"
+    link = None
+    for el in channel:
+        # feedparser keeps the last link of the channel: an RSS <link>'s text, or an
+        # atom:link's href when it is an alternate HTML page (its _start_link).
+        if el.tag == "link":
+            if el.attrib:
+                raise _Decline
+            link = _text(el.text)
+            if link is not None and "&" in link:
+                link = _LINK_REFERENCE.sub(r"&\1", link)
+        elif el.tag == f"{ns}link":
+            href = _alternate_href({k.lower(): v for k, v in el.attrib.items()})
+            if href is not None:
+                link = _text(href)
+        elif el.tag in (f"{ns}title", f"{ns}published"):
+            raise _Decline
+    updated = _feed_date(
+        channel, ("lastBuildDate", "{http://purl.org/dc/elements/1.1/}date", f"{ns}updated")
+    )
     published = _feed_date(channel, ("pubDate",))
     return ParsedFeed(
         title=_text(channel.findtext("title")),
         link=link,
-        feed_id=link,
+        feed_id=_text(channel.findtext(f"{ns}id")) or link,
         updated=updated or published,
         ttl=parse_ttl(channel.findtext("ttl")),
     )
 
 
-def _rss_entry(e: dict[str, Any], span: bytes) -> RawEntry:
-    dates = _dates(span, e)
+def _rss_entry(
+    e: dict[str, Any],
+    span: bytes,
+    prefixes: _AtomPrefixes,
+    *,
+    links: int,
+    atom: bool,
+    media: bool,
+) -> RawEntry:
+    elements = _rss_atom(span, prefixes) if atom else None
+    dates = _dates(span, e, elements.dates if elements is not None else ())
     content_list = e.get("content") or []
     if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
         raise _Decline  # feedparser keeps every one (and aggregator.parse the longest)
@@ -293,22 +381,52 @@ def _rss_entry(e: dict[str, Any], span: bytes) -> RawEntry:
         # feedparser strips an element's text; the extractor keeps content as written.
         if isinstance(value, str) and value.strip():
             content = value.strip()
-    if b"<description" not in span:
+    if elements is not None and elements.content is not None:
+        if b"<content:encoded" in span:
+            raise _Decline
+        # atom:content in RSS (a10:content): feedparser's content; a copy of it is the
+        # summary unless the item has a description.
+        content = elements.content or summary
+        if b"<description" not in span:
+            summary = elements.content
+    elif b"<description" not in span:
         # The extractor makes a plain-text teaser of the content; feedparser copies the
         # content itself into the summary.
         summary = content
+    if media and b"<media:description" in span:
+        has_content = b"<content:encoded" in span or (
+            elements is not None and elements.content is not None
+        )
+        content = _rss_media_description(span, has_content=has_content) or summary
     guid_tag = _GUID_TAG.search(span)
     # Without a <guid> the extractor uses the link as id; feedparser leaves it empty.
     guid = _text(e.get("id")) if guid_tag is not None else None
-    if _EMPTY_LINK.search(span):
+    if links and _EMPTY_LINK.search(span):
         raise _Decline  # the extractor fills an empty <link> from the guid; feedparser does not
-    if b"<link" in span:
+    if (elements is not None and elements.link) or links > 1 or (links and b"<link>" not in span):
+        # Atom links beside or instead of <link> (the extractor keeps only some of them),
+        # or a <link> with attributes: read as feedparser reads them, the last one wins.
+        link = _rss_link(span, prefixes)
+    elif links:
         link = _text(e.get("link"))
-    elif guid is not None and guid_tag is not None and _permalink(guid_tag.group(1)):
-        link = guid  # feedparser: a guid that is a permalink stands in for the link
+        if link is None:
+            raise _Decline
+        if "&" in link:
+            link = _rss_link_text(link)
     else:
         link = None
+    if link is None and guid is not None and guid_tag is not None and _permalink(guid_tag.group(1)):
+        # feedparser: a guid that is a permalink stands in for the link, unless the item
+        # has one (a link element that sets none, as rel="self", leaves the guid's).
+        link = guid
     title = e.get("title")
+    if media and b"<media:title" in span:
+        title = _media_titled(span, "text/plain")[0]
+    author = _text(e.get("author"))
+    if elements is not None and elements.author is not None:
+        if author not in (None, elements.author):
+            raise _Decline  # which of two authors feedparser keeps is its business
+        author = elements.author
     return RawEntry(
         guid=guid,
         link=link,
@@ -317,7 +435,7 @@ def _rss_entry(e: dict[str, Any], span: bytes) -> RawEntry:
         summary=summary,
         published=dates.get("published"),
         updated=dates.get("updated"),
-        author=_text(e.get("author")),
+        author=author,
         categories=_terms(e),
         base=None,
     )
@@ -338,6 +456,305 @@ def _permalink(attrs: bytes) -> bool:
     return value == b"true"
 
 
+# ---------------------------------------------------- elements read from the bytes
+#
+# What the extractor does not report (Atom elements inside RSS, Media RSS titles and
+# descriptions), read from an item's bytes as feedparser reads it, or declined.
+
+
+@dataclass(frozen=True, slots=True)
+class _AtomPrefixes:
+    """The prefixes an RSS document binds to Atom's namespace (atom: always counts)."""
+
+    names: tuple[bytes, ...]
+
+
+_NS_DECLARATION = re.compile(rb"""xmlns(?::([A-Za-z_][\w.-]*))?\s*=\s*["']$""")
+_ATOM_NS_BYTES = _ATOM_NS.encode()
+
+
+def _atom_prefixes(header: bytes) -> _AtomPrefixes:
+    """Read off the document without its items (declarations on an item are declined)."""
+    body = header
+    names = {b"atom"}
+    pos = body.find(_ATOM_NS_BYTES)
+    while pos >= 0:
+        end = pos + len(_ATOM_NS_BYTES)
+        declaration = _NS_DECLARATION.search(body, max(0, pos - 80), pos)
+        if declaration is not None and body[end : end + 1] in (b'"', b"'"):
+            if declaration.group(1) is None:
+                raise _Decline  # Atom as the default namespace of some RSS element
+            names.add(declaration.group(1))
+        pos = body.find(_ATOM_NS_BYTES, end)
+    for name in names - {b"atom"}:
+        if body.count(b"xmlns:" + name + b"=") != 1:
+            raise _Decline  # the prefix is bound again somewhere: scopes are feedparser's
+    ordered = tuple(sorted(names))
+    return _AtomPrefixes(names=ordered)
+
+
+_MRSS_DECLARATION = (
+    b'xmlns:media="http://search.yahoo.com/mrss/"',
+    b"xmlns:media='http://search.yahoo.com/mrss/'",
+)
+
+
+def _media_bound(body: bytes) -> bool:
+    """Whether media: may be read as Media RSS: bound to it once, and to nothing else."""
+    if b"<media:" not in body:
+        return False
+    if body.count(b"xmlns:media=") != 1 or not any(d in body for d in _MRSS_DECLARATION):
+        raise _Decline
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _RssAtom:
+    """Atom elements of one RSS item, as feedparser reads them."""
+
+    link: bool = False  # an atom:link: _rss_link reads every link of the item
+    dates: tuple[tuple[str, bytes], ...] = ()  # under prefixes other than atom:
+    author: str | None = None
+    content: str | None = None  # HTML; "" when the element is empty
+
+
+def _rss_atom(span: bytes, prefixes: _AtomPrefixes) -> _RssAtom:
+    link = False
+    dates: list[tuple[str, bytes]] = []
+    author = content = None
+    alternatives = b"|".join(re.escape(n) + rb":[A-Za-z][\w.-]*" for n in prefixes.names)
+    for name, _start, attrs, inner in _elements(span, alternatives):
+        prefix, _, local = name.partition(b":")
+        if local == b"link":
+            link = True
+        elif local in (b"updated", b"published"):
+            if prefix != b"atom":  # atom:updated and atom:published are read by _DATE
+                dates.append((local.decode("ascii"), inner or b""))
+        elif local == b"author" and author is None and inner is not None:
+            m = _author_pattern(prefix).fullmatch(inner)
+            if m is None:
+                raise _Decline  # an email, or more than a name: feedparser composes those
+            author = _text(_xml_text(m.group(1)))
+            if author is None:
+                raise _Decline
+        elif local == b"content" and content is None and "src" not in attrs:
+            ctype = _content_type(attrs.get("type", "text"))
+            if ctype not in _HTML_TYPES | {"text/plain"}:
+                raise _Decline  # xhtml, base64 and other media types stay with feedparser
+            content = _html_or_escaped(_xml_text(inner or b"").strip(), ctype)
+        else:
+            raise _Decline  # atom:id, atom:title...: feedparser maps them, we do not
+    return _RssAtom(link=link, dates=tuple(dates), author=author, content=content)
+
+
+@lru_cache(maxsize=16)
+def _author_pattern(prefix: bytes) -> re.Pattern[bytes]:
+    p = re.escape(prefix)
+    return re.compile(
+        rb"\s*<" + p + rb":name>([^<]*)</" + p + rb":name>\s*"
+        rb"(?:<" + p + rb":uri>[^<]*</" + p + rb":uri>\s*)?"
+    )
+
+
+def _rss_link(span: bytes, prefixes: _AtomPrefixes) -> str | None:
+    """An RSS item's link as feedparser's _start_link leaves it: the last <link> text or
+    alternate HTML atom:link href, in document order; None when no element sets one."""
+    alternatives = b"|".join([*(re.escape(n) + b":link" for n in prefixes.names), b"link"])
+    link = None
+    for name, _start, attrs, inner in _elements(span, alternatives):
+        if "href" in attrs or "url" in attrs or "uri" in attrs:
+            href = _alternate_href(attrs)
+            if href is not None:
+                link = _text(href)
+        elif name == b"link" or inner is not None:
+            text = _text(_xml_text(inner or b""))
+            if text is None:
+                raise _Decline  # an empty link empties the item's link in feedparser
+            link = _rss_link_text(text)
+        else:
+            raise _Decline  # <atom:link/> with no href: feedparser reads its text (none)
+    return link
+
+
+# feedparser's fix for query strings read as entity references ("?a=1&b;=2"), which also
+# takes one level of &amp; off an item's link: `&amp;amp;` in the XML gives `&`.
+_LINK_REFERENCE = re.compile("&([A-Za-z0-9_]+);")
+
+
+def _rss_link_text(text: str) -> str:
+    return _LINK_REFERENCE.sub(r"&\1", text.replace("&amp;", "&"))
+
+
+def _alternate_href(attrs: Mapping[str, str]) -> str | None:
+    """The href of a link element when feedparser makes it the link, else None."""
+    if "url" in attrs or "uri" in attrs or any(k.startswith("xmlns") for k in attrs):
+        raise _Decline  # feedparser prefers url= and uri= to href=, even empty ones
+    href = attrs.get("href")
+    if href is None or not href.strip() or ":///" in href or "[" in href:
+        raise _Decline  # an empty href resolves to the base; urljoin's own corrections
+    rel = attrs.get("rel", "alternate").lower()
+    default = "application/atom+xml" if rel == "self" else "text/html"
+    if rel == "alternate" and _content_type(attrs.get("type", default)) in _HTML_TYPES:
+        return href
+    return None
+
+
+def _rss_media_description(span: bytes, *, has_content: bool) -> str | None:
+    """The content feedparser makes of an item's media:description, or a decline.
+
+    feedparser reads media:description as a description; after the item's own
+    description it becomes the content (plain text unless its type says otherwise), as
+    in the New York Times' image captions. Other orders and mixes are declined.
+    """
+    found = _elements(span, rb"media:description")
+    description = span.find(b"<description")
+    if len(found) != 1 or has_content or description < 0 or description > found[0][1]:
+        raise _Decline
+    _name, _start, attrs, inner = found[0]
+    ctype = _content_type(attrs.get("type", "text/plain"))
+    return _html_or_escaped(_xml_text(inner or b"").strip(), ctype) or None
+
+
+def _media_titled(span: bytes, default_type: str) -> tuple[str | None, str]:
+    """An item's title and its type where media:title may stand in for <title>.
+
+    feedparser keeps a non-empty <title> over any media:title, and takes a media:title
+    when the item has no <title> at all.
+    """
+    found = _elements(span, rb"title|media:title")
+    titles = [f for f in found if f[0] == b"title"]
+    if len(titles) > 1:
+        raise _Decline
+    if titles:
+        _name, _start, attrs, inner = titles[0]
+        text = _text(_xml_text(inner or b""))
+        if text is None:
+            raise _Decline  # an empty title lets a media:title in only at its own depth
+    elif len(found) == 1:
+        _name, _start, attrs, inner = found[0]
+        text = _text(_xml_text(inner or b""))
+    else:
+        raise _Decline  # several media:titles: which one wins depends on their depth
+    return text, _content_type(attrs.get("type", default_type))
+
+
+@lru_cache(maxsize=64)
+def _element_pattern(alternatives: bytes) -> re.Pattern[bytes]:
+    return re.compile(
+        rb"<!\[CDATA\[.*?\]\]>|<!--.*?-->|<(" + alternatives + rb")(?=[\s/>])([^>]*?)(/?)>",
+        re.S,
+    )
+
+
+def _elements(
+    span: bytes, alternatives: bytes
+) -> list[tuple[bytes, int, dict[str, str], bytes | None]]:
+    """(name, offset, attributes, inner bytes or None when empty-element) of each element
+    whose name matches `alternatives`, outside CDATA and comments, in document order."""
+    pattern = _element_pattern(alternatives)
+    found: list[tuple[bytes, int, dict[str, str], bytes | None]] = []
+    pos = 0
+    while (m := pattern.search(span, pos)) is not None:
+        name = m.group(1)
+        pos = m.end()
+        if name is None:
+            continue
+        inner = None
+        if not m.group(3):
+            close = span.find(b"</" + name, pos)
+            after = span[close + 2 + len(name) : close + 3 + len(name)]
+            if close < 0 or after not in (b">", b" ", b"\n", b"\t", b"\r"):
+                raise _Decline
+            inner = span[pos:close]
+            pos = close
+        found.append((name, m.start(), _attributes(m.group(2)), inner))
+    return found
+
+
+_ATTRIBUTE = re.compile(rb"""\s+([^\s=/>]+)\s*=\s*(?:"([^"<]*)"|'([^'<]*)')""")
+
+
+def _attributes(raw: bytes) -> dict[str, str]:
+    """An element's attributes as feedparser sees them (names, rel and type lowercased)."""
+    attrs: dict[str, str] = {}
+    raw = raw.rstrip()
+    pos = 0
+    while pos < len(raw):
+        m = _ATTRIBUTE.match(raw, pos)
+        if m is None:
+            raise _Decline
+        value_bytes = m.group(2) if m.group(2) is not None else m.group(3)
+        if any(c in value_bytes for c in b"\t\n\r"):
+            raise _Decline  # XML normalizes whitespace in attribute values
+        key = m.group(1).decode("utf-8").lower()
+        value = _unescape(value_bytes)
+        attrs[key] = value.lower() if key in ("rel", "type") else value
+        pos = m.end()
+    return attrs
+
+
+_CDATA = re.compile(rb"<!\[CDATA\[(.*?)\]\]>", re.S)
+
+
+def _xml_text(inner: bytes) -> str:
+    """The text of an element holding text and CDATA only; child elements are declined."""
+    if b"<" not in inner:
+        return _unescape(inner)
+    parts: list[str] = []
+    pos = 0
+    for m in _CDATA.finditer(inner):
+        parts.append(_unescape(inner[pos : m.start()]))
+        parts.append(_feedparser_text(m.group(1).decode("utf-8")))
+        pos = m.end()
+    parts.append(_unescape(inner[pos:]))
+    return "".join(parts)
+
+
+def _unescape(raw: bytes) -> str:
+    if b"<" in raw or b"&#" in raw or b"\r" in raw:
+        # Markup, or numeric references and CRs (the charset and newline rules of
+        # aggregator.parse read those, not this path).
+        raise _Decline
+    text = raw.decode("utf-8")
+    # Only XML's own entities are well-formed here (a doctype is declined).
+    return _feedparser_text(html.unescape(text) if "&" in text else text)
+
+
+def _feedparser_text(text: str) -> str:
+    if text.isascii():
+        return text
+    if _C1.search(text):
+        raise _Decline  # feedparser maps C1 controls to windows-1252's characters
+    try:
+        text.encode("iso-8859-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+    raise _Decline  # feedparser "repairs" such text in UTF-8 feeds only
+
+
+_C1 = re.compile("[\x80-\x9f]")
+
+
+def _content_type(value: str) -> str:
+    """feedparser's map_content_type."""
+    value = value.lower()
+    return _CONTENT_TYPE_NAMES.get(value, value)
+
+
+_CONTENT_TYPE_NAMES = {
+    "text": "text/plain",
+    "plain": "text/plain",
+    "html": "text/html",
+    "xhtml": "application/xhtml+xml",
+}
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def _html_or_escaped(text: str, content_type: str) -> str:
+    """aggregator.parse's _as_html for a known type: plain text escaped."""
+    return text if content_type in _HTML_TYPES else html.escape(text, quote=False)
+
+
 # ----------------------------------------------------------------------- Atom
 
 
@@ -351,7 +768,7 @@ def _atom_feed(root: Any) -> tuple[ParsedFeed, str | None]:
             break
     link = _text(link)
     title_el = root.find(f"{ns}title")
-    if title_el is not None and title_el.get("type", "text") not in _TEXT_TYPES | _HTML_TYPES:
+    if title_el is not None and title_el.get("type", "text") not in _TEXT_TYPES | _ATOM_HTML_TYPES:
         raise _Decline
     updated = _feed_date(root, (f"{ns}updated",))
     published = _feed_date(root, (f"{ns}published",))
@@ -370,7 +787,9 @@ _SUMMARY_TAG = re.compile(rb"<summary\b([^>]*)>")
 _ENTRY_TAG = re.compile(rb"<entry\b([^>]*)>")
 
 
-def _atom_entry(e: dict[str, Any], span: bytes, *, root_base: str | None, url: str) -> RawEntry:
+def _atom_entry(
+    e: dict[str, Any], span: bytes, *, root_base: str | None, url: str, media: bool
+) -> RawEntry:
     entry_tag = _ENTRY_TAG.match(span)
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
@@ -401,7 +820,6 @@ def _atom_entry(e: dict[str, Any], span: bytes, *, root_base: str | None, url: s
     elif content_list:
         # feedparser copies an Atom entry's content into its summary when it has none.
         summary = content
-    title = e.get("title")
     # feedparser resolves the id against xml:base too, and lets an entry without a link
     # use its id as the link.
     guid = e.get("id")
@@ -415,8 +833,23 @@ def _atom_entry(e: dict[str, Any], span: bytes, *, root_base: str | None, url: s
         None,
     )
     link = _text(_resolve(root_base, link)) if isinstance(link, str) else guid
-    if not content_list and summary_tag is None:
+    if media and b"<media:description" in span:
+        # YouTube: the video's description is the entry's only text. feedparser reads it
+        # as the summary (HTML unless its type says otherwise); beside a summary or
+        # content it takes another role, declined here.
+        found = _elements(span, rb"media:description")
+        if len(found) != 1 or summary_tag is not None or b"<content" in span:
+            raise _Decline
+        _name, _start, attrs, inner = found[0]
+        ctype = _content_type(attrs.get("type", "text/html"))
+        summary = _html_or_escaped(_xml_text(inner or b"").strip(), ctype) or None
+    elif not content_list and summary_tag is None:
         base = None  # aggregator.parse reads the base off the content or the summary
+    title = e.get("title")
+    if media and b"<media:title" in span:
+        if _TITLE_TAG.search(span) is None:
+            raise _Decline  # a prefixed Atom title, or a media:title alone
+        title, title_type = _media_titled(span, "text/plain")
     return RawEntry(
         guid=guid,
         link=link,
@@ -445,7 +878,7 @@ def _type_of(tag: re.Match[bytes] | None) -> str:
 def _atom_html(value: object, content_type: str) -> str | None:
     if not isinstance(value, str) or not value.strip():
         return None
-    if content_type in _HTML_TYPES:
+    if content_type in _ATOM_HTML_TYPES:
         return value
     if content_type in _TEXT_TYPES:
         return html.escape(value, quote=False)
@@ -506,10 +939,9 @@ def _base_scheme(base: str) -> str | None:
 
 
 def _feed_date(el: Any, tags: tuple[str, ...]) -> datetime | None:
-    for tag in tags:
-        found = el.findall(tag)
-        if len(found) > 1:
-            raise _Decline
-        if found and found[0].text and found[0].text.strip():
-            return _date(found[0].text.strip().encode("utf-8"))
+    found = [x for tag in tags for x in el.findall(tag)]
+    if len(found) > 1:
+        raise _Decline  # feedparser keeps the last of them: one key for all these tags
+    if found and found[0].text and found[0].text.strip():
+        return _date(found[0].text.strip().encode("utf-8"))
     return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -39,6 +40,7 @@ DECLINED: dict[str, str] = {
     "rss091.xml": "doctype",
     "rss10_rdf.xml": "RSS 1.0 (RDF)",
     "rss20_extensions.xml": "itunes:summary replaces the description in feedparser",
+    "rss_fullitem_xhtml_body.xml": "<fullitem> and <xhtml:body>, which only feedparser reads",
     "truncated.xml": "not well-formed",
     "undefined_entity.xml": "an HTML entity XML does not define",
     "utf16.xml": "UTF-16",
@@ -64,6 +66,11 @@ MUST_ACCEPT = (
     "relative_links.xml",
     "rss20_content_encoded.xml",
     "entities.xml",
+    "rss_atom_link_first.xml",
+    "rss_dotnet_a10.xml",
+    "rss_double_escaped_link.xml",
+    "rss_media_title_only.xml",
+    "youtube_channel.xml",
 )
 
 
@@ -146,7 +153,8 @@ def rss(items: str, *, channel: str = "") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"'
         ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
-        ' xmlns:dc="http://purl.org/dc/elements/1.1/">'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
         f"<channel><title>T</title><link>https://site.example.org/</link>{channel}"
         f"{items}</channel></rss>"
     ).encode()
@@ -158,6 +166,18 @@ def atom(entries: str, *, base: str = "") -> bytes:
         "<id>tag:example.org,2021:feed</id><updated>2021-12-26T00:00:00Z</updated>"
         f'<link href="https://atom.example.org/"/>{entries}</feed>'
     ).encode()
+
+
+def rss_atom(items: str, *, prefix: str = "atom", channel: str = "") -> bytes:
+    """RSS with Atom's namespace bound to `prefix` on the root, as WordPress (atom:) and
+    .NET's SyndicationFeed (a10:) write it."""
+    return rss(items, channel=channel).replace(
+        b"<rss ", f'<rss xmlns:{prefix}="http://www.w3.org/2005/Atom" '.encode(), 1
+    )
+
+
+def rss_media(items: str) -> bytes:
+    return rss(items).replace(b"<rss ", b'<rss xmlns:media="http://search.yahoo.com/mrss/" ', 1)
 
 
 BASE = ' xml:base="https://b.example.org/d/"'
@@ -241,6 +261,68 @@ ACCEPTED = {
     ),
     "impossible-date": rss("<item><title>x</title><pubDate>2023-10-30T25:14:55Z</pubDate></item>"),
     "no-date-words": rss("<item><title>x</title><pubDate>yesterday</pubDate></item>"),
+    "atom-self-link-first": rss_atom(
+        '<item><title>x</title><atom:link href="http://a/self" rel="self"/>'
+        "<link>http://a/1</link></item>"
+    ),
+    "atom-alternate-link-first": rss_atom(
+        '<item><title>x</title><atom:link href="http://a/alt" rel="alternate"/>'
+        "<link>http://a/1</link></item>"
+    ),
+    "atom-alternate-link-last": rss_atom(
+        '<item><title>x</title><link>http://a/1</link><atom:link href="http://a/alt"/></item>'
+    ),
+    "atom-feed-link-not-html": rss_atom(
+        "<item><title>x</title><link>http://a/1</link>"
+        '<atom:link href="http://a/1.json" type="application/json"/></item>'
+    ),
+    "atom-self-link-and-permalink-guid": rss_atom(
+        '<item><title>x</title><atom:link href="http://a/self" rel="self"/>'
+        "<guid>http://a/g</guid></item>"
+    ),
+    "link-in-cdata-content": rss(
+        "<item><title>x</title><guid>http://a/g</guid><content:encoded><![CDATA["
+        '<link rel="stylesheet" href="s.css"><p>c</p>]]></content:encoded></item>'
+    ),
+    "double-escaped-link": rss(
+        "<item><title>x</title><link>http://a/?a=1&amp;amp;b=2</link></item>"
+    ),
+    "reference-like-query": rss(
+        "<item><title>x</title><link>http://a/?a=1&amp;copy;=2</link></item>"
+    ),
+    "a10-elements": rss_atom(
+        "<item><title>x</title><a10:link href='http://a/1'/><a10:author><a10:name>N</a10:name>"
+        "</a10:author><a10:updated>2021-12-26T09:35:42+08:00</a10:updated>"
+        '<a10:content type="html">&lt;p&gt;c&lt;/p&gt;</a10:content></item>',
+        prefix="a10",
+    ),
+    "a10-text-content-and-description": rss_atom(
+        "<item><title>x</title><link>http://a/1</link><description>d</description>"
+        "<a10:content>1 &lt; 2</a10:content></item>",
+        prefix="a10",
+    ),
+    "a10-channel": rss_atom(
+        "<item><title>x</title><link>http://a/1</link></item>",
+        prefix="a10",
+        channel="<a10:id>urn:feed</a10:id><a10:updated>2021-12-27T00:00:00Z</a10:updated>",
+    ),
+    "media-caption-after-description": rss_media(
+        "<item><title>x</title><description>teaser</description>"
+        '<media:content url="http://a/i.jpg"/>'
+        "<media:description>1 &lt; 2</media:description></item>"
+    ),
+    "media-title-only": rss_media(
+        '<item><link>http://a/1</link><media:content url="http://a/i.jpg">'
+        '<media:title type="plain">A &amp; B</media:title></media:content></item>'
+    ),
+    "media-title-beside-title": rss_media(
+        "<item><media:title>M</media:title><title>T</title><link>http://a/1</link></item>"
+    ),
+    "youtube-description": atom(
+        "<entry><title>t</title><id>yt:video:1</id><media:group><media:title>t</media:title>"
+        "<media:description>a &amp; b</media:description></media:group></entry>",
+        base=' xmlns:media="http://search.yahoo.com/mrss/"',
+    ),
 }
 DECLINED_INLINE = {
     "us-zone-name": rss(
@@ -269,6 +351,45 @@ DECLINED_INLINE = {
         "<item><title>x</title><description><p>a</p><p>b</p></description></item>"
     ),
     "markup-in-title": rss("<item><title>T <i>x</i></title><description>d</description></item>"),
+    "fullitem": rss("<item><title>x</title><fullitem>&lt;p&gt;c&lt;/p&gt;</fullitem></item>"),
+    "xhtml-body": rss(
+        '<item><title>x</title><xhtml:body xmlns:xhtml="http://www.w3.org/1999/xhtml">'
+        "<xhtml:p>c</xhtml:p></xhtml:body></item>"
+    ),
+    "plain-body": rss("<item><title>x</title><body>c</body></item>"),
+    "itunes-keywords": rss("<item><title>x</title><itunes:keywords>a, b</itunes:keywords></item>"),
+    "media-keywords": rss_media(
+        "<item><title>x</title><media:keywords>a, b</media:keywords></item>"
+    ),
+    "dc-description-after-description": rss(
+        "<item><title>x</title><description>d</description><dc:description>e</dc:description></item>"
+    ),
+    "lowercase-pubdate": rss(
+        "<item><title>x</title><pubdate>Sun, 26 Dec 2021 09:35:42 GMT</pubdate></item>"
+    ),
+    "uppercase-link": rss("<item><title>x</title><LINK>http://a/1</LINK></item>"),
+    "a10-id": rss_atom("<item><title>x</title><a10:id>urn:1</a10:id></item>", prefix="a10"),
+    "atom-declared-on-item": rss(
+        '<item xmlns:a="http://www.w3.org/2005/Atom"><title>x</title><a:link href="http://a/"/>'
+        "</item>"
+    ),
+    "atom-link-without-href": rss_atom("<item><title>x</title><atom:link rel='self'/></item>"),
+    "media-caption-before-description": rss_media(
+        "<item><title>x</title><media:description>c</media:description>"
+        "<description>d</description></item>"
+    ),
+    "media-caption-beside-content": rss_media(
+        "<item><title>x</title><content:encoded>c</content:encoded>"
+        "<media:description>m</media:description></item>"
+    ),
+    "two-media-titles": rss_media(
+        "<item><link>http://a/1</link><media:title>A</media:title><media:title>B</media:title></item>"
+    ),
+    "youtube-description-beside-summary": atom(
+        "<entry><title>t</title><id>1</id><summary>s</summary>"
+        "<media:description>d</media:description></entry>",
+        base=' xmlns:media="http://search.yahoo.com/mrss/"',
+    ),
     "atom-xhtml": atom(
         '<entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></title><id>1</id></entry>'
     ),
@@ -351,3 +472,60 @@ def test_benchmark_corpus_takes_the_fast_path_and_agrees(
     fast = parse_fast(content, headers, url=URL)
     assert fast is not None, name
     assert fast == parse(content, headers, url=URL, fast=False), name
+
+
+# What feedparser reads in these shapes, written out: both paths must give it.
+@pytest.mark.parametrize(
+    ("name", "link"),
+    [
+        pytest.param("atom-self-link-first", "http://a/1", id="self-link-is-not-the-link"),
+        pytest.param("atom-alternate-link-first", "http://a/1", id="last-link-wins"),
+        pytest.param("atom-alternate-link-last", "http://a/alt", id="atom-alternate-last"),
+        pytest.param("atom-feed-link-not-html", "http://a/1", id="alternate-of-other-type"),
+        pytest.param("atom-self-link-and-permalink-guid", "http://a/g", id="guid-stays-link"),
+        pytest.param("link-in-cdata-content", "http://a/g", id="link-tag-in-cdata"),
+        pytest.param("double-escaped-link", "http://a/?a=1&b=2", id="amp-amp"),
+        pytest.param("reference-like-query", "http://a/?a=1&copy=2", id="reference-fix"),
+        pytest.param("a10-elements", "http://a/1", id="a10-link"),
+    ],
+)
+def test_rss_link_as_feedparser_reads_it(name: str, link: str) -> None:
+    for fast in (True, False):
+        assert parse(ACCEPTED[name], XML, url=URL, fast=fast).entries[0].link == link
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "feedparser"])
+def test_atom_elements_under_another_prefix(fast: bool) -> None:
+    (entry,) = parse(ACCEPTED["a10-elements"], XML, url=URL, fast=fast).entries
+    assert (entry.author, entry.content, entry.summary) == ("N", "<p>c</p>", "<p>c</p>")
+    assert entry.updated == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
+    (entry,) = parse(ACCEPTED["a10-text-content-and-description"], XML, url=URL, fast=fast).entries
+    assert (entry.content, entry.summary) == ("1 &lt; 2", "d")
+    feed = parse(ACCEPTED["a10-channel"], XML, url=URL, fast=fast)
+    assert feed.feed_id == "urn:feed"
+    assert feed.updated == datetime(2021, 12, 27, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "feedparser"])
+def test_media_rss_titles_and_descriptions(fast: bool) -> None:
+    (entry,) = parse(ACCEPTED["media-caption-after-description"], XML, url=URL, fast=fast).entries
+    assert (entry.content, entry.summary) == ("1 &lt; 2", "teaser")  # the caption, as text
+    (entry,) = parse(ACCEPTED["media-title-only"], XML, url=URL, fast=fast).entries
+    assert entry.title == "A &amp; B"
+    (entry,) = parse(ACCEPTED["media-title-beside-title"], XML, url=URL, fast=fast).entries
+    assert entry.title == "T"
+    (entry,) = parse(ACCEPTED["youtube-description"], XML, url=URL, fast=fast).entries
+    assert (entry.content, entry.summary) == ("a & b", "a & b")
+
+
+def test_declined_content_elements_are_read_by_feedparser() -> None:
+    for name in ("fullitem", "xhtml-body"):
+        (entry,) = parse(DECLINED_INLINE[name], XML, url=URL).entries
+        assert entry.content == "<p>c</p>", name
+
+
+def test_declined_tag_elements_are_read_by_feedparser() -> None:
+    # Why itunes:keywords and media:keywords are declined: feedparser makes tags of them.
+    for name in ("itunes-keywords", "media-keywords"):
+        (entry,) = parse(DECLINED_INLINE[name], XML, url=URL).entries
+        assert entry.categories == ("a", "b"), name
