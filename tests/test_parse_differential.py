@@ -31,6 +31,7 @@ DECLINED: dict[str, str] = {
     "atom10.xml": "xhtml title and content",
     "atom10_xml_base.xml": "xml:base on an entry",
     "broken_no_items.xml": "not well-formed",
+    "c1_numeric_references.xml": "feedparser reads &#146; as windows-1252 in element text",
     "empty.xml": "empty body",
     "garbage.xml": "not XML",
     "html_page.xml": "an HTML page",
@@ -60,6 +61,18 @@ MUST_ACCEPT = (
     "relative_links.xml",
     "rss20_content_encoded.xml",
     "entities.xml",
+    # Every charset aggregator.encoding reads: both paths decode through it.
+    "shift_jis_windows31j.xml",
+    "euc_kr_windows949.xml",
+    "gb2312_gb18030.xml",
+    "big5_hkscs.xml",
+    "iso8859_1_windows1252.xml",
+    "iso8859_9_windows1254.xml",
+    "utf32le_bom.xml",
+    "utf32be_bom.xml",
+    "thai_undeclared.xml",
+    "hebrew_undeclared.xml",
+    "utf16.xml",
 )
 
 
@@ -162,6 +175,9 @@ ACCEPTED = {
     "guid-permalink": rss("<item><title>x</title><guid>http://a/g</guid></item>"),
     "guid-not-permalink": rss("<item><title>x</title><guid isPermaLink='false'>g</guid></item>"),
     "bare-guid": rss("<item><title>x</title><guid>123</guid><link>/a.html</link></item>"),
+    "references-beyond-c1": rss(
+        "<item><title>It&#8217;s&#160;&#x2014; &#1460; &#127;</title><guid>1</guid></item>"
+    ),
     "amp-title": rss("<item><title>AT&amp;amp;T &lt;b&gt;</title><guid>1</guid></item>"),
     "cdata-title": rss("<item><title><![CDATA[<b>x</b> & y]]></title><guid>1</guid></item>"),
     "zoneless-iso": rss("<item><title>x</title><pubDate>2021-12-26 09:35:42</pubDate></item>"),
@@ -237,6 +253,10 @@ DECLINED_INLINE = {
     ),
     "empty-link": rss("<item><title>x</title><guid>http://g/</guid><link></link></item>"),
     "html-entity": rss("<item><title>a&nbsp;b</title></item>"),
+    # feedparser reads C1 controls as windows-1252 in element text (’), not in attributes.
+    "c1-reference": rss("<item><title>It&#146;s</title><guid>1</guid></item>"),
+    "c1-hex-reference": rss("<item><title>x</title><description>&#x96;</description></item>"),
+    "c1-raw": rss("<item><title>It\u0092s</title><guid>1</guid></item>"),
     "atom-author-email": atom(
         "<entry><title>t</title><id>1</id><author><name>N</name><email>n@x</email></author></entry>"
     ),
