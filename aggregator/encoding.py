@@ -104,20 +104,10 @@ _CODECS: dict[str, Callable[[bytes, str], str]] = {
     "windows-1257": _charmap(_with_c1(_table("cp1257"))),
     "windows-1258": _charmap(_with_c1(_table("cp1258"))),
     "koi8-u": _charmap(_patched(_table("koi8_u"), {0xAE: "\u045e", 0xBE: "\u040e"})),
-    # Labels a browser must not decode (ISO-2022-KR, HZ...: 7-bit escapes that hide markup).
-    "replacement": lambda data, errors: _refuse(),
 }
 # Bytes the standard's indexes define that Python's codec does not: the euro sign at 0x80
 # in GB18030 (§10.2.1) and at 0xA3E1 in Big5 (index-big5, as in windows-950).
 _EXTRA = {"gb18030": {b"\x80": "\u20ac"}, "big5hkscs": {b"\xa3\xe1": "\u20ac"}}
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _refuse() -> str:
-    raise _Unsupported
 
 
 def _whatwg_strict(error: UnicodeError) -> tuple[str, int]:
@@ -211,32 +201,32 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
     names: list[str] = []
     for i, label in enumerate(labels):
         known = _whatwg_name(label, in_document=i == len(labels) - 1 and prolog is not None)
-        if known is not None and known not in names:
+        if known == "replacement" and not names:
+            # ISO-2022-KR, HZ-GB-2312...: 7-bit escapes that a browser refuses to decode.
+            raise ParseError(f"unsupported charset {label[:40]!r}: browsers decode it to nothing")
+        if known is not None and known != "replacement" and known not in names:
             names.append(known)
 
-    try:
-        for name in names:
-            if name == _UTF8_NAME:
-                if _is_utf8(content):
-                    return _utf8(content, prolog)
-                continue
-            try:
-                text = _decoder(name)(content, _STRICT)
-            except UnicodeDecodeError:
-                continue
-            return _transcoded(text, name)
-        if _UTF8_NAME not in names and _is_utf8(content):
-            return _utf8(content, prolog)
-        if _mostly_utf8(content):
-            return _transcoded(content.decode("utf-8", "replace"), _UTF8_NAME)
-        # Nothing declared, or nothing declared fits: the detector's reading, if it is sure.
-        detected = _detected(content, guess_gb18030=not names)
-        if detected is not None:
-            return detected
-        name = names[0] if names else "windows-1252"
-        return _transcoded(_decoder(name)(content, _REPLACE), name)
-    except _Unsupported:
-        raise ParseError("unsupported charset: the standard reads it as nothing") from None
+    for name in names:
+        if name == _UTF8_NAME:
+            if _is_utf8(content):
+                return _utf8(content, prolog)
+            continue
+        try:
+            text = _decoder(name)(content, _STRICT)
+        except UnicodeDecodeError:
+            continue
+        return _transcoded(text, name)
+    if _UTF8_NAME not in names and _is_utf8(content):
+        return _utf8(content, prolog)
+    if _mostly_utf8(content):
+        return _transcoded(content.decode("utf-8", "replace"), _UTF8_NAME)
+    # Nothing declared, or nothing declared fits: the detector's reading, if it is sure.
+    detected = _detected(content, guess_gb18030=not names)
+    if detected is not None:
+        return detected
+    name = names[0] if names else "windows-1252"
+    return _transcoded(_decoder(name)(content, _REPLACE), name)
 
 
 def _whatwg_name(label: str, *, in_document: bool) -> str | None:
