@@ -39,6 +39,7 @@ from aggregator.types import (
     Auth,
     Category,
     Config,
+    DateOrder,
     FetchSettings,
     Rules,
     Schedule,
@@ -380,6 +381,7 @@ class SourceSpec(_RulesSpec):
     auth: AuthSpec | None = None
     respect_cache: bool = True
     date_offset: SignedDuration = timedelta(0)
+    date_order: DateOrder | None = None
     full_text: bool = False
     category_map: dict[Text, CategorySlug] = PydanticField(default_factory=dict)
     allow_data_images: bool = False
@@ -711,6 +713,7 @@ def _resolve_sources(
                 auth=Auth(**spec.auth.model_dump()) if spec.auth else None,
                 respect_cache=spec.respect_cache,
                 date_offset=spec.date_offset,
+                date_order=spec.date_order,
                 full_text=spec.full_text,
                 rules=spec.rules(),
                 category_map=tuple(spec.category_map.items()),

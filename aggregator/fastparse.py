@@ -15,9 +15,10 @@ from urllib.parse import urljoin, urlparse
 
 from lxml import etree
 
+from aggregator.dates import order_dependent, parse_date
 from aggregator.encoding import to_utf8
 from aggregator.errors import ParseError
-from aggregator.parse import parse_date, parse_ttl
+from aggregator.parse import parse_ttl
 from aggregator.types import ParsedFeed, RawEntry
 
 try:  # the native extractor is what makes this path fast; without it, always decline
@@ -67,7 +68,7 @@ _DATE_KEY = {
     b"atom:updated": "updated",
     b"modified": "updated",
 }
-# Zone names that mean UTC. Any other name (RFC 822's US zones) parse_date keeps for
+# Zone names that mean UTC. Any other name (CST, CET, IST, PT...) parse_date keeps for
 # normalize to reread ("CST" in a Chinese feed): left to the reference, which is exact.
 _UTC_NAMES = frozenset({"UT", "UTC", "GMT", "Z"})
 _ATOM_TYPE = re.compile(rb"""\btype\s*=\s*["']([^"']*)["']""")
@@ -239,14 +240,13 @@ def _date(raw: bytes) -> datetime | None:
     text = html.unescape(raw.decode("utf-8")) if b"&" in raw else raw.decode("utf-8")
     if not text.strip():
         return None
+    if order_dependent(text):
+        raise _Decline  # 03/04/2023 reads through the source's date_order, which parse has
     value = parse_date(text)
-    if value is None:
-        # aggregator.parse then takes feedparser's reading (UTC assumed): not ours to copy.
-        raise _Decline
-    name = value.tzname()
+    name = value.tzname() if value is not None else None
     if name is not None and name.isalpha() and name not in _UTC_NAMES:
         raise _Decline
-    return value
+    return value  # None (refused) is aggregator.parse's reading too
 
 
 # ------------------------------------------------------------------------ RSS

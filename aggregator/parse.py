@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
-from email.utils import parsedate_tz
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
 
+from aggregator.dates import parse_date  # re-exported: both parse paths read dates with it
 from aggregator.encoding import to_utf8
 from aggregator.errors import ParseError
-from aggregator.types import ParsedFeed, RawEntry
+from aggregator.types import DateOrder, ParsedFeed, RawEntry
 
 __all__ = ["parse", "parse_date"]
 
@@ -31,23 +30,25 @@ _NO_BASE = "magnet:?xt=urn:aggregator:no-base"
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
-_RFC822_ZONE = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?\s*(?P<zone>[^\s(]+)?")
-_NUMERIC_OFFSET = re.compile(r"(?P<sign>[-+])(?P<hh>\d{2}):?(?P<mm>\d{2})")
-# The names email.utils reads (RFC 822 5.1, plus UTC); others are left zone-less.
-_RFC822_ZONE_NAMES = frozenset(
-    {"UT", "UTC", "GMT", "Z", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT"}
-)
-_ZONELESS_FORMATS = ("%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d")
 _DECLARATION = re.compile(rb"^\s*<\?xml\b[^>]*\?>")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
-def parse(content: bytes, headers: Mapping[str, str], *, url: str, fast: bool = True) -> ParsedFeed:
+def parse(
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    url: str,
+    fast: bool = True,
+    date_order: DateOrder | None = None,
+) -> ParsedFeed:
     """Parse one response body into a feed and its raw entries.
 
     With `fast`, well-formed feeds go through fastfeedparser (~30x feedparser); whatever
     it declines, and everything with `fast=False` (`parser: feedparser`), through
     feedparser, the reference. tests/test_parse_differential.py keeps the two equal.
+    `date_order` is the source's (aggregator.dates.parse_date); the fast path declines
+    every date it could change.
 
     Raises:
         ParseError: the body is empty, an HTML page, or XML from which feedparser
@@ -93,7 +94,7 @@ def parse(content: bytes, headers: Mapping[str, str], *, url: str, fast: bool = 
         raise ParseError(_refusal(content, lowered.get("content-type", ""), d))
 
     version: str = d.get("version") or ""
-    raw_entries = tuple(_entry(e, version=version, url=url) for e in entries)
+    raw_entries = tuple(_entry(e, version=version, url=url, date_order=date_order) for e in entries)
     if d.get("bozo") and not any(map(_usable, raw_entries)):
         # feedparser flags recoverable faults too (an &nbsp;, a wrong charset label), so a
         # flagged feed is kept when it yields items; one that yields none is a broken
@@ -105,7 +106,8 @@ def parse(content: bytes, headers: Mapping[str, str], *, url: str, fast: bool = 
         title=_text(feed.get("title")),
         link=feed_link,
         feed_id=_text(feed.get("id")) or feed_link,
-        updated=_entry_date(feed, "updated") or _entry_date(feed, "published"),
+        updated=_entry_date(feed, "updated", date_order)
+        or _entry_date(feed, "published", date_order),
         ttl=parse_ttl(feed.get("ttl")),
         entries=raw_entries,
     )
@@ -127,7 +129,7 @@ def _refusal(content: bytes, content_type: str, d: Any) -> str:
     return "not a feed (no RSS or Atom document found)"
 
 
-def _entry(e: Any, *, version: str, url: str) -> RawEntry:
+def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> RawEntry:
     content_values = [
         _as_html(c.get("value"), c.get("type"))
         for c in e.get("content") or []
@@ -153,8 +155,8 @@ def _entry(e: Any, *, version: str, url: str) -> RawEntry:
         title=_title_html(e.get("title"), (e.get("title_detail") or {}).get("type"), version),
         content=content,
         summary=summary,
-        published=_entry_date(e, "published"),
-        updated=_entry_date(e, "updated"),
+        published=_entry_date(e, "published", date_order),
+        updated=_entry_date(e, "updated", date_order),
         author=_text(e.get("author")),
         categories=tuple(
             t for t in (_text(tag.get("term")) for tag in e.get("tags") or []) if t is not None
@@ -203,111 +205,14 @@ def _explicit_base(base: object, url: str) -> str | None:
         return None
 
 
-def _entry_date(e: Any, key: str) -> datetime | None:
+def _entry_date(e: Any, key: str, date_order: DateOrder | None) -> datetime | None:
     # dict.get, not e.get(key): FeedParserDict's own lookup answers "updated" with the
     # published date (and a DeprecationWarning) when the entry has no updated date.
+    # feedparser's own reading (`*_parsed`) is never used: it rolls impossible dates over
+    # ("25:14" to the next day) and reads zone-less and unknown zones as UTC. What
+    # parse_date refuses is undated.
     raw = dict.get(e, key)
-    parsed = parse_date(raw) if isinstance(raw, str) else None
-    if parsed is not None:
-        return parsed
-    struct = dict.get(e, f"{key}_parsed")
-    if isinstance(struct, time.struct_time):
-        try:
-            return datetime(*struct[:6], tzinfo=UTC)
-        except (ValueError, OverflowError):
-            return None
-    return None
-
-
-def parse_date(raw: str) -> datetime | None:
-    """Read a feed date: aware when the text names a zone, naive when it does not.
-
-    Raises nothing: an unreadable date is None.
-
-    feedparser's *_parsed values assume UTC for zone-less dates; a zone-less date is in
-    the source's own zone, which only normalize knows.
-    """
-    text = raw.strip()
-    if not text:
-        return None
-    common = _RFC822_COMMON.fullmatch(text)
-    if common is not None:
-        return _rfc822_common(common)
-    return _parse_date(text)
-
-
-# RFC 822 dates as almost every RSS feed writes them: read here with the results of the
-# general steps below (tests/test_normalize_speedups.py holds them equal), without
-# email.utils' tokenizing.
-_RFC822_COMMON = re.compile(
-    r"(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), )?([0-9]{1,2}) "
-    r"(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) ([1-9][0-9]{3}) "
-    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) (GMT|UTC|UT|Z|[-+][0-9]{4})"
-)
-_MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
-    )
-}
-
-
-def _rfc822_common(match: re.Match[str]) -> datetime | None:
-    day, month, year, hour, minute, second, zone = match.groups()
-    try:
-        naive = datetime(int(year), _MONTHS[month], int(day), int(hour), int(minute), int(second))
-        if zone[0] in "+-":
-            offset = timedelta(hours=int(zone[1:3]), minutes=int(zone[3:]))
-            return naive.replace(tzinfo=timezone(-offset if zone[0] == "-" else offset))
-    except ValueError:
-        return None
-    return naive.replace(tzinfo=timezone(timedelta(0), zone))
-
-
-def _parse_date(text: str) -> datetime | None:
-    # parse_date's general steps, for any stripped, non-empty text.
-    if text[:4].isdigit() and text[4:5] == "-":
-        try:
-            # W3CDTF / ISO 8601; Python 3.11 also reads "Z" and a space separator.
-            return datetime.fromisoformat(text.replace("z", "Z"))
-        except ValueError:
-            pass
-    fields = parsedate_tz(text)
-    if fields is not None:
-        try:
-            naive = datetime(*fields[:6])
-        except (ValueError, OverflowError):
-            return None
-        # email.utils reports "no zone", "-0000" and unknown zone names all as offset 0,
-        # so read the zone from the text. RFC 5322 3.3: "-0000" is UTC, local zone unknown.
-        after_time = _RFC822_ZONE.search(text)
-        zone = after_time.group("zone") if after_time else None
-        if zone is None:
-            return naive
-        numeric = _NUMERIC_OFFSET.fullmatch(zone)
-        if numeric:
-            sign = -1 if numeric["sign"] == "-" else 1
-            offset = sign * timedelta(hours=int(numeric["hh"]), minutes=int(numeric["mm"]))
-        elif zone.upper() in _RFC822_ZONE_NAMES:
-            offset = timedelta(seconds=fields[9] or 0)
-            # The name rides along: "CST" is US Central to RFC 822 but China Standard
-            # Time to a Chinese feed, and only normalize knows the source's zone.
-            try:
-                return naive.replace(tzinfo=timezone(offset, zone.upper()))
-            except ValueError:
-                return None
-        else:
-            return naive  # an unknown name says nothing reliable
-        try:
-            return naive.replace(tzinfo=timezone(offset))
-        except ValueError:
-            return None
-    for fmt in _ZONELESS_FORMATS:
-        try:
-            return datetime.strptime(text, fmt)
-        except ValueError:
-            continue
-    return None
+    return parse_date(raw, date_order=date_order) if isinstance(raw, str) else None
 
 
 def parse_ttl(value: object) -> timedelta | None:

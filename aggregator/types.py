@@ -9,12 +9,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 __all__ = [
     "UTC",
     "Auth",
     "Category",
     "Config",
+    "DateOrder",
     "FetchResult",
     "FetchSettings",
     "ListedPost",
@@ -99,6 +101,10 @@ class FetchSettings:
     private_networks: tuple[str, ...] | None = None
 
 
+# How a source writes numeric dates whose order the text does not show (03/04/2023).
+DateOrder = Literal["dmy", "mdy", "ymd"]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """One feed the operator listed (config.yaml, feeds/*.yaml or feeds/*.opml)."""
@@ -122,6 +128,10 @@ class Source:
     allow_data_images: bool = False  # keep <img src="data:image/..."> (inline images)
     max_items: int | None = None  # None: FetchSettings.max_items
     full_text_budget: float | None = None  # seconds; None: FetchSettings.full_text_budget
+    # How numeric dates read (03/04/2023: dmy 3 April, mdy March 4); None: refused when
+    # ambiguous. Out of repr, and so of normalize's salt: its effect on an entry is in the
+    # entry's dates, which the raw hash holds already.
+    date_order: DateOrder | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -57,7 +57,13 @@ def parse_and_normalize(job: Job) -> JobResult:
 
     Raises: ParseError when the bytes are not a usable feed.
     """
-    feed = parse(job.content, job.headers, url=job.url, fast=job.fast)
+    feed = parse(
+        job.content,
+        job.headers,
+        url=job.url,
+        fast=job.fast,
+        date_order=job.source.date_order,
+    )
     dropped = 0
     if job.max_items is not None and len(feed.entries) > job.max_items:
         # Before normalizing: each entry costs sanitizing now and a post and files later.

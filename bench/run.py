@@ -300,6 +300,35 @@ def measure_stages(
     report.floors_atom_s = atom_s
 
 
+def date_rows(report: Report) -> None:
+    """Date parsing, in process: ours against email.utils and the libraries (bench/dates.py)."""
+    from bench.dates import mix, score_table, time_candidates
+
+    timings = {t.name: t for t in time_candidates(mix(5000), slow_share=25)}
+    ours = timings.pop("ours (aggregator.dates)")
+    email = timings.pop("email.utils.parsedate_to_datetime")
+    others = "; ".join(f"{name.split('.')[0]} {t.us_per_date:,.1f}" for name, t in timings.items())
+    try:
+        scores = score_table()
+    except ImportError:  # tests/ not beside bench/: no correctness figures
+        scores = {}
+    right = ", ".join(f"{name.split(' ')[0]} {r}/{n}" for name, (r, _w, _u, n) in scores.items())
+    report.add(
+        Row(
+            figure="dates, µs/date (mix)",
+            ours=f"{ours.us_per_date:.1f}",
+            baseline=f"email.utils {email.us_per_date:.1f} (reads {email.read / email.dates:.0%})"
+            + (f"; {others}" if others else ""),
+            ratio=_x(ours.us_per_date, email.us_per_date),
+            note=(
+                "aggregator.dates.parse_date over 5,000 dates: 70% RFC 822, 25% ISO 8601, 5%"
+                " 12-hour, localized, CJK, IANA; dateparser and pendulum on every 25th"
+                + (f"; right on tests/test_dates.py: {right}" if right else "")
+            ),
+        )
+    )
+
+
 def _cold_breakdown(
     shares: Sequence[tuple[str, float]], cold: Measured, files: floors.FileFloor, cores: int
 ) -> list[str]:
@@ -357,7 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--naive-feeds", type=int, help="feeds the naive pipeline runs (scaled up)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
-    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale")
+    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale,dates")
     p.add_argument(
         "--dir",
         type=Path,
@@ -394,6 +423,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tmp = Path(tempfile.mkdtemp(prefix="bench-"))
     print(f"  work dir   {tmp}", flush=True)
     try:
+        if "dates" not in skip:
+            date_rows(report)
         with serve_corpus(n_feeds, n_items, seed=args.seed, root=tmp / "corpus") as srv:
             urls = srv.feed_urls
             print(

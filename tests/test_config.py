@@ -133,6 +133,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
             timezone: Asia/Shanghai
             headers: {X-Token: abc, Accept-Language: zh}
             user_agent: MyBot/1.0
+            date_order: dmy
           - name: Hourly
             url: http://example.org/hourly.xml
             cron: "0 * * * *"
@@ -166,11 +167,13 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert tianjin.headers == (("X-Token", "abc"), ("Accept-Language", "zh"))
     assert tianjin.user_agent == "MyBot/1.0"
     assert tianjin.origin == "config.yaml: sources[0]"
+    assert tianjin.date_order == "dmy"
     hourly = config.source("Hourly")
     assert hourly is not None
     assert hourly.cron == "0 * * * *"
     assert hourly.interval == timedelta(hours=1, minutes=30)  # the schedule's default
     assert hourly.origin == "config.yaml: sources[1]"
+    assert hourly.date_order is None  # ambiguous numeric dates refused
 
 
 def test_a_source_without_category_gets_the_slug_of_its_name(tmp_path: Path) -> None:
@@ -694,6 +697,11 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             SITE + "sources: [{name: A, url: 'https://a/', category: foo}]\n",
             "config.yaml: sources[0].category: unknown category 'foo'",
             id="unknown-category",
+        ),
+        pytest.param(
+            SITE + "sources: [{name: A, url: 'https://a/', date_order: dym}]\n",
+            "config.yaml: sources[0].date_order: input should be 'dmy', 'mdy' or 'ymd'",
+            id="date-order",
         ),
         pytest.param(
             SITE + "sources: [{url: 'https://a/'}]\n",

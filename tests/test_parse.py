@@ -7,6 +7,7 @@ import pytest
 
 from aggregator.errors import ParseError
 from aggregator.parse import parse, parse_date
+from aggregator.types import DateOrder
 
 DATA = Path(__file__).parent / "data"
 GOLDEN = DATA / "golden" / "tianjinribao.rss"
@@ -258,11 +259,30 @@ def test_zone_less_date_is_naive() -> None:
     assert entry.published.tzinfo is None
 
 
-def test_exotic_date_falls_back_to_feedparser() -> None:
-    # feedparser reads this W3CDTF variant (month only); its reading is UTC.
-    body = "<item><title>x</title><pubDate>2021-12</pubDate></item>"
-    (entry,) = parse(rss(body), XML, url=URL).entries
-    assert entry.published == datetime(2021, 12, 1, tzinfo=UTC)
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param("2023-10-30T25:14:55Z", id="hour-25"),  # feedparser: 31 Oct, 01:14
+        pytest.param("Tue, 31 Feb 2023 10:00:00 GMT", id="feb-31"),  # feedparser: 3 March
+        pytest.param("2021-12", id="month-only"),  # feedparser: 1 Dec, UTC assumed
+        pytest.param("99-12-31", id="two-digit-year"),
+    ],
+)
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+def test_feedparser_reading_of_a_refused_date_is_not_used(raw: str, fast: bool) -> None:
+    body = f"<item><title>x</title><pubDate>{raw}</pubDate><dc:date>{raw}</dc:date></item>"
+    feed = rss(body).replace(b"<rss ", b'<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ')
+    (entry,) = parse(feed, XML, url=URL, fast=fast).entries
+    assert entry.published is None and entry.updated is None
+
+
+def test_feedparser_rolls_impossible_dates_over() -> None:
+    # Why its *_parsed values are not used: they are wrong by hours or days.
+    import feedparser
+
+    body = "<item><title>x</title><pubDate>2023-10-30T25:14:55Z</pubDate></item>"
+    (entry,) = feedparser.parse(rss(body)).entries
+    assert tuple(entry.published_parsed)[:5] == (2023, 10, 31, 1, 14)
 
 
 CST = timezone(timedelta(hours=8))
@@ -296,11 +316,7 @@ CST = timezone(timedelta(hours=8))
             datetime(2021, 12, 26, 9, 35, 42),
             id="rfc822-no-zone-naive",
         ),
-        pytest.param(
-            "Sun, 26 Dec 2021 09:35:42 XYZ",
-            datetime(2021, 12, 26, 9, 35, 42),
-            id="rfc822-unknown-zone-naive",
-        ),
+        pytest.param("Sun, 26 Dec 2021 09:35:42 XYZ", None, id="rfc822-unknown-zone-refused"),
         pytest.param(
             "26 Dec 21 09:35 EST",
             datetime(2021, 12, 26, 9, 35, tzinfo=timezone(timedelta(hours=-5))),
@@ -403,3 +419,20 @@ def test_truncated_feed_keeps_what_was_read() -> None:
     content = (DATA / "feeds" / "truncated.xml").read_bytes()
     feed = parse(content, XML, url=URL)
     assert feed.entries[0].title == "Complete item"
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
+@pytest.mark.parametrize(
+    ("order", "expected"),
+    [
+        pytest.param(None, None, id="no-order-refused"),
+        pytest.param("dmy", datetime(2023, 4, 3, 10, 0), id="dmy"),
+        pytest.param("mdy", datetime(2023, 3, 4, 10, 0), id="mdy"),
+    ],
+)
+def test_date_order_reaches_parse_date(
+    fast: bool, order: DateOrder | None, expected: datetime | None
+) -> None:
+    body = "<item><title>x</title><pubDate>03/04/2023 10:00</pubDate></item>"
+    (entry,) = parse(rss(body), XML, url=URL, fast=fast, date_order=order).entries
+    assert entry.published == expected

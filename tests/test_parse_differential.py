@@ -36,7 +36,7 @@ DECLINED: dict[str, str] = {
     "garbage.xml": "not XML",
     "html_page.xml": "an HTML page",
     "not_a_feed_xml.xml": "XML but not RSS or Atom",
-    "odd_dates.xml": "dates parse_date cannot read and US zone names",
+    "odd_dates.xml": "US zone names (EST) that normalize may reread as the source's zone",
     "rss091.xml": "doctype",
     "rss10_rdf.xml": "RSS 1.0 (RDF)",
     "rss20_extensions.xml": "itunes:summary replaces the description in feedparser",
@@ -46,7 +46,7 @@ DECLINED: dict[str, str] = {
 # Generated fixtures (gen-<format>-<quirk>.xml) declined for their quirk or format.
 DECLINED_KINDS: dict[str, str] = {
     "-bare-ampersand": "not well-formed",
-    "-cst": "a US zone name that normalize may reread as the source's zone",
+    "-cst": "a zone name (CST) that normalize may reread as the source's zone",
     "gen-rss090-": "RSS 0.90 (RDF)",
     "gen-atom03-": "Atom 0.3 namespace",
 }
@@ -242,12 +242,30 @@ ACCEPTED = {
     "atom-published-only": atom(
         "<entry><title>t</title><id>1</id><published>2021-12-26T09:35:42+08:00</published></entry>"
     ),
+    # Dates parse_date reads beyond RFC 822 and ISO 8601, or refuses: both paths alike.
+    "long-month-name": rss("<item><title>x</title><pubDate>26 December 2021</pubDate></item>"),
+    "german-date": rss(
+        "<item><title>x</title><pubDate>Mo, 16 Okt 2023 10:00:00 +0200</pubDate></item>"
+    ),
+    "chinese-date": rss("<item><title>x</title><pubDate>2023年10月30日 21:55</pubDate></item>"),
+    "twelve-hour-gmt-offset": rss(
+        "<item><title>x</title><pubDate>Nov 16, 2020 10:57 p.m. GMT-05:00</pubDate></item>"
+    ),
+    "impossible-date": rss("<item><title>x</title><pubDate>2023-10-30T25:14:55Z</pubDate></item>"),
+    "no-date-words": rss("<item><title>x</title><pubDate>yesterday</pubDate></item>"),
 }
 DECLINED_INLINE = {
     "us-zone-name": rss(
         "<item><title>x</title><pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
     ),
-    "unreadable-date": rss("<item><title>x</title><pubDate>26 December 2021</pubDate></item>"),
+    "zone-name": rss(
+        "<item><title>x</title><pubDate>Mon, 16 Oct 2023 10:00:00 CEST</pubDate></item>"
+    ),
+    "generic-zone-name": rss(
+        "<item><title>x</title><pubDate>Oct 16, 2023 1:55 PM PT</pubDate></item>"
+    ),
+    # Read through the source's date_order, which only aggregator.parse is given.
+    "numeric-year-last": rss("<item><title>x</title><pubDate>31/12/2023</pubDate></item>"),
     "two-contents": rss(
         "<item><title>x</title><content:encoded>a</content:encoded><content:encoded>bb</content:encoded></item>"
     ),
