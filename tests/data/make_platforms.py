@@ -2534,18 +2534,19 @@ def jekyll(name: str, rng: random.Random, flavor: str = "github-pages") -> Feed:
     for item in items:
         assert item.date is not None
         title_html = _html_escape(item.title or "", quote=False)
-        rel = item.url.removeprefix(
-            home.rstrip("/")
-        )  # jekyll-feed writes absolute_url, some themes relative
-        href = rel if flavor == "project-site" else item.url
+        # jekyll-feed writes absolute_url; a theme's own template may write the page's path
+        # without the project's baseurl, and only the content carries an xml:base.
+        absolute = item.url
+        href = item.url
         if flavor == "project-site":
-            item.url = urljoin(FEED_URL.format(name=name), rel)  # no xml:base in effect on the link
+            href = item.url.removeprefix(home.rstrip("/"))
+            item.url = urljoin(FEED_URL.format(name=name), href)  # no xml:base on the link
         out.append(
             f'<entry><title type="html">{x(title_html)}</title>'
             f'<link href="{href}" rel="alternate" type="text/html" title="{xa(title_html)}" />'
             f"<published>{w3c(item.date, '+00:00')}</published><updated>{w3c(item.date, '+00:00')}</updated>"
-            f"<id>{item.url.removesuffix('.html')}</id>"
-            f'<content type="html" xml:base="{item.url}">{x(item.body)}</content>'
+            f"<id>{absolute.removesuffix('.html')}</id>"
+            f'<content type="html" xml:base="{absolute}">{x(item.body)}</content>'
             f'<author><name>{x(author)}</name></author><category term="notes" />'
             f'<summary type="html">{x(x(words(item.body, 20)))}</summary></entry>'
         )
