@@ -39,7 +39,8 @@ _DC_NS = b"http://purl.org/dc/elements/1.1/"
 # the source, not the entry), dcterms dates and iTunes summaries. RSS 1.0, Atom 0.3 and
 # base64 content the extractor refuses itself, or _atom_html does.
 # Plain substring tests: a regular expression over a whole body costs more than parsing it.
-_UNSUPPORTED = (b"dcterms", b"<itunes:summary")
+# FeedBurner's origLink replaces the item's link in aggregator.parse.
+_UNSUPPORTED = (b"dcterms", b"<itunes:summary", b"origLink")
 _SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
@@ -382,10 +383,7 @@ def _rss_entry(
         # content itself into the summary.
         summary = content
     if media and b"<media:description" in span:
-        has_content = b"<content:encoded" in span or (
-            elements is not None and elements.content is not None
-        )
-        content = _rss_media_description(span, has_content=has_content) or summary
+        _rss_media_captions(span)
     guid_tag = _GUID_TAG.search(span)
     # Without a <guid> the extractor uses the link as id; feedparser leaves it empty.
     guid = _text(e.get("id")) if guid_tag is not None else None
@@ -587,20 +585,18 @@ def _alternate_href(attrs: Mapping[str, str]) -> str | None:
     return None
 
 
-def _rss_media_description(span: bytes, *, has_content: bool) -> str | None:
-    """The content feedparser makes of an item's media:description, or a decline.
+def _rss_media_captions(span: bytes) -> None:
+    """Accept an item's media:descriptions as aggregator.parse reads them, or decline.
 
-    feedparser reads media:description as a description; after the item's own
-    description it becomes the content (plain text unless its type says otherwise), as
-    in the New York Times' image captions. Other orders and mixes are declined.
+    After the item's own description they are captions of its media, kept aside: the
+    item's text stays its description (Mastodon's alt texts, the New York Times' photo
+    captions). Before it, or without one, feedparser makes a summary or content of
+    them: declined.
     """
     found = _elements(span, rb"media:description")
     description = span.find(b"<description")
-    if len(found) != 1 or has_content or description < 0 or description > found[0][1]:
+    if not found or description < 0 or description > found[0][1]:
         raise _Decline
-    _name, _start, attrs, inner = found[0]
-    ctype = _content_type(attrs.get("type", "text/plain"))
-    return _html_or_escaped(_xml_text(inner or b"").strip(), ctype) or None
 
 
 def _media_titled(span: bytes, default_type: str) -> tuple[str | None, str]:

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
+from feedparser.namespaces import mediarss as _mediarss
 
 from aggregator.dates import parse_date  # re-exported: both parse paths read dates with it
 from aggregator.encoding import to_utf8
@@ -32,6 +33,41 @@ _HTML_START = re.compile(
 )
 _DECLARATION = re.compile(rb"^\s*<\?xml\b[^>]*\?>")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def _captions_aside() -> None:
+    """Make feedparser leave an item's own text alone when a media:description follows it.
+
+    feedparser reads media:description as a description, and a description after the
+    item's own becomes its content: every Mastodon post with an image (the alt text) and
+    every New York Times item (the photo caption) then shows the caption instead of its
+    text. A media:description after the item's description or content describes the media
+    only; it is kept aside (as `media_caption`). Alone (YouTube's media:group), it is
+    still the item's summary, as feedparser reads it.
+    """
+    namespace = _mediarss.Namespace
+    start, end = namespace._start_media_description, namespace._end_media_description
+
+    def _start_media_description(self: Any, attrs_d: Any) -> None:
+        aside = "summary" in self._get_context() or bool(self.hasContent)
+        self.__dict__.setdefault("_captions_aside", []).append(aside)
+        if aside:
+            self.push("media_caption", 1)
+        else:
+            start(self, attrs_d)
+
+    def _end_media_description(self: Any) -> None:
+        stack = self.__dict__.get("_captions_aside") or [False]
+        if stack.pop():
+            self.pop("media_caption")
+        else:
+            end(self)
+
+    namespace._start_media_description = _start_media_description
+    namespace._end_media_description = _end_media_description
+
+
+_captions_aside()
 
 
 def parse(
@@ -151,7 +187,7 @@ def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> R
         base = summary_detail.get("base")
     return RawEntry(
         guid=_text(e.get("id")),
-        link=_text(e.get("link")),
+        link=_link(e),
         title=_title_html(e.get("title"), (e.get("title_detail") or {}).get("type"), version),
         content=content,
         summary=summary,
@@ -163,6 +199,15 @@ def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> R
         ),
         base=_explicit_base(base, url),
     )
+
+
+def _link(e: Any) -> str | None:
+    """The item's link: FeedBurner's feedburner:origLink over its feedproxy redirect
+    (feedproxy.google.com no longer answers), when it is an absolute http(s) URL."""
+    original = _text(e.get("feedburner_origlink"))
+    if original is not None and original.lower().startswith(("http://", "https://")):
+        return original
+    return _text(e.get("link"))
 
 
 def _text(value: object) -> str | None:

@@ -531,7 +531,8 @@ def test_atom_elements_under_another_prefix(fast: bool) -> None:
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "feedparser"])
 def test_media_rss_titles_and_descriptions(fast: bool) -> None:
     (entry,) = parse(ACCEPTED["media-caption-after-description"], XML, url=URL, fast=fast).entries
-    assert (entry.content, entry.summary) == ("1 &lt; 2", "teaser")  # the caption, as text
+    # A caption after the item's description describes the media, not the item.
+    assert (entry.content, entry.summary) == ("teaser", "teaser")
     (entry,) = parse(ACCEPTED["media-title-only"], XML, url=URL, fast=fast).entries
     assert entry.title == "A &amp; B"
     (entry,) = parse(ACCEPTED["media-title-beside-title"], XML, url=URL, fast=fast).entries
