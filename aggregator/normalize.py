@@ -793,7 +793,7 @@ def _entry_key(
 ) -> tuple[str, str]:
     # The key and legacy key _post gives the entry, as far as they do not depend on the
     # content.
-    link = _absolute(entry.link, entry.base or feed_home) or ""
+    link = _absolute(entry.link, feed_home) or ""
     legacy_link = _legacy_link(entry, link, feed_home, legacy_home)
     return (
         _key(source_name, entry.guid, link or entry.link, entry.title, ""),
@@ -802,10 +802,12 @@ def _entry_key(
 
 
 def _legacy_link(entry: RawEntry, link: str, feed_home: str | None, legacy_home: str | None) -> str:
-    # `link` as it was resolved before store version 6: against the channel's link.
-    if entry.base or legacy_home == feed_home or not entry.link:
+    # `link` as it was resolved before store version 6: against the content's xml:base,
+    # else the channel's link.
+    old_base = entry.base or legacy_home
+    if old_base == feed_home or not entry.link:
         return link
-    return _absolute(entry.link, legacy_home) or ""
+    return _absolute(entry.link, old_base) or ""
 
 
 def text_hash(content_html: str) -> str:
@@ -991,7 +993,9 @@ def _post(
 ) -> Post | None:
     if not (entry.link or entry.guid or entry.title or entry.content or entry.summary):
         return None
-    link = _absolute(entry.link, entry.base or feed_home) or ""
+    # Parsing resolved the link against the xml:base in effect for it; what is still
+    # relative resolves against the feed's own URL (entry.base is the content's base).
+    link = _absolute(entry.link, feed_home) or ""
     if not link and dropped_links is not None and entry.link and entry.link.strip():
         dropped_links.append(entry.link.strip())
     base = entry.base or link or feed_home
