@@ -30,10 +30,12 @@ from aggregator.urls import http_url as _http_url
 __all__ = [
     "ALLOWED_ATTRIBUTES",
     "ALLOWED_TAGS",
+    "AUTHOR_LENGTH",
     "MAX_BODY_CHARS",
     "TITLE_LENGTH",
     "Oversized",
     "canonical_link",
+    "clean_author",
     "clean_text",
     "clean_title",
     "clean_token",
@@ -51,6 +53,7 @@ __all__ = [
 ]
 
 TITLE_LENGTH = 200
+AUTHOR_LENGTH = 100  # characters of an author's name kept: a byline, not a biography
 # The most HTML of one item that is sanitized: 1,000,000 characters, some fifty times a long
 # article with its markup. A larger body (a hostile feed, or a site that puts its whole
 # archive in one item) is cut before its cost is paid: see _capped.
@@ -458,6 +461,34 @@ def clean_title(raw: str | None, *, fallback_text: str) -> str:
         return title
     return _truncate(_html_to_text(fallback_text, tag_gap=" "), FALLBACK_TITLE_LENGTH)
 
+
+def clean_author(raw: str | None) -> str | None:
+    """Return an item's author as one line of plain text, or None when it names none.
+
+    `raw` is the author as the feed wrote it (dc:creator, author, itunes:author, an Atom
+    author's name): markup is stripped and entities decoded once, as for a title, then an
+    RSS address with a name (`jane@example.com (Jane Doe)`, `Jane Doe <jane@example.com>`)
+    is reduced to the name; the result is cut to AUTHOR_LENGTH.
+
+    Raises nothing.
+    """
+    if not raw:
+        return None
+    text = _markup_text(raw)
+    named = _NAMED_ADDRESS.fullmatch(text)
+    if named is not None:
+        text = " ".join((named["after"] or named["before"] or named["angle"] or "").split())
+    return _truncate(text, AUTHOR_LENGTH) or None
+
+
+# RFC 5322 / RSS 2.0 forms of an address with a display name: "addr (Name)", "Name (addr)"
+# (feedparser writes an Atom author with an email so), "Name <addr>". The name is shown.
+_ADDRESS = r"[^\s()<>@,;]+@[^\s()<>@,;]+"
+_NAMED_ADDRESS = re.compile(
+    rf"{_ADDRESS}\s*\((?P<after>[^()]*[^\s()][^()]*)\)"
+    rf"|(?P<before>[^()<>]*[^\s()<>])\s*\({_ADDRESS}\)"
+    rf"|(?P<angle>[^()<>]*[^\s()<>])\s*<{_ADDRESS}>"
+)
 
 # Scripts and styles with their content, when closed: an unclosed "<script>" in a title is
 # the name of a tag, not the start of one.
@@ -996,6 +1027,7 @@ def _post(
         canonical_link=canonical,
         text_hash=_text_digest(text),
         raw_hash=raw,
+        author=clean_author(entry.author),
     )
 
 

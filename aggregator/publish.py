@@ -85,6 +85,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page": "第 {n} 页",
         "original": "原文",
         "no_posts": "暂无文章。",
+        "by": "作者：",
     },
     "en": {
         "back_to": "Back to ",
@@ -101,6 +102,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page": "Page {n}",
         "original": "Original",
         "no_posts": "No posts yet.",
+        "by": "By ",
     },
 }
 
@@ -191,6 +193,7 @@ def _has_liquid(post: Post) -> bool:
         or search(post.content_html)
         or search(post.link)
         or search(post.source)
+        or (post.author and search(post.author))
         or any(search(tag) for tag in post.tags)
     )
 
@@ -559,6 +562,10 @@ class Publisher:
             # (and no "|" makes the line a table).
             "link_line": f"<{link.replace('|', '%7C')}>" if link else "",
             "source_text": markdown_text(post.source),
+            # The item's author, else the source's name (as the Atom entry names it): a
+            # front matter scalar, and text for the Markdown body.
+            "author": yaml_quote(post.author or post.source),
+            "author_text": markdown_text(post.author or post.source),
         }
 
     def _category_has_liquid(self, category: Category) -> bool:
@@ -589,7 +596,16 @@ class Publisher:
         category = self.category(post.category)
         url = self.urls.base + page_path
         link = http_url(post.link) or ""
-        values = {"canonical": url, "url": url, "iso": iso, "date": minute, "link": link}
+        # "By 王五 · " before the source's name, when the item names its author.
+        byline = f"{self.words['by']}{post.author} · " if post.author else ""
+        values = {
+            "canonical": url,
+            "url": url,
+            "iso": iso,
+            "date": minute,
+            "link": link,
+            "byline": byline,
+        }
         if "post.html" in self.filled_templates:
             form = self._page_form(category, "../" * page_path.count("/"))
             if form is not None:
@@ -610,7 +626,18 @@ class Publisher:
         """post.md rendered once for `category` with markers for the per-post values."""
         key = ("post.md", category.slug, liquid)
         if key not in self._forms:
-            marks = _marks(("title_yaml", "tags_yaml", "date", "body", "link_line", "source_text"))
+            marks = _marks(
+                (
+                    "title_yaml",
+                    "tags_yaml",
+                    "date",
+                    "body",
+                    "link_line",
+                    "source_text",
+                    "author",
+                    "author_text",
+                )
+            )
             context = self._post_file_context(_MarkedPost(), category, liquid, marks)
             self._forms[key] = _Form.cut(self._post_md.render(context))
         return self._forms[key]
@@ -621,7 +648,7 @@ class Publisher:
         key = ("post.html", category.slug, root)
         if key not in self._forms:
             path = root.replace("../", "x/") + "x.html"  # any page at that depth
-            marks = _marks(("canonical", "url", "iso", "date", "link"))
+            marks = _marks(("canonical", "url", "iso", "date", "link", "byline"))
             context = self._post_page_context(path, _MarkedPost(), category, marks)
             self._forms[key] = _Form.cut(self._post_html.render(context))
         return self._forms[key]
@@ -853,7 +880,8 @@ class Publisher:
             fe.title(_xml(post.title))
             fe.published(post.published)
             fe.updated(post.updated)
-            fe.author(name=_xml(post.source))
+            # The item's own author; the source's name when it named none.
+            fe.author(name=_xml(post.author or post.source))
             fe.category(term=category.slug, label=_xml(category.title))
             fe.content(_xml(post.content_html), type="html")
             fe.summary(_xml(summary_of(post.content_html)) or _xml(post.title))

@@ -147,6 +147,8 @@ posts = sa.Table(
     sa.Column("raw_hash", sa.Text, nullable=False, server_default=""),
     # Version 5: how many more rounds a post's article may be tried in (0: none to fetch).
     sa.Column("full_text_tries", sa.Integer, nullable=False, server_default="0"),
+    # Version 7: the item's author as normalize cleaned it; NULL: the item named none.
+    sa.Column("author", sa.Text),
 )
 
 _is_pending = posts.c.revision > posts.c.published_revision
@@ -297,6 +299,12 @@ def _volume_v5(conn: Connection) -> None:
         index.create(conn)
 
 
+def _authors_v7(conn: Connection) -> None:
+    # Stored posts name no author until their items are normalized again (NORMALIZER_VERSION
+    # 4 does so at their next fetch): NULL, as for an item that names none.
+    conn.exec_driver_sql("ALTER TABLE posts ADD COLUMN author TEXT")
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -304,6 +312,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _post_identity_v3,
     _arrival_index_v4,
     _volume_v5,
+    _authors_v7,
 )
 
 
@@ -1049,45 +1058,25 @@ def _listed_from_row(row: Any, *, ever_published: bool | None = None) -> ListedP
 
 
 def _post_from_row(row: Any) -> Post:
-    """A row of `select(posts)`, read by position (a full rebuild reads every post)."""
-    (
-        key,
-        source,
-        category,
-        title,
-        link,
-        published,
-        updated,
-        content_html,
-        tags,
-        slug,
-        content_hash,
-        dated,
-        _first_seen,
-        revision,
-        _published_revision,
-        canonical_link,
-        text_hash,
-        raw_hash,
-        _full_text_tries,
-    ) = row
+    """A row of `select(posts)`, its columns read by name (any column order, any added)."""
     return Post(
-        key=key,
-        source=source,
-        category=category,
-        title=title,
-        link=link,
-        published=published,
-        updated=updated,
-        content_html=content_html,
-        tags=tags,
-        slug=slug,
-        content_hash=content_hash,
-        dated=dated,
-        revision=revision,
-        canonical_link=canonical_link,
-        text_hash=text_hash,
-        raw_hash=raw_hash,
+        key=row.key,
+        source=row.source,
+        category=row.category,
+        title=row.title,
+        link=row.link,
+        published=row.published,
+        updated=row.updated,
+        content_html=row.content_html,
+        tags=row.tags,
+        slug=row.slug,
+        content_hash=row.content_hash,
+        dated=row.dated,
+        revision=row.revision,
+        canonical_link=row.canonical_link,
+        text_hash=row.text_hash,
+        raw_hash=row.raw_hash,
+        author=row.author,
     )
 
 
@@ -1107,6 +1096,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
         posts.c.updated,
         posts.c.dated,
         posts.c.raw_hash,
+        posts.c.author,
     )
     for chunk in _chunks(keys):
         for row in conn.execute(query.where(posts.c.key.in_(chunk))):
@@ -1122,10 +1112,19 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
             inserts.append(post)
         elif old.content_hash == post.content_hash:
             unchanged += 1
-            if post.raw_hash and post.raw_hash != old.raw_hash:
+            if (post.raw_hash and post.raw_hash != old.raw_hash) or post.author != old.author:
                 # Same post from changed raw bytes: remember them so that they are skipped
-                # next time (no new revision: nothing to publish).
-                rehashed.append({"b_key": key, "b_raw_hash": post.raw_hash})
+                # next time (no new revision: nothing to publish). The author is no part of
+                # the content hash (a byline alone is no edit worth a reader's notice, and
+                # posts stored before authors were kept would all read as edited): it is
+                # kept as it is now, and shows wherever the post is written next.
+                rehashed.append(
+                    {
+                        "b_key": key,
+                        "b_raw_hash": post.raw_hash or old.raw_hash,
+                        "b_author": post.author,
+                    }
+                )
         else:
             changes.append(
                 {
@@ -1143,13 +1142,14 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                     "b_canonical_link": post.canonical_link,
                     "b_text_hash": post.text_hash,
                     "b_raw_hash": post.raw_hash,
+                    "b_author": post.author,
                 }
             )
     if rehashed:
         conn.execute(
             sa.update(posts)
             .where(posts.c.key == sa.bindparam("b_key"))
-            .values(raw_hash=sa.bindparam("b_raw_hash")),
+            .values(raw_hash=sa.bindparam("b_raw_hash"), author=sa.bindparam("b_author")),
             rehashed,
         )
 
@@ -1169,6 +1169,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 canonical_link=sa.bindparam("b_canonical_link"),
                 text_hash=sa.bindparam("b_text_hash"),
                 raw_hash=sa.bindparam("b_raw_hash"),
+                author=sa.bindparam("b_author"),
                 revision=posts.c.revision + 1,
             ),
             changes,
@@ -1197,6 +1198,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 "text_hash": p.text_hash,
                 "raw_hash": p.raw_hash,
                 "full_text_tries": 0,
+                "author": p.author,
             }
             for p, slug in zip(inserts, slugs, strict=True)
         ]

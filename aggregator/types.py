@@ -237,6 +237,7 @@ class Post:
     canonical_link: str = ""  # `link` spelled one way: finds one story under two guids/sources
     text_hash: str = ""  # hash of the plain text: finds one story under two links
     raw_hash: str = ""  # hash of the entry as the feed wrote it (and of the rules applied)
+    author: str | None = None  # plain text, one line: the item's author; None: it named none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -333,3 +333,38 @@ def test_cold_runs_give_the_same_permalinks_whatever_order_sources_answer(
         feed_server.add(f"/{slow}.xml", feed(slow))
     assert len(runs[0]) == 4
     assert runs[0] == runs[1]
+
+
+def test_item_authors_reach_feeds_and_pages(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add(
+        "/jinmen.rss",
+        (Path(__file__).parent / "data" / "feeds" / "wordpress_authors.xml").read_bytes(),
+    )
+    config = write_config(
+        tmp_path,
+        [{"name": "Feed 122", "url": feed_server.url("/jinmen.rss"), "category": "city"}],
+        {"city": "City"},
+    )
+    run_cli(config, "run", "--once")
+    out = tmp_path / "out"
+    validate_feeds(out)
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    authors = {
+        entry.findtext(f"{atom}title"): entry.findtext(f"{atom}author/{atom}name")
+        for entry in etree.parse(str(out / "atom.xml")).getroot().iter(f"{atom}entry")
+    }
+    assert authors == {
+        "海河沿岸步道全线贯通": "王五",
+        "Tom & Jerry’s cafe opens": "Tom & Jerry",
+        "Guest column": "Li Lei",
+        "Notice from the editors": "Feed 122",  # no byline: the source's name
+    }
+    page = next(out.glob("city/2021/12/28/*.html")).read_text(encoding="utf-8")
+    assert "By 王五 · Feed 122 ·" in page
+    unsigned = next(out.glob("city/2021/12/25/*.html")).read_text(encoding="utf-8")
+    assert "By " not in unsigned and "· Feed 122 ·" in unsigned
+    # The default post file shows no author (the golden post's format).
+    for post in (out / "_posts").glob("*.md"):
+        assert "王五" not in post.read_text(encoding="utf-8")

@@ -17,8 +17,10 @@ from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
 from aggregator.normalize import (
+    AUTHOR_LENGTH,
     TITLE_LENGTH,
     canonical_link,
+    clean_author,
     clean_title,
     normalize,
     post_key,
@@ -908,6 +910,49 @@ def test_feed_title_table_is_long_and_the_fast_path_carries_most_of_it() -> None
     assert carried >= len(FEED_TITLES) // 2
 
 
+# -------------------------------------------------------------------- authors
+
+
+@pytest.mark.parametrize(
+    ("raw", "author"),
+    [
+        pytest.param("王五", "王五", id="chinese"),
+        pytest.param("Jane Doe", "Jane Doe", id="plain"),
+        pytest.param("jane@example.com (Jane Doe)", "Jane Doe", id="rss-address-then-name"),
+        pytest.param("Jane Doe (jane@example.com)", "Jane Doe", id="name-then-address"),
+        pytest.param("Jane Doe <jane@example.com>", "Jane Doe", id="name-angle-address"),
+        pytest.param("jane@example.com", "jane@example.com", id="address-alone"),
+        pytest.param("Tom &amp; Jerry", "Tom & Jerry", id="entity-decoded"),
+        pytest.param("Tom &amp;amp; Jerry", "Tom &amp; Jerry", id="decoded-once-only"),
+        pytest.param("O&#8217;Brien", "O’Brien", id="numeric"),
+        pytest.param("<b>Bob</b> &amp; Al", "Bob & Al", id="markup"),
+        pytest.param("<script>alert(1)</script>Eve", "Eve", id="script"),
+        pytest.param("&lt;script&gt;x&lt;/script&gt;", "<script>x</script>", id="escaped-text"),
+        pytest.param("  Spaced\n\tout\u2028 ", "Spaced out", id="one-line"),
+        pytest.param("a\x00b\x07c\ud800", "abc", id="unsafe-characters"),
+        pytest.param("   ", None, id="blank"),
+        pytest.param("<br>", None, id="markup-only"),
+        pytest.param(None, None, id="none"),
+        pytest.param("(Name Only)", "(Name Only)", id="parentheses-without-address"),
+    ],
+)
+def test_clean_author(raw: str | None, author: str | None) -> None:
+    assert clean_author(raw) == author
+
+
+def test_long_author_is_cut() -> None:
+    author = clean_author("Name " * 100)
+    assert author is not None and len(author) <= AUTHOR_LENGTH and author.endswith("…")
+
+
+def test_author_reaches_the_post_and_no_author_stays_none() -> None:
+    named = one(RawEntry(guid="1", title="t", author="jane@example.com (Jane Doe)"))
+    assert named.author == "Jane Doe"
+    assert one(RawEntry(guid="2", title="t")).author is None
+    # Not part of what counts as an edit: a byline alone changes no content hash.
+    assert named.content_hash == one(RawEntry(guid="1", title="t")).content_hash
+
+
 # --------------------------------------------------------------------- corpus
 
 
@@ -951,6 +996,8 @@ def test_corpus(path: Path) -> None:
         for p in posts
     ]
     assert got == expected["posts"]
+    if "authors" in expected:  # the fixtures about bylines say whose each post is
+        assert [p.author for p in posts] == expected["authors"]
 
 
 def test_corpus_is_complete() -> None:
