@@ -368,3 +368,59 @@ def test_item_authors_reach_feeds_and_pages(tmp_path: Path, feed_server: FeedSer
     # The default post file shows no author (the golden post's format).
     for post in (out / "_posts").glob("*.md"):
         assert "王五" not in post.read_text(encoding="utf-8")
+
+
+def test_published_atom_is_clean_by_the_feed_validators_rules(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feeds = Path(__file__).parent / "data" / "feeds"
+    feed_server.add("/odd.rss", (feeds / "odd_ids_links.xml").read_bytes())
+    feed_server.add("/odd%20atom.xml", (feeds / "odd_feed_id.xml").read_bytes())
+    feed_server.add("/golden.rss", (GOLDEN / "tianjinribao.rss").read_bytes())
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "Odd <RSS> & co", "url": feed_server.url("/odd.rss"), "category": "odd"},
+            {"name": "源 #2", "url": feed_server.url("/odd%20atom.xml"), "category": "odd"},
+            {"name": "天津日报", "url": feed_server.url("/golden.rss"), "category": "tianjin"},
+        ],
+        {"odd": "Odd {ids}", "tianjin": "天津日报新闻"},
+    )
+    run_cli(config, "run", "--once")
+    out = tmp_path / "out"
+    # Every Atom file: the schema, then one Atom namespace declaration at the root, no
+    # ns0: prefixes, every id and source id an absolute IRI, every href IRI-clean.
+    assert validate_feeds(out) >= 3
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = etree.parse(str(out / "category" / "odd.xml")).getroot()
+    entries = {e.findtext(f"{atom}title"): e for e in root.iter(f"{atom}entry")}
+    assert len(entries) == 6
+
+    def via(title: str) -> str | None:
+        return next(
+            (x.get("href") for x in entries[title].iter(f"{atom}link") if x.get("rel") == "via"),
+            None,
+        )
+
+    assert via("Bare number guid") == "https://odd.example.org/a%20b/post?x=%7B1%7D%7C2"
+    assert via("Spaced guid") == "https://odd.example.org/100%25/done%5Enow%60"
+    assert via("Path guid") == (
+        "https://xn--fsqu00a.example/%E8%B7%AF%E5%BE%84/p?q=%E4%B8%AD%E6%96%87#%E7%89%87%E6%AE%B5"
+    )
+    source_ids = {
+        e.findtext(f"{atom}source/{atom}title"): e.findtext(f"{atom}source/{atom}id")
+        for e in entries.values()
+    }
+    # RSS has no feed id: the feed's home page, IRI-clean; an Atom id that is no IRI
+    # ("feed 42") gives way to the feed's URL.
+    assert source_ids == {
+        "Odd ids and links": "https://odd.example.org/home%20page/",
+        "An Atom feed whose id is no IRI": feed_server.url("/odd%20atom.xml"),
+    }
+    # The entries' own ids never came from the feeds' guids: stable tag: URIs.
+    assert all(
+        (e.findtext(f"{atom}id") or "").startswith("tag:news.example.org,2026:")
+        for e in entries.values()
+    )
