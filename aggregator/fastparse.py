@@ -887,12 +887,12 @@ _ATOM_AUTHORS = frozenset({b"author"})
 
 def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str | None:
     """The item's author as aggregator.parse reads it from feedparser, or a decline."""
-    if b"author" not in span and b"creator" not in span:
+    found = _author_tags(span)
+    authors = [tag for tag in found if not tag.endswith(b"name")]
+    if not authors:
         if e.get("author"):
             raise _Decline
         return None
-    found = _AUTHOR_TAG.findall(span)
-    authors = [tag for tag in found if not tag.endswith(b"name")]
     if len(authors) > 1 or any(tag not in allowed for tag in authors):
         raise _Decline
     if allowed is _ATOM_AUTHORS and authors:
@@ -901,6 +901,22 @@ def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str
         if names != [b"name"]:
             raise _Decline
     return _text(e.get("author"))
+
+
+def _author_tags(span: bytes) -> list[bytes]:
+    """_AUTHOR_TAG's tags in `span` outside its CDATA sections: a tag there is text (to
+    feedparser as well), and a body's many "<" there would each start a match."""
+    if b"<![CDATA[" not in span:
+        return _AUTHOR_TAG.findall(span)
+    found: list[bytes] = []
+    at = 0
+    while (start := span.find(b"<![CDATA[", at)) >= 0:
+        found += _AUTHOR_TAG.findall(span, at, start)
+        end = span.find(b"]]>", start)
+        if end < 0:
+            return found
+        at = end + 3
+    return found + _AUTHOR_TAG.findall(span, at)
 
 
 def _text(value: object) -> str | None:
