@@ -98,6 +98,22 @@ def test_changed_guids_keep_the_posts(make_env: Any) -> None:
     assert {p.title: p.key for p in env.posts()} == keys
 
 
+def test_an_empty_guid_read_as_none_keeps_the_posts_stored_under_the_link(make_env: Any) -> None:
+    # The fast path once read <guid/> as the link (its extractor fills an empty id), and
+    # stored keys were made of that guid; read as no guid now, as feedparser reads it, the
+    # items keep their posts.
+    env = make_env()
+    links = ("http://example.org/1", "http://example.org/2")
+    env.round("a", rss(*(item(link, link, f"T{n}") for n, link in enumerate(links))))
+    keys = {p.title: (p.key, p.revision) for p in env.posts()}
+    empty = [
+        item(None, link, f"T{n}").replace("<item>", "<item><guid/>") for n, link in enumerate(links)
+    ]
+    again = env.round("a", rss(*empty))
+    assert (again.new, again.updated) == (0, 0)
+    assert {p.title: (p.key, p.revision) for p in env.posts()} == keys
+
+
 def test_reordered_feed_adds_only_the_new_item(make_env: Any) -> None:
     env = make_env()
     one, two = item("g1", "http://example.org/1", "One"), item("g2", "http://example.org/2", "Two")

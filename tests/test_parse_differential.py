@@ -186,6 +186,14 @@ ACCEPTED = {
     "guid-permalink": rss("<item><title>x</title><guid>http://a/g</guid></item>"),
     "guid-not-permalink": rss("<item><title>x</title><guid isPermaLink='false'>g</guid></item>"),
     "bare-guid": rss("<item><title>x</title><guid>123</guid><link>/a.html</link></item>"),
+    # An empty guid is no guid: the extractor fills it from the link, feedparser does not
+    # (the key would then be made of a guid on one path and of the link on the other).
+    "empty-guid": rss("<item><title>x</title><link>http://a/1</link><guid></guid></item>"),
+    "self-closed-guid": rss("<item><title>x</title><link>http://a/1</link><guid/></item>"),
+    "empty-guid-not-permalink": rss(
+        "<item><title>x</title><link>http://a/1</link><guid isPermaLink='false'></guid></item>"
+    ),
+    "empty-guid-no-link": rss("<item><title>x</title><guid/><description>d</description></item>"),
     "amp-title": rss("<item><title>AT&amp;amp;T &lt;b&gt;</title><guid>1</guid></item>"),
     "cdata-title": rss("<item><title><![CDATA[<b>x</b> & y]]></title><guid>1</guid></item>"),
     "zoneless-iso": rss("<item><title>x</title><pubDate>2021-12-26 09:35:42</pubDate></item>"),
@@ -325,6 +333,7 @@ ACCEPTED = {
     ),
 }
 DECLINED_INLINE = {
+    "two-guids": rss("<item><title>x</title><guid>http://a/g</guid><guid>123</guid></item>"),
     "us-zone-name": rss(
         "<item><title>x</title><pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
     ),
