@@ -114,6 +114,30 @@ def test_an_empty_guid_read_as_none_keeps_the_posts_stored_under_the_link(make_e
     assert {p.title: (p.key, p.revision) for p in env.posts()} == keys
 
 
+def test_relative_links_keep_their_posts_when_the_feed_url_changes(make_env: Any) -> None:
+    # Relative links resolve against the URL the feed came from, which a redirect changes
+    # (a CMS adding a trailing slash, a move to a sub-directory): the items are the same
+    # ones, and must not be published again under their new absolute links.
+    env = make_env()
+    items = [
+        "<item><link>2024/05/one.html</link><title>One</title></item>",
+        "<item><link>2024/05/two.html#comments</link><title>Two</title></item>",
+    ]
+    assert env.round("a", rss(*items)).new == 2
+    keys = {p.title: p.key for p in env.posts()}
+    newer = "<item><link>2024/05/three.html</link><title>Three</title></item>"
+    env.server.add("/blog/feed/", rss(newer, *items))
+    env.server.add("/a", b"", redirect_to="/blog/feed/", redirect_status=302)
+    updater = Updater(env.config, env.store, clock=lambda: T0, rng=random.Random(7))
+    again = asyncio.run(updater.run_round([s for s in env.config.sources if s.name == "a"]))
+    assert again.new == 1
+    posts = {p.title: p for p in env.posts()}
+    assert sorted(posts) == ["One", "Three", "Two"]
+    assert {t: posts[t].key for t in keys} == keys
+    # The posts show their links as resolved now, updated in place.
+    assert posts["One"].link == env.server.url("/blog/feed/2024/05/one.html")
+
+
 def test_reordered_feed_adds_only_the_new_item(make_env: Any) -> None:
     env = make_env()
     one, two = item("g1", "http://example.org/1", "One"), item("g2", "http://example.org/2", "Two")
