@@ -111,6 +111,16 @@ _UNSAFE_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\
 _UNSAFE_LIST = tuple(
     chr(c) for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20), 0x7F, 0xFFFE, 0xFFFF)
 )
+# C1 controls (U+0080-U+009F) are what an XML parser makes of "&#146;" and what a body
+# labelled ISO-8859-1 but written in windows-1252 holds. A browser shows "&#146;" as "’"
+# (HTML §13.2.5.80, the table html.unescape has): C1 controls are read the same way, and
+# the five windows-1252 leaves undefined (0x81, 0x8D, 0x8F, 0x90, 0x9D) are dropped.
+_C1_AS_WINDOWS_1252 = {
+    c: (char if (char := html.unescape(f"&#{c};")) != chr(c) else None) for c in range(0x80, 0xA0)
+}
+_UNSAFE_OR_C1 = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
+_C1 = re.compile("[\x80-\x9f]")
+_C1_UTF8 = re.compile(rb"\xc2[\x80-\x9f]")  # a bytes pattern with a literal first byte: fast
 _DROPPED_ELEMENTS = re.compile(r"<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)", re.I | re.S)
 # Only what looks like a real tag or comment: "a<b" or "1 < 2" in a title is text.
 _MARKUP = re.compile(r"<!--.*?(?:-->|$)|<!\[CDATA\[|\]\]>|</?[a-zA-Z][^<>]*>|<[!?][^<>]*>", re.S)
@@ -324,7 +334,8 @@ def sanitize_html(html: str, *, base_url: str | None, allow_data_images: bool = 
     `data:` images are kept only with `allow_data_images`.
 
     The result holds none of the unsafe characters (controls but tab, CR and newline,
-    surrogates, noncharacters): _json_clean_string and _sanitized_text rely on that.
+    surrogates, noncharacters): _json_clean_string and _sanitized_text rely on that. Nor
+    does it hold C1 controls: they are read as windows-1252, as "&#146;" is (’).
 
     Raises nothing: any string in gives safe HTML out.
     """
@@ -393,17 +404,25 @@ def _cleaned(cleaner: nh3.Cleaner, html: str) -> str:
 
 
 def _without_unsafe(text: str) -> str:
-    """`text` without the characters of _UNSAFE_CHARS: the same as its `sub`, faster."""
+    """`text` without the characters of _UNSAFE_CHARS, its C1 controls read as windows-1252
+    (_C1_AS_WINDOWS_1252): the same as _scrubbed(text), faster."""
     if len(text) < 200:  # a title: one search costs less than the scans below
-        return _UNSAFE_CHARS.sub("", text) if _UNSAFE_CHARS.search(text) else text
+        return _scrubbed(text) if _UNSAFE_OR_C1.search(text) else text
     if any(c in text for c in _UNSAFE_LIST):
-        return _UNSAFE_CHARS.sub("", text)
+        return _scrubbed(text)
     if not text.isascii():
         try:
-            text.encode("utf-8")
+            data = text.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate
-            return _UNSAFE_CHARS.sub("", text)
+            return _scrubbed(text)
+        if b"\xc2" in data and _C1_UTF8.search(data):
+            return _scrubbed(text)
     return text
+
+
+def _scrubbed(text: str) -> str:
+    text = _UNSAFE_CHARS.sub("", text)
+    return text.translate(_C1_AS_WINDOWS_1252) if _C1.search(text) else text
 
 
 def _fix_image(match: re.Match[str]) -> str:
@@ -458,9 +477,10 @@ def clean_title(raw: str | None, *, fallback_text: str) -> str:
 
 def clean_text(text: str | None) -> str | None:
     """`text` as one line to store: the characters of _UNSAFE_CHARS removed (controls but
-    tab, CR and newline; lone surrogates; U+FFFE, U+FFFF), whitespace collapsed; None when
-    nothing is left. For a feed's title, an error message: what a feed or a server sends
-    reaches the store through here or a post, never raw (PostgreSQL refuses a NUL byte).
+    tab, CR and newline; lone surrogates; U+FFFE, U+FFFF), C1 controls read as windows-1252
+    (_C1_AS_WINDOWS_1252), whitespace collapsed; None when nothing is left. For a feed's
+    title, an error message: what a feed or a server sends reaches the store through here
+    or a post, never raw (PostgreSQL refuses a NUL byte).
 
     Raises nothing.
     """
@@ -487,7 +507,8 @@ def clean_token(value: str | None) -> str | None:
 
     Raises nothing.
     """
-    if not value or _without_unsafe(value) != value:
+    # obs-text (0x80-0xFF, C1 controls as httpx reads them) is allowed in an entity-tag.
+    if not value or _UNSAFE_CHARS.search(value):
         return None
     return value
 
@@ -536,7 +557,7 @@ def post_key(source_name: str, entry: RawEntry, content_html: str) -> str:
     Every key holds the source's name: two sources carrying one guid or one link are two
     items, until their category's `dedupe` setting folds them (see reconcile). A link's
     fragment is part of it: a page listing items by anchor (`page#a`, `page#b`) holds as
-    many items as anchors. A relative link (no xml:base) counts as written: what it
+    many items as anchors. A link still relative after parsing counts as written: what it
     resolves against, the URL the feed came from, changes with a redirect.
 
     Raises nothing.
@@ -774,7 +795,7 @@ def _entry_key(
 ) -> tuple[str, str]:
     # The key and legacy key _post gives the entry, as far as they do not depend on the
     # content.
-    link = _absolute(entry.link, entry.base or feed_home) or ""
+    link = _absolute(entry.link, feed_home) or ""
     legacy_link = _legacy_link(entry, link, feed_home, legacy_home)
     return (
         _key(source_name, entry.guid, _key_link(entry, link) or entry.link, entry.title, ""),
@@ -784,19 +805,22 @@ def _entry_key(
 
 def _key_link(entry: RawEntry, link: str) -> str:
     """The link a key is made of: `link`, unless it was resolved against the URL the feed
-    came from (written relative, no xml:base), which a redirect or a moved feed changes
-    while the item stays the same one: then the link as written."""
-    if entry.base or not link or not entry.link:
+    came from (still relative after parsing, which resolved any xml:base), which a
+    redirect or a moved feed changes while the item stays the same one: then the link as
+    written."""
+    if not link or not entry.link:
         return link
     written = entry.link.strip()
     return link if _absolute(written, None) is not None else written
 
 
 def _legacy_link(entry: RawEntry, link: str, feed_home: str | None, legacy_home: str | None) -> str:
-    # `link` as it was resolved before store version 6: against the channel's link.
-    if entry.base or legacy_home == feed_home or not entry.link:
+    # `link` as it was resolved before store version 6: against the content's xml:base,
+    # else the channel's link.
+    old_base = entry.base or legacy_home
+    if old_base == feed_home or not entry.link:
         return link
-    return _absolute(entry.link, legacy_home) or ""
+    return _absolute(entry.link, old_base) or ""
 
 
 def text_hash(content_html: str) -> str:
@@ -982,7 +1006,9 @@ def _post(
 ) -> Post | None:
     if not (entry.link or entry.guid or entry.title or entry.content or entry.summary):
         return None
-    link = _absolute(entry.link, entry.base or feed_home) or ""
+    # Parsing resolved the link against the xml:base in effect for it; what is still
+    # relative resolves against the feed's own URL (entry.base is the content's base).
+    link = _absolute(entry.link, feed_home) or ""
     if not link and dropped_links is not None and entry.link and entry.link.strip():
         dropped_links.append(entry.link.strip())
     base = entry.base or link or feed_home

@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urljoin
 
-import charset_normalizer
 import feedparser
+from feedparser.namespaces import mediarss as _mediarss
 
 from aggregator.dates import parse_date  # re-exported: both parse paths read dates with it
+from aggregator.encoding import to_utf8
 from aggregator.errors import ParseError
 from aggregator.types import DateOrder, ParsedFeed, RawEntry
 
@@ -30,15 +31,43 @@ _NO_BASE = "magnet:?xt=urn:aggregator:no-base"
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)\b", re.I | re.S
 )
-_XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*\bencoding\s*=", re.I)
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
-# Encodings a detector tells apart reliably from a feed's worth of text.
-_DETECTABLE = frozenset(
-    {"gb18030", "big5", "cp950", "shift_jis", "cp932", "euc_jp", "euc_kr", "cp949", "cp1251"}
-    | {"koi8_r", "iso8859_5"}
-)
+_DECLARATION = re.compile(rb"^\s*<\?xml\b[^>]*\?>")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def _captions_aside() -> None:
+    """Make feedparser leave an item's own text alone when a media:description follows it.
+
+    feedparser reads media:description as a description, and a description after the
+    item's own becomes its content: every Mastodon post with an image (the alt text) and
+    every New York Times item (the photo caption) then shows the caption instead of its
+    text. A media:description after the item's description or content describes the media
+    only; it is kept aside (as `media_caption`). Alone (YouTube's media:group), it is
+    still the item's summary, as feedparser reads it.
+    """
+    namespace = _mediarss.Namespace
+    start, end = namespace._start_media_description, namespace._end_media_description
+
+    def _start_media_description(self: Any, attrs_d: Any) -> None:
+        aside = "summary" in self._get_context() or bool(self.hasContent)
+        self.__dict__.setdefault("_captions_aside", []).append(aside)
+        if aside:
+            self.push("media_caption", 1)
+        else:
+            start(self, attrs_d)
+
+    def _end_media_description(self: Any) -> None:
+        stack = self.__dict__.get("_captions_aside") or [False]
+        if stack.pop():
+            self.pop("media_caption")
+        else:
+            end(self)
+
+    namespace._start_media_description = _start_media_description
+    namespace._end_media_description = _end_media_description
+
+
+_captions_aside()
 
 
 def parse(
@@ -77,7 +106,15 @@ def parse(
     for name in ("content-type", "content-language"):
         if name in lowered:
             response_headers[name] = lowered[name]
-    content, response_headers = _undeclared_chinese(content, response_headers)
+    # Decoded here, as the fast path decodes: feedparser gets UTF-8 that says so, and its
+    # own choice of codec (ISO-8859-1 as such, Shift_JIS as such) never applies.
+    content = to_utf8(content, lowered.get("content-type")).body
+    if "content-type" in response_headers:
+        media = response_headers["content-type"].split(";", 1)[0].strip()
+        response_headers["content-type"] = f"{media}; charset=utf-8"
+    else:  # feedparser reads a body served without a Content-Type as ISO-8859-1
+        content = _DECLARATION.sub(b"", content, count=1)
+        content = b'<?xml version="1.0" encoding="utf-8"?>' + content
     try:
         d = feedparser.parse(
             content,
@@ -110,47 +147,6 @@ def parse(
         ttl=parse_ttl(feed.get("ttl")),
         entries=raw_entries,
     )
-
-
-def _undeclared_chinese(content: bytes, headers: dict[str, str]) -> tuple[bytes, dict[str, str]]:
-    """GBK/GB18030 (or Big5, Shift_JIS, EUC-KR, Cyrillic) bytes that declare no charset
-    anywhere, re-encoded as UTF-8.
-
-    feedparser falls back to windows-1252 for such a feed and garbles every character
-    (fixture gbk_undeclared.xml). Bytes that are valid UTF-8, or that carry a BOM, a
-    header charset or an XML encoding declaration are left to feedparser. A BOM outranks
-    the header's charset (RFC 7303 §3.2), so with one the header's charset is dropped.
-    """
-    if content.startswith(_BOMS):
-        codec = "utf-8-sig" if content.startswith(_BOMS[0]) else "utf-16"
-        try:
-            text = content.decode(codec)
-        except UnicodeDecodeError:
-            return content, headers
-        media = headers.get("content-type", "application/xml").split(";", 1)[0].strip()
-        return text.encode("utf-8"), {**headers, "content-type": f"{media}; charset=utf-8"}
-    if "charset=" in headers.get("content-type", "").lower().replace(" ", ""):
-        return content, headers
-    if _XML_ENCODING.match(content[:512]):
-        return content, headers
-    try:
-        content.decode("utf-8")
-        return content, headers
-    except UnicodeDecodeError:
-        pass
-    # GB18030 decodes almost any bytes (Big5 or Shift_JIS too, as wrong Han characters):
-    # a detector tells the multi-byte encodings apart; Latin ones it cannot (those stay
-    # feedparser's windows-1252, a superset of ISO-8859-1).
-    best = charset_normalizer.from_bytes(content[:65536]).best()
-    encoding = best.encoding if best is not None and best.encoding in _DETECTABLE else "gb18030"
-    try:
-        text = content.decode(encoding)
-    except UnicodeDecodeError:
-        return content, headers
-    if encoding == "gb18030" and not _HAN.search(text):
-        return content, headers
-    media = headers.get("content-type", "application/xml").split(";", 1)[0].strip()
-    return text.encode("utf-8"), {**headers, "content-type": f"{media}; charset=utf-8"}
 
 
 def _usable(entry: RawEntry) -> bool:
@@ -191,7 +187,7 @@ def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> R
         base = summary_detail.get("base")
     return RawEntry(
         guid=_text(e.get("id")),
-        link=_text(e.get("link")),
+        link=_link(e),
         title=_title_html(e.get("title"), (e.get("title_detail") or {}).get("type"), version),
         content=content,
         summary=summary,
@@ -203,6 +199,15 @@ def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> R
         ),
         base=_explicit_base(base, url),
     )
+
+
+def _link(e: Any) -> str | None:
+    """The item's link: FeedBurner's feedburner:origLink over its feedproxy redirect
+    (feedproxy.google.com no longer answers), when it is an absolute http(s) URL."""
+    original = _text(e.get("feedburner_origlink"))
+    if original is not None and original.lower().startswith(("http://", "https://")):
+        return original
+    return _text(e.get("link"))
 
 
 def _text(value: object) -> str | None:

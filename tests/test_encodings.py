@@ -8,9 +8,14 @@ Content-Type, then the XML declaration, else UTF-8.
 from __future__ import annotations
 
 import asyncio
+import re
+from pathlib import Path
 
 import pytest
+import yaml
+from clirunner import run_cli
 from httpserver import FeedServer
+from lxml import etree
 
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.parse import parse
@@ -158,3 +163,91 @@ def test_undeclared_legacy_charset_is_detected(
     feed = fetched_and_parsed(feed_server, data, "application/rss+xml")
 
     assert feed.title == title
+
+
+# ------------------------------------------------------------- end to end, real CLI
+
+LEGACY_FEEDS = [
+    pytest.param(
+        "application/rss+xml; charset=Shift_JIS",
+        "Shift_JIS",
+        "cp932",
+        "㈱髙島屋、新宿店を改装～①売場拡大",  # NEC and IBM rows only windows-31j has
+        "問い合わせは№3窓口、担当は山﨑まで。",
+        id="shift_jis",
+    ),
+    pytest.param(
+        "application/rss+xml; charset=ISO-8859-1",
+        "ISO-8859-1",
+        "cp1252",
+        "Café owners’ “best year” – espresso now €2",  # bytes 0x80-0x9F
+        "“We’ve never sold more,” said the owner… Prices rose by €0.20 — the first rise.",
+        id="iso-8859-1-smart-quotes",
+    ),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("content_type", "declared", "codec", "title", "body"), LEGACY_FEEDS)
+def test_cli_publishes_legacy_charsets_as_browsers_read_them(
+    tmp_path: Path,
+    feed_server: FeedServer,
+    content_type: str,
+    declared: str,
+    codec: str,
+    title: str,
+    body: str,
+) -> None:
+    data = (
+        f'<?xml version="1.0" encoding="{declared}"?>\n<rss version="2.0"><channel>'
+        "<title>Legacy</title><link>http://legacy.example.org/</link><description>d</description>"
+        f"<item><title>{title}</title><link>http://legacy.example.org/1</link>"
+        "<pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate>"
+        f"<description><![CDATA[<p>{body}</p>]]></description></item>"
+        # &#146; written by an older CMS: what a browser shows is ’, not U+0092.
+        "<item><title>It&#146;s &#147;done&#148;</title><link>http://legacy.example.org/2</link>"
+        "<pubDate>Sun, 26 Dec 2021 10:35:42 GMT</pubDate>"
+        "<description>ok &amp;#150; fine</description></item>"
+        "</channel></rss>"
+    ).encode(codec)
+    feed_server.add("/legacy.rss", data, content_type=content_type)
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "site": {
+                    "title": "Test Site",
+                    "base_url": "https://news.example.org/",
+                    "output_dir": "out",
+                    "timezone": "UTC",
+                    "language": "en",
+                },
+                "database": "sqlite:///test.db",
+                "categories": {"news": {"title": "News"}},
+                "sources": [
+                    {"name": "Legacy", "url": feed_server.url("/legacy.rss"), "category": "news"}
+                ],
+            },
+            allow_unicode=True,
+        ),
+        encoding="utf-8",
+    )
+
+    run_cli(config, "run", "--once")
+
+    out = tmp_path / "out"
+    posts = {}
+    for path in (out / "_posts").glob("*.md"):
+        _, front, text = path.read_text(encoding="utf-8").split("---\n", 2)
+        posts[yaml.safe_load(front)["title"]] = text
+    assert set(posts) == {title, "It’s “done”"}
+    assert f"<p>{body}</p>" in posts[title]
+    assert "ok – fine" in posts["It’s “done”"]
+    atom = etree.parse(str(out / "atom.xml"))
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    titles = {e.text for e in atom.iterfind("a:entry/a:title", ns)}
+    assert titles == {title, "It’s “done”"}
+    contents = "".join(e.text or "" for e in atom.iterfind("a:entry/a:content", ns))
+    assert body in contents and "ok – fine" in contents
+    for produced in (*posts.values(), *posts, contents, *titles):
+        assert not re.search("[\x80-\x9f\ufffd]", produced)
