@@ -32,6 +32,7 @@ __all__ = ["parse_fast"]
 _ATOM_NS = "http://www.w3.org/2005/Atom"
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 _DC_NS = b"http://purl.org/dc/elements/1.1/"
+_ITUNES_DECLARED = b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
 
 
 # Anything feedparser reads in a way the extractor does not report: a doctype (entities
@@ -118,6 +119,8 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         raise _Decline
     if _DC_NS in body and b'xmlns:dc="http://purl.org/dc/elements/1.1/"' not in body:
         raise _Decline  # Dublin Core under a prefix other than dc:
+    if b"itunes:author" in body and _ITUNES_DECLARED not in body:
+        raise _Decline  # itunes: bound to another namespace: feedparser reads no author there
     assert _ffp_core is not None
     result = _ffp_core.parse_entries(
         body, dict, _seen_date, html.unescape, True, True, False, False
@@ -412,11 +415,13 @@ def _rss_entry(
     title = e.get("title")
     if media and b"<media:title" in span:
         title = _media_titled(span, "text/plain")[0]
-    author = _text(e.get("author"))
     if elements is not None and elements.author is not None:
+        author = _text(e.get("author"))
         if author not in (None, elements.author):
             raise _Decline  # which of two authors feedparser keeps is its business
         author = elements.author
+    else:
+        author = _author(e, span, _RSS_AUTHORS)
     return RawEntry(
         guid=guid,
         link=link,
@@ -847,7 +852,7 @@ def _atom_entry(
         summary=summary,
         published=dates.get("published"),
         updated=dates.get("updated"),
-        author=_text(e.get("author")),
+        author=_author(e, span, _ATOM_AUTHORS),
         categories=_terms(e),
         base=_resolve(url, base) if base else None,
     )
@@ -875,6 +880,32 @@ def _atom_html(value: object, content_type: str) -> str | None:
 
 
 # ---------------------------------------------------------------------- shared
+
+
+# Elements an item's author may be read from. The extractor takes the first of several and
+# any prefix's "author" (googleplay:author too); feedparser keeps the last it maps and maps
+# only these: an item with more than one, or another, is declined.
+_AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
+_RSS_AUTHORS = frozenset({b"author", b"dc:creator", b"itunes:author"})
+_ATOM_AUTHORS = frozenset({b"author"})
+
+
+def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str | None:
+    """The item's author as aggregator.parse reads it from feedparser, or a decline."""
+    if b"author" not in span and b"creator" not in span:
+        if e.get("author"):
+            raise _Decline
+        return None
+    found = _AUTHOR_TAG.findall(span)
+    authors = [tag for tag in found if not tag.endswith(b"name")]
+    if len(authors) > 1 or any(tag not in allowed for tag in authors):
+        raise _Decline
+    if allowed is _ATOM_AUTHORS and authors:
+        # An Atom author's name: one <name> in the entry (a contributor's is one more).
+        names = [tag for tag in found if tag.endswith(b"name")]
+        if names != [b"name"]:
+            raise _Decline
+    return _text(e.get("author"))
 
 
 def _text(value: object) -> str | None:

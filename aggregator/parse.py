@@ -226,12 +226,13 @@ def _as_html(value: object, content_type: object) -> str | None:
 
 
 def _title_html(value: object, content_type: object, version: str) -> str | None:
-    """The title as HTML, so that normalize decodes every title the same way, exactly once.
+    """The title as HTML, so that normalize reads every title the same way.
 
     Atom says what its title is (type="text" or "html"). RSS does not: the XML parser has
-    already decoded one level of entities, and that is the only level we decode, so
-    `<title>AT&amp;amp;T</title>` is the text "AT&amp;T". Tags that survive (from
-    `&lt;b&gt;` or CDATA) are still markup, stripped later.
+    already decoded one level of entities, and what it gives is handed on as that text
+    (`<title>AT&amp;amp;T</title>` as the HTML of the text "AT&amp;T"), its tags (from
+    `&lt;b&gt;` or CDATA) left as they are. normalize.clean_title then strips what is
+    markup and decodes the references the text still holds once more, as readers do.
     """
     if not isinstance(value, str) or not value.strip():
         return None

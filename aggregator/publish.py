@@ -39,7 +39,7 @@ from aggregator.htmlshape import kramdown_body
 from aggregator.slug import slugify
 from aggregator.store import Store
 from aggregator.types import Category, Config, ListedPost, Post, Site, SourceState
-from aggregator.urls import http_url, safe_id
+from aggregator.urls import atom_id, http_url, iri_href
 
 __all__ = [
     "PAGE_SIZE",
@@ -85,6 +85,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page": "第 {n} 页",
         "original": "原文",
         "no_posts": "暂无文章。",
+        "by": "作者：",
     },
     "en": {
         "back_to": "Back to ",
@@ -101,6 +102,7 @@ WORDS: dict[str, dict[str, str]] = {
         "page": "Page {n}",
         "original": "Original",
         "no_posts": "No posts yet.",
+        "by": "By ",
     },
 }
 
@@ -191,6 +193,7 @@ def _has_liquid(post: Post) -> bool:
         or search(post.content_html)
         or search(post.link)
         or search(post.source)
+        or (post.author and search(post.author))
         or any(search(tag) for tag in post.tags)
     )
 
@@ -559,6 +562,10 @@ class Publisher:
             # (and no "|" makes the line a table).
             "link_line": f"<{link.replace('|', '%7C')}>" if link else "",
             "source_text": markdown_text(post.source),
+            # The item's author, else the source's name (as the Atom entry names it): a
+            # front matter scalar, and text for the Markdown body.
+            "author": yaml_quote(post.author or post.source),
+            "author_text": markdown_text(post.author or post.source),
         }
 
     def _category_has_liquid(self, category: Category) -> bool:
@@ -589,7 +596,16 @@ class Publisher:
         category = self.category(post.category)
         url = self.urls.base + page_path
         link = http_url(post.link) or ""
-        values = {"canonical": url, "url": url, "iso": iso, "date": minute, "link": link}
+        # "By 王五 · " before the source's name, when the item names its author.
+        byline = f"{self.words['by']}{post.author} · " if post.author else ""
+        values = {
+            "canonical": url,
+            "url": url,
+            "iso": iso,
+            "date": minute,
+            "link": link,
+            "byline": byline,
+        }
         if "post.html" in self.filled_templates:
             form = self._page_form(category, "../" * page_path.count("/"))
             if form is not None:
@@ -610,7 +626,18 @@ class Publisher:
         """post.md rendered once for `category` with markers for the per-post values."""
         key = ("post.md", category.slug, liquid)
         if key not in self._forms:
-            marks = _marks(("title_yaml", "tags_yaml", "date", "body", "link_line", "source_text"))
+            marks = _marks(
+                (
+                    "title_yaml",
+                    "tags_yaml",
+                    "date",
+                    "body",
+                    "link_line",
+                    "source_text",
+                    "author",
+                    "author_text",
+                )
+            )
             context = self._post_file_context(_MarkedPost(), category, liquid, marks)
             self._forms[key] = _Form.cut(self._post_md.render(context))
         return self._forms[key]
@@ -621,7 +648,7 @@ class Publisher:
         key = ("post.html", category.slug, root)
         if key not in self._forms:
             path = root.replace("../", "x/") + "x.html"  # any page at that depth
-            marks = _marks(("canonical", "url", "iso", "date", "link"))
+            marks = _marks(("canonical", "url", "iso", "date", "link", "byline"))
             context = self._post_page_context(path, _MarkedPost(), category, marks)
             self._forms[key] = _Form.cut(self._post_html.render(context))
         return self._forms[key]
@@ -833,14 +860,15 @@ class Publisher:
         fg.register_extension("extras", _ExtrasFeed, _ExtrasEntry, atom=True, rss=False)
         fg.id(meta.url)
         fg.title(_xml(meta.title))
-        fg.link(href=meta.page_url, rel="alternate", type="text/html")
-        fg.link(href=meta.url, rel="self", type="application/atom+xml")
+        # Every href IRI-clean (see iri_href); ids stay as they always were written.
+        fg.link(href=_href(meta.page_url), rel="alternate", type="text/html")
+        fg.link(href=_href(meta.url), rel="self", type="application/atom+xml")
         if meta.hub:
-            fg.link(href=meta.hub, rel="hub")
+            fg.link(href=_href(meta.hub), rel="hub")
         if meta.current:
-            fg.link(href=meta.current, rel="current", type="application/atom+xml")
+            fg.link(href=_href(meta.current), rel="current", type="application/atom+xml")
         if meta.prev_archive:
-            fg.link(href=meta.prev_archive, rel="prev-archive", type="application/atom+xml")
+            fg.link(href=_href(meta.prev_archive), rel="prev-archive", type="application/atom+xml")
         fg.extras.archive = meta.archive
         fg.language(self.site.language)
         fg.generator("aggregator")
@@ -853,13 +881,14 @@ class Publisher:
             fe.title(_xml(post.title))
             fe.published(post.published)
             fe.updated(post.updated)
-            fe.author(name=_xml(post.source))
+            # The item's own author; the source's name when it named none.
+            fe.author(name=_xml(post.author or post.source))
             fe.category(term=category.slug, label=_xml(category.title))
             fe.content(_xml(post.content_html), type="html")
             fe.summary(_xml(summary_of(post.content_html)) or _xml(post.title))
             fe.extras.set(
-                alternate=self.urls.base + self.urls.post_path(post, self.zone),
-                via=http_url(post.link),
+                alternate=_href(self.urls.base + self.urls.post_path(post, self.zone)),
+                via=iri_href(post.link),
                 name=_xml(post.source),
                 state=sources.get(post.source),
             )
@@ -1260,6 +1289,11 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _href(url: str) -> str:
+    """One of our own URLs (from site.base_url) as an IRI-clean href."""
+    return iri_href(url) or url
+
+
 def write_atomic(
     path: Path, data: bytes, *, durable: bool = False, temp: Path | None = None
 ) -> None:
@@ -1313,6 +1347,10 @@ class _ExtrasEntry(BaseEntryExtension):  # type: ignore[misc]
     feedgen 1.0 drops the `rel` of entry links (its atom_entry() reads `rel` from the
     element it just created), and its `source()` writes only title and link where
     RFC 4287 §4.2.11 asks for the original feed's id and updated too.
+
+    Elements are made as feedgen makes its own: unqualified names under the root's
+    default Atom namespace. A `{ATOM_NS}` name on them would make lxml declare the
+    namespace again on each (`ns0:link`, `ns1:link`, `ns2:source`).
     """
 
     def __init__(self) -> None:
@@ -1328,24 +1366,25 @@ class _ExtrasEntry(BaseEntryExtension):  # type: ignore[misc]
     def extend_atom(self, entry: Any) -> Any:
         for rel, href in self._links:
             kind = {"type": "text/html"} if rel == "alternate" else {}
-            etree.SubElement(entry, f"{{{ATOM_NS}}}link", rel=rel, href=href, **kind)
+            etree.SubElement(entry, "link", rel=rel, href=href, **kind)
         if self._name is None:
             return entry
         state = self._state
-        source = etree.SubElement(entry, f"{{{ATOM_NS}}}source")
-        # The original feed's id and links are the feed's own words: held to the checks of
-        # an entry's link (a `javascript:` home page is dropped, not linked).
-        feed_url = http_url(state.url) if state else None
-        feed_id = safe_id(state.feed_id) if state else None
+        source = etree.SubElement(entry, "source")
+        # The original feed's id and links are the feed's own words: an id that is no
+        # absolute IRI ("123", "/p/1", "urn:x") gives way to the feed's URL, and links are
+        # held to the checks of an entry's link (a `javascript:` home page is dropped).
+        feed_url = iri_href(state.url) if state else None
+        feed_id = atom_id(state.feed_id) if state else None
         if feed_id or feed_url:
-            etree.SubElement(source, f"{{{ATOM_NS}}}id").text = _xml(feed_id or feed_url or "")
-        title = etree.SubElement(source, f"{{{ATOM_NS}}}title")
+            etree.SubElement(source, "id").text = _xml(feed_id or feed_url or "")
+        title = etree.SubElement(source, "title")
         title.text = _xml((state.feed_title if state else None) or self._name)
-        home = http_url(state.feed_link) if state else None
+        home = iri_href(state.feed_link) if state else None
         if home:
-            etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="alternate", href=home)
+            etree.SubElement(source, "link", rel="alternate", href=home)
         if feed_url:
-            etree.SubElement(source, f"{{{ATOM_NS}}}link", rel="self", href=feed_url)
+            etree.SubElement(source, "link", rel="self", href=feed_url)
         if state and state.last_success:
-            etree.SubElement(source, f"{{{ATOM_NS}}}updated").text = state.last_success.isoformat()
+            etree.SubElement(source, "updated").text = state.last_success.isoformat()
         return entry

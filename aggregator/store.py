@@ -153,6 +153,8 @@ posts = sa.Table(
     # before (Post.legacy_key: the key itself for a row stored before).
     sa.Column("identity_key", sa.Text, nullable=False, server_default=""),
     sa.Column("legacy_key", sa.Text, nullable=False, server_default=""),
+    # Version 7: the item's author as normalize cleaned it; NULL: the item named none.
+    sa.Column("author", sa.Text),
 )
 
 _is_pending = posts.c.revision > posts.c.published_revision
@@ -323,6 +325,12 @@ def _identity_v6(conn: Connection) -> None:
         index.create(conn)
 
 
+def _authors_v7(conn: Connection) -> None:
+    # Stored posts name no author until their items are normalized again (NORMALIZER_VERSION
+    # 4 does so at their next fetch): NULL, as for an item that names none.
+    conn.exec_driver_sql("ALTER TABLE posts ADD COLUMN author TEXT")
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -331,6 +339,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _arrival_index_v4,
     _volume_v5,
     _identity_v6,
+    _authors_v7,
 )
 
 
@@ -1088,49 +1097,27 @@ def _listed_from_row(row: Any, *, ever_published: bool | None = None) -> ListedP
 
 
 def _post_from_row(row: Any) -> Post:
-    """A row of `select(posts)`, read by position (a full rebuild reads every post)."""
-    (
-        key,
-        source,
-        category,
-        title,
-        link,
-        published,
-        updated,
-        content_html,
-        tags,
-        slug,
-        content_hash,
-        dated,
-        _first_seen,
-        revision,
-        _published_revision,
-        canonical_link,
-        text_hash,
-        raw_hash,
-        _full_text_tries,
-        identity_key,
-        legacy_key,
-    ) = row
+    """A row of `select(posts)`, its columns read by name (any column order, any added)."""
     return Post(
-        key=key,
-        source=source,
-        category=category,
-        title=title,
-        link=link,
-        published=published,
-        updated=updated,
-        content_html=content_html,
-        tags=tags,
-        slug=slug,
-        content_hash=content_hash,
-        dated=dated,
-        revision=revision,
-        canonical_link=canonical_link,
-        text_hash=text_hash,
-        raw_hash=raw_hash,
-        identity_key=identity_key,
-        legacy_key=legacy_key,
+        key=row.key,
+        source=row.source,
+        category=row.category,
+        title=row.title,
+        link=row.link,
+        published=row.published,
+        updated=row.updated,
+        content_html=row.content_html,
+        tags=row.tags,
+        slug=row.slug,
+        content_hash=row.content_hash,
+        dated=row.dated,
+        revision=row.revision,
+        canonical_link=row.canonical_link,
+        text_hash=row.text_hash,
+        raw_hash=row.raw_hash,
+        identity_key=row.identity_key,
+        legacy_key=row.legacy_key,
+        author=row.author,
     )
 
 
@@ -1152,6 +1139,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
         posts.c.raw_hash,
         posts.c.identity_key,
         posts.c.legacy_key,
+        posts.c.author,
     )
     for chunk in _chunks(keys):
         for row in conn.execute(query.where(posts.c.key.in_(chunk))):
@@ -1173,19 +1161,25 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
         if old.content_hash == post.content_hash:
             unchanged += 1
             raw = post.raw_hash or old.raw_hash
-            if (raw, identity_key, legacy_key) != (
+            if (raw, identity_key, legacy_key, post.author) != (
                 old.raw_hash,
                 old.identity_key,
                 old.legacy_key,
+                old.author,
             ):
                 # Same post from changed raw bytes, or claimed by its item: remember them so
-                # that they are skipped next time (no new revision: nothing to publish).
+                # that they are skipped next time (no new revision: nothing to publish). The
+                # author is no part of the content hash (a byline alone is no edit worth a
+                # reader's notice, and posts stored before authors were kept would all read
+                # as edited): it is kept as it is now, and shows wherever the post is
+                # written next.
                 rehashed.append(
                     {
                         "b_key": key,
                         "b_raw_hash": raw,
                         "b_identity_key": identity_key,
                         "b_legacy_key": legacy_key,
+                        "b_author": post.author,
                     }
                 )
         else:
@@ -1207,6 +1201,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                     "b_raw_hash": post.raw_hash,
                     "b_identity_key": identity_key,
                     "b_legacy_key": legacy_key,
+                    "b_author": post.author,
                 }
             )
     if rehashed:
@@ -1217,6 +1212,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 raw_hash=sa.bindparam("b_raw_hash"),
                 identity_key=sa.bindparam("b_identity_key"),
                 legacy_key=sa.bindparam("b_legacy_key"),
+                author=sa.bindparam("b_author"),
             ),
             rehashed,
         )
@@ -1239,6 +1235,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 raw_hash=sa.bindparam("b_raw_hash"),
                 identity_key=sa.bindparam("b_identity_key"),
                 legacy_key=sa.bindparam("b_legacy_key"),
+                author=sa.bindparam("b_author"),
                 revision=posts.c.revision + 1,
             ),
             changes,
@@ -1269,6 +1266,7 @@ def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> Upsert
                 "full_text_tries": 0,
                 "identity_key": p.identity_key or p.key,
                 "legacy_key": p.legacy_key or p.key,
+                "author": p.author,
             }
             for p, slug in zip(inserts, slugs, strict=True)
         ]

@@ -254,6 +254,7 @@ class Post:
     # The key the formula before store version 6 gave the item (normalize._legacy_key):
     # finds the post stored under it, and another source's item under one global guid.
     legacy_key: str = ""
+    author: str | None = None  # plain text, one line: the item's author; None: it named none
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

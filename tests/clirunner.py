@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -68,7 +69,8 @@ def validate_atom(path: Path) -> None:
     - entry ids are unique within the feed;
     - every entry has an author (its own, or through atom:source / the feed);
     - at most one rel="alternate" link per type (and hreflang) in the feed and in each entry;
-    - the feed's `updated` equals its newest entry's `updated`.
+    - the feed's `updated` equals its newest entry's `updated`;
+    - and the W3C Feed Validator's rules beyond the schema (check_atom_clean).
     """
     from datetime import datetime
 
@@ -116,6 +118,72 @@ def validate_atom(path: Path) -> None:
                 f"{path}: feed updated {when(feed).isoformat()} is not the newest entry's "
                 f"{newest.isoformat()}"
             )
+    check_atom_clean(path)
+
+
+# The W3C Feed Validator's patterns (feedvalidator/validators.py, class rfc2396): a tag:
+# URI (RFC 4151) and a URN (RFC 8141) as it reads them, and the characters it takes in
+# any other IRI once IDNA has encoded it.
+_VALIDATOR_TAG = re.compile(
+    r"tag:([a-z0-9\-._]+?@)?[a-z0-9.\-]+?,\d{4}(-\d{2}(-\d{2})?)?:"
+    r"[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*(#[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,]*)?"
+)
+_VALIDATOR_URN = re.compile(
+    r"[Uu][Rr][Nn]:[a-zA-Z0-9][a-zA-Z0-9-]{1,31}:([a-zA-Z0-9()+,.:=@;$_!*'\-]|%[0-9A-Fa-f]{2})+"
+)
+_VALIDATOR_URI = re.compile(r"[a-zA-Z][0-9a-zA-Z+\-.]*:(//)?[0-9a-zA-Z;/?:@&=+$.\-_!~*'()%,#]+")
+
+
+def _absolute_iri(value: str) -> bool:
+    import rfc3987
+
+    if not rfc3987.match(value, rule="IRI"):
+        return False
+    scheme = value.split(":", 1)[0].lower()
+    if scheme == "tag":
+        return _VALIDATOR_TAG.fullmatch(value) is not None
+    if scheme == "urn":
+        return _VALIDATOR_URN.fullmatch(value) is not None
+    try:
+        ascii_form = value.encode("idna").decode("ascii") if not value.isascii() else value
+    except UnicodeError:
+        return False  # what the validator's IDNA step cannot encode, it reports
+    return _VALIDATOR_URI.fullmatch(ascii_form) is not None
+
+
+def check_atom_clean(path: Path) -> None:
+    """Fail unless `path` is clean by the rules the W3C Feed Validator applies beyond RFC
+    4287's schema: the Atom namespace declared once, at the root, with no `nsN:` prefixes;
+    every atom:id (feed, entry, atom:source) an absolute IRI; every href an absolute IRI
+    with nothing an IRI may not hold (spaces, `{`, `|`, a stray `%`)."""
+    from lxml import etree
+
+    data = path.read_bytes()
+    if re.search(rb"</?ns\d+:", data):
+        raise AssertionError(f"{path}: elements carry generated ns prefixes")
+    root = etree.fromstring(data)
+    if root.tag != f"{_ATOM}feed" or root.nsmap.get(None) != _ATOM[1:-1]:
+        raise AssertionError(f"{path}: Atom is not the root's default namespace")
+    declarations = 0
+    for element in root.iter():
+        parent = element.getparent()
+        inherited = parent.nsmap if parent is not None else {}
+        declarations += sum(
+            1
+            for prefix, uri in element.nsmap.items()
+            if uri == _ATOM[1:-1] and inherited.get(prefix) != uri
+        )
+    if declarations != 1:
+        raise AssertionError(f"{path}: the Atom namespace is declared {declarations} times")
+    for element in root.iter(f"{_ATOM}id"):
+        value = (element.text or "").strip()
+        if not _absolute_iri(value):
+            where = element.getparent().tag.removeprefix(_ATOM)
+            raise AssertionError(f"{path}: {where}/id {value!r} is no absolute IRI")
+    for element in root.iter(f"{_ATOM}link"):
+        href = element.get("href") or ""
+        if not _absolute_iri(href):
+            raise AssertionError(f"{path}: link rel={element.get('rel')} href {href!r}")
 
 
 def validate_feeds(root: Path) -> int:

@@ -520,3 +520,98 @@ def test_upgrade_from_store_version_5_republishes_nothing(
     serve_upgrade_feeds(feed_server, tail=b"<!-- regenerated again -->\n")
     assert round_figures(run_cli(config, "run", "--once", "--all")) == (0, 0)
     assert len(stored_posts(db)) == len(posts)
+    # A category nothing changed in still has the old release's feed file; rewriting every
+    # file with today's writer keeps every entry's id.
+    run_cli(config, "publish", "--all")
+    assert atom_ids(out / "atom.xml").keys() == ids.keys()
+
+
+def test_item_authors_reach_feeds_and_pages(tmp_path: Path, feed_server: FeedServer) -> None:
+    feed_server.add(
+        "/jinmen.rss",
+        (Path(__file__).parent / "data" / "feeds" / "wordpress_authors.xml").read_bytes(),
+    )
+    config = write_config(
+        tmp_path,
+        [{"name": "Feed 122", "url": feed_server.url("/jinmen.rss"), "category": "city"}],
+        {"city": "City"},
+    )
+    run_cli(config, "run", "--once")
+    out = tmp_path / "out"
+    validate_feeds(out)
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    authors = {
+        entry.findtext(f"{atom}title"): entry.findtext(f"{atom}author/{atom}name")
+        for entry in etree.parse(str(out / "atom.xml")).getroot().iter(f"{atom}entry")
+    }
+    assert authors == {
+        "海河沿岸步道全线贯通": "王五",
+        "Tom & Jerry’s cafe opens": "Tom & Jerry",
+        "Guest column": "Li Lei",
+        "Notice from the editors": "Feed 122",  # no byline: the source's name
+    }
+    page = next(out.glob("city/2021/12/28/*.html")).read_text(encoding="utf-8")
+    assert "By 王五 · Feed 122 ·" in page
+    unsigned = next(out.glob("city/2021/12/25/*.html")).read_text(encoding="utf-8")
+    assert "By " not in unsigned and "· Feed 122 ·" in unsigned
+    # The default post file shows no author (the golden post's format).
+    for post in (out / "_posts").glob("*.md"):
+        assert "王五" not in post.read_text(encoding="utf-8")
+
+
+def test_published_atom_is_clean_by_the_feed_validators_rules(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feeds = Path(__file__).parent / "data" / "feeds"
+    feed_server.add("/odd.rss", (feeds / "odd_ids_links.xml").read_bytes())
+    feed_server.add("/odd%20atom.xml", (feeds / "odd_feed_id.xml").read_bytes())
+    feed_server.add("/golden.rss", (GOLDEN / "tianjinribao.rss").read_bytes())
+    config = write_config(
+        tmp_path,
+        [
+            {"name": "Odd <RSS> & co", "url": feed_server.url("/odd.rss"), "category": "odd"},
+            {"name": "源 #2", "url": feed_server.url("/odd%20atom.xml"), "category": "odd"},
+            {"name": "天津日报", "url": feed_server.url("/golden.rss"), "category": "tianjin"},
+        ],
+        {"odd": "Odd {ids}", "tianjin": "天津日报新闻"},
+    )
+    run_cli(config, "run", "--once")
+    out = tmp_path / "out"
+    # Every Atom file: the schema, then one Atom namespace declaration at the root, no
+    # ns0: prefixes, every id and source id an absolute IRI, every href IRI-clean.
+    assert validate_feeds(out) >= 3
+    from lxml import etree
+
+    atom = "{http://www.w3.org/2005/Atom}"
+    root = etree.parse(str(out / "category" / "odd.xml")).getroot()
+    entries = {e.findtext(f"{atom}title"): e for e in root.iter(f"{atom}entry")}
+    assert len(entries) == 6
+
+    def via(title: str) -> str | None:
+        return next(
+            (x.get("href") for x in entries[title].iter(f"{atom}link") if x.get("rel") == "via"),
+            None,
+        )
+
+    assert via("Bare number guid") == "https://odd.example.org/a%20b/post?x=%7B1%7D%7C2"
+    assert via("Spaced guid") == "https://odd.example.org/100%25/done%5Enow%60"
+    assert via("Path guid") == (
+        "https://xn--fsqu00a.example/%E8%B7%AF%E5%BE%84/p?q=%E4%B8%AD%E6%96%87#%E7%89%87%E6%AE%B5"
+    )
+    source_ids = {
+        e.findtext(f"{atom}source/{atom}title"): e.findtext(f"{atom}source/{atom}id")
+        for e in entries.values()
+    }
+    # RSS has no feed id: the feed's home page, IRI-clean; an Atom id that is no IRI
+    # ("feed 42") gives way to the feed's URL.
+    assert source_ids == {
+        "Odd ids and links": "https://odd.example.org/home%20page/",
+        "An Atom feed whose id is no IRI": feed_server.url("/odd%20atom.xml"),
+    }
+    # The entries' own ids never came from the feeds' guids: stable tag: URIs.
+    assert all(
+        (e.findtext(f"{atom}id") or "").startswith("tag:news.example.org,2026:")
+        for e in entries.values()
+    )

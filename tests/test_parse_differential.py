@@ -29,6 +29,7 @@ KNOWN_DIFFERENCES: dict[str, str] = {}
 # (test_listed_fixture_is_declined). Fixtures named in neither list may go either way.
 DECLINED: dict[str, str] = {
     "atom03.xml": "Atom 0.3 namespace",
+    "blogger_atom.xml": "an Atom author's email (feedparser writes 'name (email)')",
     "atom10.xml": "xhtml title and content",
     "atom10_xml_base.xml": "xml:base on an entry",
     "broken_no_items.xml": "not well-formed",
@@ -80,6 +81,10 @@ MUST_ACCEPT = (
     "thai_undeclared.xml",
     "hebrew_undeclared.xml",
     "utf16.xml",
+    "wordpress_authors.xml",
+    "podcast_itunes_author.xml",
+    "rss_author_email.xml",
+    "atom_authors.xml",
 )
 
 
@@ -163,12 +168,15 @@ def test_listed_differences_still_differ() -> None:
 # --------------------------------------------------------------- inline cases
 
 
-def rss(items: str, *, channel: str = "") -> bytes:
+ITUNES = ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+
+
+def rss(items: str, *, channel: str = "", ns: str = "") -> bytes:
     return (
         '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"'
         ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
         ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
-        ' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+        f"{ns or ITUNES}>"
         f"<channel><title>T</title><link>https://site.example.org/</link>{channel}"
         f"{items}</channel></rss>"
     ).encode()
@@ -237,6 +245,21 @@ ACCEPTED = {
         "<content:encoded><![CDATA[<p>c</p>\n]]></content:encoded></item>"
     ),
     "author-email": rss("<item><title>x</title><author>a@b.com (A B)</author></item>"),
+    "dc-creator": rss("<item><title>x</title><dc:creator>王五</dc:creator></item>"),
+    "dc-creator-cdata-markup": rss(
+        "<item><title>x</title><dc:creator><![CDATA[<b>Bob</b> &amp; Al]]></dc:creator></item>"
+    ),
+    "itunes-author": rss(
+        "<item><title>x</title><itunes:author>Pod &amp;amp; Cast</itunes:author></item>",
+        ns=' xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"',
+    ),
+    "atom-author-name": atom(
+        "<entry><title>t</title><id>1</id><author><name> Ann </name>"
+        "<uri>https://a.example/</uri></author></entry>"
+    ),
+    "atom-contributor-only": atom(
+        "<entry><title>t</title><id>1</id><contributor><name>Co</name></contributor></entry>"
+    ),
     "categories": rss(
         "<item><title>x</title><category>a</category><category> b </category></item>"
     ),
@@ -371,6 +394,28 @@ DECLINED_INLINE = {
     "c1-reference": rss("<item><title>It&#146;s</title><guid>1</guid></item>"),
     "c1-hex-reference": rss("<item><title>x</title><description>&#x96;</description></item>"),
     "c1-raw": rss("<item><title>It\u0092s</title><guid>1</guid></item>"),
+    "two-creators": rss(
+        "<item><title>x</title><dc:creator>A</dc:creator><dc:creator>B</dc:creator></item>"
+    ),
+    "author-and-creator": rss(
+        "<item><title>x</title><author>a@b.c (A)</author><dc:creator>B</dc:creator></item>"
+    ),
+    "googleplay-author": rss(
+        "<item><title>x</title><googleplay:author>G</googleplay:author></item>",
+        ns=' xmlns:googleplay="http://www.google.com/schemas/play-podcasts/1.0"',
+    ),
+    "itunes-elsewhere": rss(
+        "<item><title>x</title><itunes:author>I</itunes:author></item>",
+        ns=' xmlns:itunes="https://example.org/not-itunes"',
+    ),
+    "atom-two-authors": atom(
+        "<entry><title>t</title><id>1</id><author><name>A</name></author>"
+        "<author><name>B</name></author></entry>"
+    ),
+    "atom-author-and-contributor": atom(
+        "<entry><title>t</title><id>1</id><author><name>A</name></author>"
+        "<contributor><name>C</name></contributor></entry>"
+    ),
     "atom-author-email": atom(
         "<entry><title>t</title><id>1</id><author><name>N</name><email>n@x</email></author></entry>"
     ),
@@ -561,3 +606,19 @@ def test_declined_tag_elements_are_read_by_feedparser() -> None:
     for name in ("itunes-keywords", "media-keywords"):
         (entry,) = parse(DECLINED_INLINE[name], XML, url=URL).entries
         assert entry.categories == ("a", "b"), name
+
+
+@pytest.mark.parametrize(
+    ("name", "author"),
+    [
+        pytest.param("author-email", "a@b.com (A B)", id="rss-author"),
+        pytest.param("dc-creator", "王五", id="dc-creator"),
+        pytest.param("dc-creator-cdata-markup", "<b>Bob</b> &amp; Al", id="cdata"),
+        pytest.param("itunes-author", "Pod &amp; Cast", id="itunes"),
+        pytest.param("atom-author-name", "Ann", id="atom-name"),
+    ],
+)
+def test_fast_path_reads_the_author_feedparser_reads(name: str, author: str) -> None:
+    fast = parse_fast(ACCEPTED[name], XML, url=URL)
+    assert fast is not None and fast.entries[0].author == author
+    assert parse(ACCEPTED[name], XML, url=URL, fast=False).entries[0].author == author

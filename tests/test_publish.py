@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -605,3 +606,107 @@ def test_source_links_and_ids_get_the_checks_of_entry_links(tmp_path: Path, stor
     assert "<https://ex.org/a%22%3E%3Cscript%3Ealert(1)%3C/script%3E>" in post
     second = next((tmp_path / "out" / "_posts").glob("*-post-number-2.md")).read_text()
     assert "javascript:" not in second
+
+
+# ---------------------------------------------------------------- authors
+
+HOSTILE_AUTHORS = [
+    pytest.param("王五", id="chinese"),
+    pytest.param("</name><script>alert(1)</script> \"q\" 'a'", id="markup-and-quotes"),
+    pytest.param("{{ site.title }} {% raise %}", id="liquid"),
+    pytest.param("*em* _u_ [x](javascript:alert(1)) <https://evil.example/> `c` | a |", id="md"),
+    pytest.param("---\nlayout: evil", id="yaml-document"),
+    pytest.param("key: value # not a comment &anchor *alias !tag", id="yaml-specials"),
+    pytest.param("]]> &amp; &#x26; \x07 bell \u2028 ls", id="xml-and-controls"),
+    pytest.param("{: .attr} ^^ ~~", id="kramdown"),
+]
+
+
+def author_templates(tmp: Path) -> Path:
+    """An operator's post.md that shows the author in the front matter and the body."""
+    import aggregator
+
+    folder = tmp / "templates"
+    folder.mkdir()
+    default = (Path(aggregator.__file__).parent / "templates" / "post.md").read_text()
+    head, body = default.split("tags: {{ tags_yaml }}\n", 1)
+    (folder / "post.md").write_text(
+        f"{head}tags: {{{{ tags_yaml }}}}\nauthor: {{{{ author }}}}\n"
+        + body.replace("{{ body }}", "Written by {{ author_text }}.\n\n{{ body }}", 1)
+    )
+    return folder
+
+
+@pytest.mark.parametrize("author", HOSTILE_AUTHORS)
+def test_author_is_inert_in_every_output(tmp_path: Path, store: Store, author: str) -> None:
+    from html.parser import HTMLParser
+
+    config = make_config(tmp_path, templates_dir=author_templates(tmp_path))
+    store.upsert_posts([make_post(1, author=author)], now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+    # XML: the Atom entry names the author as text; the feed stays valid.
+    validate_atom(out / "atom.xml")
+    (entry,) = entries(out / "atom.xml")
+    shown = author.replace("\x07", "")  # XML 1.0 cannot carry it: the feed drops it
+    assert entry.findtext(f"{ATOM}author/{ATOM}name") == shown
+    assert entry.find(f"{ATOM}script") is None and entry.find("script") is None
+    # YAML: the front matter reads back the author as it is, and nothing else changes.
+    text = next((out / "_posts").glob("*.md")).read_text()
+    front = read_front_matter(text)
+    assert front["author"] == author
+    assert front["layout"] == "post" and front["title"] == "Post number 1"
+    if "{{" in author or "{%" in author:
+        assert front["render_with_liquid"] is False
+    # Markdown: the line that shows it holds none of Markdown's or HTML's specials raw.
+    (line,) = [ln for ln in text.split("\n") if ln.startswith("Written by ")]
+    shown_text = line.removeprefix("Written by ").removesuffix(".")
+    assert not set(shown_text) & set("<>*_[]()`|{}#&!\\\n") - {"&", "#"}
+    assert html.unescape(shown_text) == " ".join(author.replace("\n", " ").split(" "))
+
+    # HTML: the page's byline is text: no element of the author's making.
+    class Collect(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.tags: list[str] = []
+            self.meta = ""
+            self._in_meta = False
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.append(tag)
+            if tag == "p":
+                self._in_meta = ("class", "meta") in attrs
+
+        def handle_endtag(self, tag: str) -> None:
+            if tag == "p":
+                self._in_meta = False
+
+        def handle_data(self, data: str) -> None:
+            if self._in_meta:
+                self.meta += data
+
+    page = Collect()
+    page.feed(next((out / "news").rglob("*.html")).read_text())
+    assert "script" not in page.tags
+    assert f"By {author} · Example Source" in page.meta
+
+
+def test_post_without_author_names_its_source_and_default_file_has_no_author(
+    tmp_path: Path, store: Store
+) -> None:
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1), make_post(2, author="Jane Doe")], now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+    names = {
+        e.findtext(f"{ATOM}title"): e.findtext(f"{ATOM}author/{ATOM}name")
+        for e in entries(out / "atom.xml")
+    }
+    assert names == {"Post number 1": "Example Source", "Post number 2": "Jane Doe"}
+    for path in (out / "_posts").glob("*.md"):
+        assert "author" not in read_front_matter(path.read_text())
+        assert "Jane Doe" not in path.read_text()
+    page_1 = (out / "news/2021/12/26/post-number-1.html").read_text()
+    page_2 = (out / "news/2021/12/26/post-number-2.html").read_text()
+    assert "By " not in page_1 and "· Example Source ·" in page_1
+    assert "By Jane Doe · Example Source ·" in page_2

@@ -87,6 +87,7 @@ def test_only_the_package_templates_are_filled(tmp_path: Path, store: Store) -> 
 @given(
     title=HOSTILE,
     source=HOSTILE,
+    author=st.one_of(st.none(), HOSTILE),
     link=HOSTILE,
     content=HOSTILE,
     tags=st.lists(HOSTILE, max_size=3),
@@ -100,6 +101,7 @@ def test_filled_post_file_and_page_equal_jinja(
     store: Store,
     title: str,
     source: str,
+    author: str | None,
     link: str,
     content: str,
     tags: list[str],
@@ -114,6 +116,7 @@ def test_filled_post_file_and_page_equal_jinja(
         1,
         title=title,
         source=source,
+        author=author,
         link=link,
         content_html=content,
         tags=tuple(tags),
@@ -135,6 +138,7 @@ def test_published_tree_is_byte_identical_to_jinja(tmp_path: Path, store: Store)
     ]
     posts.append(make_post(80, title="{{ liquid }} & <b>", content_html="<p>{% raw %}</p>"))
     posts.append(make_post(81, category="unlisted", link='https://e.org/?a=1&b="2"'))
+    posts.append(make_post(82, author="王五 <b>&amp;</b> {{ x }}"))
     store.upsert_posts(posts, now=WHEN)
     Publisher(config, store).publish(full=True)
     Publisher(rendered, store).publish(full=True)

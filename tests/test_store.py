@@ -735,3 +735,59 @@ def test_identities_are_found_by_key_claim_legacy_key_link_and_text(store: Store
     assert found(keys=[""], legacy_keys=[""]) == []
     (k1,) = store.identities(legacy_keys=["g"])
     assert (k1.identity_key, k1.legacy_key, k1.link) == ("k1", "g", "https://example.org/k1")
+
+
+# ---------------------------------------------------------------- authors
+
+
+def test_author_is_stored_and_read_back_by_every_reader(store: Store) -> None:
+    store.upsert_posts(
+        [make_post("a", author="王五"), make_post("b"), make_post("c", author='O\'Brien "Al"')],
+        now=T0,
+    )
+    store.settle_slugs()
+    want = {"a": "王五", "b": None, "c": 'O\'Brien "Al"'}
+    assert {p.key: p.author for p in store.pending()} == want
+    assert {p.key: p.author for p in store.recent_posts()} == want
+    assert {p.key: p.author for batch in store.iter_posts() for p in batch} == want
+    assert {p.key: p.author for p in store.get_posts(["a", "b", "c"])} == want
+    assert store.get_post("a") == make_post("a", author="王五", revision=1)
+
+
+def test_author_alone_changed_is_kept_without_a_new_revision(store: Store) -> None:
+    store.upsert_posts([make_post("a")], now=T0)
+    store.mark_published([("a", 1)])
+    result = store.upsert_posts([make_post("a", author="Jane Doe", raw_hash="r2")], now=T0)
+    assert result.unchanged == 1 and not result.updated
+    post = store.get_post("a")
+    assert post is not None and post.author == "Jane Doe" and post.revision == 1
+    assert post.raw_hash == "r2" and store.pending() == []
+    # A real edit carries the author along with it.
+    store.upsert_posts([make_post("a", author="J. Doe", content_hash="edited")], now=T0)
+    post = store.get_post("a")
+    assert post is not None and post.author == "J. Doe" and post.revision == 2
+
+
+def test_version_5_database_gains_authors_and_keeps_its_posts_published(
+    db_url: str, engine: Engine
+) -> None:
+    authors_step = MIGRATIONS.index(store_module._authors_v7)
+    store_module._migrate(engine, MIGRATIONS[:authors_step])
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO posts (key, source, category, title, link, published, updated,"
+            " content_html, tags, slug, content_hash, dated, first_seen, revision,"
+            " published_revision) VALUES ('old', 's', 'c', 't', 'l', '2021-12-26 08:30:15',"
+            " '2021-12-26 08:30:15', 'x', '[]', 'same', 'h', true, '2021-12-26 08:30:15', 1, 1)"
+        )
+    opened = open_store(db_url)
+    try:
+        old = opened.get_post("old")
+        assert old is not None and old.author is None
+        # The item normalized again names its author: stored, nothing to republish.
+        opened.upsert_posts([dataclasses.replace(old, author="王五", raw_hash="new")], now=T0)
+        again = opened.get_post("old")
+        assert again is not None and again.author == "王五" and again.revision == 1
+        assert opened.pending() == []
+    finally:
+        opened.close()
