@@ -151,6 +151,10 @@ def _named(name: str) -> timezone:
 def _iso(text: str) -> datetime | None:
     # W3CDTF / ISO 8601; Python 3.11 also reads "Z", a space separator, +HHMM and the
     # basic format. Reduced forms ("2023-10", a month) are no publication date: refused.
+    # A fraction of the hour or minute ("10.30", "10:30.5") Python reads as seconds': the
+    # general steps refuse it.
+    if _ISO_SHORT_FRACTION.search(text):
+        return None
     try:
         value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
@@ -161,6 +165,7 @@ def _iso(text: str) -> datetime | None:
     return value
 
 
+_ISO_SHORT_FRACTION = re.compile(r"[Tt ][0-9]{2}(?::?[0-9]{2})?[.,]")
 _REFUSED = datetime.min  # _iso's "read, and impossible": the general steps need not try
 
 
@@ -217,6 +222,7 @@ _ZONE = re.compile(
     r")",
     re.I,
 )
+_ZONE_NAME_AFTER = re.compile(r"\s+([A-Za-z]{1,5})(?![A-Za-z])")
 _NUMERIC_DATE = re.compile(
     r"(?<![\d+\-])(?P<a>\d{1,4})(?P<sep>[/.\-])\s?(?P<b>\d{1,2})(?P=sep)\s?(?P<c>\d{1,4})"
     r"(?![\d:])\.?"
@@ -260,6 +266,13 @@ def _general(text: str, date_order: DateOrder | None) -> datetime | None:
                 zone = _offset(found["sign"], found["hh"], found["mm"])
                 if zone is None:
                     return None
+                # "+0000 GMT", "+0800 CST": the digits say the instant, the name after them
+                # (often ambiguous) adds nothing.
+                after = _ZONE_NAME_AFTER.match(rest, found.end())
+                if after is not None and (
+                    after[1].upper() in ZONE_OFFSETS or after[1].upper() in GENERIC_ZONES
+                ):
+                    found = after
             elif found["iana"]:
                 named = found["iana"]
             else:

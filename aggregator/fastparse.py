@@ -388,8 +388,12 @@ def _rss_entry(
     if media and b"<media:description" in span:
         _rss_media_captions(span)
     guid_tag = _GUID_TAG.search(span)
-    # Without a <guid> the extractor uses the link as id; feedparser leaves it empty.
-    guid = _text(e.get("id")) if guid_tag is not None else None
+    if guid_tag is not None and span.count(b"<guid") > 1:
+        raise _Decline  # which of two guids feedparser keeps is its business
+    # Without a <guid>, or with an empty one, the extractor uses the link as id; feedparser
+    # leaves it empty.
+    empty = guid_tag is not None and _EMPTY_GUID.match(span, guid_tag.start()) is not None
+    guid = _text(e.get("id")) if guid_tag is not None and not empty else None
     if links and _EMPTY_LINK.search(span):
         raise _Decline  # the extractor fills an empty <link> from the guid; feedparser does not
     if (elements is not None and elements.link) or links > 1 or (links and b"<link>" not in span):
@@ -434,6 +438,7 @@ def _rss_entry(
 
 _EMPTY_LINK = re.compile(rb"<link\s*/>|<link>\s*</link>")
 _GUID_TAG = re.compile(rb"<guid\b([^>]*)>")
+_EMPTY_GUID = re.compile(rb"<guid\b[^>]*(?:/>|>\s*</guid\s*>)")
 _PERMALINK = re.compile(rb"""isPermaLink\s*=\s*["']([^"']*)["']""", re.I)
 
 

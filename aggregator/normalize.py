@@ -73,8 +73,9 @@ MAX_DEPTH = 64
 MAX_INPUT_DEPTH = 256
 # Part of every raw hash: bump it when a change here changes what an entry turns into, so
 # that stored items are normalized again. 4: source-scoped keys, relative links against the
-# feed's URL; every item normalized once more claims its post (see reconcile).
-NORMALIZER_VERSION = "4"
+# feed's URL; every item normalized once more claims its post (see reconcile). 5: a relative
+# link's key is the link as written (the URL it resolves against moves with redirects).
+NORMALIZER_VERSION = "5"
 
 ALLOWED_TAGS = frozenset(
     {
@@ -702,7 +703,8 @@ def post_key(source_name: str, entry: RawEntry, content_html: str) -> str:
     Every key holds the source's name: two sources carrying one guid or one link are two
     items, until their category's `dedupe` setting folds them (see reconcile). A link's
     fragment is part of it: a page listing items by anchor (`page#a`, `page#b`) holds as
-    many items as anchors.
+    many items as anchors. A link still relative after parsing counts as written: what it
+    resolves against, the URL the feed came from, changes with a redirect.
 
     Raises nothing.
     """
@@ -942,9 +944,20 @@ def _entry_key(
     link = _absolute(entry.link, feed_home) or ""
     legacy_link = _legacy_link(entry, link, feed_home, legacy_home)
     return (
-        _key(source_name, entry.guid, link or entry.link, entry.title, ""),
+        _key(source_name, entry.guid, _key_link(entry, link) or entry.link, entry.title, ""),
         _legacy_key(source_name, entry.guid, legacy_link or entry.link, entry.title, ""),
     )
+
+
+def _key_link(entry: RawEntry, link: str) -> str:
+    """The link a key is made of: `link`, unless it was resolved against the URL the feed
+    came from (still relative after parsing, which resolved any xml:base), which a
+    redirect or a moved feed changes while the item stays the same one: then the link as
+    written."""
+    if not link or not entry.link:
+        return link
+    written = entry.link.strip()
+    return link if _absolute(written, None) is not None else written
 
 
 def _legacy_link(entry: RawEntry, link: str, feed_home: str | None, legacy_home: str | None) -> str:
@@ -1178,8 +1191,14 @@ def _post(
     category = map_category(entry.categories, source.category_map) or source.category
     tags = source.tags
     canonical = canonical_link(link) if link else ""
+    key_link = _key_link(entry, link)
     key = _key(
-        source.name, entry.guid, link or entry.link, entry.title, content_html, canonical or None
+        source.name,
+        entry.guid,
+        key_link or entry.link,
+        entry.title,
+        content_html,
+        (canonical or None) if key_link == link else None,
     )
     legacy_link = _legacy_link(entry, link, feed_home, legacy_home)
     legacy_content = content_html

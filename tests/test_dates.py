@@ -50,6 +50,14 @@ TABLE = [
     P("Mon, 16 Oct 2023 10:00:00 +0000 (UTC)", "2023-10-16T10:00:00Z", id="rfc822-comment"),
     P("Sun, 26 Dec 2021 09:35:42 +0800 (CST)", "2021-12-26T01:35:42Z", id="rfc822-comment-cst"),
     P("Mon, 16 Oct 2023 10:00:00 +0200 (CEST)", "2023-10-16T08:00:00Z", id="rfc822-comment-cest"),
+    # An offset followed by its zone's name, as feeds and Go's time.String() write it: the
+    # digits say the instant (names are ambiguous: CST is China's at +0800).
+    P("Wed, 02 Oct 2002 08:00:00 +0000 GMT", "2002-10-02T08:00:00Z", id="rfc822-offset-and-gmt"),
+    P("Tue, 10 Jun 2003 04:00:00 +0200 CEST", "2003-06-10T02:00:00Z", id="rfc822-offset-and-cest"),
+    P("Sun, 26 Dec 2021 09:35:42 +0800 CST", "2021-12-26T01:35:42Z", id="rfc822-offset-and-cst"),
+    P("2023-10-30 12:55:00 +0000 UTC", "2023-10-30T12:55:00Z", id="go-time-string"),
+    P("2023-10-30 12:55:00.123 -0700 MST", "2023-10-30T19:55:00.123Z", id="go-time-string-mst"),
+    P("Mon, 16 Oct 2023 10:00:00 +0200 QQT", None, id="rfc822-offset-and-unknown-name"),
     P("Thu, 01 Jan 1970 00:00:00 GMT", "1970-01-01T00:00:00Z", id="rfc822-epoch"),
     P("Sun, 16 Oct 2023 10:00:00 GMT", "2023-10-16T10:00:00Z", id="rfc822-wrong-weekday"),
     P("Thu, 29 Feb 2024 10:00:00 GMT", "2024-02-29T10:00:00Z", id="rfc822-leap-day"),
@@ -103,6 +111,12 @@ TABLE = [
     P("2023-10-30T12:55:00+0545", "2023-10-30T07:10:00Z", id="iso-nepal"),
     P("2023-10-30T12:55:00.5+01:00", "2023-10-30T11:55:00.500Z", id="iso-half-second"),
     P("2023-10-16T10:00:00.000+0200", "2023-10-16T08:00:00Z", id="iso-ms-offset-no-colon"),
+    # A fraction on the hour or the minute is a part of it (ISO 8601 4.2.2.4), not
+    # seconds: "10.30" as 10:00:00.3 is wrong by half an hour, so these are refused.
+    P("2023-10-16 10.30", None, id="iso-dotted-clock"),
+    P("2023-10-16T10:30.5Z", None, id="iso-minute-fraction"),
+    P("2023-10-16T10,5Z", None, id="iso-hour-fraction"),
+    P("20231016T1030.5Z", None, id="iso-basic-minute-fraction"),
     P("  2023-10-30T12:55:00Z\n", "2023-10-30T12:55:00Z", id="iso-whitespace"),
     P("2023-10-30 9:05", "2023-10-30T09:05:00", id="iso-one-digit-hour"),
     P("2024-02-29T10:00:00Z", "2024-02-29T10:00:00Z", id="iso-leap-day"),

@@ -98,6 +98,46 @@ def test_changed_guids_keep_the_posts(make_env: Any) -> None:
     assert {p.title: p.key for p in env.posts()} == keys
 
 
+def test_an_empty_guid_read_as_none_keeps_the_posts_stored_under_the_link(make_env: Any) -> None:
+    # The fast path once read <guid/> as the link (its extractor fills an empty id), and
+    # stored keys were made of that guid; read as no guid now, as feedparser reads it, the
+    # items keep their posts.
+    env = make_env()
+    links = ("http://example.org/1", "http://example.org/2")
+    env.round("a", rss(*(item(link, link, f"T{n}") for n, link in enumerate(links))))
+    keys = {p.title: (p.key, p.revision) for p in env.posts()}
+    empty = [
+        item(None, link, f"T{n}").replace("<item>", "<item><guid/>") for n, link in enumerate(links)
+    ]
+    again = env.round("a", rss(*empty))
+    assert (again.new, again.updated) == (0, 0)
+    assert {p.title: (p.key, p.revision) for p in env.posts()} == keys
+
+
+def test_relative_links_keep_their_posts_when_the_feed_url_changes(make_env: Any) -> None:
+    # Relative links resolve against the URL the feed came from, which a redirect changes
+    # (a CMS adding a trailing slash, a move to a sub-directory): the items are the same
+    # ones, and must not be published again under their new absolute links.
+    env = make_env()
+    items = [
+        "<item><link>2024/05/one.html</link><title>One</title></item>",
+        "<item><link>2024/05/two.html#comments</link><title>Two</title></item>",
+    ]
+    assert env.round("a", rss(*items)).new == 2
+    keys = {p.title: p.key for p in env.posts()}
+    newer = "<item><link>2024/05/three.html</link><title>Three</title></item>"
+    env.server.add("/blog/feed/", rss(newer, *items))
+    env.server.add("/a", b"", redirect_to="/blog/feed/", redirect_status=302)
+    updater = Updater(env.config, env.store, clock=lambda: T0, rng=random.Random(7))
+    again = asyncio.run(updater.run_round([s for s in env.config.sources if s.name == "a"]))
+    assert again.new == 1
+    posts = {p.title: p for p in env.posts()}
+    assert sorted(posts) == ["One", "Three", "Two"]
+    assert {t: posts[t].key for t in keys} == keys
+    # The posts show their links as resolved now, updated in place.
+    assert posts["One"].link == env.server.url("/blog/feed/2024/05/one.html")
+
+
 def test_reordered_feed_adds_only_the_new_item(make_env: Any) -> None:
     env = make_env()
     one, two = item("g1", "http://example.org/1", "One"), item("g2", "http://example.org/2", "Two")

@@ -208,6 +208,14 @@ ACCEPTED = {
     "guid-permalink": rss("<item><title>x</title><guid>http://a/g</guid></item>"),
     "guid-not-permalink": rss("<item><title>x</title><guid isPermaLink='false'>g</guid></item>"),
     "bare-guid": rss("<item><title>x</title><guid>123</guid><link>/a.html</link></item>"),
+    # An empty guid is no guid: the extractor fills it from the link, feedparser does not
+    # (the key would then be made of a guid on one path and of the link on the other).
+    "empty-guid": rss("<item><title>x</title><link>http://a/1</link><guid></guid></item>"),
+    "self-closed-guid": rss("<item><title>x</title><link>http://a/1</link><guid/></item>"),
+    "empty-guid-not-permalink": rss(
+        "<item><title>x</title><link>http://a/1</link><guid isPermaLink='false'></guid></item>"
+    ),
+    "empty-guid-no-link": rss("<item><title>x</title><guid/><description>d</description></item>"),
     "references-beyond-c1": rss(
         "<item><title>It&#8217;s&#160;&#x2014; &#1460; &#127;</title><guid>1</guid></item>"
     ),
@@ -365,6 +373,7 @@ ACCEPTED = {
     ),
 }
 DECLINED_INLINE = {
+    "two-guids": rss("<item><title>x</title><guid>http://a/g</guid><guid>123</guid></item>"),
     "us-zone-name": rss(
         "<item><title>x</title><pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
     ),
