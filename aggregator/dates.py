@@ -95,6 +95,8 @@ def parse_date(raw: str, *, date_order: DateOrder | None = None) -> datetime | N
 
 def order_dependent(raw: str) -> bool:
     """Whether `raw` holds a numeric date with the year last, read through `date_order`."""
+    if raw.count("/") < 2 and raw.count("-") < 2 and raw.count(".") < 2:
+        return False  # _NUMERIC_DATE needs one separator twice: RFC 822 dates have none
     return _year_last(raw)
 
 

@@ -39,9 +39,7 @@ _ITUNES_DECLARED = b'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
 # feedparser may expand), xhtml constructs, Atom's <source> (dates inside it belong to
 # the source, not the entry), dcterms dates and iTunes summaries. RSS 1.0, Atom 0.3 and
 # base64 content the extractor refuses itself, or _atom_html does.
-# Plain substring tests: a regular expression over a whole body costs more than parsing it.
-# FeedBurner's origLink replaces the item's link in aggregator.parse.
-_UNSUPPORTED = (b"dcterms", b"<itunes:summary", b"origLink")
+_UNSUPPORTED = (b"dcterms", b"<itunes:summary")
 _SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
@@ -109,18 +107,25 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
     # A doctype sits in the prolog; a prolog longer than this is declined as a whole.
     if _ROOT_START.search(body, 0, 8192) is None or _DOCTYPE.search(body, 0, 8192):
         raise _Decline
-    if b"source" in body and any(marker in body for marker in _SOURCE):
+    found = _markers(body)
+    if _C1 in found:
+        # feedparser reads C1 controls (U+0080-U+009F), raw or written "&#146;", as
+        # windows-1252 in every element's text but not in attributes (its mixin's pop).
         raise _Decline
-    if any(marker in body for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
+    if b"source" in found and any(marker in body for marker in _SOURCE):
         raise _Decline
-    if b"xhtml" in body and (_XHTML_TYPE.search(body) or _XHTML_NS in body):
+    if any(marker in found for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
+        raise _Decline
+    if b"xhtml" in found and (_XHTML_TYPE.search(body) or _XHTML_NS in body):
         raise _Decline  # xhtml content, or <xhtml:body>: feedparser serializes it its own way
-    if b"xml:base" in body and _RELATIVE_BASE.search(body):
+    if b"xml:base" in found and _RELATIVE_BASE.search(body):
         raise _Decline
-    if _DC_NS in body and b'xmlns:dc="http://purl.org/dc/elements/1.1/"' not in body:
+    if _DC_NS in found and b'xmlns:dc="http://purl.org/dc/elements/1.1/"' not in body:
         raise _Decline  # Dublin Core under a prefix other than dc:
-    if b"itunes:author" in body and _ITUNES_DECLARED not in body:
+    if b"itunes:author" in found and _ITUNES_DECLARED not in body:
         raise _Decline  # itunes: bound to another namespace: feedparser reads no author there
+    if b"origLink" in found:
+        raise _Decline  # FeedBurner's origLink replaces the item's link in aggregator.parse
     assert _ffp_core is not None
     result = _ffp_core.parse_entries(
         body, dict, _seen_date, html.unescape, True, True, False, False
@@ -139,20 +144,20 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         if len(spans.ranges) != len(entries):
             raise _Decline
         feed, root_base = _atom_feed(root)
-        media = spans.media and _media_bound(body)
+        media = spans.media and _media_bound(body, found)
         raw = tuple(
             _atom_entry(e, body[a:b], root_base=root_base, url=url, media=media)
             for e, (a, b) in zip(entries, spans.ranges, strict=True)
         )
     else:
-        if b"xml:base" in body:
+        if b"xml:base" in found:
             raise _Decline
         prefixes = _atom_prefixes(header)
         spans = _spans(body, atom=False, prefixes=prefixes.names)
         if len(spans.ranges) != len(entries):
             raise _Decline
         feed = _rss_feed(root)
-        media = spans.media and _media_bound(body)
+        media = spans.media and _media_bound(body, found)
         raw = tuple(
             _rss_entry(e, body[a:b], prefixes, links=n, atom=p, media=media)
             for e, (a, b), n, p in zip(entries, spans.ranges, spans.links, spans.atom, strict=True)
@@ -192,18 +197,43 @@ def _utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
         body = to_utf8(content, content_type).body
     except ParseError:
         raise _Decline from None
-    # feedparser reads C1 controls (U+0080-U+009F), raw or written "&#146;", as windows-1252
-    # in every element's text but not in attributes (its mixin's pop): declined, not copied.
-    # Single-byte `in` tests first: they run at memchr speed, a pattern at a twentieth of it.
-    if b"\xc2" in body and _C1_RAW.search(body):
-        raise _Decline
-    if b"#" in body and _C1_REFERENCE.search(body):
-        raise _Decline
     return body
 
 
-_C1_RAW = re.compile(rb"\xc2[\x80-\x9f]")
-_C1_REFERENCE = re.compile(rb"&#(?:0*1(?:2[89]|[3-5][0-9])|[xX]0*[89][0-9a-fA-F]);")
+# What _parse looks for in a whole body, found in one pass: each `marker in body` costs as
+# much as this scan of all of them (RE2: a DFA, no backtracking, bytes read as Latin-1).
+_MARKERS = (
+    b"source",
+    *_UNSUPPORTED,
+    b"xhtml",
+    b"xml:base",
+    _DC_NS,
+    b"itunes:author",
+    b"origLink",
+    b"<media:",
+)
+_C1 = b"C1"  # a C1 control, raw (UTF-8 \xc2\x80-\xc2\x9f) or as a reference (&#146;)
+_C1_PATTERN = rb"\xc2[\x80-\x9f]|&#(?:0*1(?:2[89]|[3-5][0-9])|[xX]0*[89][0-9a-fA-F]);"
+
+
+def _marker_scanner() -> Any:
+    import re2  # type: ignore[import-untyped,unused-ignore]
+
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    pattern = b"|".join(re.escape(m) for m in _MARKERS) + b"|" + _C1_PATTERN
+    return re2.compile(pattern, options)
+
+
+_MARKER_SCAN = _marker_scanner()
+
+
+def _markers(body: bytes) -> frozenset[bytes]:
+    """The _MARKERS `body` holds, and _C1 when it holds a C1 control."""
+    found = {m.group() for m in _MARKER_SCAN.finditer(body)}
+    if any(m[:1] in (b"\xc2", b"&") for m in found):
+        found = {m for m in found if m[:1] not in (b"\xc2", b"&")} | {_C1}
+    return frozenset(found)
 
 
 # ----------------------------------------------------------------------- spans
@@ -282,10 +312,11 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
 def _dates(
     span: bytes, e: Mapping[str, Any], more: tuple[tuple[str, bytes], ...] = ()
 ) -> dict[str, datetime | None]:
-    """The entry's dates; `more` are Atom dates under another prefix, read by _rss_atom."""
+    """The entry's dates; `more` are Atom dates under another prefix, read by _rss_atom.
+    `span`: the entry's bytes without their CDATA sections (_without_cdata)."""
     found: dict[str, datetime | None] = {}
     if "published" not in e and "updated" not in e:
-        # The extractor saw no date: any date-like text here is inside CDATA or a comment.
+        # The extractor saw no date: any date-like text here is inside a comment.
         if _DATE.search(span):
             raise _Decline
     else:
@@ -361,7 +392,8 @@ def _rss_entry(
     media: bool,
 ) -> RawEntry:
     elements = _rss_atom(span, prefixes) if atom else None
-    dates = _dates(span, e, elements.dates if elements is not None else ())
+    bare = _without_cdata(span)
+    dates = _dates(bare, e, elements.dates if elements is not None else ())
     content_list = e.get("content") or []
     if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
         raise _Decline  # feedparser keeps every one (and aggregator.parse the longest)
@@ -388,7 +420,7 @@ def _rss_entry(
     if media and b"<media:description" in span:
         _rss_media_captions(span)
     guid_tag = _GUID_TAG.search(span)
-    if guid_tag is not None and span.count(b"<guid") > 1:
+    if guid_tag is not None and span.find(b"<guid", guid_tag.end()) >= 0:
         raise _Decline  # which of two guids feedparser keeps is its business
     # Without a <guid>, or with an empty one, the extractor uses the link as id; feedparser
     # leaves it empty.
@@ -421,7 +453,7 @@ def _rss_entry(
             raise _Decline  # which of two authors feedparser keeps is its business
         author = elements.author
     else:
-        author = _author(e, span, _RSS_AUTHORS)
+        author = _author(e, bare, _RSS_AUTHORS)
     return RawEntry(
         guid=guid,
         link=link,
@@ -495,9 +527,9 @@ _MRSS_DECLARATION = (
 )
 
 
-def _media_bound(body: bytes) -> bool:
+def _media_bound(body: bytes, found: frozenset[bytes]) -> bool:
     """Whether media: may be read as Media RSS: bound to it once, and to nothing else."""
-    if b"<media:" not in body:
+    if b"<media:" not in found:
         return False
     if body.count(b"xmlns:media=") != 1 or not any(d in body for d in _MRSS_DECLARATION):
         raise _Decline
@@ -787,7 +819,8 @@ def _atom_entry(
     entry_tag = _ENTRY_TAG.match(span)
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
-    dates = _dates(span, e)
+    bare = _without_cdata(span)
+    dates = _dates(bare, e)
     title_type = _tag_type(_TITLE_TAG, span)
     summary_tag = _SUMMARY_TAG.search(span)
     summary_type = _type_of(summary_tag)
@@ -852,7 +885,7 @@ def _atom_entry(
         summary=summary,
         published=dates.get("published"),
         updated=dates.get("updated"),
-        author=_author(e, span, _ATOM_AUTHORS),
+        author=_author(e, bare, _ATOM_AUTHORS),
         categories=_terms(e),
         base=_resolve(url, base) if base else None,
     )
@@ -891,8 +924,9 @@ _ATOM_AUTHORS = frozenset({b"author"})
 
 
 def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str | None:
-    """The item's author as aggregator.parse reads it from feedparser, or a decline."""
-    found = _author_tags(span)
+    """The item's author as aggregator.parse reads it from feedparser, or a decline.
+    `span`: the item's bytes without their CDATA sections (_without_cdata)."""
+    found = _AUTHOR_TAG.findall(span)
     authors = [tag for tag in found if not tag.endswith(b"name")]
     if not authors:
         if e.get("author"):
@@ -908,20 +942,21 @@ def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str
     return _text(e.get("author"))
 
 
-def _author_tags(span: bytes) -> list[bytes]:
-    """_AUTHOR_TAG's tags in `span` outside its CDATA sections: a tag there is text (to
-    feedparser as well), and a body's many "<" there would each start a match."""
+def _without_cdata(span: bytes) -> bytes:
+    """`span` without its CDATA sections: what they hold is text (to feedparser as well),
+    never an element, and a body's many "<" there would each start a tag pattern's match."""
     if b"<![CDATA[" not in span:
-        return _AUTHOR_TAG.findall(span)
-    found: list[bytes] = []
+        return span
+    parts: list[bytes] = []
     at = 0
     while (start := span.find(b"<![CDATA[", at)) >= 0:
-        found += _AUTHOR_TAG.findall(span, at, start)
+        parts.append(span[at:start])
         end = span.find(b"]]>", start)
         if end < 0:
-            return found
+            return b" ".join(parts)
         at = end + 3
-    return found + _AUTHOR_TAG.findall(span, at)
+    parts.append(span[at:])
+    return b" ".join(parts)
 
 
 def _text(value: object) -> str | None:
