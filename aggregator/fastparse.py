@@ -108,7 +108,7 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
     if _ROOT_START.search(body, 0, 8192) is None or _DOCTYPE.search(body, 0, 8192):
         raise _Decline
     found = _markers(body)
-    if _C1 in found:
+    if _C1_FOUND in found:
         # feedparser reads C1 controls (U+0080-U+009F), raw or written "&#146;", as
         # windows-1252 in every element's text but not in attributes (its mixin's pop).
         raise _Decline
@@ -212,7 +212,7 @@ _MARKERS = (
     b"origLink",
     b"<media:",
 )
-_C1 = b"C1"  # a C1 control, raw (UTF-8 \xc2\x80-\xc2\x9f) or as a reference (&#146;)
+_C1_FOUND = b"C1"  # a C1 control, raw (UTF-8 \xc2\x80-\xc2\x9f) or as a reference (&#146;)
 _C1_PATTERN = rb"\xc2[\x80-\x9f]|&#(?:0*1(?:2[89]|[3-5][0-9])|[xX]0*[89][0-9a-fA-F]);"
 
 
@@ -229,10 +229,10 @@ _MARKER_SCAN = _marker_scanner()
 
 
 def _markers(body: bytes) -> frozenset[bytes]:
-    """The _MARKERS `body` holds, and _C1 when it holds a C1 control."""
+    """The _MARKERS `body` holds, and _C1_FOUND when it holds a C1 control."""
     found = {m.group() for m in _MARKER_SCAN.finditer(body)}
     if any(m[:1] in (b"\xc2", b"&") for m in found):
-        found = {m for m in found if m[:1] not in (b"\xc2", b"&")} | {_C1}
+        found = {m for m in found if m[:1] not in (b"\xc2", b"&")} | {_C1_FOUND}
     return frozenset(found)
 
 
