@@ -159,6 +159,9 @@ def _right(got: Any, expected: str | None) -> bool:
 def score_table() -> dict[str, tuple[int, int, int, int]]:
     """name -> (right, wrong, unread, rows) over tests/test_dates.py's table: a wrong value
     where the row expects one or None, or a value where it expects a refusal."""
+    tests = str(Path(__file__).resolve().parent.parent / "tests")
+    if tests not in sys.path:
+        sys.path.insert(0, tests)  # test_dates imports its helpers as pytest does
     from tests.test_dates import TABLE
 
     rows = [(p.values[0], p.values[1]) for p in TABLE]
