@@ -309,22 +309,46 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
     return found
 
 
+def _entry_tags(bare: bytes) -> tuple[list[re.Match[bytes]], list[bytes]]:
+    """The entry's date elements (_DATE's matches) and author tags (_AUTHOR_TAG's), in
+    document order, found in one pass. `bare`: the entry's bytes without their CDATA
+    sections (_without_cdata).
+
+    Both patterns start at a "<" followed by a name, and neither's match holds another
+    such "<" (a date's only other "<" is its end tag's "</"): each "<" starts a match of
+    one of them at most, so one scan finds exactly what a scan for each finds."""
+    dates: list[re.Match[bytes]] = []
+    authors: list[bytes] = []
+    for m in _ENTRY_TAGS.finditer(bare):
+        if m.lastindex == 3:
+            authors.append(m.group(3))
+        else:
+            dates.append(m)
+    return dates, authors
+
+
 def _dates(
-    span: bytes, e: Mapping[str, Any], more: tuple[tuple[str, bytes], ...] = ()
+    found_dates: list[re.Match[bytes]],
+    e: Mapping[str, Any],
+    more: tuple[tuple[str, bytes], ...] = (),
 ) -> dict[str, datetime | None]:
-    """The entry's dates; `more` are Atom dates under another prefix, read by _rss_atom.
-    `span`: the entry's bytes without their CDATA sections (_without_cdata)."""
+    """The entry's dates; `found_dates` are its date elements (_entry_tags), `more` Atom
+    dates under another prefix, read by _rss_atom."""
     found: dict[str, datetime | None] = {}
     if "published" not in e and "updated" not in e:
         # The extractor saw no date: any date-like text here is inside a comment.
-        if _DATE.search(span):
+        if found_dates:
             raise _Decline
     else:
-        for m in _DATE.finditer(span):
+        read: dict[bytes, datetime | None] = {}  # Atom's published and updated are often one
+        for m in found_dates:
             key = _DATE_KEY[m.group(1)]
             if key in found:
                 raise _Decline  # which of two dates feedparser keeps is its business
-            found[key] = _date(m.group(2))
+            raw = m.group(2)
+            if raw not in read:
+                read[raw] = _date(raw)
+            found[key] = read[raw]
     for key, raw in more:
         if key in found:
             raise _Decline
@@ -392,8 +416,8 @@ def _rss_entry(
     media: bool,
 ) -> RawEntry:
     elements = _rss_atom(span, prefixes) if atom else None
-    bare = _without_cdata(span)
-    dates = _dates(bare, e, elements.dates if elements is not None else ())
+    found_dates, authors = _entry_tags(_without_cdata(span))
+    dates = _dates(found_dates, e, elements.dates if elements is not None else ())
     content_list = e.get("content") or []
     if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
         raise _Decline  # feedparser keeps every one (and aggregator.parse the longest)
@@ -453,7 +477,7 @@ def _rss_entry(
             raise _Decline  # which of two authors feedparser keeps is its business
         author = elements.author
     else:
-        author = _author(e, bare, _RSS_AUTHORS)
+        author = _author(e, authors, _RSS_AUTHORS)
     return RawEntry(
         guid=guid,
         link=link,
@@ -819,8 +843,8 @@ def _atom_entry(
     entry_tag = _ENTRY_TAG.match(span)
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
-    bare = _without_cdata(span)
-    dates = _dates(bare, e)
+    found_dates, authors = _entry_tags(_without_cdata(span))
+    dates = _dates(found_dates, e)
     title_type = _tag_type(_TITLE_TAG, span)
     summary_tag = _SUMMARY_TAG.search(span)
     summary_type = _type_of(summary_tag)
@@ -885,7 +909,7 @@ def _atom_entry(
         summary=summary,
         published=dates.get("published"),
         updated=dates.get("updated"),
-        author=_author(e, bare, _ATOM_AUTHORS),
+        author=_author(e, authors, _ATOM_AUTHORS),
         categories=_terms(e),
         base=_resolve(url, base) if base else None,
     )
@@ -921,12 +945,13 @@ def _atom_html(value: object, content_type: str) -> str | None:
 _AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
 _RSS_AUTHORS = frozenset({b"author", b"dc:creator", b"itunes:author"})
 _ATOM_AUTHORS = frozenset({b"author"})
+# _DATE (groups 1, 2) and _AUTHOR_TAG (group 3) in one pattern: see _entry_tags.
+_ENTRY_TAGS = re.compile(b"<(?:" + _DATE.pattern[1:] + b"|" + _AUTHOR_TAG.pattern[1:] + b")")
 
 
-def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str | None:
+def _author(e: Mapping[str, Any], found: list[bytes], allowed: frozenset[bytes]) -> str | None:
     """The item's author as aggregator.parse reads it from feedparser, or a decline.
-    `span`: the item's bytes without their CDATA sections (_without_cdata)."""
-    found = _AUTHOR_TAG.findall(span)
+    `found`: the item's author tags (_entry_tags)."""
     authors = [tag for tag in found if not tag.endswith(b"name")]
     if not authors:
         if e.get("author"):
