@@ -45,9 +45,12 @@ _SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
 # Possessive runs: nothing after a run of [^<] can start inside it, and backtracking over
 # a long escaped body one character at a time costs more than the scan itself.
+# Looked for by _spans, at each "<" of these names: _CHILD_START, then the next "<".
 _CHILD_MARKUP = re.compile(
     rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>[^<]*+<(?!/\1>|!\[CDATA\[)"
 )
+_CHILD_NAMES = (b"title", b"description", b"summary", b"content")
+_CHILD_START = re.compile(rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>")
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_START = re.compile(rb"<(?:rss|feed)[\s>]")
 _XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""")
@@ -114,7 +117,7 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         raise _Decline
     if b"source" in found and any(marker in body for marker in _SOURCE):
         raise _Decline
-    if any(marker in found for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
+    if any(marker in found for marker in _UNSUPPORTED):
         raise _Decline
     if b"xhtml" in found and (_XHTML_TYPE.search(body) or _XHTML_NS in body):
         raise _Decline  # xhtml content, or <xhtml:body>: feedparser serializes it its own way
@@ -251,7 +254,7 @@ def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]
     return re.compile(
         rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
         rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
-        rb"|pubdate|PubDate|Link\b|LINK\b)"
+        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content))"
     )
 
 
@@ -274,10 +277,14 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
     prefixed = False
     for m in pattern.finditer(body):
         kind = m.lastindex
-        if kind == 3:
+        if kind == 6:
+            _child_markup(body, m.start())
+        elif kind == 3:
             links += 1
         elif kind == 5:
             prefixed = True
+            if body.startswith(_CHILD_NAMES, m.start() + 1):
+                _child_markup(body, m.start())  # an Atom prefix named like one (content:)
         elif kind == 4:
             if body.startswith((b"keywords", b"category"), m.end()):
                 raise _Decline  # tags feedparser adds beside <category>, in document order
@@ -304,6 +311,8 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
             raise _Decline
     if start >= 0:
         raise _Decline
+    # Every "<" that _CHILD_MARKUP can match at starts one of this scan's matches (none of
+    # them holds another "<"): _child_markup saw them all.
     # An item tag inside CDATA or a comment is counted here and not by the extractor:
     # the caller compares the counts.
     return found
@@ -325,6 +334,20 @@ def _entry_tags(bare: bytes) -> tuple[list[re.Match[bytes]], list[bytes]]:
         else:
             dates.append(m)
     return dates, authors
+
+
+def _child_markup(body: bytes, at: int) -> None:
+    """Decline when _CHILD_MARKUP matches at `at`: its start tag (_CHILD_START), text, and a
+    "<" that does not close the element or open CDATA. Its runs are possessive and its
+    names exclusive (content takes no ":"), so no other way to match is left to try."""
+    start = _CHILD_START.match(body, at)
+    if start is None:
+        return
+    after = body.find(b"<", start.end()) + 1
+    if after == 0:
+        return
+    if not body.startswith((b"/" + start.group(1) + b">", b"![CDATA["), after):
+        raise _Decline
 
 
 def _dates(
