@@ -224,19 +224,23 @@ def _marker_scanner() -> Any:
 
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
-    pattern = b"|".join(re.escape(m) for m in _MARKERS) + b"|" + _C1_PATTERN
-    return re2.compile(pattern, options)
+    # A set, not one alternation: which of them occur is all _parse asks, and a set's one
+    # pass tells that without finding where each occurrence starts and ends.
+    scanner = re2.Set.SearchSet(options)
+    for marker in _MARKERS:
+        scanner.Add(re.escape(marker))
+    scanner.Add(_C1_PATTERN)
+    scanner.Compile()
+    return scanner
 
 
 _MARKER_SCAN = _marker_scanner()
+_MARKER_FOUND = (*_MARKERS, _C1_FOUND)  # by the scanner's index
 
 
 def _markers(body: bytes) -> frozenset[bytes]:
     """The _MARKERS `body` holds, and _C1_FOUND when it holds a C1 control."""
-    found = {m.group() for m in _MARKER_SCAN.finditer(body)}
-    if any(m[:1] in (b"\xc2", b"&") for m in found):
-        found = {m for m in found if m[:1] not in (b"\xc2", b"&")} | {_C1_FOUND}
-    return frozenset(found)
+    return frozenset(_MARKER_FOUND[i] for i in _MARKER_SCAN.Match(body) or ())  # None: none
 
 
 # ----------------------------------------------------------------------- spans

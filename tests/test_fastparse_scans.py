@@ -1,10 +1,12 @@
 """The fast path's combined scans find exactly what the single patterns they replace find:
 aggregator.fastparse looks for unescaped child markup (_CHILD_MARKUP) inside its item scan
-(_spans), and for an entry's dates and author tags in one pass (_entry_tags).
+(_spans), for an entry's dates and author tags in one pass (_entry_tags), and for the
+markers a body is declined for with one set of patterns (_markers).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -86,3 +88,29 @@ def test_spans_declines_child_markup() -> None:
     except _Decline:
         return
     raise AssertionError("child markup in a description was not declined")
+
+
+def _markers_one_by_one(body: bytes) -> frozenset[bytes]:
+    found = {m for m in fastparse._MARKERS if m in body}
+    if re.search(fastparse._C1_PATTERN, body):
+        found.add(fastparse._C1_FOUND)
+    return frozenset(found)
+
+
+_MARKER_PIECES = [m.decode("latin-1") for m in fastparse._MARKERS] + [
+    "\x85", "\xc2", "&#146;", "&#x92;", "&#128;", "&#160;", "text ", "<", "dcterm", "ource",
+]  # fmt: skip
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.lists(st.sampled_from(_MARKER_PIECES), max_size=12))
+def test_markers_are_those_the_body_holds(pieces: list[str]) -> None:
+    body = "".join(pieces).encode("utf-8")
+    assert fastparse._markers(body) == _markers_one_by_one(body)
+
+
+def test_markers_in_fixtures_are_those_the_body_holds() -> None:
+    for d in ("feeds", "platforms"):
+        for path in (DATA / d).glob("*.xml"):
+            body = path.read_bytes()
+            assert fastparse._markers(body) == _markers_one_by_one(body), path.name
