@@ -45,9 +45,12 @@ _SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
 # Possessive runs: nothing after a run of [^<] can start inside it, and backtracking over
 # a long escaped body one character at a time costs more than the scan itself.
+# Looked for by _spans, at each "<" of these names: _CHILD_START, then the next "<".
 _CHILD_MARKUP = re.compile(
     rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>[^<]*+<(?!/\1>|!\[CDATA\[)"
 )
+_CHILD_NAMES = (b"title", b"description", b"summary", b"content")
+_CHILD_START = re.compile(rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>")
 _DOCTYPE = re.compile(rb"<!(?:DOCTYPE|ENTITY)", re.I)
 _ROOT_START = re.compile(rb"<(?:rss|feed)[\s>]")
 _XHTML_TYPE = re.compile(rb"""type\s*=\s*["']xhtml["']""")
@@ -114,7 +117,7 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         raise _Decline
     if b"source" in found and any(marker in body for marker in _SOURCE):
         raise _Decline
-    if any(marker in found for marker in _UNSUPPORTED) or _CHILD_MARKUP.search(body):
+    if any(marker in found for marker in _UNSUPPORTED):
         raise _Decline
     if b"xhtml" in found and (_XHTML_TYPE.search(body) or _XHTML_NS in body):
         raise _Decline  # xhtml content, or <xhtml:body>: feedparser serializes it its own way
@@ -221,19 +224,23 @@ def _marker_scanner() -> Any:
 
     options = re2.Options()
     options.encoding = re2.Options.Encoding.LATIN1
-    pattern = b"|".join(re.escape(m) for m in _MARKERS) + b"|" + _C1_PATTERN
-    return re2.compile(pattern, options)
+    # A set, not one alternation: which of them occur is all _parse asks, and a set's one
+    # pass tells that without finding where each occurrence starts and ends.
+    scanner = re2.Set.SearchSet(options)
+    for marker in _MARKERS:
+        scanner.Add(re.escape(marker))
+    scanner.Add(_C1_PATTERN)
+    scanner.Compile()
+    return scanner
 
 
 _MARKER_SCAN = _marker_scanner()
+_MARKER_FOUND = (*_MARKERS, _C1_FOUND)  # by the scanner's index
 
 
 def _markers(body: bytes) -> frozenset[bytes]:
     """The _MARKERS `body` holds, and _C1_FOUND when it holds a C1 control."""
-    found = {m.group() for m in _MARKER_SCAN.finditer(body)}
-    if any(m[:1] in (b"\xc2", b"&") for m in found):
-        found = {m for m in found if m[:1] not in (b"\xc2", b"&")} | {_C1_FOUND}
-    return frozenset(found)
+    return frozenset(_MARKER_FOUND[i] for i in _MARKER_SCAN.Match(body) or ())  # None: none
 
 
 # ----------------------------------------------------------------------- spans
@@ -251,7 +258,7 @@ def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]
     return re.compile(
         rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
         rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
-        rb"|pubdate|PubDate|Link\b|LINK\b)"
+        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content))"
     )
 
 
@@ -274,10 +281,14 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
     prefixed = False
     for m in pattern.finditer(body):
         kind = m.lastindex
-        if kind == 3:
+        if kind == 6:
+            _child_markup(body, m.start())
+        elif kind == 3:
             links += 1
         elif kind == 5:
             prefixed = True
+            if body.startswith(_CHILD_NAMES, m.start() + 1):
+                _child_markup(body, m.start())  # an Atom prefix named like one (content:)
         elif kind == 4:
             if body.startswith((b"keywords", b"category"), m.end()):
                 raise _Decline  # tags feedparser adds beside <category>, in document order
@@ -304,27 +315,67 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
             raise _Decline
     if start >= 0:
         raise _Decline
+    # Every "<" that _CHILD_MARKUP can match at starts one of this scan's matches (none of
+    # them holds another "<"): _child_markup saw them all.
     # An item tag inside CDATA or a comment is counted here and not by the extractor:
     # the caller compares the counts.
     return found
 
 
+def _entry_tags(bare: bytes) -> tuple[list[re.Match[bytes]], list[bytes]]:
+    """The entry's date elements (_DATE's matches) and author tags (_AUTHOR_TAG's), in
+    document order, found in one pass. `bare`: the entry's bytes without their CDATA
+    sections (_without_cdata).
+
+    Both patterns start at a "<" followed by a name, and neither's match holds another
+    such "<" (a date's only other "<" is its end tag's "</"): each "<" starts a match of
+    one of them at most, so one scan finds exactly what a scan for each finds."""
+    dates: list[re.Match[bytes]] = []
+    authors: list[bytes] = []
+    for m in _ENTRY_TAGS.finditer(bare):
+        if m.lastindex == 3:
+            authors.append(m.group(3))
+        else:
+            dates.append(m)
+    return dates, authors
+
+
+def _child_markup(body: bytes, at: int) -> None:
+    """Decline when _CHILD_MARKUP matches at `at`: its start tag (_CHILD_START), text, and a
+    "<" that does not close the element or open CDATA. Its runs are possessive and its
+    names exclusive (content takes no ":"), so no other way to match is left to try."""
+    start = _CHILD_START.match(body, at)
+    if start is None:
+        return
+    after = body.find(b"<", start.end()) + 1
+    if after == 0:
+        return
+    if not body.startswith((b"/" + start.group(1) + b">", b"![CDATA["), after):
+        raise _Decline
+
+
 def _dates(
-    span: bytes, e: Mapping[str, Any], more: tuple[tuple[str, bytes], ...] = ()
+    found_dates: list[re.Match[bytes]],
+    e: Mapping[str, Any],
+    more: tuple[tuple[str, bytes], ...] = (),
 ) -> dict[str, datetime | None]:
-    """The entry's dates; `more` are Atom dates under another prefix, read by _rss_atom.
-    `span`: the entry's bytes without their CDATA sections (_without_cdata)."""
+    """The entry's dates; `found_dates` are its date elements (_entry_tags), `more` Atom
+    dates under another prefix, read by _rss_atom."""
     found: dict[str, datetime | None] = {}
     if "published" not in e and "updated" not in e:
         # The extractor saw no date: any date-like text here is inside a comment.
-        if _DATE.search(span):
+        if found_dates:
             raise _Decline
     else:
-        for m in _DATE.finditer(span):
+        read: dict[bytes, datetime | None] = {}  # Atom's published and updated are often one
+        for m in found_dates:
             key = _DATE_KEY[m.group(1)]
             if key in found:
                 raise _Decline  # which of two dates feedparser keeps is its business
-            found[key] = _date(m.group(2))
+            raw = m.group(2)
+            if raw not in read:
+                read[raw] = _date(raw)
+            found[key] = read[raw]
     for key, raw in more:
         if key in found:
             raise _Decline
@@ -392,8 +443,8 @@ def _rss_entry(
     media: bool,
 ) -> RawEntry:
     elements = _rss_atom(span, prefixes) if atom else None
-    bare = _without_cdata(span)
-    dates = _dates(bare, e, elements.dates if elements is not None else ())
+    found_dates, authors = _entry_tags(_without_cdata(span))
+    dates = _dates(found_dates, e, elements.dates if elements is not None else ())
     content_list = e.get("content") or []
     if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
         raise _Decline  # feedparser keeps every one (and aggregator.parse the longest)
@@ -453,7 +504,7 @@ def _rss_entry(
             raise _Decline  # which of two authors feedparser keeps is its business
         author = elements.author
     else:
-        author = _author(e, bare, _RSS_AUTHORS)
+        author = _author(e, authors, _RSS_AUTHORS)
     return RawEntry(
         guid=guid,
         link=link,
@@ -819,8 +870,8 @@ def _atom_entry(
     entry_tag = _ENTRY_TAG.match(span)
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
-    bare = _without_cdata(span)
-    dates = _dates(bare, e)
+    found_dates, authors = _entry_tags(_without_cdata(span))
+    dates = _dates(found_dates, e)
     title_type = _tag_type(_TITLE_TAG, span)
     summary_tag = _SUMMARY_TAG.search(span)
     summary_type = _type_of(summary_tag)
@@ -885,7 +936,7 @@ def _atom_entry(
         summary=summary,
         published=dates.get("published"),
         updated=dates.get("updated"),
-        author=_author(e, bare, _ATOM_AUTHORS),
+        author=_author(e, authors, _ATOM_AUTHORS),
         categories=_terms(e),
         base=_resolve(url, base) if base else None,
     )
@@ -921,12 +972,13 @@ def _atom_html(value: object, content_type: str) -> str | None:
 _AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
 _RSS_AUTHORS = frozenset({b"author", b"dc:creator", b"itunes:author"})
 _ATOM_AUTHORS = frozenset({b"author"})
+# _DATE (groups 1, 2) and _AUTHOR_TAG (group 3) in one pattern: see _entry_tags.
+_ENTRY_TAGS = re.compile(b"<(?:" + _DATE.pattern[1:] + b"|" + _AUTHOR_TAG.pattern[1:] + b")")
 
 
-def _author(e: Mapping[str, Any], span: bytes, allowed: frozenset[bytes]) -> str | None:
+def _author(e: Mapping[str, Any], found: list[bytes], allowed: frozenset[bytes]) -> str | None:
     """The item's author as aggregator.parse reads it from feedparser, or a decline.
-    `span`: the item's bytes without their CDATA sections (_without_cdata)."""
-    found = _AUTHOR_TAG.findall(span)
+    `found`: the item's author tags (_entry_tags)."""
     authors = [tag for tag in found if not tag.endswith(b"name")]
     if not authors:
         if e.get("author"):
