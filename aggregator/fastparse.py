@@ -798,18 +798,14 @@ def _unescape(raw: bytes) -> str:
 
 
 def _feedparser_text(text: str) -> str:
+    # No C1 control reaches here: _parse declines a body holding one, raw or referenced.
     if text.isascii():
         return text
-    if _C1.search(text):
-        raise _Decline  # feedparser maps C1 controls to windows-1252's characters
     try:
         text.encode("iso-8859-1").decode("utf-8")
     except (UnicodeEncodeError, UnicodeDecodeError):
         return text
     raise _Decline  # feedparser "repairs" such text in UTF-8 feeds only
-
-
-_C1 = re.compile("[\x80-\x9f]")
 
 
 def _content_type(value: str) -> str:
