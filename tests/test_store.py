@@ -17,9 +17,11 @@ import sqlalchemy as sa
 from pgdatabase import emptied, new_database
 from sqlalchemy.engine import Connection, Engine
 
-from aggregator import store as store_module
 from aggregator.errors import StoreError
 from aggregator.store import FULL_TEXT_TRIES, MIGRATIONS, Store, open_store
+from aggregator.store import engine as store_engine
+from aggregator.store import migrations as store_migrations
+from aggregator.store import schema as store_schema
 from aggregator.types import Post, SourceState, Validators
 
 PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
@@ -70,7 +72,7 @@ def store(db_url: str) -> Iterator[Store]:
 @pytest.fixture
 def engine(db_url: str) -> Iterator[Engine]:
     """An engine set up as the store sets up its own (pragmas, transactional DDL)."""
-    created = store_module._create_engine(sa.make_url(db_url))
+    created = store_engine._create_engine(sa.make_url(db_url))
     yield created
     created.dispose()
 
@@ -96,7 +98,7 @@ def make_post(key: str, **changes: object) -> Post:
 
 def stored_version(engine: Engine) -> int | None:
     with engine.connect() as conn:
-        return conn.scalar(sa.select(store_module.schema_version.c.version))
+        return conn.scalar(sa.select(store_schema.schema_version.c.version))
 
 
 def table_names(engine: Engine) -> set[str]:
@@ -113,7 +115,7 @@ def test_first_open_creates_schema_and_records_version(store: Store, engine: Eng
 
 def test_migrated_schema_matches_tables(store: Store, engine: Engine) -> None:
     inspector = sa.inspect(engine)
-    for table in (store_module.sources, store_module.posts):
+    for table in (store_schema.sources, store_schema.posts):
         columns = {c["name"] for c in inspector.get_columns(table.name)}
         assert columns == set(table.columns.keys()), table.name
         indexes = {i["name"] for i in inspector.get_indexes(table.name)}
@@ -124,7 +126,7 @@ def test_reopening_up_to_date_database_migrates_nothing(
     db_url: str, store: Store, engine: Engine
 ) -> None:
     store.upsert_posts([make_post("a")], now=T0)
-    assert store_module._migrate(engine, MIGRATIONS) == 0
+    assert store_migrations._migrate(engine, MIGRATIONS) == 0
     assert stored_version(engine) == len(MIGRATIONS)
     reopened = open_store(db_url)
     try:
@@ -135,7 +137,7 @@ def test_reopening_up_to_date_database_migrates_nothing(
 
 
 def test_database_at_version_zero_is_migrated(db_url: str, engine: Engine) -> None:
-    assert store_module._migrate(engine, ()) == 0  # only schema_version, at 0
+    assert store_migrations._migrate(engine, ()) == 0  # only schema_version, at 0
     assert stored_version(engine) == 0
     assert "posts" not in table_names(engine)
     opened = open_store(db_url)
@@ -155,11 +157,11 @@ def test_later_steps_run_in_order_once(store: Store, engine: Engine) -> None:
         return run
 
     steps = (*MIGRATIONS, step("extra_a"), step("extra_b"))
-    assert store_module._migrate(engine, steps) == 2
+    assert store_migrations._migrate(engine, steps) == 2
     assert ran == ["extra_a", "extra_b"]
     assert stored_version(engine) == len(MIGRATIONS) + 2
     assert {"extra_a", "extra_b"} <= table_names(engine)
-    assert store_module._migrate(engine, steps) == 0
+    assert store_migrations._migrate(engine, steps) == 0
     assert ran == ["extra_a", "extra_b"]
 
 
@@ -169,14 +171,14 @@ def test_failing_step_leaves_schema_and_version_untouched(store: Store, engine: 
         conn.exec_driver_sql("SELECT * FROM no_such_table")
 
     with pytest.raises(sa.exc.SQLAlchemyError):
-        store_module._migrate(engine, (*MIGRATIONS, create_then_fail))
+        store_migrations._migrate(engine, (*MIGRATIONS, create_then_fail))
     assert "half_done" not in table_names(engine)
     assert stored_version(engine) == len(MIGRATIONS)
 
 
 def test_newer_schema_is_refused(db_url: str, store: Store, engine: Engine) -> None:
     with engine.begin() as conn:
-        conn.execute(store_module.schema_version.update().values(version=99))
+        conn.execute(store_schema.schema_version.update().values(version=99))
     with pytest.raises(StoreError, match="schema version 99 is newer"):
         open_store(db_url)
 
@@ -532,15 +534,15 @@ def test_arrival_order_is_read_from_its_index_not_the_rows(tmp_path: Path) -> No
     # Columns after content_html sit behind a long body's overflow pages: numbering a
     # category from the rows read every body of it (0.9 s for 2,000 posts on 100,000).
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'plan.db'}")
-    store_module._migrate(engine, MIGRATIONS)
+    store_migrations._migrate(engine, MIGRATIONS)
     with engine.connect() as conn:
         numbered = sa.select(
-            store_module.posts.c.key,
+            store_schema.posts.c.key,
             sa.func.row_number().over(
-                partition_by=store_module.posts.c.category,
-                order_by=(store_module.posts.c.first_seen, store_module.posts.c.key),
+                partition_by=store_schema.posts.c.category,
+                order_by=(store_schema.posts.c.first_seen, store_schema.posts.c.key),
             ),
-        ).where(store_module.posts.c.category.in_(["world"]))
+        ).where(store_schema.posts.c.category.in_(["world"]))
         sql = str(numbered.compile(conn, compile_kwargs={"literal_binds": True}))
         plan = " ".join(row[-1] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
     engine.dispose()
@@ -633,7 +635,7 @@ def test_dropped_items_are_part_of_the_state(store: Store) -> None:
 def test_version_4_database_keeps_its_slugs_through_migration_5(
     db_url: str, engine: Engine
 ) -> None:
-    store_module._migrate(engine, MIGRATIONS[:4])
+    store_migrations._migrate(engine, MIGRATIONS[:4])
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO posts (key, source, category, title, link, published, updated,"
@@ -679,7 +681,7 @@ def test_posts_stored_after_slugs_are_settled_wait_for_the_next_publish(store: S
 def test_version_5_posts_keep_their_keys_and_wait_to_be_claimed(
     db_url: str, engine: Engine
 ) -> None:
-    store_module._migrate(engine, MIGRATIONS[:5])
+    store_migrations._migrate(engine, MIGRATIONS[:5])
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO posts (key, source, category, title, link, published, updated,"
@@ -771,8 +773,8 @@ def test_author_alone_changed_is_kept_without_a_new_revision(store: Store) -> No
 def test_version_5_database_gains_authors_and_keeps_its_posts_published(
     db_url: str, engine: Engine
 ) -> None:
-    authors_step = MIGRATIONS.index(store_module._authors_v7)
-    store_module._migrate(engine, MIGRATIONS[:authors_step])
+    authors_step = MIGRATIONS.index(store_migrations._authors_v7)
+    store_migrations._migrate(engine, MIGRATIONS[:authors_step])
     with engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO posts (key, source, category, title, link, published, updated,"

@@ -1,12 +1,51 @@
-"""Store stage: posts and per-source fetch state in SQLite or PostgreSQL."""
+"""Store stage: posts and per-source fetch state in SQLite or PostgreSQL (SQLAlchemy 2 Core).
 
-from aggregator.store.posts import (
-    FULL_TEXT_TRIES,
-    MIGRATIONS,
-    Store,
-    _migrate,
-    open_store,
-    posts,
-)
+The only package that speaks SQL (aggregator/lock.py runs its statements through lock.py
+here). It decides nothing about feeds: it keeps what it is given, dedupes posts by key,
+hands out unique slugs and tracks what is left to publish. The rest of the code sees it
+through the four Protocols of api.py; open_store gives the Store that satisfies them all.
 
-__all__ = ["FULL_TEXT_TRIES", "MIGRATIONS", "Store", "_migrate", "open_store", "posts"]
+    api.py           SourceStates, PostWriter, PublishReads, Metrics
+    schema.py        tables, column types, indexes
+    migrations.py    the migration steps and _migrate
+    engine.py        open_store: engines, SQLite pragmas, why opening failed
+    transactions.py  one call, one transaction; driver errors -> StoreError
+    rows.py          rows <-> records, by column name
+    database.py      the Store, composed of the methods in
+                     sources.py (source state, hosts), posts.py (upserts, what they read),
+                     reads.py (publishing reads and marks, counts)
+    slugs.py         unique slugs, and settling them
+    lock.py          PostgreSQL advisory locks
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aggregator.store.api import Metrics, PostWriter, PublishReads, SourceStates
+from aggregator.store.database import Store
+from aggregator.store.engine import open_store
+from aggregator.store.migrations import MIGRATIONS, _migrate
+from aggregator.store.posts import FULL_TEXT_TRIES
+from aggregator.store.schema import posts
+
+__all__ = [
+    "FULL_TEXT_TRIES",
+    "MIGRATIONS",
+    "Metrics",
+    "PostWriter",
+    "PublishReads",
+    "SourceStates",
+    "Store",
+    "_migrate",
+    "open_store",
+    "posts",
+]
+
+if TYPE_CHECKING:
+
+    def _satisfies_every_protocol(
+        store: Store,
+    ) -> tuple[SourceStates, PostWriter, PublishReads, Metrics]:
+        # mypy checks here that the Store is each Protocol, signature by signature.
+        return store, store, store, store

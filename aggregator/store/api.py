@@ -1,0 +1,185 @@
+"""What the rest of aggregator sees of the store: four Protocols, one per kind of consumer.
+
+The updater sees SourceStates and PostWriter, the publisher PublishReads, status, serve
+and metrics Metrics; the daemon and the CLI hold the Store, which satisfies all four.
+Declares only: no SQL, no implementation (a method's behaviour is documented on the
+Store's method, in sources.py, posts.py and reads.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
+from typing import Protocol, runtime_checkable
+
+from aggregator.types import ListedPost, Post, SourceState, StoredIdentity, UpsertResult
+
+__all__ = ["Metrics", "PostWriter", "PublishReads", "SourceStates"]
+
+
+@runtime_checkable
+class SourceStates(Protocol):
+    """Each source's fetch state and the hosts that asked to wait: what the updater and
+    the daemon read and write between attempts; and the store's URL and close, for the
+    process that opened it."""
+
+    @property
+    def url(self) -> str:
+        """The database URL, password hidden."""
+        ...
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        ...
+
+    def get_state(self, name: str) -> SourceState | None:
+        """The state saved for source `name`, or None."""
+        ...
+
+    def states(self) -> list[SourceState]:
+        """Every saved source state, ordered by name."""
+        ...
+
+    def save_state(self, state: SourceState) -> None:
+        """Insert or replace the state of `state.name`."""
+        ...
+
+    def save_states(self, states: Sequence[SourceState]) -> dict[str, str]:
+        """Insert or replace several states; the refused ones, name -> reason."""
+        ...
+
+    def due(self, names: Iterable[str], *, now: datetime) -> list[str]:
+        """Of `names` (in order), those enabled whose next check is unset or not after `now`."""
+        ...
+
+    def defer_host(self, host: str, *, until: datetime, reason: str | None = None) -> None:
+        """Leave `host` alone until `until` (a later deferral wins over an earlier one)."""
+        ...
+
+    def deferred_hosts(self, *, now: datetime) -> dict[str, datetime]:
+        """Hosts that asked to be left alone past `now`, with the time they gave."""
+        ...
+
+
+@runtime_checkable
+class PostWriter(Protocol):
+    """Storing a source's posts, and the reads the updater needs to decide what to store
+    (identities for dedupe, raw hashes to skip unchanged entries, articles to fetch)."""
+
+    def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
+        """Insert new posts, update changed ones, skip unchanged ones (by key and hash)."""
+        ...
+
+    def identities(
+        self,
+        *,
+        keys: Sequence[str] = (),
+        links: Sequence[str] = (),
+        text_hashes: Sequence[str] = (),
+        legacy_keys: Sequence[str] = (),
+    ) -> list[StoredIdentity]:
+        """Stored posts found by key, identity key, legacy key, canonical link or text hash."""
+        ...
+
+    def raw_hashes(self, source: str) -> set[str]:
+        """The raw hashes of `source`'s stored posts: entries normalize need not redo."""
+        ...
+
+    def full_text_pending(self, source: str) -> list[Post]:
+        """`source`'s posts whose article is still to fetch, oldest first."""
+        ...
+
+    def mark_full_text(self, keys: Sequence[str], *, pending: bool) -> None:
+        """Record that the articles of posts `keys` are still to fetch (or no longer are)."""
+        ...
+
+
+@runtime_checkable
+class PublishReads(Protocol):
+    """What a publish reads (settled posts only), and what it marks: slugs settled,
+    revisions published, old posts deleted."""
+
+    def settle_slugs(self) -> int:
+        """Give the posts stored since the last call their slugs for good; how many moved."""
+        ...
+
+    def pending(self) -> list[Post]:
+        """Posts new or changed since they were last published, oldest first."""
+        ...
+
+    def pending_revisions(self) -> list[tuple[str, int]]:
+        """(key, revision) of every post new or changed since last published; no content."""
+        ...
+
+    def mark_published(self, keys_and_revisions: Sequence[tuple[str, int]]) -> None:
+        """Record that each (key, revision) was published."""
+        ...
+
+    def recent_posts(self, *, category: str | None = None, limit: int | None = None) -> list[Post]:
+        """Posts newest first (published descending, then key), of one category or all."""
+        ...
+
+    def iter_posts(self, *, batch: int = ...) -> Iterator[list[Post]]:
+        """Every post whose slug is settled, `batch` at a time (by key)."""
+        ...
+
+    def get_post(self, key: str) -> Post | None:
+        """The post stored under `key`, or None."""
+        ...
+
+    def get_posts(self, keys: Sequence[str]) -> list[Post]:
+        """The posts stored under `keys` (missing ones left out), in the order of `keys`."""
+        ...
+
+    def listed_posts(self, category: str, *, offset: int, limit: int) -> list[ListedPost]:
+        """One category's posts in arrival order (first seen, then key), without content."""
+        ...
+
+    def arrival_positions(self, keys: Sequence[str]) -> dict[str, int]:
+        """Each post's 0-based index in its category's arrival order."""
+        ...
+
+    def categories(self) -> list[str]:
+        """Category slugs that have at least one post, sorted."""
+        ...
+
+    def tags(self) -> list[str]:
+        """Every tag some post carries, sorted."""
+        ...
+
+    def posts_with_tags(self, tags: Sequence[str], *, limit: int) -> list[Post]:
+        """The newest `limit` posts carrying any of `tags`."""
+        ...
+
+    def delete_posts_published_before(self, cutoff: datetime) -> list[ListedPost]:
+        """Delete every post published before `cutoff`; return what was deleted."""
+        ...
+
+    def count_posts(self, category: str | None = None) -> int:
+        """Number of posts (settled, as recent_posts), of one category or all."""
+        ...
+
+    def count_pending(self) -> int:
+        """Number of posts new or changed since they were last published (as `pending`)."""
+        ...
+
+    def states(self) -> list[SourceState]:
+        """Every saved source state, ordered by name (feed titles and links)."""
+        ...
+
+
+@runtime_checkable
+class Metrics(Protocol):
+    """The figures `status`, `serve` (/healthz, /metrics) and metrics read."""
+
+    def states(self) -> list[SourceState]:
+        """Every saved source state, ordered by name."""
+        ...
+
+    def post_counts(self) -> dict[str, int]:
+        """Number of stored posts by source name (sources without posts are absent)."""
+        ...
+
+    def publish_counts(self) -> tuple[int, int]:
+        """(posts published at least once, posts new or changed since last published)."""
+        ...

@@ -1,0 +1,88 @@
+"""Opening a store: the URL checked, the engine created (SQLite pragmas and transaction
+begins, PostgreSQL timeouts), the schema brought up to date, and why it failed if it did.
+
+Must not read or write posts or sources (migrations.py changes the schema, the Store's
+methods the rows), and must not let a password into a message.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+from aggregator.errors import StoreError
+from aggregator.store.database import Store
+from aggregator.store.migrations import MIGRATIONS, _migrate
+from aggregator.store.transactions import WRITE, reason
+
+__all__ = ["_create_engine", "open_store"]
+
+
+def open_store(url: str) -> Store:
+    """Open the database at `url`, creating or migrating its schema.
+
+    Raises:
+        StoreError: the URL is invalid, the database is unreachable or cannot be migrated.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"invalid database URL: {e}") from e
+    shown = parsed.render_as_string(hide_password=True)
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise StoreError(f"cannot open database {shown}: only sqlite and postgresql are supported")
+    try:
+        engine = _create_engine(parsed)
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
+    try:
+        _migrate(engine, MIGRATIONS)
+    except StoreError as e:
+        engine.dispose()
+        raise StoreError(f"cannot open database {shown}: {e}") from e
+    except SQLAlchemyError as e:
+        engine.dispose()
+        raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
+    return Store(engine)
+
+
+def _create_engine(url: sa.URL) -> Engine:
+    if url.get_backend_name() == "sqlite":
+        engine = sa.create_engine(url)
+        sa.event.listen(engine, "connect", _sqlite_connect)
+        sa.event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    connect_args: dict[str, Any] = {}
+    if "connect_timeout" not in url.query:
+        # An unroutable host would otherwise hang for the kernel's TCP timeout.
+        connect_args["connect_timeout"] = 10
+    return sa.create_engine(url, connect_args=connect_args, pool_pre_ping=True)
+
+
+def _sqlite_connect(dbapi_conn: Any, record: Any) -> None:
+    # pysqlite begins transactions itself, only before DML, so DDL would run outside one and
+    # a migration would not be atomic; _sqlite_begin begins every transaction instead.
+    dbapi_conn.isolation_level = None
+    cursor = dbapi_conn.cursor()
+    try:
+        # busy_timeout first: switching to WAL needs a lock another process may hold.
+        cursor.execute("PRAGMA busy_timeout = 10000")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        # A checkpoint syncs the file: every 40 MB of WAL (SQLite's default is every 4 MB),
+        # not every dozen posts of a cold round.
+        cursor.execute("PRAGMA wal_autocheckpoint = 10000")
+    finally:
+        cursor.close()
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    # A deferred transaction that reads and then writes fails at once with SQLITE_BUSY
+    # (no busy_timeout wait) when another process wrote in between; writers therefore
+    # take the write lock when they begin.
+    immediate = conn.get_execution_options().get(WRITE, False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

@@ -1,0 +1,207 @@
+"""The store's tables as they are today: column types, tables, indexes, and the row
+predicates queries share (pending, settled, awaiting full text).
+
+Declares only: it runs no statement and migrates nothing (migrations.py walks a database
+to this schema, and must not find a step's change made).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Dialect
+
+__all__ = [
+    "ARRIVAL_INDEX",
+    "IDENTITY_INDEXES",
+    "IDENTITY_V6_INDEXES",
+    "VOLUME_INDEXES",
+    "Tags",
+    "UTCDateTime",
+    "hosts",
+    "is_pending",
+    "metadata",
+    "posts",
+    "schema_version",
+    "settled",
+    "sources",
+    "unsettled",
+    "wants_article",
+]
+
+
+class UTCDateTime(sa.TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every backend.
+
+    SQLite has no time zones: values are stored as naive UTC and read back as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()}: the store takes aware ones")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Tags(sa.TypeDecorator[tuple[str, ...]]):
+    """A tuple of tags stored as JSON text (readable in any SQL shell, on any backend)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        return None if value is None else json.dumps(list(value), ensure_ascii=False)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> tuple[str, ...] | None:
+        return None if value is None else tuple(json.loads(value))
+
+
+metadata = sa.MetaData()
+
+schema_version = sa.Table(
+    "schema_version",
+    metadata,
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+sources = sa.Table(
+    "sources",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("config_url", sa.Text, nullable=False),
+    sa.Column("etag", sa.Text),
+    sa.Column("last_modified", sa.Text),
+    sa.Column("content_hash", sa.Text),
+    sa.Column("feed_title", sa.Text),
+    sa.Column("feed_link", sa.Text),
+    sa.Column("feed_id", sa.Text),
+    sa.Column("last_fetched", UTCDateTime),
+    sa.Column("last_success", UTCDateTime),
+    sa.Column("last_status", sa.Integer),
+    sa.Column("failures", sa.Integer, nullable=False, default=0),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_check", UTCDateTime),
+    sa.Column("disabled", sa.Text),
+    # Version 2: redirect counting and the feed's <ttl>.
+    sa.Column("redirect_target", sa.Text),
+    sa.Column("redirect_count", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("feed_ttl_seconds", sa.Integer),
+    # Version 5: items past max_items the last parsed body held, dropped unread.
+    sa.Column("dropped_items", sa.Integer, nullable=False, default=0, server_default="0"),
+)
+
+# Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,
+# whichever of its sources is due.
+hosts = sa.Table(
+    "hosts",
+    metadata,
+    sa.Column("host", sa.Text, primary_key=True),
+    sa.Column("not_before", UTCDateTime, nullable=False),
+    sa.Column("reason", sa.Text),
+)
+
+posts = sa.Table(
+    "posts",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("category", sa.Text, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("link", sa.Text, nullable=False),
+    sa.Column("published", UTCDateTime, nullable=False),
+    sa.Column("updated", UTCDateTime, nullable=False),
+    sa.Column("content_html", sa.Text, nullable=False),
+    sa.Column("tags", Tags, nullable=False),
+    sa.Column("slug", sa.Text, nullable=False, unique=True),
+    sa.Column("content_hash", sa.Text, nullable=False),
+    sa.Column("dated", sa.Boolean, nullable=False),
+    sa.Column("first_seen", UTCDateTime, nullable=False),
+    sa.Column("revision", sa.Integer, nullable=False),
+    sa.Column("published_revision", sa.Integer, nullable=False),
+    # Version 3: identity and duplicates (see normalize.reconcile), unchanged-entry skipping.
+    sa.Column("canonical_link", sa.Text, nullable=False, server_default=""),
+    sa.Column("text_hash", sa.Text, nullable=False, server_default=""),
+    sa.Column("raw_hash", sa.Text, nullable=False, server_default=""),
+    # Version 5: how many more rounds a post's article may be tried in (0: none to fetch).
+    sa.Column("full_text_tries", sa.Integer, nullable=False, server_default="0"),
+    # Version 6: keys hold the source and the fragment (normalize.post_key). A row keeps
+    # the key it was stored under; these say which item holds it (Post.identity_key, "" for
+    # a row stored before that no item has claimed yet) and its key under the formula
+    # before (Post.legacy_key: the key itself for a row stored before).
+    sa.Column("identity_key", sa.Text, nullable=False, server_default=""),
+    sa.Column("legacy_key", sa.Text, nullable=False, server_default=""),
+    # Version 7: the item's author as normalize cleaned it; NULL: the item named none.
+    sa.Column("author", sa.Text),
+)
+
+is_pending = posts.c.revision > posts.c.published_revision
+# Category pages and feeds read the newest posts of one category.
+sa.Index("ix_posts_category_published", posts.c.category, posts.c.published)
+# The combined feed and index page read the newest posts of all categories.
+sa.Index("ix_posts_published", posts.c.published)
+# Partial: after a publish almost no row is pending, so the index stays tiny.
+sa.Index(
+    "ix_posts_pending",
+    posts.c.published,
+    sqlite_where=is_pending,
+    postgresql_where=is_pending,
+)
+# Version 3: a changed guid is found by its link, a duplicate story by its link or text,
+# and a source's known raw hashes are read in one pass.
+IDENTITY_INDEXES: Final = (
+    sa.Index("ix_posts_canonical_link", posts.c.canonical_link),
+    sa.Index("ix_posts_text_hash", posts.c.text_hash),
+    sa.Index("ix_posts_source_raw_hash", posts.c.source, posts.c.raw_hash),
+)
+# Version 4: a category's arrival order (pages, positions of new posts) read from the index
+# alone. The row is no help: its columns after content_html sit behind the body's overflow
+# pages, so numbering a category of 2,000 posts read 2,000 bodies.
+ARRIVAL_INDEX: Final = sa.Index(
+    "ix_posts_category_arrival", posts.c.category, posts.c.first_seen, posts.c.key
+)
+
+# Version 5: posts whose slugs are not settled yet (see Store.settle_slugs): a round's new
+# posts until the next publish, with what settling reads. A table of its own, so that
+# settling rewrites no post row (each holds its body: 25,000 took 1.5 s).
+unsettled = sa.Table(
+    "unsettled_slugs",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("slug", sa.Text, nullable=False),  # given when stored; may still move
+    sa.Column("base", sa.Text, nullable=False),
+    sa.Column("published", UTCDateTime, nullable=False),
+    sa.Column("dated", sa.Boolean, nullable=False),
+)
+settled = ~sa.exists().where(unsettled.c.key == posts.c.key)
+wants_article = posts.c.full_text_tries > 0
+# Version 5: stays tiny (the articles a budget left for later), so a partial index finds
+# them without reading the table.
+VOLUME_INDEXES: Final = (
+    sa.Index(
+        "ix_posts_full_text_tries",
+        posts.c.source,
+        sqlite_where=wants_article,
+        postgresql_where=wants_article,
+    ),
+)
+
+# Version 6: a post is found by the key its item claimed it with, and by its legacy key
+# (the post an upgraded store holds for an item, another source's under one global guid).
+IDENTITY_V6_INDEXES: Final = (
+    sa.Index("ix_posts_identity_key", posts.c.identity_key),
+    sa.Index("ix_posts_legacy_key", posts.c.legacy_key),
+)
