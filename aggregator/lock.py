@@ -1,7 +1,9 @@
 """One instance per store: a lock the kernel or the database releases when its holder dies.
 
 Takes no part in the pipeline and never touches the store's tables: an flock(2) on a file
-beside a SQLite database, a session advisory lock on PostgreSQL.
+beside a SQLite database, a session advisory lock on PostgreSQL. Speaks no SQL: the
+statements the PostgreSQL lock runs are in aggregator/store/lock.py; this module decides
+what they mean (who holds the lock, what to tell the user, when to take it back).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from typing import TYPE_CHECKING, Final
 from aggregator.errors import AggregatorError, StoreError
 from aggregator.types import UTC
 
-# SQLAlchemy is imported only for URLs that need it (PostgreSQL, SQLite URLs with a query
-# or escapes): a plain SQLite file URL is read here.
+# SQLAlchemy and the store are imported only for URLs that need them (PostgreSQL, SQLite
+# URLs with a query or escapes): a plain SQLite file URL is read here.
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.engine import Connection
@@ -31,13 +33,6 @@ __all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path
 
 # pg_try_advisory_lock key ("aggrel"); the store's own keys are transaction-scoped ones.
 _PG_INSTANCE_LOCK: Final = 0x61676772656C
-_KEY_PARTS: Final = {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF}
-# pg_locks shows a bigint advisory key as its high and low halves, with objsubid 1.
-_OF_THE_KEY: Final = (
-    "l.locktype = 'advisory' AND l.granted AND l.classid = :hi AND l.objid = :lo "
-    "AND l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database "
-    "WHERE datname = current_database())"
-)
 _APPLICATION_NAME: Final = "aggregator"
 # What sqlalchemy's make_url reads as a SQLite URL whose database is the text after ":///".
 _PLAIN_SQLITE: Final = re.compile(r"sqlite(?:\+[A-Za-z0-9_]+)?:///([^?%]*)")
@@ -123,32 +118,27 @@ class _PgLock(InstanceLock):
         super().__init__(description)
         self._engine: sa.Engine | None = engine
         self._conn = conn
-        self._backend = _backend_pid(conn)  # the server process of the lock's session
+        from aggregator.store import lock as pg
+
+        self._backend = pg.backend_pid(conn)  # the server process of the lock's session
 
     def check(self) -> bool:
-        import sqlalchemy as sa
-        from sqlalchemy.exc import SQLAlchemyError
+        from aggregator.store import lock as pg
 
         if self._engine is None:
             return False
         try:
             # One round trip on the lock's own session: it is alive and still holds the key.
-            held = self._conn.scalar(
-                sa.text(
-                    f"SELECT count(*) FROM pg_locks l WHERE {_OF_THE_KEY} "
-                    "AND l.pid = pg_backend_pid()"
-                ),
-                _KEY_PARTS,
-            )
-        except SQLAlchemyError:
-            held = None  # the session is gone
+            held = pg.holds_lock(self._conn, _PG_INSTANCE_LOCK)
+        except pg.DatabaseError:
+            held = False  # the session is gone
         if held:
             return False
-        with contextlib.suppress(SQLAlchemyError):
+        with contextlib.suppress(pg.DatabaseError):
             self._conn.close()
         try:
             conn = self._engine.connect()
-            got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key())))
+            got = pg.try_lock(conn, _PG_INSTANCE_LOCK)
             if not got:
                 got = self._take_from_own_old_session(conn)
             if not got:
@@ -158,11 +148,11 @@ class _PgLock(InstanceLock):
                     "instance lock lost (its database session ended): another aggregator "
                     f"is running on this store now: {holder.describe()} ({self.description})"
                 )
-            self._backend = _backend_pid(conn)
-        except SQLAlchemyError as e:
+            self._backend = pg.backend_pid(conn)
+        except pg.DatabaseError as e:
             raise StoreError(
                 f"instance lock lost (its database session ended), cannot take it again: "
-                f"{_reason(e)}"
+                f"{pg.reason(e)}"
             ) from e
         self._conn = conn
         return True
@@ -174,18 +164,18 @@ class _PgLock(InstanceLock):
 
         Raises:
             StoreError: the old session holds on (the next check tries again).
-            SQLAlchemyError: the database failed.
+            DatabaseError: the database failed.
         """
-        import sqlalchemy as sa
+        from aggregator.store import lock as pg
 
         holder = _pg_holder(conn)
         ours = holder.backend is not None and holder.backend == self._backend
         ours = ours or (holder.pid == os.getpid() and holder.host == socket.gethostname())
         if not ours or holder.backend is None:
             return False
-        conn.scalar(sa.select(sa.func.pg_terminate_backend(holder.backend)))
+        pg.terminate_backend(conn, holder.backend)
         for _ in range(20):  # the backend ends, and frees the lock, a moment later
-            if conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key()))):
+            if pg.try_lock(conn, _PG_INSTANCE_LOCK):
                 return True
             time.sleep(0.1)
         conn.close()
@@ -197,12 +187,11 @@ class _PgLock(InstanceLock):
     def release(self) -> None:
         if self._engine is None:
             return
-        import sqlalchemy as sa
-        from sqlalchemy.exc import SQLAlchemyError
+        from aggregator.store import lock as pg
 
-        with contextlib.suppress(SQLAlchemyError):
-            self._conn.execute(sa.select(sa.func.pg_advisory_unlock(_key())))
-        with contextlib.suppress(SQLAlchemyError):
+        with contextlib.suppress(pg.DatabaseError):
+            pg.unlock(self._conn, _PG_INSTANCE_LOCK)
+        with contextlib.suppress(pg.DatabaseError):
             self._conn.close()
         self._engine.dispose()
         self._engine = None
@@ -291,33 +280,18 @@ def _read_holder(fd: int) -> Holder:
 
 
 def _pg_lock(url: sa.URL) -> InstanceLock:
-    import sqlalchemy as sa
-    from sqlalchemy.exc import SQLAlchemyError
-    from sqlalchemy.pool import NullPool
+    from aggregator.store import lock as pg
 
     shown = url.render_as_string(hide_password=True)
     me = _me()
     # application_name (at most 63 bytes) carries who we are, so a refused process can name us.
     name = f"{_APPLICATION_NAME} pid={me['pid']} host={me['host']}"
-    engine = sa.create_engine(
-        url,
-        poolclass=NullPool,
-        connect_args={
-            "application_name": name.encode()[:63].decode(errors="ignore"),
-            "connect_timeout": 10,
-            # A peer gone without a word (failover, a dropped NAT entry) is noticed in
-            # about a minute, not after the system's two hours of TCP keepalive.
-            "keepalives_idle": 30,
-            "keepalives_interval": 10,
-            "keepalives_count": 3,
-            "tcp_user_timeout": 60_000,
-        },
-        # The lock lives as long as this session; no transaction may stay open meanwhile.
-        isolation_level="AUTOCOMMIT",
+    engine = pg.instance_lock_engine(
+        url, application_name=name.encode()[:63].decode(errors="ignore")
     )
     try:
         conn = engine.connect()
-        got = conn.scalar(sa.select(sa.func.pg_try_advisory_lock(_key())))
+        got = pg.try_lock(conn, _PG_INSTANCE_LOCK)
         if not got:
             holder = _pg_holder(conn)
             conn.close()
@@ -326,34 +300,16 @@ def _pg_lock(url: sa.URL) -> InstanceLock:
                 f"another aggregator is running on this store: {holder.describe()} "
                 f"(advisory lock on {shown})"
             )
-    except SQLAlchemyError as e:
+    except pg.DatabaseError as e:
         engine.dispose()
-        raise StoreError(f"cannot lock database {shown}: {_reason(e)}") from e
+        raise StoreError(f"cannot lock database {shown}: {pg.reason(e)}") from e
     return _PgLock(f"advisory lock on {shown}", engine, conn)
 
 
-def _key() -> sa.BindParameter[int]:
-    import sqlalchemy as sa
-
-    return sa.literal(_PG_INSTANCE_LOCK, sa.BigInteger)
-
-
-def _reason(e: Exception) -> str:
-    orig = getattr(e, "orig", None)
-    return " ".join(str(orig if orig is not None else e).split())
-
-
 def _pg_holder(conn: Connection) -> Holder:
-    import sqlalchemy as sa
+    from aggregator.store import lock as pg
 
-    # Advisory locks are per database: another database's holder is no concern of ours.
-    row = conn.execute(
-        sa.text(
-            "SELECT a.application_name, a.client_addr::text AS addr, a.pid "
-            f"FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE {_OF_THE_KEY}"
-        ),
-        _KEY_PARTS,
-    ).first()
+    row = pg.holder(conn, _PG_INSTANCE_LOCK)
     if row is None:
         return Holder(pid=None, host=None)
     fields = dict(
@@ -364,12 +320,5 @@ def _pg_holder(conn: Connection) -> Holder:
         pid=int(pid) if pid.isdigit() else None,
         host=fields.get("host") or row.addr or f"database backend {row.pid}",
         since=fields.get("since"),
-        backend=int(row.pid),
+        backend=row.pid,
     )
-
-
-def _backend_pid(conn: Connection) -> int | None:
-    import sqlalchemy as sa
-
-    pid = conn.scalar(sa.select(sa.func.pg_backend_pid()))
-    return int(pid) if pid is not None else None
