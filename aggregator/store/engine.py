@@ -1,8 +1,8 @@
 """Opening a store: the URL checked, the engine created (SQLite pragmas and transaction
 begins, PostgreSQL timeouts), the schema brought up to date, and why it failed if it did.
 
-Must not read or write posts or sources (migrations.py changes the schema, the Store's
-methods the rows), and must not let a password into a message.
+Touches no table itself (migrations.py changes the schema, the Store's methods the
+rows), and must not let a password into a message.
 """
 
 from __future__ import annotations
