@@ -1,10 +1,10 @@
 """The store's post-writing methods: upserting a round's posts, and what the updater reads
 to decide what to write (identities, raw hashes, articles still to fetch).
 
-A post is kept as normalize gave it: new ones are inserted, changed ones (by content
-hash) take a new revision, unchanged ones are skipped. Must not decide what a post is
-(identity and duplicates are normalize's, full-text policy the updater's), and must not
-change a post's key or, once settled, its slug.
+New posts are inserted, changed ones (by content hash) take a new revision, unchanged
+ones are skipped; an undated post keeps the date it was first seen. Must not decide what a post is
+(identity and duplicates are normalize's) nor which articles to fetch (the updater's), and
+must not change a post's key or, once settled, its slug.
 """
 
 from __future__ import annotations
