@@ -110,7 +110,7 @@ def test_keep_newest_ranks_by_date_and_keeps_feed_order() -> None:
     from datetime import timedelta
 
     from aggregator.types import RawEntry
-    from aggregator.worker import keep_newest
+    from aggregator.update.worker import keep_newest
 
     naive = datetime(2024, 5, 1, 15, 0)  # no zone: ranked as UTC
     entries = (
