@@ -4,6 +4,7 @@ failure into state. Must NOT publish, nor own the schedule's policy (schedule.py
 HTTP client (fetch).
 
     decide.py    every state transition -> Decision (pure)
+    decision.py  the Decision record and what it carries
     clean.py     a state cleaned for the store
     updater.py   the Updater: due sources, rounds in lanes
     round.py     one round's resources (a context manager)

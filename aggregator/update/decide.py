@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aggregator.errors import FetchError, SourceError
@@ -19,6 +19,7 @@ from aggregator.fetch import host_key as _host_key
 from aggregator.schedule import cache_lifetime, next_check
 from aggregator.types import UTC, FetchResult, FetchSettings, Source, SourceState, Validators
 from aggregator.update.clean import storable
+from aggregator.update.decision import Decision, FeedFields, HostDeferral, LogLine
 
 __all__ = [
     "Decision",
@@ -41,52 +42,6 @@ __all__ = [
     "schedule_changed",
     "scheduled",
 ]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LogLine:
-    """A log record to emit, as `log.log(level, message, *args)` would."""
-
-    level: int
-    message: str
-    args: tuple[object, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HostDeferral:
-    """The whole host asked for a pause: no request to it before `until`."""
-
-    host: str
-    until: datetime
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedFields:
-    """What a parsed body says about its feed (beside its posts)."""
-
-    title: str | None = None
-    link: str | None = None
-    feed_id: str | None = None
-    ttl: timedelta | None = None
-    dropped: int = 0  # items past max_items
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Decision:
-    """One transition, for the I/O code to carry out in this order: emit `log`, write the
-    host deferral, save `state` (when `save`), then report `status`."""
-
-    state: SourceState  # the new state, cleaned for the store (next_check set when saved)
-    save: bool = True  # False: nothing to write
-    # "new-body": parse the body and store its posts, then ask `after_body`; otherwise the
-    # round's outcome status: "not-modified" | "unchanged" | "error" | "deferred" | None.
-    status: str | None = None
-    http_status: int | None = None
-    error: str | None = None  # the outcome's error text
-    moved_to: str | None = None  # the source's URL moved here this time
-    defer_host: HostDeferral | None = None
-    log: tuple[LogLine, ...] = ()
 
 
 def initial_state(source: Source) -> SourceState:
@@ -218,6 +173,22 @@ def _fetched(
     )
 
 
+def _scheduled_ok(
+    source: Source,
+    ok: SourceState,
+    result: FetchResult,
+    *,
+    now: datetime,
+    settings: FetchSettings,
+    rng: random.Random,
+) -> SourceState:
+    """A successful fetch's state scheduled: its cache lifetime and the feed's <ttl>
+    (as `ok` holds it) bound the next check."""
+    lifetime = cache_lifetime(result.headers, now=now) if source.respect_cache else None
+    bound = lower_bound(source, ok, lifetime, settings=settings)
+    return scheduled(source, ok, now=now, settings=settings, rng=rng, min_interval=bound)
+
+
 def after_response(
     source: Source,
     state: SourceState,
@@ -246,15 +217,7 @@ def after_response(
         )
     if result.content is not None and digest != state.content_hash:
         return Decision(state=ok, save=False, status="new-body", moved_to=moved_to, log=log)
-    lifetime = cache_lifetime(result.headers, now=now) if source.respect_cache else None
-    saved = scheduled(
-        source,
-        ok,
-        now=now,
-        settings=settings,
-        rng=rng,
-        min_interval=lower_bound(source, ok, lifetime, settings=settings),
-    )
+    saved = _scheduled_ok(source, ok, result, now=now, settings=settings, rng=rng)
     return Decision(
         state=saved,
         status="not-modified" if result.content is None else "unchanged",
@@ -287,15 +250,7 @@ def after_body(
         feed_ttl=feed.ttl,
         dropped_items=feed.dropped,
     )
-    lifetime = cache_lifetime(result.headers, now=now) if source.respect_cache else None
-    saved = scheduled(
-        source,
-        ok,
-        now=now,
-        settings=settings,
-        rng=rng,
-        min_interval=lower_bound(source, ok, lifetime, settings=settings),
-    )
+    saved = _scheduled_ok(source, ok, result, now=now, settings=settings, rng=rng)
     return Decision(
         state=saved,
         http_status=result.status,
