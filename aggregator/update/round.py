@@ -30,6 +30,7 @@ STATE_BATCH = 200
 
 UTC_MIN = datetime.min.replace(tzinfo=UTC)
 
+# Named as before the stage became a package: the JSON log lines carry it.
 log = logging.getLogger("aggregator.update")
 
 P = ParamSpec("P")
