@@ -525,9 +525,7 @@ def cmd_sources_export(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_enable(args: argparse.Namespace) -> int:
-    from dataclasses import replace
-
-    from aggregator.update import current_state
+    from aggregator.update.decide import after_enable
 
     config, store = _open(args)
     try:
@@ -535,8 +533,7 @@ def cmd_sources_enable(args: argparse.Namespace) -> int:
         if source is None:
             print(f"aggregator: unknown source: {args.name}", file=sys.stderr)
             return 1
-        state = current_state(source, store.get_state(source.name))
-        store.save_state(replace(state, disabled=None, failures=0, next_check=None))
+        store.save_state(after_enable(source, store.get_state(source.name)).state)
         print(f"{source.name}: enabled")
     finally:
         store.close()

@@ -14,7 +14,7 @@ import os
 import signal
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -103,10 +103,6 @@ def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger
 
 # write_atomic's temp files: ".<name>.<pid>.tmp" beside the file they replace, or
 # "<pid>.<n>.tmp" in the output's temp folder.
-
-
-def _schedule_changed(old: Source, new: Source) -> bool:
-    return (old.interval, old.cron, old.timezone) != (new.interval, new.cron, new.timezone)
 
 
 # ------------------------------------------------------------------ the daemon
@@ -427,21 +423,19 @@ class Daemon:
         )
 
     def _reschedule(self, old: Iterable[Source], new: Iterable[Source]) -> None:
-        """Bring forward the next check of sources whose interval or cron got shorter."""
-        from aggregator.schedule import next_check
+        """Bring forward the next check of sources whose interval or cron got shorter
+        (decide.after_reschedule says which and to when)."""
+        from aggregator.update.decide import after_reschedule, schedule_changed
 
         previous = {s.name: s for s in old}
         now = datetime.now(UTC)
         for source in new:
             was = previous.get(source.name)
-            if was is None or not _schedule_changed(was, source):
-                continue
-            state = self.store.get_state(source.name)
-            if state is None or state.next_check is None or state.failures:
-                continue
-            due = next_check(source, now=state.last_fetched or now)
-            if due < state.next_check:
-                self.store.save_state(replace(state, next_check=due))
+            if was is None or not schedule_changed(was, source):
+                continue  # its state is not read: most sources of a reload are unchanged
+            decision = after_reschedule(was, source, self.store.get_state(source.name), now=now)
+            if decision is not None and decision.save:
+                self.store.save_state(decision.state)
 
 
 def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int:

@@ -14,7 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 
 from aggregator.types import UTC, Source
 
-__all__ = ["JITTER", "MAX_BACKOFF", "cache_lifetime", "jitter", "next_check"]
+__all__ = ["JITTER", "MAX_BACKOFF", "cache_lifetime", "http_date", "jitter", "next_check"]
 
 MAX_BACKOFF = timedelta(days=1)
 JITTER = 0.1  # up to 10% of the delay, so sources that fail together don't retry together
@@ -87,14 +87,19 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | 
         age = headers.get("age", "").strip()
         lifetime = int(max_age.group(1)) - (int(age) if age.isdigit() else 0)
         return timedelta(seconds=lifetime) if lifetime > 0 else None
-    expires = _http_date(headers.get("expires"))
+    expires = http_date(headers.get("expires"))
     if expires is None:
         return None
-    lifetime_td = expires - (_http_date(headers.get("date")) or now)
+    lifetime_td = expires - (http_date(headers.get("date")) or now)
     return lifetime_td if lifetime_td > timedelta(0) else None
 
 
-def _http_date(value: str | None) -> datetime | None:
+def http_date(value: str | None) -> datetime | None:
+    """An HTTP-date (RFC 9110 §5.6.7; the obsolete forms too) as an aware datetime, UTC
+    when it names no zone; None when absent or unreadable.
+
+    Raises: nothing.
+    """
     if not value:
         return None
     try:

@@ -14,12 +14,12 @@ from httpserver import FeedServer
 
 from aggregator.config import load_config
 from aggregator.fetch import Fetcher, FetchLimits
-from aggregator.fulltext import FullText, enrich, enrich_within, extract_article
 from aggregator.normalize import text_hash
 from aggregator.publish import publish
 from aggregator.store import open_store
 from aggregator.types import Config, Post
 from aggregator.update import Updater
+from aggregator.update.fulltext import FullText, enrich, enrich_within, extract_article
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 PARAGRAPH = "The harbour authority opened a new container terminal on the east bank today. "

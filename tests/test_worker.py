@@ -9,6 +9,7 @@ import os
 import random
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -110,7 +111,7 @@ def test_keep_newest_ranks_by_date_and_keeps_feed_order() -> None:
     from datetime import timedelta
 
     from aggregator.types import RawEntry
-    from aggregator.worker import keep_newest
+    from aggregator.update.worker import keep_newest
 
     naive = datetime(2024, 5, 1, 15, 0)  # no zone: ranked as UTC
     entries = (
@@ -238,3 +239,16 @@ def _command(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()[:100]
     except OSError:
         return str(pid)
+
+
+def test_a_worker_process_starts_without_the_http_client_and_the_store() -> None:
+    # The forkserver preloads aggregator.update.worker, and so the package's __init__: it
+    # must load its names on first use, or every worker carries httpx, aiohttp and
+    # SQLAlchemy (59 MB against 30).
+    code = (
+        "import sys, aggregator.update.worker; "
+        "print(' '.join(m for m in ('aiohttp', 'httpx', 'sqlalchemy', 'apscheduler') "
+        "if m in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == ""

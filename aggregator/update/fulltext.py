@@ -19,7 +19,8 @@ from aggregator.types import FetchResult, Post
 
 __all__ = ["PAGES_AT_ONCE", "FullText", "enrich", "enrich_within", "extract_article"]
 
-log = logging.getLogger(__name__)
+# Named as before the module moved into the package: the JSON log lines carry it.
+log = logging.getLogger("aggregator.fulltext")
 
 PAGES_AT_ONCE = 4  # pages of one source fetched at once: a site is not a feed server
 

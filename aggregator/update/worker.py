@@ -1,7 +1,7 @@
 """Parse + normalize as one job for a worker process: bytes in, Posts out.
-Pure like the two stages it chains (no network, no store, no clock); imports only them,
-so that a worker process starts small. Its processes never outlive the one that made
-the pool.
+Pure like the two stages it chains (no network, no store, no clock); imports only them
+(and the package's __init__, which loads nothing until asked), so that a worker process
+starts small. Its processes never outlive the one that made the pool.
 """
 
 from __future__ import annotations

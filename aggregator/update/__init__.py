@@ -1,0 +1,70 @@
+"""The update stage: sources through fetch -> parse -> normalize -> store, in rounds, and
+what each source's state becomes (decide.py, pure). The one place that turns a source's
+failure into state. Must NOT publish, nor own the schedule's policy (schedule.py) or the
+HTTP client (fetch).
+
+    decide.py    every state transition -> Decision (pure)
+    decision.py  the Decision record and what it carries
+    clean.py     a state cleaned for the store
+    updater.py   the Updater: due sources, rounds in lanes
+    round.py     one round's resources (a context manager)
+    pool.py      one round's parsers (threads or a process pool, the parse budget)
+    pipeline.py  one source through the stages, carrying out decisions
+    report.py    SourceOutcome, RoundReport
+    worker.py    parse + normalize as one job for a worker process
+    fulltext.py  the linked page's article for `full_text` sources
+
+The names below are loaded on first use: a parse worker process imports `worker.py`, and
+so this file, and must start without the HTTP client and the store (30 MB, not 59).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from aggregator.update.clean import storable
+    from aggregator.update.decide import current_state, followed, initial_state
+    from aggregator.update.pool import PROCESS_MIN_BYTES
+    from aggregator.update.report import RoundReport, SourceOutcome
+    from aggregator.update.round import STATE_BATCH
+    from aggregator.update.updater import POOL_MIN_SOURCES, Updater, limits_from
+
+__all__ = [
+    "POOL_MIN_SOURCES",
+    "PROCESS_MIN_BYTES",
+    "STATE_BATCH",
+    "RoundReport",
+    "SourceOutcome",
+    "Updater",
+    "current_state",
+    "followed",
+    "initial_state",
+    "limits_from",
+    "storable",
+]
+
+_HOMES = {
+    "POOL_MIN_SOURCES": "updater",
+    "PROCESS_MIN_BYTES": "pool",
+    "STATE_BATCH": "round",
+    "RoundReport": "report",
+    "SourceOutcome": "report",
+    "Updater": "updater",
+    "current_state": "decide",
+    "followed": "decide",
+    "initial_state": "decide",
+    "limits_from": "updater",
+    "storable": "clean",
+}
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+        globals()[name] = value
+        return value

@@ -1,0 +1,256 @@
+"""One source through fetch -> parse -> normalize -> store, within a round.
+
+The one place that turns a source's failure into state: a SourceError becomes the
+source's recorded error and backoff (as decide.py says); anything else is a bug and
+propagates. Must NOT decide a state itself, nor hold anything past its round.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from aggregator.errors import SourceError, StoreError
+from aggregator.fetch import Fetcher, HostDeferred, auth_header
+from aggregator.normalize import reconcile
+from aggregator.store import Store
+from aggregator.types import Config, FetchResult, Post, Source, SourceState, UpsertResult
+from aggregator.update import decide
+from aggregator.update.fulltext import FullText, enrich_within
+from aggregator.update.report import SourceOutcome
+from aggregator.update.round import Round
+from aggregator.update.worker import Job, JobResult
+
+__all__ = ["Pipeline"]
+
+# Named as before the stage became a package: the JSON log lines carry it.
+log = logging.getLogger("aggregator.update")
+
+
+class Pipeline:
+    """Carries one source at a time through the stages, in `round`."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        round_: Round,
+        *,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.round = round_
+        self.clock = clock
+        self.rng = rng
+
+    async def run(self, source: Source, fetcher: Fetcher) -> SourceOutcome:
+        """One source through the pipeline; its failure becomes its state.
+
+        Raises: StoreError (the database failed, not the source).
+        """
+        state = decide.current_state(source, self.round.stored(source.name))
+        if state.disabled:
+            return SourceOutcome(name=source.name, status="disabled", error=state.disabled)
+        try:
+            headers = source.headers
+            if source.auth is not None:
+                headers = (*headers, auth_header(source.auth))
+            result = await fetcher.fetch(
+                state.url,
+                validators=state.validators,
+                headers=headers,
+                user_agent=source.user_agent,
+            )
+            return await self._fetched(source, state, result, fetcher)
+        except HostDeferred as e:
+            d = decide.after_deferred(
+                source, state, e, now=self.clock(), settings=self.config.fetch, rng=self.rng
+            )
+            return self._carry_out(source, d)
+        except SourceError as e:
+            return self._failed(source, state, e)
+        except StoreError as e:
+            # The database failed, not the source: its fetch still counts (next check
+            # recorded with the others), and the round stops.
+            self._failed(source, state, SourceError(f"not stored: {e}"))
+            raise
+
+    def _failed(self, source: Source, state: SourceState, error: SourceError) -> SourceOutcome:
+        d = decide.after_failure(
+            source, state, error, now=self.clock(), settings=self.config.fetch, rng=self.rng
+        )
+        return self._carry_out(source, d)
+
+    def _carry_out(
+        self, source: Source, d: decide.Decision, *, new: int = 0, updated: int = 0
+    ) -> SourceOutcome:
+        """Emit the decision's log lines, write what it says, and report it."""
+        for line in d.log:
+            log.log(line.level, line.message, *line.args)
+        if d.defer_host is not None:
+            h = d.defer_host
+            self.round.write(self.store.defer_host, h.host, until=h.until, reason=h.reason)
+        if d.save:
+            self.round.save(d.state)
+        assert d.status is not None
+        return SourceOutcome(
+            name=source.name,
+            status=d.status,
+            http_status=d.http_status,
+            new=new,
+            updated=updated,
+            error=d.error,
+            moved_to=d.moved_to,
+        )
+
+    async def _fetched(
+        self, source: Source, state: SourceState, result: FetchResult, fetcher: Fetcher
+    ) -> SourceOutcome:
+        now = self.clock()
+        settings, rng = self.config.fetch, self.rng
+        digest = None if result.content is None else hashlib.sha256(result.content).hexdigest()
+        d = decide.after_response(
+            source, state, result, now=now, settings=settings, rng=rng, digest=digest
+        )
+        if d.status != "new-body":
+            # A 304, or the same bytes as last time: only pages waiting from earlier rounds.
+            outcome = self._carry_out(source, d)
+            filled = await self._full_text(source, [], fetcher, now=now)
+            return replace(outcome, updated=len(filled.updated))
+        for line in d.log:
+            log.log(line.level, line.message, *line.args)
+        assert result.content is not None and digest is not None
+        parsed = await self._parsed(source, result, now=now)
+        if source.full_text:
+            posts: list[Post] = []
+            if parsed.posts:
+                posts = await self.round.in_store(self._reconciled, parsed.posts, parsed.keys)
+            upserted = await self._full_text(source, posts, fetcher, now=now)
+        else:
+            # One trip to the store thread: identities, reconcile and upsert.
+            upserted = await self.round.in_store(self._reconcile_and_upsert, parsed, now)
+        new, updated = len(upserted.new), len(upserted.updated)
+        if upserted.refused:
+            # The others are stored, and published like any new post.
+            refused = decide.after_posts_refused(
+                source, state, upserted.refused, now=self.clock(), settings=settings, rng=rng
+            )
+            return self._carry_out(source, refused, new=new, updated=updated)
+        feed = decide.FeedFields(
+            title=parsed.title,
+            link=parsed.link,
+            feed_id=parsed.feed_id,
+            ttl=parsed.ttl,
+            dropped=parsed.dropped,
+        )
+        d = decide.after_body(
+            source, state, result, feed, now=now, settings=settings, rng=rng, digest=digest
+        )
+        self.round.save(d.state)
+        log.debug("%s: %d new, %d updated", source.name, new, updated)
+        return SourceOutcome(
+            name=source.name,
+            status="new" if new or updated else "unchanged",
+            http_status=d.http_status,
+            new=new,
+            updated=updated,
+            parsed=True,
+            moved_to=d.moved_to,
+        )
+
+    async def _parsed(self, source: Source, result: FetchResult, *, now: datetime) -> JobResult:
+        """The body parsed and normalized, what it left out logged.
+
+        Raises: ParseError.
+        """
+        assert result.content is not None
+        job = Job(
+            content=result.content,
+            headers=dict(result.headers),
+            url=result.url,
+            source=source,
+            category=self.config.categories.get(source.category),
+            now=now,
+            site_timezone=self.config.site.timezone,
+            # Unchanged entries are not sanitized again.
+            known=frozenset(await self.round.in_store(self.store.raw_hashes, source.name)),
+            fast=self.config.parser != "feedparser",
+            max_items=source.max_items or self.config.fetch.max_items,
+        )
+        parsed = await self.round.parsers.parse(job)
+        if parsed.dropped:
+            log.warning(
+                "%s: %d items past max_items dropped (the newest %d kept)",
+                source.name,
+                parsed.dropped,
+                job.max_items,
+            )
+        if parsed.dropped_links:
+            log.warning(
+                "%s: %d item link(s) left out, not http(s) URLs (first: %r);"
+                " those items are published without a link",
+                source.name,
+                len(parsed.dropped_links),
+                parsed.dropped_links[0][:200],
+            )
+        for cut in parsed.oversized:
+            log.warning(
+                "%s: item %s: body of %d characters cut to %d before sanitizing",
+                source.name,
+                cut.item or "(no link)",
+                cut.size,
+                cut.kept,
+            )
+        return parsed
+
+    async def _full_text(
+        self, source: Source, fresh: Sequence[Post], fetcher: Fetcher, *, now: datetime
+    ) -> UpsertResult:
+        """Store `fresh` (reconciled posts of this body) with their articles, and fetch the
+        articles earlier rounds left, all in the source's one budget: a post whose page
+        does not fit is stored with its summary now and its page tried next round.
+        """
+        if not source.full_text:
+            return UpsertResult()
+        waiting = await self.round.in_store(self.store.full_text_pending, source.name)
+        keys = {p.key for p in fresh}
+        # This body's posts first, then those waiting from earlier rounds (the oldest
+        # first): a few pages that never answer in time must not starve every new post,
+        # and they are given up after a few rounds (Store.mark_full_text).
+        todo = [*fresh, *(p for p in waiting if p.key not in keys)]
+        if not todo:
+            return UpsertResult()
+        budget = source.full_text_budget or self.config.fetch.full_text_budget
+        text = await enrich_within(
+            todo, fetcher, budget=budget, allow_data_images=source.allow_data_images
+        )
+        return await self.round.in_store(self._store_full_text, text, now)
+
+    def _store_full_text(self, text: FullText, now: datetime) -> UpsertResult:
+        upserted = self.store.upsert_posts(text.posts, now=now)
+        late = set(text.late)
+        self.store.mark_full_text([p.key for p in text.posts if p.key not in late], pending=False)
+        self.store.mark_full_text(text.late, pending=True)
+        return upserted
+
+    def _reconciled(self, posts: Sequence[Post], keys: set[str]) -> list[Post]:
+        """`posts` as the store should take them: identities kept across changed guids and
+        older key formulas, another source's copy of a story dropped as its category's
+        `dedupe` says."""
+        stored = self.store.identities(
+            keys=[p.key for p in posts],
+            links=[p.canonical_link for p in posts],
+            text_hashes=[p.text_hash for p in posts],
+            legacy_keys=[p.legacy_key for p in posts],
+        )
+        modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
+        return reconcile(posts, stored, feed_keys=keys, dedupe=modes)
+
+    def _reconcile_and_upsert(self, parsed: JobResult, now: datetime) -> UpsertResult:
+        return self.store.upsert_posts(self._reconciled(parsed.posts, parsed.keys), now=now)

@@ -1,0 +1,193 @@
+"""One round's resources, a context manager: the state snapshot, the store thread and its
+write queue, batched state saves, the round's parsers.
+
+Must NOT fetch or decide a source's state (decide.py does; the pipeline carries it out):
+it only reads, queues and writes what it is given, in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import datetime
+from types import TracebackType
+from typing import ParamSpec, TypeVar
+
+from aggregator.errors import StoreError
+from aggregator.store import Store
+from aggregator.types import UTC, FetchSettings, Source, SourceState
+from aggregator.update import decide
+from aggregator.update.pool import Parsers
+
+__all__ = ["STATE_BATCH", "Round"]
+
+# Source states are written in batches of this many (one transaction each), not one by one.
+STATE_BATCH = 200
+
+UTC_MIN = datetime.min.replace(tzinfo=UTC)
+
+# Named as before the stage became a package: the JSON log lines carry it.
+log = logging.getLogger("aggregator.update")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class Round:
+    """One round over `sources`: one read of every state and batched writes (a 304 costs no
+    transaction of its own), every store call on one thread of its own, in order, so that
+    the event loop goes on fetching and feeding the parsers while SQLite writes (it
+    releases the GIL).
+
+    On exit, the queued writes land, the last states are saved (a failed round still
+    records the next check of every source it fetched) and the parsers end; the store's
+    failures are in `failures`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        sources: Sequence[Source],
+        parsers: Parsers,
+        *,
+        settings: FetchSettings,
+        clock: Callable[[], datetime],
+        rng: random.Random,
+        held: dict[str, datetime],
+    ) -> None:
+        self.store = store
+        self.parsers = parsers
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng
+        self.held = held  # the Updater's: see Updater.held
+        self.sources = {s.name: s for s in sources}
+        self.failures: list[StoreError] = []  # the store failed, not a source: the round stops
+        # Sources whose state the database refused (name -> why): they are reported as
+        # failed, whatever their fetch gave.
+        self.refused: dict[str, str] = {}
+        self.write_failed = False  # a queued write raised StoreError
+        self._states: dict[str, SourceState] = {}
+        self._unsaved: list[SourceState] = []
+        self._thread: ThreadPoolExecutor | None = None
+        self._writes: list[Future[object]] = []  # queued on the store thread, not awaited
+
+    def __enter__(self) -> Round:
+        self._states = {s.name: s for s in self.store.states()}
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="store")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        unsaved, self._unsaved = self._unsaved, []
+        thread, self._thread = self._thread, None
+        writes, self._writes = self._writes, []
+        try:
+            # Writes queued on the store thread land before the last states.
+            if thread is not None:
+                thread.shutdown(wait=True)
+            for write in writes:
+                try:
+                    write.result()  # a StoreError of a queued write fails the round
+                except StoreError as e:
+                    self.failures.append(e)
+            try:
+                self.save_batch(unsaved)
+            except StoreError as e:
+                self.failures.append(e)
+        finally:
+            self.parsers.close(completed=exc_type is None)
+
+    @property
+    def stopping(self) -> bool:
+        """The store failed: no further source is started."""
+        return bool(self.failures) or self.write_failed
+
+    def stored(self, name: str) -> SourceState | None:
+        """The state `name` had when the round began."""
+        return self._states.get(name)
+
+    async def in_store(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """`fn(*args, **kwargs)` on the store thread, after every write queued before it."""
+        assert self._thread is not None, "not in a round"
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, functools.partial(fn, *args, **kwargs))
+
+    def write(self, fn: Callable[P, object], *args: P.args, **kwargs: P.kwargs) -> None:
+        """Queue a store write on the store thread, after every write queued before it (a
+        source's state after its posts). A failure is raised when the round ends."""
+        assert self._thread is not None, "not in a round"
+        future = self._thread.submit(fn, *args, **kwargs)
+        future.add_done_callback(self._note_failed_write)
+        self._writes.append(future)
+
+    def save(self, state: SourceState) -> None:
+        """Save `state` (already scheduled and cleaned) with the next batch."""
+        self._unsaved.append(state)
+        if len(self._unsaved) >= STATE_BATCH:
+            self.write(self.save_batch, self._unsaved)
+            self._unsaved = []
+
+    def save_batch(
+        self, states: Sequence[SourceState], sources: Mapping[str, Source] | None = None
+    ) -> None:
+        """Save `states` (on the store thread, in a round); a state the database refuses
+        fails its source instead: the state it had, with this failure and a next check.
+
+        Raises: StoreError when the database fails otherwise; the sources are then held
+        until the next check their states held.
+        """
+        if not states:
+            return
+        by_name = self.sources if sources is None else sources
+        try:
+            refused = self.store.save_states(states)
+            if not refused:
+                return
+            previous = {s.name: s for s in self.store.states() if s.name in refused}
+            fallbacks = []
+            for state in states:
+                reason = refused.get(state.name)
+                source = by_name.get(state.name)
+                if reason is None or source is None:
+                    continue
+                decision = decide.after_state_refused(
+                    source,
+                    previous.get(state.name),
+                    state,
+                    reason,
+                    now=state.last_fetched or self.clock(),
+                    settings=self.settings,
+                    rng=self.rng,
+                )
+                for line in decision.log:
+                    log.log(line.level, line.message, *line.args)
+                assert decision.error is not None
+                self.refused[state.name] = decision.error
+                fallbacks.append(decision.state)
+            unsaved = self.store.save_states(fallbacks)
+            for name, reason in unsaved.items():
+                log.error("%s: the database refused its state twice: %s", name, reason)
+                self.hold([s for s in fallbacks if s.name == name])
+        except StoreError:
+            self.hold(states)
+            raise
+
+    def hold(self, states: Iterable[SourceState]) -> None:
+        """Keep `states`' sources from being fetched again before their next check."""
+        for state in states:
+            if state.next_check is not None:
+                self.held[state.name] = max(state.next_check, self.held.get(state.name, UTC_MIN))
+
+    def _note_failed_write(self, future: Future[object]) -> None:
+        # On the store thread: the lanes start no further source once a write failed.
+        if not future.cancelled() and isinstance(future.exception(), StoreError):
+            self.write_failed = True
