@@ -6,6 +6,7 @@ the cap instead of inflating in memory. It sends nothing and follows no redirect
 from __future__ import annotations
 
 import zlib
+from collections.abc import AsyncIterator
 
 import httpx
 
@@ -28,7 +29,7 @@ async def read_body(response: httpx.Response, *, cap: int) -> bytes:
     decoder = Decoder(response.headers.get("content-encoding", ""), status=response.status_code)
     body = bytearray()
     received = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in _raw(response):
         received += len(chunk)
         if received > cap:
             raise FetchError(too_large, status=response.status_code)
@@ -37,6 +38,16 @@ async def read_body(response: httpx.Response, *, cap: int) -> bytes:
         if len(body) > cap:
             raise FetchError(f"{too_large} (decompressed)", status=response.status_code)
     return bytes(body)
+
+
+def _raw(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The body's bytes as sent, before any Content-Encoding is undone."""
+    stream = response.stream
+    if response.is_stream_consumed and isinstance(stream, httpx.AsyncByteStream):
+        # Built with `content=` (an httpx.MockTransport answer in a test), the response was
+        # read and decoded by httpx already, without a cap; its stream still holds the bytes.
+        return stream.__aiter__()
+    return response.aiter_raw()
 
 
 class Decoder:
