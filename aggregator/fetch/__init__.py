@@ -1,5 +1,6 @@
-"""Fetch stage: the only package that speaks HTTP. URL + validators in, bytes + metadata out.
-It never parses, never retries and never touches the store: a failure is a FetchError.
+"""Fetch stage: the only package that speaks HTTP. URL + validators in, bytes + metadata out;
+and a WebSub hub told which feeds changed. It never parses, never retries and never touches
+the store: a failed fetch is a FetchError, a failed ping a logged warning.
 
     client.py     Fetcher: one fetch and its redirects, concurrency slots, hosts' Retry-After
     transport.py  aiohttp under httpx's transport API (the speed path); sends one request
@@ -7,11 +8,13 @@ It never parses, never retries and never touches the store: a failure is a Fetch
     guard.py      private networks: which addresses, and the refusal of a guarded hop
     messages.py   the one-line messages of a failed fetch
     limits.py     FetchLimits, the record of a round's limits
+    websub.py     ping_hub: WebSub publish notifications
 """
 
 from aggregator.fetch.client import Fetcher, HostDeferred, auth_header, host_key
 from aggregator.fetch.guard import PRIVATE_NETWORKS
 from aggregator.fetch.limits import FetchLimits
+from aggregator.fetch.websub import ping_hub
 
 __all__ = [
     "PRIVATE_NETWORKS",
@@ -20,4 +23,5 @@ __all__ = [
     "HostDeferred",
     "auth_header",
     "host_key",
+    "ping_hub",
 ]
