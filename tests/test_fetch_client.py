@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
+import tracemalloc
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -381,12 +382,18 @@ def test_decompression_bomb_is_stopped_past_the_cap() -> None:
     answer = httpx.Response(200, headers={"content-encoding": "gzip"}, content=streamed(bomb))
     limits = FetchLimits(max_bytes=64 * 1024, allow_private=True)
 
-    error = failure(
-        Site({"http://feeds.example/f": answer}), "http://feeds.example/f", limits=limits
-    )
+    site = Site({"http://feeds.example/f": answer})
+
+    tracemalloc.start()
+    try:
+        error = failure(site, "http://feeds.example/f", limits=limits)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
     assert len(bomb) < 64 * 1024
     assert str(error) == "body larger than 64 KiB (decompressed)"
+    assert peak < 4 << 20  # never inflated to its 8 MiB
 
 
 @pytest.mark.parametrize(
