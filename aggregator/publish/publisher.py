@@ -264,7 +264,7 @@ def day_strings(day: datetime) -> tuple[str, str, str, str]:
 # where the template escapes the value.
 _MARK = re.compile("\ue000([a-z_.]+)(<|&lt;)\ue001")
 _MARK_CHARS = re.compile("[\ue000\ue001]")
-_DEFAULT_TEMPLATES = Path(__file__).resolve().parent / "templates"
+_DEFAULT_TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 
 def _escape(value: object) -> str:
