@@ -3,24 +3,21 @@ subscription document must add so that subscription + archives hold every post (
 
 Archive `n` holds arrivals (n-1)*feed_size+1 .. n*feed_size; once written it never
 changes, unless retention re-cuts the arrival order (a rebuild). Must NOT render a format
-itself (feeds.py's formats do) or choose a path (the sitemap does).
+itself (feeds.py does) or make a path (the sitemap does).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from aggregator.publish.feeds import FORMATS, FeedMeta
+from aggregator.publish.feeds import FORMATS, Feeds
 from aggregator.publish.pages import PAGE_SIZE
 from aggregator.publish.sitemap import Sitemap
 from aggregator.store import Store
-from aggregator.types import Category, Post, Site
+from aggregator.types import Category, Post, Site, SourceState
 
-__all__ = ["Archives", "WriteFeed"]
-
-# Writes one document in every format: path and metadata by format extension, the posts.
-WriteFeed = Callable[[Callable[[str], str], Callable[[str], FeedMeta], Sequence[Post]], None]
+__all__ = ["Archives"]
 
 
 class Archives:
@@ -31,19 +28,26 @@ class Archives:
         site: Site,
         sitemap: Sitemap,
         store: Store,
+        feeds: Feeds,
         *,
         out: Path,
-        write_feed: WriteFeed,
         prune: Callable[[Path, str, int], None],
     ) -> None:
         self.site = site
         self.sitemap = sitemap
         self.store = store
+        self._feeds = feeds
         self._out = out
-        self._write_feed = write_feed
         self._prune = prune
 
-    def write(self, category: Category, archived: int, *, rebuild: bool) -> None:
+    def write(
+        self,
+        category: Category,
+        archived: int,
+        sources: Mapping[str, SourceState],
+        *,
+        rebuild: bool,
+    ) -> None:
         """Archives 1..`archived` of `category`: all with `rebuild`, else the missing ones.
 
         Raises:
@@ -63,27 +67,11 @@ class Archives:
             listed = self.store.listed_posts(slug, offset=(number - 1) * size, limit=size)
             posts = self.store.get_posts([p.key for p in reversed(listed)])
             page = sitemap.category_page(slug, (number - 1) * size // PAGE_SIZE + 1)
-
-            def meta(ext: str, number: int = number, page: str = page) -> FeedMeta:
-                return FeedMeta(
-                    url=sitemap.url(sitemap.archive(slug, number, ext)),
-                    page_url=sitemap.url(page),
-                    title=f"{category.title} · {self.site.title}",
-                    current=sitemap.url(sitemap.category_feed(slug, ext)),
-                    prev_archive=sitemap.url(sitemap.archive(slug, number - 1, ext))
-                    if number > 1
-                    else None,
-                    archive=True,
-                )
-
-            def path(ext: str, number: int = number) -> str:
-                return sitemap.archive(slug, number, ext)
-
-            self._write_feed(path, meta, posts)
+            self._feeds.archive(category, number, page, posts, sources)
 
     def completed(self, slug: str, posts: Sequence[Post], archived: int) -> list[Post]:
         """`posts` (the newest by date) with the arrivals not archived yet that are not
-        among them, newest first: what the subscription document holds."""
+        among them, newest first: what the subscription document holds (RFC 5005 §4)."""
         size = self.site.feed_size
         have = {p.key for p in posts}
         tail = self.store.listed_posts(slug, offset=archived * size, limit=size)

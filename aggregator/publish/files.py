@@ -15,6 +15,7 @@ import os
 import shutil
 import threading
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from itertools import count
@@ -26,6 +27,7 @@ from aggregator.publish.report import PublishReport
 __all__ = [
     "TEMP_DIR",
     "WRITE_THREADS",
+    "WriteFile",
     "Writer",
     "clear_stale_temp_files",
     "prune_numbered",
@@ -39,6 +41,8 @@ TEMP_DIR = ".tmp"  # under output_dir: temp files of atomic writes
 WRITE_THREADS = 4  # threads replacing files (measured: 2-6 do alike on 2 cores)
 _WRITE_WINDOW = 256  # files rendered but not yet written, at most
 _WRITE_BATCH = 32  # files handed to a thread at once
+
+WriteFile = Callable[[str, str | bytes], None]  # a path under the output folder, its data
 
 # A path that the file system refuses for its name alone (too long, a byte it cannot hold):
 # that file is skipped with an error, not the whole publish.

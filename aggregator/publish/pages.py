@@ -13,14 +13,13 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from aggregator.publish.files import WriteFile
 from aggregator.publish.sitemap import Sitemap, day_strings
 from aggregator.types import Category, Config, ListedPost, Post
 
-__all__ = ["PAGE_SIZE", "Pages", "WriteFile"]
+__all__ = ["PAGE_SIZE", "Pages"]
 
 PAGE_SIZE = 50  # posts per category page and on the index
-
-WriteFile = Callable[[str, str | bytes], None]  # a path under the output folder, its data
 
 
 class Pages:

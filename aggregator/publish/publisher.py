@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.publish.archives import Archives
-from aggregator.publish.feeds import FORMATS, FeedMeta, FeedSite
+from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, prune_numbered, remove
 from aggregator.publish.form import environment, words_for
 from aggregator.publish.pages import PAGE_SIZE, Pages
@@ -78,16 +78,18 @@ class Publisher:
             remove=self._remove,
         )
         self.filled_templates = self._posts.filled_templates
+        self._feeds = Feeds(
+            self.site, self.sitemap, hub=self.hub, category=self.category, write=self._write
+        )
         self._archives = Archives(
             self.site,
             self.sitemap,
             store,
+            self._feeds,
             out=self.out,
-            write_feed=self._write_feed,
             prune=lambda folder, suffix, keep: prune_numbered(folder, suffix, keep, self.report),
         )
         self._fresh: frozenset[str] = frozenset()  # see Plan.fresh
-        self._feed_site = self._feed_site_with({})
 
     # ----------------------------------------------------------------- driver
 
@@ -131,7 +133,6 @@ class Publisher:
                 self.write_post(post)
             self.report.posts = len(plan.pending)
         sources = {s.name: s for s in self.store.states()}
-        self._feed_site = self._feed_site_with(sources)
         for slug in plan.categories:
             self.write_category(
                 self.category(slug), sources, changed=plan.changed(slug), rebuild=plan.rebuild(slug)
@@ -218,21 +219,9 @@ class Publisher:
         posts = self.store.recent_posts(category=slug, limit=self.site.feed_size)
         archived = archive_count(total, self.site.feed_size, archives=self.site.archives)
         if self.site.archives:
-            self._archives.write(category, archived, rebuild=rebuild)
+            self._archives.write(category, archived, sources, rebuild=rebuild)
             posts = self._archives.completed(slug, posts, archived)
-
-        def meta(ext: str) -> FeedMeta:
-            return FeedMeta(
-                url=sitemap.url(sitemap.category_feed(slug, ext)),
-                page_url=sitemap.url(sitemap.category_page(slug)),
-                title=f"{category.title} · {self.site.title}",
-                hub=self.hub,
-                prev_archive=sitemap.url(sitemap.archive(slug, archived, ext))
-                if archived
-                else None,
-            )
-
-        self._write_feed(lambda ext: sitemap.category_feed(slug, ext), meta, posts)
+        self._feeds.category(category, posts, archived, sources)
         newest = self.store.recent_posts(category=slug, limit=PAGE_SIZE)
         self._pages.write_newest(category, newest, total)
 
@@ -240,26 +229,13 @@ class Publisher:
         self, tags: Iterable[str], sources: dict[str, SourceState], *, prune: bool = False
     ) -> None:
         """tag/<slug>.xml for each of `tags`; with `prune`, remove feeds of other tags."""
-        sitemap = self.sitemap
         by_slug: dict[str, list[str]] = {}
         for tag in sorted(set(tags)):
             by_slug.setdefault(tag_slug(tag), []).append(tag)
         for slug, names in by_slug.items():
             posts = self.store.posts_with_tags(names, limit=self.site.feed_size)
-
-            def path(ext: str, slug: str = slug) -> str:
-                return sitemap.tag_feed(slug, ext)
-
-            def meta(ext: str, slug: str = slug, names: list[str] = names) -> FeedMeta:
-                return FeedMeta(
-                    url=sitemap.url(sitemap.tag_feed(slug, ext)),
-                    page_url=sitemap.base,
-                    title=f"{names[0]} · {self.site.title}",
-                    hub=self.hub,
-                )
-
-            self._write_feed(path, meta, posts)
-        folder = self.out / sitemap.tags_folder
+            self._feeds.tag(slug, names, posts, sources)
+        folder = self.out / self.sitemap.tags_folder
         if prune and folder.is_dir():
             for fmt in FORMATS:
                 for old in folder.glob(f"*{fmt.extension}"):
@@ -267,24 +243,11 @@ class Publisher:
                         self._remove(old)
 
     def write_combined(self, sources: dict[str, SourceState]) -> None:
-        posts = self.store.recent_posts(limit=self.site.feed_size)
-        sitemap = self.sitemap
-
-        def meta(ext: str) -> FeedMeta:
-            url = sitemap.url(sitemap.combined_feed(ext))
-            return FeedMeta(url=url, page_url=sitemap.base, title=self.site.title, hub=self.hub)
-
-        self._write_feed(sitemap.combined_feed, meta, posts)
+        self._feeds.combined(self.store.recent_posts(limit=self.site.feed_size), sources)
 
     def atom(self, posts: Sequence[Post], meta: FeedMeta, sources: dict[str, SourceState]) -> bytes:
         """An Atom 1.0 document of `posts` (newest first)."""
-        site = FeedSite(
-            sitemap=self.sitemap,
-            language=self.site.language,
-            category=self.category,
-            sources=sources,
-        )
-        return FORMATS[0].render(posts, meta, site)
+        return self._feeds.render(posts, meta, sources)
 
     def write_index(self) -> None:
         self._pages.write_index(self.store.recent_posts(limit=PAGE_SIZE))
@@ -354,22 +317,6 @@ class Publisher:
         bytes already (queued). Feeds are made durable: they are what readers poll."""
         raw = data.encode() if isinstance(data, str) else data
         self._writer.write(f"{self.out}/{path}", raw, durable=path.endswith(_FEED_EXTENSIONS))
-
-    def _write_feed(
-        self, path: Callable[[str], str], meta: Callable[[str], FeedMeta], posts: Sequence[Post]
-    ) -> None:
-        """One feed document in every format: its path and metadata by format extension."""
-        for fmt in FORMATS:
-            ext = fmt.extension
-            self._write(path(ext), fmt.render(posts, meta(ext), self._feed_site))
-
-    def _feed_site_with(self, sources: dict[str, SourceState]) -> FeedSite:
-        return FeedSite(
-            sitemap=self.sitemap,
-            language=self.site.language,
-            category=self.category,
-            sources=sources,
-        )
 
     def _remove(self, path: Path) -> None:
         remove(path, self.report)
