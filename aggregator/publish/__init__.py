@@ -1,12 +1,16 @@
 """Publish stage: posts from the store -> post files, feeds, OPML and HTML pages.
 
-Owns the output tree: which files change (plan), where everything lives (sitemap, the one
-place a path or URL is made), Jekyll post files (posts), templates filled or rendered
-(form), feed formats (feeds; Atom in atom, feedgen there only), list pages (pages), RFC
-5005 archives (archives) and the threaded atomic writer (files). Every file is replaced
-atomically and a file whose bytes would not change is not touched, so readers never see
-half a file and mtimes say what changed. Must NOT fetch, parse or write the store beyond
-settling slugs, deleting expired posts and marking what it published.
+Owns the output tree: what changes (plan), where everything lives (sitemap: the one place
+a path or URL is made), Jekyll post files and pages (posts), templates filled or rendered
+(form), text escaped for each syntax (escape), feed formats and documents (feeds; Atom in
+atom, feedgen there only), list pages (pages), a category's outputs (categories), RFC 5005
+archives (archives), the threaded atomic writer (files); the Publisher (publisher) runs
+them. Every file is replaced atomically and one whose bytes would not change is not
+touched, so readers never see half a file and mtimes say what changed.
+
+Must NOT fetch or parse feeds: its one HTTP request is the WebSub ping after a publish.
+Of the store it only reads, except settling slugs, deleting expired posts (retention)
+and marking what it published.
 """
 
 from aggregator.publish.escape import markdown_text, yaml_quote, yaml_slug, yaml_tags

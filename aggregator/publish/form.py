@@ -69,26 +69,13 @@ WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-# YAML (1.1, as PyYAML and Jekyll's Psych read it) refuses these even inside a
-# double-quoted scalar unless escaped: C0/C1 controls, DEL, surrogates, U+FFFE/FFFF;
-# and it folds NEL, LS and PS as line breaks.
-_YAML_UNSAFE = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff\ufffe\uffff]"
-)
-# XML 1.0 has no way to write these at all (§2.2): lxml refuses them, so feeds drop them.
-_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
-_LIQUID = re.compile(r"\{[{%]")
-_POST_FILE_NAME = re.compile(r"([0-9]{1,4})-([0-9]{2})-([0-9]{2})-(.+)\.md")
-_PLAIN_SAFE = re.compile(r"^[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#]*$")
-_TAG = re.compile(r"<[^>]*>")
-_SUMMARY_CHARS = 200
-
 
 def words_for(language: str) -> dict[str, str]:
     """UI words for a language tag such as `zh-CN` (English when unknown)."""
     return WORDS.get(language.split("-")[0].lower(), WORDS["en"])
 
 
+# A per-post value in a template rendered once with markers: "<" comes out as "&lt;"
 # where the template escapes the value.
 _MARK = re.compile("\ue000([a-z_.]+)(<|&lt;)\ue001")
 _MARK_CHARS = re.compile("[\ue000\ue001]")

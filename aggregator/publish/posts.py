@@ -101,13 +101,13 @@ class PostFiles:
             # An edited post whose date moved leaves its old files behind: remove them.
             for old, day in self._post_files_named(post.slug):
                 if old != name:
-                    self._remove(self._out / POSTS_DIR / old)
+                    self._remove(self._out / self.sitemap.in_posts(old))
                     stale = self.sitemap.post_page_at(post.category, day, post.slug)
                     self._remove(self._out / stale)
         out = str(self._out)
         write = self._writer.write
         text = self._render_file(post, stamp)
-        write(f"{out}/{POSTS_DIR}/{name}", text.encode(), fresh=fresh)
+        write(f"{out}/{self.sitemap.in_posts(name)}", text.encode(), fresh=fresh)
         page = self._render_page(post, page_path, minute, iso)
         write(f"{out}/{page_path}", page.encode(), fresh=fresh)
 

@@ -13,18 +13,15 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aggregator.publish.archives import Archives
+from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
-from aggregator.publish.files import Writer, clear_stale_temp_files, prune_numbered, remove
+from aggregator.publish.files import Writer, clear_stale_temp_files, remove
 from aggregator.publish.form import environment, words_for
 from aggregator.publish.pages import PAGE_SIZE, Pages
 from aggregator.publish.plan import (
     Plan,
-    archive_count,
     full_plan,
     incremental_plan,
-    page_count,
-    pages_touched,
 )
 from aggregator.publish.posts import PostFiles
 from aggregator.publish.report import PublishReport
@@ -36,9 +33,6 @@ __all__ = ["Publisher", "publish"]
 
 log = logging.getLogger("aggregator.publish")
 
-# Numbered pages cut from one read of a category when rebuilding: each read sorts the
-# whole category, and 10,000 listed posts hold ~5 MB.
-_PAGES_PER_READ = 200
 _FEED_EXTENSIONS = tuple(f.extension for f in FORMATS)
 
 
@@ -57,7 +51,7 @@ class Publisher:
         self.site = config.site
         self.store = store
         self.now = now or datetime.now(UTC)
-        self.sitemap = self.urls = Sitemap.for_site(self.site)
+        self.sitemap = Sitemap.for_site(self.site)
         self.zone = self.sitemap.zone
         self.words = words_for(self.site.language)
         self.out = self.site.output_dir
@@ -81,13 +75,14 @@ class Publisher:
         self._feeds = Feeds(
             self.site, self.sitemap, hub=self.hub, category=self.category, write=self._write
         )
-        self._archives = Archives(
+        self._categories = Categories(
             self.site,
             self.sitemap,
             store,
-            self._feeds,
+            pages=self._pages,
+            feeds=self._feeds,
             out=self.out,
-            prune=lambda folder, suffix, keep: prune_numbered(folder, suffix, keep, self.report),
+            report=self.report,
         )
         self._fresh: frozenset[str] = frozenset()  # see Plan.fresh
 
@@ -195,35 +190,7 @@ class Publisher:
     ) -> None:
         """A category's feed, archives and pages: all of them with `rebuild`, else only
         those that `changed` posts can alter."""
-        slug, sitemap = category.slug, self.sitemap
-        total = self.store.count_posts(slug)
-        pages = page_count(total)
-        if rebuild:
-            folder = self.out / sitemap.category_pages_folder(slug)
-            prune_numbered(folder, "html", pages, self.report)
-            # Every page: read the arrival order in long runs, not one OFFSET query a page.
-            run = PAGE_SIZE * _PAGES_PER_READ
-            for start in range(0, total, run):
-                listed = self.store.listed_posts(slug, offset=start, limit=run)
-                for first in range(0, len(listed), PAGE_SIZE):
-                    number = (start + first) // PAGE_SIZE + 1
-                    page = listed[first : first + PAGE_SIZE]
-                    self._pages.write_numbered(category, number, pages, page)
-        else:
-            positions = self.store.arrival_positions([p.key for p in changed])
-            for number in pages_touched(positions.values(), pages):
-                offset = (number - 1) * PAGE_SIZE
-                listed = self.store.listed_posts(slug, offset=offset, limit=PAGE_SIZE)
-                self._pages.write_numbered(category, number, pages, listed)
-
-        posts = self.store.recent_posts(category=slug, limit=self.site.feed_size)
-        archived = archive_count(total, self.site.feed_size, archives=self.site.archives)
-        if self.site.archives:
-            self._archives.write(category, archived, sources, rebuild=rebuild)
-            posts = self._archives.completed(slug, posts, archived)
-        self._feeds.category(category, posts, archived, sources)
-        newest = self.store.recent_posts(category=slug, limit=PAGE_SIZE)
-        self._pages.write_newest(category, newest, total)
+        self._categories.write(category, sources, changed=changed, rebuild=rebuild)
 
     def write_tag_feeds(
         self, tags: Iterable[str], sources: dict[str, SourceState], *, prune: bool = False
@@ -287,11 +254,9 @@ class Publisher:
         """
         if not self.hub:
             return
-        urls = []
-        for path in self.report.written:
-            relative = path.relative_to(self.out).as_posix()
-            if any(self.sitemap.is_topic(relative, ext) for ext in _FEED_EXTENSIONS):
-                urls.append(self.sitemap.url(relative))
+        written = (path.relative_to(self.out).as_posix() for path in self.report.written)
+        topic = self.sitemap.is_topic
+        urls = [self.sitemap.url(p) for p in written if any(topic(p, e) for e in _FEED_EXTENSIONS)]
         if not urls:
             return
         import httpx  # local: only a site with a WebSub hub needs it, and it is slow to import

@@ -106,9 +106,14 @@ class Sitemap:
         """The name in POSTS_DIR of a post's file, from `date` as day_strings gives it."""
         return f"{date}-{slug}.md"
 
+    @staticmethod
+    def in_posts(name: str) -> str:
+        """The path of the post file named `name`."""
+        return f"{POSTS_DIR}/{name}"
+
     def post_file(self, post: Post | ListedPost) -> str:
         """The path of a post's file (`_posts/<date>-<slug>.md`)."""
-        return f"{POSTS_DIR}/{self.post_file_name(self.date_of(post), post.slug)}"
+        return self.in_posts(self.post_file_name(self.date_of(post), post.slug))
 
     @staticmethod
     def parse_post_file_name(name: str) -> tuple[str, tuple[str, str, str]] | None:
