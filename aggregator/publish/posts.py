@@ -242,7 +242,7 @@ class PostFiles:
         for the per-post values."""
         key = ("post.html", category.slug, root)
         if key not in self._forms:
-            path = root.replace("../", "x/") + "x.html"  # any page at that depth
+            path = self.sitemap.a_page_at(root)
             context = self._page_context(path, MarkedPost(), category, marks(_PAGE_VALUES))
             self._forms[key] = Form.cut(self._post_html.render(context))
         return self._forms[key]

@@ -91,6 +91,11 @@ class Sitemap:
         # `aggregator serve`, from a file:// copy and at base_url; feeds stay absolute.
         return "../" * path.count("/")
 
+    @staticmethod
+    def a_page_at(root: str) -> str:
+        """Some page's path at the depth `root` leads up from (what root() of it gives)."""
+        return root.replace("../", "x/") + "x.html"
+
     def entry_id(self, post: Post) -> str:
         # RFC 4151 tag URI: the date is fixed so the id never changes (RFC 4287 §4.2.6).
         return f"tag:{self.host.split(':')[0]},2026:{post.key}"
