@@ -18,11 +18,7 @@ from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
 from aggregator.publish.form import environment, words_for
 from aggregator.publish.pages import PAGE_SIZE, Pages
-from aggregator.publish.plan import (
-    Plan,
-    full_plan,
-    incremental_plan,
-)
+from aggregator.publish.plan import Plan, full_plan, incremental_plan
 from aggregator.publish.posts import PostFiles
 from aggregator.publish.report import PublishReport
 from aggregator.publish.sitemap import Sitemap, tag_slug
