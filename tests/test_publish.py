@@ -198,7 +198,7 @@ def test_write_atomic_leaves_old_file_when_the_disk_fails(
     def disk_full(fd: int) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr("aggregator.publish.os.fsync", disk_full)
+    monkeypatch.setattr("aggregator.publish.files.os.fsync", disk_full)
     with pytest.raises(OSError, match="No space"):
         write_atomic(target, b"new", durable=True)
     assert target.read_bytes() == b"old"

@@ -1,0 +1,45 @@
+"""Publish stage: posts from the store -> post files, feeds, OPML and HTML pages.
+
+Owns the output tree: what changes (plan), where everything lives (sitemap: the one place
+a path or URL is made), Jekyll post files and pages (posts), templates filled or rendered
+(form), text escaped for each syntax (escape), feed formats and documents (feeds; Atom in
+atom, feedgen there only), list pages (pages), a category's outputs (categories), RFC 5005
+archives (archives), the threaded atomic writer (files); the Publisher (publisher) runs
+them. Every file is replaced atomically and one whose bytes would not change is not
+touched, so readers never see half a file and mtimes say what changed.
+
+Must NOT fetch or parse feeds: its one HTTP request is the WebSub ping after a publish.
+Of the store it only reads, except settling slugs, deleting expired posts (retention)
+and marking what it published.
+"""
+
+from aggregator.publish.escape import markdown_text, yaml_quote, yaml_slug, yaml_tags
+from aggregator.publish.files import TEMP_DIR, WRITE_THREADS, clear_stale_temp_files, write_atomic
+from aggregator.publish.form import WORDS, words_for
+from aggregator.publish.pages import PAGE_SIZE
+from aggregator.publish.publisher import Publisher, publish
+from aggregator.publish.report import PublishReport
+from aggregator.publish.sitemap import Sitemap, day_strings, tag_slug
+
+Urls = Sitemap  # its name before the sitemap owned every path
+
+__all__ = [
+    "PAGE_SIZE",
+    "TEMP_DIR",
+    "WORDS",
+    "WRITE_THREADS",
+    "PublishReport",
+    "Publisher",
+    "Sitemap",
+    "Urls",
+    "clear_stale_temp_files",
+    "day_strings",
+    "markdown_text",
+    "publish",
+    "tag_slug",
+    "words_for",
+    "write_atomic",
+    "yaml_quote",
+    "yaml_slug",
+    "yaml_tags",
+]

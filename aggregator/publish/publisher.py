@@ -1,0 +1,292 @@
+"""Publish stage, the publisher: one publish, from the store's reads through the plan to
+the writers; the OPML file and the WebSub ping.
+
+Orchestrates only: what to write is plan.py's decision, where it goes the sitemap's, how
+it reads the other modules'. Must NOT build a path or URL itself or render a feed format.
+"""
+
+from __future__ import annotations
+
+import logging
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aggregator.publish.categories import Categories
+from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
+from aggregator.publish.files import Writer, clear_stale_temp_files, remove
+from aggregator.publish.form import environment, words_for
+from aggregator.publish.pages import PAGE_SIZE, Pages
+from aggregator.publish.plan import Plan, full_plan, incremental_plan
+from aggregator.publish.posts import PostFiles
+from aggregator.publish.report import PublishReport
+from aggregator.publish.sitemap import Sitemap, tag_slug
+from aggregator.store import Store
+from aggregator.types import Category, Config, ListedPost, Post, SourceState
+
+__all__ = ["Publisher", "publish"]
+
+log = logging.getLogger("aggregator.publish")
+
+_FEED_EXTENSIONS = tuple(f.extension for f in FORMATS)
+
+
+class Publisher:
+    """Writes the output tree for one config. Build one per publish.
+
+    Category list pages are numbered from the oldest end in arrival order (first seen,
+    then key), so a new post changes only the newest numbered page (and, when it opens a
+    new page, the one before, whose "newer" link moves); `category/<slug>.html` shows the
+    newest posts. Archived feeds (RFC 5005) are cut from the same order and never change
+    once written, except when retention removes posts from them.
+    """
+
+    def __init__(self, config: Config, store: Store, *, now: datetime | None = None) -> None:
+        self.config = config
+        self.site = config.site
+        self.store = store
+        self.now = now or datetime.now(UTC)
+        self.sitemap = Sitemap.for_site(self.site)
+        self.zone = self.sitemap.zone
+        self.words = words_for(self.site.language)
+        self.out = self.site.output_dir
+        self.hub = config.websub.hub if config.websub else None
+        self.env = environment(self.site.templates_dir)
+        self.report = PublishReport()
+        self._writer = Writer(self.out, self.report)
+        self._pages = Pages(
+            config, self.sitemap, self.env, self.words, category=self.category, write=self._write
+        )
+        self._posts = PostFiles(
+            self.sitemap,
+            self.env,
+            self._pages,
+            out=self.out,
+            category=self.category,
+            writer=self._writer,
+            remove=self._remove,
+        )
+        self.filled_templates = self._posts.filled_templates
+        self._feeds = Feeds(
+            self.site, self.sitemap, hub=self.hub, category=self.category, write=self._write
+        )
+        self._categories = Categories(
+            self.site,
+            self.sitemap,
+            store,
+            pages=self._pages,
+            feeds=self._feeds,
+            out=self.out,
+            report=self.report,
+        )
+        self._fresh: frozenset[str] = frozenset()  # see Plan.fresh
+
+    # ----------------------------------------------------------------- driver
+
+    def publish(self, *, full: bool = False) -> PublishReport:
+        """Write what changed since the last publish (everything with `full`).
+
+        Posts are marked published only after every file is in place, so a publish that
+        is interrupted is completed by the next one.
+
+        Raises:
+            PublishError: a file could not be written; what was written stays.
+        """
+        try:
+            return self._publish(full=full)
+        finally:
+            self._writer.close()
+
+    def _publish(self, *, full: bool) -> PublishReport:
+        # A site never published (or deleted) is built whole, even with nothing pending:
+        # an operator's first run, whose sources all failed, still gets a site and feeds.
+        full = full or not (self.out / self.sitemap.index).exists()
+        clear_stale_temp_files(self.out)
+        # Before anything is read: a post's slug is final from its first publish on.
+        self.store.settle_slugs()
+        expired = self._expire()
+        plan: Plan | None
+        if full:
+            marks = self.store.pending_revisions()
+            plan = full_plan(marks, [*self.config.categories, *self.store.categories()], expired)
+            self._fresh = plan.fresh
+            for batch in self.store.iter_posts():
+                for post in batch:
+                    self.write_post(post)
+                self.report.posts += len(batch)
+        else:
+            plan = incremental_plan(self.store.pending(), expired)
+            if plan is None:
+                return self.report
+            self._fresh = plan.fresh
+            for post in plan.pending:
+                self.write_post(post)
+            self.report.posts = len(plan.pending)
+        sources = {s.name: s for s in self.store.states()}
+        for slug in plan.categories:
+            self.write_category(
+                self.category(slug), sources, changed=plan.changed(slug), rebuild=plan.rebuild(slug)
+            )
+        if self.site.tag_feeds:
+            if plan.tags is None:
+                self.write_tag_feeds(self.store.tags(), sources, prune=True)
+            else:
+                self.write_tag_feeds(plan.tags, sources)
+        self.write_combined(sources)
+        self.write_index()
+        self.write_opml()
+        self._writer.flush()
+        self.store.mark_published(list(plan.marks))
+        self.report.categories = plan.categories
+        self.ping_hub()
+        return self.report
+
+    def category(self, slug: str) -> Category:
+        return self.config.categories.get(slug) or Category(slug=slug, title=slug)
+
+    def _expire(self) -> list[ListedPost]:
+        """Delete posts older than `site.retention` and their files; the published ones."""
+        if self.site.retention is None:
+            return []
+        gone = self.store.delete_posts_published_before(self.now - self.site.retention)
+        published = [p for p in gone if p.ever_published]
+        for post in published:
+            self._remove(self.post_file(post))
+            self._remove(self.out / self.sitemap.post_page(post))
+        self.report.expired = len(published)
+        return published
+
+    # ------------------------------------------------------------------ posts
+
+    def render_post_file(self, post: Post) -> str:
+        """The text of a post's file (`_posts/<date>-<slug>.md`)."""
+        return self._posts.render_file(post)
+
+    def render_post_page(self, post: Post) -> str:
+        """The text of a post's page (`<category>/<yyyy>/<mm>/<dd>/<slug>.html`)."""
+        return self._posts.render_page(post)
+
+    def post_file(self, post: Post | ListedPost) -> Path:
+        return self.out / self.sitemap.post_file(post)
+
+    def write_post(self, post: Post) -> None:
+        """Write a post's file and its page (queued: done when the publish returns)."""
+        self._posts.write(post, fresh=post.key in self._fresh)
+
+    # ---------------------------------------------------------- feeds, pages
+
+    def write_category(
+        self,
+        category: Category,
+        sources: dict[str, SourceState],
+        *,
+        changed: Sequence[Post] = (),
+        rebuild: bool = False,
+    ) -> None:
+        """A category's feed, archives and pages: all of them with `rebuild`, else only
+        those that `changed` posts can alter."""
+        self._categories.write(category, sources, changed=changed, rebuild=rebuild)
+
+    def write_tag_feeds(
+        self, tags: Iterable[str], sources: dict[str, SourceState], *, prune: bool = False
+    ) -> None:
+        """tag/<slug>.xml for each of `tags`; with `prune`, remove feeds of other tags."""
+        by_slug: dict[str, list[str]] = {}
+        for tag in sorted(set(tags)):
+            by_slug.setdefault(tag_slug(tag), []).append(tag)
+        for slug, names in by_slug.items():
+            posts = self.store.posts_with_tags(names, limit=self.site.feed_size)
+            self._feeds.tag(slug, names, posts, sources)
+        folder = self.out / self.sitemap.tags_folder
+        if prune and folder.is_dir():
+            for fmt in FORMATS:
+                for old in folder.glob(f"*{fmt.extension}"):
+                    if old.stem not in by_slug:
+                        self._remove(old)
+
+    def write_combined(self, sources: dict[str, SourceState]) -> None:
+        self._feeds.combined(self.store.recent_posts(limit=self.site.feed_size), sources)
+
+    def atom(self, posts: Sequence[Post], meta: FeedMeta, sources: dict[str, SourceState]) -> bytes:
+        """An Atom 1.0 document of `posts` (newest first)."""
+        return self._feeds.render(posts, meta, sources)
+
+    def write_index(self) -> None:
+        self._pages.write_index(self.store.recent_posts(limit=PAGE_SIZE))
+
+    def write_opml(self) -> None:
+        """subscriptions.opml: the combined feed and every category feed, to import at once."""
+        sitemap = self.sitemap
+        opml = ElementTree.Element("opml", version="2.0")
+        head = ElementTree.SubElement(opml, "head")
+        ElementTree.SubElement(head, "title").text = self.site.title
+        body = ElementTree.SubElement(opml, "body")
+
+        def outline(title: str, xml_url: str, html_url: str) -> None:
+            ElementTree.SubElement(
+                body,
+                "outline",
+                {"type": "rss", "text": title, "title": title, "xmlUrl": xml_url},
+                htmlUrl=html_url,
+            )
+
+        outline(self.site.title, sitemap.url(sitemap.combined_feed()), sitemap.base)
+        for category in self.config.categories.values():
+            outline(
+                f"{category.title} · {self.site.title}",
+                sitemap.url(sitemap.category_feed(category.slug)),
+                sitemap.url(sitemap.category_page(category.slug)),
+            )
+        ElementTree.indent(opml, space="  ")
+        text = ElementTree.tostring(opml, encoding="unicode")
+        self._write(sitemap.opml, f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n')
+
+    def ping_hub(self) -> None:
+        """Tell the WebSub hub about every subscription feed this publish changed.
+
+        A hub that cannot be reached is logged, not fatal: the feeds are in place and
+        subscribers still poll them.
+        """
+        if not self.hub:
+            return
+        written = (path.relative_to(self.out).as_posix() for path in self.report.written)
+        topic = self.sitemap.is_topic
+        urls = [self.sitemap.url(p) for p in written if any(topic(p, e) for e in _FEED_EXTENSIONS)]
+        if not urls:
+            return
+        import httpx  # local: only a site with a WebSub hub needs it, and it is slow to import
+
+        try:
+            with httpx.Client(timeout=10.0) as client:
+                for url in urls:
+                    # WebSub §7: the publisher's notification names the topic that changed.
+                    response = client.post(self.hub, data={"hub.mode": "publish", "hub.url": url})
+                    if response.status_code >= 300:
+                        log.warning(
+                            "hub %s answered %d for %s", self.hub, response.status_code, url
+                        )
+                        continue
+                    self.report.pinged.append(url)
+        except httpx.HTTPError as e:
+            log.warning("cannot ping hub %s: %s", self.hub, e)
+
+    # ------------------------------------------------------------------ files
+
+    def _write(self, path: str, data: str | bytes) -> None:
+        """Replace `path` (under the output folder) with `data` unless it holds those
+        bytes already (queued). Feeds are made durable: they are what readers poll."""
+        raw = data.encode() if isinstance(data, str) else data
+        self._writer.write(f"{self.out}/{path}", raw, durable=path.endswith(_FEED_EXTENSIONS))
+
+    def _remove(self, path: Path) -> None:
+        remove(path, self.report)
+
+
+def publish(config: Config, store: Store, *, full: bool = False) -> PublishReport:
+    """Publish what changed (everything with `full`).
+
+    Raises:
+        PublishError: a file could not be written.
+    """
+    return Publisher(config, store).publish(full=full)

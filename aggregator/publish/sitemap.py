@@ -1,0 +1,197 @@
+"""Publish stage, sitemap: every path and URL of the output tree, computed here only.
+
+Post files and pages, category list pages, feeds and archives, tag feeds, the combined
+feed, the OPML file and the index: their paths relative to `output_dir`, and the URLs
+they have under `site.base_url` (absolute for feeds, protocol-relative for post files,
+relative between pages). Templates, feeds, OPML, WebSub topics and the page writer all
+ask it. Pure: no I/O; it must NOT render or write anything.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from aggregator.slug import slugify
+from aggregator.types import ListedPost, Post, Site
+
+__all__ = ["FEED_EXTENSION", "POSTS_DIR", "Sitemap", "day_strings", "tag_slug"]
+
+POSTS_DIR = "_posts"  # Jekyll's folder of post files
+FEED_EXTENSION = ".xml"  # of every feed the site has published so far (Atom)
+# A post file's name: <date>-<slug>.md, the year as written (older versions wrote
+# "1-01-01-<slug>.md" for a post dated before year 1000).
+_POST_FILE_NAME = re.compile(r"([0-9]{1,4})-([0-9]{2})-([0-9]{2})-(.+)\.md")
+
+_zone_suffixes: dict[timedelta | None, str] = {}  # utcoffset -> strftime's %z
+
+
+def day_strings(day: datetime) -> tuple[str, str, str, str]:
+    """A zoned time as the files write it, each as strftime would: `%Y-%m-%d`,
+    `%Y-%m-%d %H:%M`, `%Y-%m-%d %H:%M:%S %z` and ISO 8601 (cut from one isoformat(),
+    which costs a fifth of one strftime)."""
+    if day.year < 1000:  # strftime does not pad %Y to 4 digits; isoformat does
+        return (
+            day.strftime("%Y-%m-%d"),
+            day.strftime("%Y-%m-%d %H:%M"),
+            day.strftime("%Y-%m-%d %H:%M:%S %z"),
+            day.isoformat(),
+        )
+    iso = day.isoformat()
+    offset = day.utcoffset()
+    zone = _zone_suffixes.get(offset)
+    if zone is None:
+        zone = _zone_suffixes[offset] = day.strftime("%z")
+    date = iso[:10]
+    return date, f"{date} {iso[11:16]}", f"{date} {iso[11:19]} {zone}", iso
+
+
+def tag_slug(tag: str) -> str:
+    """The file name stem of a tag's feed (tag/<slug>.xml)."""
+    return slugify(tag) or "tag-" + "-".join(f"{ord(c):x}" for c in tag.strip()[:8])
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sitemap:
+    """Where things live on one site. Paths are relative to the output folder, POSIX-spelled;
+    `url()` makes one absolute."""
+
+    base: str  # https://host/path/
+    host: str
+    zone: ZoneInfo  # the site's: a post's date in its paths is the date there
+
+    @classmethod
+    def for_site(cls, site: Site) -> Sitemap:
+        return cls(
+            base=site.base_url, host=urlsplit(site.base_url).netloc, zone=ZoneInfo(site.timezone)
+        )
+
+    # ------------------------------------------------------------- addresses
+
+    @property
+    def relative_base(self) -> str:
+        """The site's root, protocol-relative (post files link to it so)."""
+        return "//" + self.base.split("://", 1)[1]
+
+    def url(self, path: str) -> str:
+        """The absolute URL of `path`."""
+        return self.base + path
+
+    def canonical(self, path: str) -> str:
+        """The canonical URL of the page at `path` (the index is the site's root)."""
+        return self.base + ("" if path == self.index else path)
+
+    @staticmethod
+    def root(path: str) -> str:
+        """From the page at `path`, the relative way up to the site's root."""
+        # Links between pages are relative, so the site browses the same under
+        # `aggregator serve`, from a file:// copy and at base_url; feeds stay absolute.
+        return "../" * path.count("/")
+
+    @staticmethod
+    def a_page_at(root: str) -> str:
+        """Some page's path at the depth `root` leads up from (what root() of it gives)."""
+        return root.replace("../", "x/") + "x.html"
+
+    def entry_id(self, post: Post) -> str:
+        # RFC 4151 tag URI: the date is fixed so the id never changes (RFC 4287 §4.2.6).
+        return f"tag:{self.host.split(':')[0]},2026:{post.key}"
+
+    # ----------------------------------------------------------------- posts
+
+    def date_of(self, post: Post | ListedPost) -> str:
+        """The `%Y-%m-%d` of a post's date in the site's zone, as its paths write it."""
+        return day_strings(post.published.astimezone(self.zone))[0]
+
+    @staticmethod
+    def post_file_name(date: str, slug: str) -> str:
+        """The name in POSTS_DIR of a post's file, from `date` as day_strings gives it."""
+        return f"{date}-{slug}.md"
+
+    @staticmethod
+    def in_posts(name: str) -> str:
+        """The path of the post file named `name`."""
+        return f"{POSTS_DIR}/{name}"
+
+    def post_file(self, post: Post | ListedPost) -> str:
+        """The path of a post's file (`_posts/<date>-<slug>.md`)."""
+        return self.in_posts(self.post_file_name(self.date_of(post), post.slug))
+
+    @staticmethod
+    def parse_post_file_name(name: str) -> tuple[str, tuple[str, str, str]] | None:
+        """The slug and (year, month, day) a post file's name gives; None: no post file."""
+        match = _POST_FILE_NAME.fullmatch(name)
+        if match is None:
+            return None
+        year, month, day, slug = match.groups()
+        return slug, (year, month, day)
+
+    @staticmethod
+    def post_page_at(category: str, day: tuple[str, str, str], slug: str) -> str:
+        # Jekyll's default permalink (/:categories/:year/:month/:day/:title.html) for the
+        # post file _posts/<date>-<slug>.md with `categories: <slug>`.
+        year, month, date = day
+        return f"{category}/{year}/{month}/{date}/{slug}.html"
+
+    def post_page_on(self, post: Post | ListedPost, date: str) -> str:
+        """The path of a post's page, from `date` as day_strings gives it."""
+        year, month, day = date.split("-")
+        return self.post_page_at(post.category, (year, month, day), post.slug)
+
+    def post_page(self, post: Post | ListedPost) -> str:
+        """The path of a post's page (`<category>/<yyyy>/<mm>/<dd>/<slug>.html`)."""
+        return self.post_page_on(post, self.date_of(post))
+
+    # ------------------------------------------------------------ categories
+
+    @staticmethod
+    def category_page(slug: str, number: int | None = None) -> str:
+        """A category's list page: the newest posts, or numbered page `number` (1 = oldest)."""
+        return f"category/{slug}.html" if number is None else f"category/{slug}/{number}.html"
+
+    @staticmethod
+    def category_pages_folder(slug: str) -> str:
+        """The folder of a category's numbered list pages."""
+        return f"category/{slug}"
+
+    @staticmethod
+    def category_feed(slug: str, extension: str = FEED_EXTENSION) -> str:
+        """A category's subscription feed."""
+        return f"category/{slug}{extension}"
+
+    @staticmethod
+    def archive(slug: str, number: int, extension: str = FEED_EXTENSION) -> str:
+        """A category's RFC 5005 archive document `number` (1 = oldest)."""
+        return f"category/{slug}/archive/{number}{extension}"
+
+    @staticmethod
+    def archives_folder(slug: str) -> str:
+        """The folder of a category's archive documents."""
+        return f"category/{slug}/archive"
+
+    # ------------------------------------------------------- the whole site
+
+    tags_folder = "tag"
+    combined_feed_stem = "atom"
+    index = "index.html"
+    opml = "subscriptions.opml"
+
+    def tag_feed(self, slug: str, extension: str = FEED_EXTENSION) -> str:
+        """A tag's feed; `slug` as tag_slug gives it."""
+        return f"{self.tags_folder}/{slug}{extension}"
+
+    def combined_feed(self, extension: str = FEED_EXTENSION) -> str:
+        """The feed of every category."""
+        return f"{self.combined_feed_stem}{extension}"
+
+    def is_topic(self, path: str, extension: str = FEED_EXTENSION) -> bool:
+        """Whether `path` is a subscription feed (combined, category or tag): a WebSub
+        topic. Archives are no topic: they never change once written."""
+        return path == self.combined_feed(extension) or (
+            path.endswith(extension)
+            and path.count("/") == 1
+            and path.startswith(("category/", f"{self.tags_folder}/"))
+        )

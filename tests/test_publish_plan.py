@@ -1,0 +1,216 @@
+"""publish/plan.py and publish/sitemap.py as tables: which pages and archives a publish
+writes, and every path and URL of the output tree (pure: no store, no files)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.publish import plan
+from aggregator.publish.feeds import FORMATS
+from aggregator.publish.sitemap import Sitemap, day_strings, tag_slug
+from aggregator.types import ListedPost, Post, Site
+
+PACKAGE = Path(__file__).resolve().parent.parent / "aggregator" / "publish"
+WHEN = datetime(2021, 12, 26, 17, 35, 42, tzinfo=UTC)  # 2021-12-27 01:35 in Shanghai
+
+
+def post(
+    key: str, category: str = "news", *, revision: int = 1, tags: tuple[str, ...] = ()
+) -> Post:
+    return Post(
+        key=key,
+        source="S",
+        category=category,
+        title=key,
+        link="https://example.org/",
+        published=WHEN,
+        updated=WHEN,
+        content_html="",
+        tags=tags,
+        slug=f"slug-{key}",
+        content_hash="h",
+        revision=revision,
+    )
+
+
+def listed(key: str, category: str) -> ListedPost:
+    return ListedPost(key=key, source="S", category=category, title=key, slug=key, published=WHEN)
+
+
+@pytest.mark.parametrize(
+    ("positions", "pages", "expected"),
+    [
+        pytest.param([], 3, [], id="nothing-changed"),
+        pytest.param([120], 3, [2, 3], id="last-page-and-the-one-before"),
+        pytest.param([0], 1, [1], id="first-page-has-none-before"),
+        pytest.param([100], 3, [2, 3], id="opens-page-3-moves-page-2s-newer-link"),
+        pytest.param([49, 50], 2, [1, 2], id="two-pages"),
+        pytest.param([60, 175], 4, [1, 2, 4], id="apart-the-lowest-moves-the-one-before"),
+        pytest.param([500], 3, [], id="beyond-the-pages-written"),
+    ],
+)
+def test_pages_touched(positions: list[int], pages: int, expected: list[int]) -> None:
+    assert plan.pages_touched(positions, pages) == expected
+
+
+@pytest.mark.parametrize(
+    ("total", "pages"),
+    [(0, 0), (1, 1), (50, 1), (51, 2), (100, 2), (101, 3)],
+)
+def test_page_count(total: int, pages: int) -> None:
+    assert plan.page_count(total) == pages
+
+
+@pytest.mark.parametrize(
+    ("total", "size", "archives", "count"),
+    [(0, 10, True, 0), (9, 10, True, 0), (10, 10, True, 1), (35, 10, True, 3), (35, 10, False, 0)],
+)
+def test_archive_count(total: int, size: int, archives: bool, count: int) -> None:
+    assert plan.archive_count(total, size, archives=archives) == count
+
+
+def test_nothing_pending_or_expired_is_no_plan() -> None:
+    assert plan.incremental_plan([], []) is None
+
+
+def test_incremental_plan() -> None:
+    pending = [post("a", tags=("x",)), post("b", "tech", revision=3, tags=("y", "x"))]
+    made = plan.incremental_plan(pending, [])
+    assert made is not None
+    assert made.marks == (("a", 1), ("b", 3))
+    assert made.fresh == {"a"}
+    assert made.categories == ("news", "tech")
+    assert made.changed("tech") == [pending[1]]
+    assert not made.rebuild("news") and made.rebuilt == frozenset()
+    assert made.tags == {"x", "y"}
+
+
+def test_expiry_rebuilds_its_categories_and_every_tag_feed() -> None:
+    made = plan.incremental_plan([post("a")], [listed("old", "misc")])
+    assert made is not None
+    assert made.categories == ("misc", "news")
+    assert made.rebuild("misc") and not made.rebuild("news")
+    assert made.tags is None
+
+
+def test_full_plan() -> None:
+    made = plan.full_plan([("a", 1), ("b", 2)], ["tech", "news", "tech"], [])
+    assert made.full and made.rebuild("news") and made.pending == ()
+    assert made.fresh == {"a"}
+    assert made.categories == ("news", "tech")
+    assert made.tags is None
+
+
+SITEMAP = Sitemap.for_site(
+    Site(
+        title="T",
+        base_url="https://news.example.org:8443/agg/",
+        output_dir=Path("/out"),
+        timezone="Asia/Shanghai",
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param(SITEMAP.post_file(post("k")), "_posts/2021-12-27-slug-k.md", id="post-file"),
+        pytest.param(
+            SITEMAP.post_page(post("k")), "news/2021/12/27/slug-k.html", id="post-page-local-day"
+        ),
+        pytest.param(SITEMAP.category_page("news"), "category/news.html", id="category-page"),
+        pytest.param(SITEMAP.category_page("news", 3), "category/news/3.html", id="numbered"),
+        pytest.param(SITEMAP.category_feed("news"), "category/news.xml", id="category-feed"),
+        pytest.param(SITEMAP.archive("news", 2), "category/news/archive/2.xml", id="archive"),
+        pytest.param(SITEMAP.tag_feed(tag_slug("经济")), "tag/jing-ji.xml", id="tag-feed"),
+        pytest.param(SITEMAP.combined_feed(), "atom.xml", id="combined"),
+        pytest.param(SITEMAP.opml, "subscriptions.opml", id="opml"),
+        pytest.param(SITEMAP.index, "index.html", id="index"),
+    ],
+)
+def test_sitemap_paths(path: str, expected: str) -> None:
+    assert path == expected
+
+
+def test_sitemap_urls() -> None:
+    assert SITEMAP.url("atom.xml") == "https://news.example.org:8443/agg/atom.xml"
+    assert SITEMAP.canonical("index.html") == "https://news.example.org:8443/agg/"
+    assert SITEMAP.relative_base == "//news.example.org:8443/agg/"
+    assert SITEMAP.root("news/2021/12/27/x.html") == "../../../../"
+    for root in ("", "../", "../../../../"):
+        assert SITEMAP.root(SITEMAP.a_page_at(root)) == root
+    assert SITEMAP.entry_id(post("k")) == "tag:news.example.org,2026:k"
+
+
+def test_a_post_dated_before_year_1000_and_old_file_names() -> None:
+    ancient = replace(post("k"), published=WHEN.replace(year=999))
+    assert SITEMAP.post_file(ancient) == "_posts/999-12-27-slug-k.md"
+    assert SITEMAP.post_page(ancient) == "news/999/12/27/slug-k.html"
+    assert day_strings(WHEN)[0] == "2021-12-26"  # as given: the zone is the caller's
+    assert SITEMAP.parse_post_file_name("1-01-01-a-b.md") == ("a-b", ("1", "01", "01"))
+    assert SITEMAP.parse_post_file_name("notes.md") is None
+
+
+@pytest.mark.parametrize(
+    ("path", "topic"),
+    [
+        ("atom.xml", True),
+        ("category/news.xml", True),
+        ("tag/x.xml", True),
+        ("category/news/archive/1.xml", False),  # archives never change: no topic
+        ("category/news.html", False),
+        ("subscriptions.opml", False),
+    ],
+)
+def test_websub_topics(path: str, topic: bool) -> None:
+    assert SITEMAP.is_topic(path) is topic
+
+
+def test_every_format_has_a_distinct_extension() -> None:
+    assert len({f.extension for f in FORMATS}) == len(FORMATS) >= 1
+
+
+# What only the sitemap may spell: a path of the output tree, in a string of any other
+# module of the package (docstrings may name one).
+_PATH_SPELLINGS = re.compile(r"category/|tag/|(?<![a-z])_posts|atom\.xml|\.opml|index\.html|\.\./")
+
+
+def _code_strings(tree: ast.Module) -> list[ast.Constant]:
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
+        and id(node) not in docstrings
+    ]
+
+
+def test_only_the_sitemap_spells_paths() -> None:
+    offenders = []
+    for module in sorted(PACKAGE.glob("*.py")):
+        if module.name == "sitemap.py":
+            continue
+        for node in _code_strings(ast.parse(module.read_text())):
+            if _PATH_SPELLINGS.search(node.value):
+                offenders.append(f"{module.name}:{node.lineno}: {node.value!r}")
+    assert offenders == []
+
+
+def test_the_path_check_finds_a_path_spelled_elsewhere() -> None:
+    tree = ast.parse('"""Writes category/<slug>.html."""\nPAGE = f"{root}category/{slug}.html"\n')
+    assert [n.value for n in _code_strings(tree) if _PATH_SPELLINGS.search(n.value)] == [
+        "category/"
+    ]
