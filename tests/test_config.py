@@ -853,7 +853,7 @@ def test_duplicate_names_in_opml_name_the_opml_key(tmp_path: Path) -> None:
 
 
 def test_libyaml_reads_every_shipped_config_as_the_python_parser_does() -> None:
-    from aggregator.config import _FastLoader, _Loader
+    from aggregator.config.files import _FastLoader, _Loader
 
     if _FastLoader is _Loader:
         pytest.skip("PyYAML was built without libyaml: only the Python parser is used")

@@ -1,0 +1,185 @@
+"""Config stage, files: reading config.yaml and source lists (YAML, OPML) from disk, and
+`source_list_files`, the one expansion of `source_lists` globs.
+
+Reads local files and lists folders only: writes nothing, validates nothing (a file's data
+is checked by sections.py), no network, no clock. Its problem lines are about files that
+cannot be read or parsed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+__all__ = [
+    "NOTHING",
+    "OPML_SUFFIXES",
+    "SourceListFiles",
+    "absolute",
+    "display",
+    "read_opml",
+    "read_text",
+    "read_yaml",
+    "source_list_files",
+]
+
+_GLOB_MAGIC = re.compile(r"[*?[]")
+SOURCE_LIST_SUFFIXES = (".yaml", ".yml", ".opml", ".xml")
+OPML_SUFFIXES = (".opml", ".xml")
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last)."""
+
+
+# libyaml's parser when PyYAML was built with it (its wheels are): a 500-source list reads
+# in a fraction of the pure-Python parser's time, which every `run --once` pays. A file it
+# refuses is read again by _Loader, whose messages are the ones operators see.
+_FastLoader: type[Any] = _Loader
+if getattr(yaml, "__with_libyaml__", False):
+
+    class _CLoader(yaml.CSafeLoader):
+        """CSafeLoader that refuses a key given twice."""
+
+    _FastLoader = _CLoader
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[object] = set()
+    for key_node, _ in node.value:
+        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+            continue
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key '{key}'", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def display(path: Path, root: Path) -> str:
+    """A file's name in messages: relative to the config's folder when inside it."""
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def read_text(path: Path, file: str) -> tuple[str | None, list[str]]:
+    """A file's text (None when it cannot be read) and the faults; `file` names it."""
+    try:
+        return path.read_text(encoding="utf-8-sig"), []
+    except FileNotFoundError:
+        return None, [f"{file}: no such file (in {path.parent})"]
+    except UnicodeDecodeError as e:
+        return None, [f"{file}: not UTF-8 text (byte {e.start})"]
+    except OSError as e:
+        return None, [f"{file}: cannot read ({e.strerror or e})"]
+
+
+NOTHING = object()  # a file that could not be read or parsed
+
+
+def _parse_yaml(text: str, file: str) -> tuple[object, list[str]]:
+    if _FastLoader is not _Loader:
+        try:
+            return yaml.load(text, Loader=_FastLoader), []  # a CSafeLoader
+        except yaml.YAMLError:
+            pass  # read again below, for _Loader's message
+    try:
+        return yaml.load(text, Loader=_Loader), []  # _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        fault = e.problem or e.context or "unreadable"
+        if e.context and "alias" in e.context:
+            fault += " (quote values that start with * or &)"
+        return NOTHING, [f"{file}: {where}YAML syntax error: {fault}"]
+    except yaml.YAMLError as e:
+        return NOTHING, [f"{file}: YAML syntax error: {e}"]
+
+
+def read_yaml(path: Path, file: str) -> tuple[object, list[str]]:
+    """A file's parsed YAML (NOTHING when it cannot be read or parsed) and the faults."""
+    text, problems = read_text(path, file)
+    return (NOTHING, problems) if text is None else _parse_yaml(text, file)
+
+
+def read_opml(path: Path, file: str) -> tuple[ElementTree.Element | None, list[str]]:
+    """An OPML file's XML tree (None when it cannot be read or parsed) and the faults."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, [f"{file}: no such file"]
+    except OSError as e:
+        return None, [f"{file}: cannot read ({e.strerror or e})"]
+    # OPML never needs a DTD. ElementTree fetches no external entities; refusing entity
+    # declarations outright also rules out expansion bombs, whatever expat's own limits are.
+    if b"<!ENTITY" in data:
+        return None, [f"{file}: entity declarations are not allowed in OPML"]
+    try:
+        return ElementTree.fromstring(data), []
+    except ElementTree.ParseError as e:
+        fault = str(e).split(":")[0]  # expat's text ends with ": line L, column C"
+        return None, [f"{file}: line {e.position[0]}: not well-formed XML: {fault}"]
+
+
+def absolute(root: Path, text: str) -> Path:
+    """`text`, a path relative to the config's folder `root` (or absolute, or ~), normalized."""
+    return Path(os.path.normpath(root / Path(text).expanduser()))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SourceListFiles:
+    """What config.yaml's `source_lists` globs match."""
+
+    files: tuple[Path, ...]  # the source lists to read, in order, each once
+    # Every path matched but config.yaml, each once (folders and refused files too): what
+    # the daemon watches, since any of them appearing, changing or going may change a load.
+    watched: tuple[Path, ...]
+    problems: tuple[str, ...]  # "no such file", "not a .yaml, .yml, .opml or .xml file"
+
+
+def source_list_files(
+    patterns: Sequence[str], root: Path, config_path: Path, file: str
+) -> SourceListFiles:
+    """Expand `source_lists` globs (relative to the config's folder) into files, in order.
+
+    The one reading of the globs: load_config reads `.files`, the config fingerprint stats
+    `.watched`. `config_path` is left out (a glob such as `*.yaml` matches config.yaml);
+    `file` names config.yaml in the problem lines.
+    """
+    files: list[Path] = []
+    watched: dict[Path, None] = {}
+    problems: list[str] = []
+    for index, pattern in enumerate(patterns):
+        where = f"{file}: source_lists[{index}]"
+        matches = sorted(glob.glob(pattern, root_dir=root))
+        if not matches and not _GLOB_MAGIC.search(pattern):
+            problems.append(f"{where}: no such file '{pattern}'")
+        for match in matches:
+            found = absolute(root, match)
+            if found == config_path:
+                continue
+            watched[found] = None
+            if found in files or found.is_dir():
+                continue
+            if found.suffix.lower() not in SOURCE_LIST_SUFFIXES:
+                name = display(found, root)
+                problems.append(f"{where}: '{name}' is not a .yaml, .yml, .opml or .xml file")
+                continue
+            files.append(found)
+    return SourceListFiles(files=tuple(files), watched=tuple(watched), problems=tuple(problems))
