@@ -1,8 +1,9 @@
 """Config stage, value rules: each check takes one value from a file and returns it checked,
 or raises ValueError whose text is the fault that ends a problem line.
 
-Pure: reads no file, no network, no clock; knows nothing of files, keys or problem lines
-(problems.py puts the key path and the file name in front of the fault).
+No network, no clock, none of the operator's files (a zone name is looked up in the
+time-zone database); knows nothing of files, keys or problem lines (problems.py puts the
+key path and the file name in front of the fault).
 """
 
 from __future__ import annotations

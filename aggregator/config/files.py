@@ -1,9 +1,9 @@
 """Config stage, files: reading config.yaml and source lists (YAML, OPML) from disk, and
 `source_list_files`, the one expansion of `source_lists` globs.
 
-Reads local files and lists folders only: writes nothing, validates nothing (a file's data
-is checked by sections.py), no network, no clock. Its problem lines are about files that
-cannot be read or parsed.
+Reads local files and lists folders only: writes nothing, checks no file's data (sections.py
+does), no network, no clock. Its problem lines are about files as such: missing,
+unreadable, not YAML or XML, or not a source list by their suffix.
 """
 
 from __future__ import annotations

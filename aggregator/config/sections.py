@@ -1,8 +1,8 @@
 """Config stage, sections: each file's parsed data -> checked sections and source entries.
 
 One check per section and per item, so that one bad part does not hide the faults of the
-others. Pure: reads no file (files.py does), resolves no category and builds no Config
-(assemble.py does).
+others. Reads none of the operator's files (files.py does), no network, no clock;
+resolves no category and builds no Config (assemble.py does).
 """
 
 from __future__ import annotations

@@ -179,13 +179,7 @@ def _post(
         body = strip_elements(body, rules.strip)
     content_html = sanitize_html(body, base_url=base, allow_data_images=source.allow_data_images)
     text = _sanitized_text(content_html)  # the body's text, once: title, rules and text hash
-    # clean_title, with the text above as the fallback's reading of content_html.
-    title = (
-        _truncate(_title_text(entry.title or ""), TITLE_LENGTH)
-        or _truncate(text, FALLBACK_TITLE_LENGTH)
-        or link
-        or source.name
-    )
+    title = _title(entry, text, link, source.name)
     published, updated, dated = _dates(entry, zone, source.date_offset, now)
     if rules.filters and not rules.keep(title=title, text=text, published=published, now=now):
         return None
@@ -221,6 +215,17 @@ def _post(
         text_hash=_text_digest(text),
         raw_hash=raw,
         author=clean_author(entry.author),
+    )
+
+
+def _title(entry: RawEntry, text: str, link: str, source_name: str) -> str:
+    # clean_title, with `text` (the body's) as the fallback's reading of content_html; then
+    # the link, then the source's name: a post always has a title.
+    return (
+        _truncate(_title_text(entry.title or ""), TITLE_LENGTH)
+        or _truncate(text, FALLBACK_TITLE_LENGTH)
+        or link
+        or source_name
     )
 
 

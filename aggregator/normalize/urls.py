@@ -87,6 +87,8 @@ def _join(base: str, url: str) -> str | None:
     The same steps as urllib.parse.urljoin (RFC 3986 §5.2 as urllib reads it), minus the
     parsing that the patterns above make needless. tests/test_worker.py holds it to urljoin.
     """
+    # One function, past the usual length, on purpose: it runs for every URL of every body,
+    # and a call per step would cost a good part of what the fast path saves.
     parts = _base_parts(base)
     if parts is None or not url:
         return None
