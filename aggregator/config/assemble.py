@@ -49,9 +49,9 @@ def load_config(path: Path) -> Config:
         raise ConfigError(problems)
     settings, entries, found = check_config_file(data, file)
     problems += found
-    source_lists = source_list_files(settings.patterns, root, path, file)
-    problems += source_lists.problems
-    for source_list in source_lists.files:
+    files, found = source_list_files(settings.patterns, root, path, file).readable()
+    problems += found
+    for source_list in files:
         more, found = _read_source_list(source_list, root)
         entries += more
         problems += found

@@ -22,6 +22,7 @@ import yaml
 __all__ = [
     "NOTHING",
     "OPML_SUFFIXES",
+    "PatternMatch",
     "SourceListFiles",
     "absolute",
     "display",
@@ -139,47 +140,68 @@ def read_opml(path: Path, file: str) -> tuple[ElementTree.Element | None, list[s
 
 def absolute(root: Path, text: str) -> Path:
     """`text`, a path relative to the config's folder `root` (or absolute, or ~), normalized."""
-    return Path(os.path.normpath(root / Path(text).expanduser()))
+    # In strings, one Path at the end: the daemon's fingerprint does this for every
+    # matched file every second.
+    return Path(os.path.normpath(os.path.join(root, os.path.expanduser(text))))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PatternMatch:
+    """One `source_lists` glob and what it matches."""
+
+    pattern: str
+    paths: tuple[Path, ...]  # sorted; config.yaml left out (`*.yaml` would match it)
+    missing: bool  # it names one file (no wildcard), and there is no such file
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceListFiles:
-    """What config.yaml's `source_lists` globs match."""
+    """What config.yaml's `source_lists` globs match: load_config reads `readable()`, the
+    config fingerprint stats `watched`."""
 
-    files: tuple[Path, ...]  # the source lists to read, in order, each once
-    # Every path matched but config.yaml, each once (folders and refused files too): what
-    # the daemon watches, since any of them appearing, changing or going may change a load.
-    watched: tuple[Path, ...]
-    problems: tuple[str, ...]  # "no such file", "not a .yaml, .yml, .opml or .xml file"
+    matches: tuple[PatternMatch, ...]
+    root: Path  # the config's folder, which the globs are relative to
+    file: str  # config.yaml's name in problem lines
+
+    @property
+    def watched(self) -> tuple[Path, ...]:
+        """Every path matched, once each (folders and refused files too): any of them
+        appearing, changing or going may change what a load gives."""
+        return tuple(dict.fromkeys(path for match in self.matches for path in match.paths))
+
+    def readable(self) -> tuple[list[Path], list[str]]:
+        """The source lists to read, in pattern then name order, once each; and the faults
+        ("no such file", "not a .yaml, .yml, .opml or .xml file"). Folders are skipped."""
+        files: list[Path] = []
+        problems: list[str] = []
+        for index, match in enumerate(self.matches):
+            where = f"{self.file}: source_lists[{index}]"
+            if match.missing:
+                problems.append(f"{where}: no such file '{match.pattern}'")
+            for found in match.paths:
+                if found in files or found.is_dir():
+                    continue
+                if found.suffix.lower() not in SOURCE_LIST_SUFFIXES:
+                    name = display(found, self.root)
+                    problems.append(f"{where}: '{name}' is not a .yaml, .yml, .opml or .xml file")
+                    continue
+                files.append(found)
+        return files, problems
 
 
 def source_list_files(
     patterns: Sequence[str], root: Path, config_path: Path, file: str
 ) -> SourceListFiles:
-    """Expand `source_lists` globs (relative to the config's folder) into files, in order.
+    """Expand `source_lists` globs (relative to the config's folder `root`), in order.
 
-    The one reading of the globs: load_config reads `.files`, the config fingerprint stats
-    `.watched`. `config_path` is left out (a glob such as `*.yaml` matches config.yaml);
-    `file` names config.yaml in the problem lines.
+    The one reading of the globs, for load_config and for the config fingerprint alike.
+    `config_path` (normalized) is left out of every match; `file` names config.yaml in the
+    problem lines.
     """
-    files: list[Path] = []
-    watched: dict[Path, None] = {}
-    problems: list[str] = []
-    for index, pattern in enumerate(patterns):
-        where = f"{file}: source_lists[{index}]"
-        matches = sorted(glob.glob(pattern, root_dir=root))
-        if not matches and not _GLOB_MAGIC.search(pattern):
-            problems.append(f"{where}: no such file '{pattern}'")
-        for match in matches:
-            found = absolute(root, match)
-            if found == config_path:
-                continue
-            watched[found] = None
-            if found in files or found.is_dir():
-                continue
-            if found.suffix.lower() not in SOURCE_LIST_SUFFIXES:
-                name = display(found, root)
-                problems.append(f"{where}: '{name}' is not a .yaml, .yml, .opml or .xml file")
-                continue
-            files.append(found)
-    return SourceListFiles(files=tuple(files), watched=tuple(watched), problems=tuple(problems))
+    matches: list[PatternMatch] = []
+    for pattern in patterns:
+        found = sorted(glob.glob(pattern, root_dir=root))
+        paths = tuple(path for name in found if (path := absolute(root, name)) != config_path)
+        missing = not found and not _GLOB_MAGIC.search(pattern)
+        matches.append(PatternMatch(pattern=pattern, paths=paths, missing=missing))
+    return SourceListFiles(matches=tuple(matches), root=root, file=file)
