@@ -14,7 +14,7 @@ import yaml
 from aggregator.config import load_config
 from aggregator.errors import ConfigError
 from aggregator.normalize import normalize
-from aggregator.normalize.rules import check_pattern, map_category, rule_set, strip_elements
+from aggregator.rules import check_pattern, map_category, rule_set, strip_elements
 from aggregator.types import Category, ParsedFeed, Post, RawEntry, Rules, Source
 
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)

@@ -227,7 +227,7 @@ def _signed_duration(value: object) -> timedelta:
 def _pattern(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"should be text, not '{value}'")
-    from aggregator.normalize.rules import check_pattern
+    from aggregator.rules import check_pattern
 
     check_pattern(value)
     return value
@@ -236,7 +236,7 @@ def _pattern(value: object) -> str:
 def _selector(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError(f"should be text, not '{value}'")
-    from aggregator.normalize.rules import check_selector
+    from aggregator.rules import check_selector
 
     return check_selector(value)
 

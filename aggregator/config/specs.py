@@ -92,7 +92,7 @@ class FetchSpec(_Model):
 
 
 class _RulesSpec(_Model):
-    """Keys shared by a source and a category: see aggregator.normalize.rules."""
+    """Keys shared by a source and a category: see aggregator.rules."""
 
     include: list[Pattern] = PydanticField(default_factory=list)
     exclude: list[Pattern] = PydanticField(default_factory=list)

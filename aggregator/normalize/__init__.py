@@ -1,17 +1,19 @@
 """Normalize stage: ParsedFeed -> Posts (clean titles, safe HTML, UTC dates, stable keys),
 and `reconcile`, which matches new posts to stored ones and drops other sources' copies.
 
-Owns what a feed's entry becomes: its text, its HTML, its URLs, its identity, the config's
-rules. Pure: no I/O and no clock (`now` is a parameter); never raises on what a feed
-contains. Must not fetch, parse bytes, or read or write the store.
+Owns what a feed's entry becomes: its text, its HTML, its URLs, its identity. Pure: no I/O
+and no clock (`now` is a parameter); never raises on what a feed contains. Must not fetch,
+parse bytes, or read or write the store.
 
     post.py      entries -> Posts: puts the parts below together
     text.py      titles, authors, text to store
     sanitize.py  HTML allowlist cleaning
     urls.py      links and references resolved; canonical_link
     identity.py  keys, legacy keys, the hashes stored beside them
-    rules.py     include/exclude, max age, strip, category map
     dedupe.py    reconcile
+
+The config's rules (include/exclude, max age, strip, category map) are aggregator.rules:
+config checks them at every load, which must not import this whole stage.
 """
 
 from aggregator.normalize.dedupe import reconcile

@@ -23,7 +23,6 @@ from aggregator.normalize.identity import (
     raw_hash,
     text_hash,
 )
-from aggregator.normalize.rules import RuleSet, map_category, rule_set, strip_elements
 from aggregator.normalize.sanitize import sanitize_html
 from aggregator.normalize.text import (
     FALLBACK_TITLE_LENGTH,
@@ -34,6 +33,7 @@ from aggregator.normalize.text import (
     clean_author,
 )
 from aggregator.normalize.urls import _absolute, _homes, canonical_link
+from aggregator.rules import RuleSet, map_category, rule_set, strip_elements
 from aggregator.slug import slugify
 from aggregator.types import Category, ParsedFeed, Post, RawEntry, Source
 

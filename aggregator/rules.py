@@ -1,5 +1,4 @@
-"""Normalize stage, rules from config, per source and per category: include/exclude, max age,
-strip, category map; and the checks config runs on a pattern or a selector when it loads.
+"""Rules from config, per source and per category: include/exclude, max age, strip, category map.
 Pure: no I/O, no clock (`now` is a parameter). Patterns run on RE2, which has no backtracking,
 so a hostile item cannot make a match run for minutes.
 """
