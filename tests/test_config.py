@@ -1,4 +1,4 @@
-"""config.py: YAML + OPML -> Config, and the one-line-per-problem messages."""
+"""aggregator.config: YAML + OPML -> Config, and the one-line-per-problem messages."""
 
 from __future__ import annotations
 
@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 import yaml
+from clirunner import run_cli
 
-from aggregator.config import export_opml, import_opml, load_config, parse_duration
+from aggregator.config import (
+    Subscription,
+    config_fingerprint,
+    export_opml,
+    import_opml,
+    load_config,
+    parse_duration,
+    subscriptions_opml,
+)
 from aggregator.errors import ConfigError
 from aggregator.types import Category, Source
 
@@ -458,6 +467,73 @@ sources:
     ]
 
 
+def test_subscriptions_opml_is_the_file_publish_writes(tmp_path: Path) -> None:
+    # The one OPML writer against the published subscriptions.opml, byte for byte: the
+    # real `publish` command, titles with XML's special characters and non-ASCII text.
+    path = write(
+        tmp_path,
+        "config.yaml",
+        """\
+site:
+  title: "Nachrichten & <Tests>"
+  base_url: https://news.example.org/sub/
+  output_dir: out
+database: sqlite:///test.db
+categories:
+  zhongguo: {title: 中国新闻}
+  tech: {title: 'Tech "&" more'}
+  empty: {title: Empty}
+sources:
+  - {name: A, url: "https://a.example.org/feed", category: zhongguo}
+  - {name: B, url: "https://b.example.org/feed", category: tech}
+""",
+    )
+    config = load_config(path)
+    base = config.site.base_url
+    site = Subscription(title=config.site.title, xml_url=f"{base}atom.xml", html_url=base)
+    feeds = [site] + [
+        Subscription(
+            title=f"{category.title} · {config.site.title}",
+            xml_url=f"{base}category/{slug}.xml",
+            html_url=f"{base}category/{slug}.html",
+        )
+        for slug, category in config.categories.items()
+    ]
+
+    run_cli(path, "publish")
+
+    published = (tmp_path / "out" / "subscriptions.opml").read_bytes()
+    assert subscriptions_opml(config.site.title, feeds).encode("utf-8") == published
+    assert b"Nachrichten &amp; &lt;Tests&gt;" in published  # the case is not a trivial one
+    assert published.count(b"<outline ") == 4
+
+
+def test_the_fingerprint_watches_every_file_a_load_reads_or_refuses(tmp_path: Path) -> None:
+    path = write(tmp_path, "config.yaml", SITE + "source_lists: [feeds/*, extra.yaml]\n")
+    write(tmp_path, "feeds/a.yaml", "sources: []\n")
+    write(tmp_path, "feeds/b.opml", opml())
+    write(tmp_path, "extra.yaml", "sources: []\n")
+    notes = write(tmp_path, "feeds/notes.txt", "not a source list\n")
+    assert problems(path) == [
+        "config.yaml: source_lists[0]: 'feeds/notes.txt' is not a .yaml, .yml, .opml or .xml file"
+    ]
+    first = config_fingerprint(path)
+    watched = [Path(name) for name, *_ in first.files]
+    assert watched == [
+        path,
+        tmp_path / "feeds" / "a.yaml",
+        tmp_path / "feeds" / "b.opml",
+        tmp_path / "feeds" / "notes.txt",
+        tmp_path / "extra.yaml",
+    ]
+    assert config_fingerprint(path, first) == first
+
+    notes.unlink()  # the only fault goes: the config loads now, and the fingerprint moved
+
+    load_config(path)
+    assert config_fingerprint(path, first) != first
+
+
 def test_import_extends_the_list_keeping_its_comments(tmp_path: Path) -> None:
     imported = write(
         tmp_path,
@@ -853,7 +929,7 @@ def test_duplicate_names_in_opml_name_the_opml_key(tmp_path: Path) -> None:
 
 
 def test_libyaml_reads_every_shipped_config_as_the_python_parser_does() -> None:
-    from aggregator.config import _FastLoader, _Loader
+    from aggregator.config.files import _FastLoader, _Loader
 
     if _FastLoader is _Loader:
         pytest.skip("PyYAML was built without libyaml: only the Python parser is used")

@@ -25,8 +25,13 @@ from hypothesis import strategies as st
 from aggregator import fastparse
 from aggregator import normalize as norm
 from aggregator.dates import _parse_date
+from aggregator.normalize.identity import _GLOBAL_ID, _digest, _json_clean_string, _salt
+from aggregator.normalize.text import _UNSAFE_CHARS, _html_to_text, _sanitized_text
+from aggregator.normalize.urls import _absolute
 from aggregator.parse import parse, parse_date
 from aggregator.types import ParsedFeed, Post, RawEntry, Source
+from aggregator.urls import clean_url as _clean_url
+from aggregator.urls import http_url as _http_url
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
@@ -113,7 +118,7 @@ def ref_post_key(source_name: str, entry: RawEntry, content_html: str) -> str:
     elif link:
         fragment = urlsplit(link).fragment if "#" in link else ""
         canonical = ref_canonical_link(link)
-        if fragment and norm._http_url(canonical) is not None:
+        if fragment and _http_url(canonical) is not None:
             canonical = f"{canonical}#{fragment}"
         material = ["link", source_name, canonical]
     else:
@@ -126,10 +131,10 @@ def ref_legacy_key(source_name: str, entry: RawEntry, content_html: str) -> str:
     guid = (entry.guid or "").strip()
     link = (entry.link or "").strip()
     if guid:
-        material = ["guid", guid] if norm._GLOBAL_ID.match(guid) else ["guid", source_name, guid]
+        material = ["guid", guid] if _GLOBAL_ID.match(guid) else ["guid", source_name, guid]
     elif link:
         canonical = ref_canonical_link(link)
-        absolute = norm._http_url(canonical) is not None
+        absolute = _http_url(canonical) is not None
         material = ["link", canonical] if absolute else ["link", source_name, canonical]
     else:
         material = ["content", source_name, entry.title or "", content_html]
@@ -137,14 +142,14 @@ def ref_legacy_key(source_name: str, entry: RawEntry, content_html: str) -> str:
 
 
 def ref_absolute(url: str | None, base: str | None) -> str | None:
-    url = norm._clean_url(url or "")
+    url = _clean_url(url or "")
     if not url:
         return None
     try:
         joined = urljoin(base or "", url)
     except ValueError:
         return None
-    return norm._http_url(joined)
+    return _http_url(joined)
 
 
 def ref_resolve(base: str | None, href: str) -> str | None:
@@ -242,10 +247,10 @@ _URLS = st.one_of(
 @given(body=_BODIES, base=_URLS)
 def test_sanitized_text_is_the_general_reading(body: str, base: str | None) -> None:
     clean = norm.sanitize_html(body, base_url=base)
-    assert norm._UNSAFE_CHARS.search(clean) is None  # what the hashes' escaping relies on
+    assert _UNSAFE_CHARS.search(clean) is None  # what the hashes' escaping relies on
     assert re.search("[\x80-\x9f]", clean) is None
-    assert norm._sanitized_text(clean) == ref_text(clean)
-    assert norm._sanitized_text(clean) == norm._html_to_text(clean, tag_gap=" ")
+    assert _sanitized_text(clean) == ref_text(clean)
+    assert _sanitized_text(clean) == _html_to_text(clean, tag_gap=" ")
 
 
 @pytest.mark.parametrize(
@@ -260,20 +265,20 @@ def test_sanitized_text_is_the_general_reading(body: str, base: str | None) -> N
     ],
 )
 def test_sanitized_text_falls_back_where_its_reading_would_differ(clean: str) -> None:
-    assert norm._sanitized_text(clean) == ref_text(clean)
+    assert _sanitized_text(clean) == ref_text(clean)
 
 
 @settings(max_examples=400, deadline=None)
 @given(parts=st.lists(st.one_of(st.text(), st.lists(st.text(), max_size=3)), max_size=5))
 def test_digest_is_json_dumps(parts: list[str | list[str]]) -> None:
-    assert norm._digest(parts) == ref_digest(parts)
+    assert _digest(parts) == ref_digest(parts)
 
 
 @settings(max_examples=300, deadline=None)
 @given(text=st.text(st.characters(blacklist_categories=["Cc"]) | st.sampled_from('\t\r\n\\"')))
 def test_clean_json_string_is_json_dumps(text: str) -> None:
     text = text * 20  # past the length where the C encoder is taken anyway
-    assert norm._json_clean_string(text) == json.dumps(text, ensure_ascii=False)
+    assert _json_clean_string(text) == json.dumps(text, ensure_ascii=False)
 
 
 @settings(max_examples=300, deadline=None)
@@ -285,7 +290,7 @@ def test_canonical_link_is_the_reference(url: str | None) -> None:
 @settings(max_examples=300, deadline=None)
 @given(url=_URLS, base=_URLS)
 def test_absolute_is_the_reference(url: str | None, base: str | None) -> None:
-    assert norm._absolute(url, base) == ref_absolute(url, base)
+    assert _absolute(url, base) == ref_absolute(url, base)
 
 
 @settings(max_examples=300, deadline=None)
@@ -354,16 +359,16 @@ def test_fixture_posts_carry_the_reference_identity() -> None:
         )
         assert posts == norm.normalize(feed, src, now=NOW, site_timezone=SITE_TZ, feed_url=url)
         assert keys == norm.entry_keys(feed, src, feed_url=url)
-        legacy_home = ref_absolute(feed.link, url) or norm._http_url(url)
+        legacy_home = ref_absolute(feed.link, url) or _http_url(url)
         by_key = {p.key: p for p in posts}
         for entry in feed.entries:
             link = ref_absolute(entry.link, url) or ""
             for post in by_key.values():
                 if post.link == link and post.raw_hash == norm.raw_hash(
-                    entry, norm._salt(src, None, SITE_TZ, url, legacy_home)
+                    entry, _salt(src, None, SITE_TZ, url, legacy_home)
                 ):
                     check_post(post, entry, src, url, feed.link)
-                    assert norm._sanitized_text(post.content_html) == ref_text(post.content_html)
+                    assert _sanitized_text(post.content_html) == ref_text(post.content_html)
                     checked += 1
     assert checked > 300
 

@@ -1,0 +1,37 @@
+"""Config stage: config.yaml + the source lists it names (YAML, OPML) -> Config.
+
+Owns reading and checking the operator's files, the problem lines "<file>: <key path>:
+<what is wrong>" (collected over all files), the config's fingerprint for the daemon, and
+OPML in and out. Must not use the network or the clock, open the store, or write any file
+but the one `sources import` adds to (importing.py).
+
+    files.py      YAML and OPML reading; source_list_files, the one expansion of `source_lists`
+    checks.py     value rules (durations, URLs, slugs, ...): the fault texts
+    specs.py      pydantic shapes of each section and of a source
+    problems.py   pydantic errors -> problem lines
+    sections.py   a file's parsed data -> checked sections and source entries
+    assemble.py   load_config: every file -> one Config
+    opml.py       the one OPML writer
+    importing.py  `sources import`
+    watch.py      the fingerprint the daemon watches
+"""
+
+from aggregator.config.assemble import load_config
+from aggregator.config.checks import parse_duration
+from aggregator.config.importing import IMPORTED_SOURCES, import_opml
+from aggregator.config.opml import Subscription, export_opml, subscriptions_opml
+from aggregator.config.sections import DEFAULT_DATABASE
+from aggregator.config.watch import ConfigFingerprint, config_fingerprint
+
+__all__ = [
+    "DEFAULT_DATABASE",
+    "IMPORTED_SOURCES",
+    "ConfigFingerprint",
+    "Subscription",
+    "config_fingerprint",
+    "export_opml",
+    "import_opml",
+    "load_config",
+    "parse_duration",
+    "subscriptions_opml",
+]

@@ -1,0 +1,248 @@
+"""Config stage, assembly: load_config reads config.yaml and every source list it names,
+then builds the one Config: categories resolved, defaults applied, paths anchored.
+
+Reads local files (through files.py) and never writes one; no network, no clock. Every
+fault of every file is collected into one ConfigError.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from pathlib import Path
+
+from aggregator.config.files import (
+    NOTHING,
+    OPML_SUFFIXES,
+    absolute,
+    display,
+    read_opml,
+    read_yaml,
+    source_list_files,
+)
+from aggregator.config.sections import (
+    Entry,
+    Settings,
+    check_config_file,
+    check_source_list_file,
+    outline_entries,
+)
+from aggregator.config.specs import ScheduleSpec
+from aggregator.errors import ConfigError
+from aggregator.slug import slugify
+from aggregator.types import Auth, Category, Config, FetchSettings, Schedule, Site, Source, WebSub
+
+__all__ = ["load_config", "read_opml_entries"]
+
+
+def load_config(path: Path) -> Config:
+    """Read a config file and every source list it names into one checked Config.
+
+    Raises:
+        ConfigError: anything is wrong; `.problems` has one line per fault, over all files.
+    """
+    path = Path(os.path.abspath(path))
+    root, file = path.parent, path.name
+    data, problems = read_yaml(path, file)
+    if data is NOTHING:
+        raise ConfigError(problems)
+    settings, entries, found = check_config_file(data, file)
+    problems += found
+    files, found = source_list_files(settings.patterns, root, path, file).readable()
+    problems += found
+    for source_list in files:
+        more, found = _read_source_list(source_list, root)
+        entries += more
+        problems += found
+    config, found = _assemble(path, settings, entries)
+    problems += found + (_check_folders(config) if config else [])
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def read_opml_entries(path: Path, file: str) -> tuple[list[Entry], list[str]]:
+    """An OPML file's feeds as entries, one per <outline> with an xmlUrl, and the faults."""
+    tree, problems = read_opml(path, file)
+    return ([], problems) if tree is None else outline_entries(tree, file)
+
+
+def _read_source_list(path: Path, root: Path) -> tuple[list[Entry], list[str]]:
+    file = display(path, root)
+    if path.suffix.lower() in OPML_SUFFIXES:
+        return read_opml_entries(path, file)
+    data, problems = read_yaml(path, file)
+    return ([], problems) if data is NOTHING else check_source_list_file(data, file)
+
+
+def _check_folders(config: Config) -> list[str]:
+    templates = config.site.templates_dir
+    if templates is None or templates.is_dir():
+        return []
+    name = display(templates, config.path.parent)
+    return [f"{config.path.name}: site.templates_dir: no such folder '{name}'"]
+
+
+# ------------------------------------------------------------------ entries -> sources
+
+
+def _default_category(entry: Entry) -> tuple[str, str]:
+    """(slug, title) of the category a source gets when it names none."""
+    if entry.group and slugify(entry.group):
+        return slugify(entry.group), entry.group
+    return slugify(entry.spec.name), entry.spec.name
+
+
+def _implied_categories(
+    entries: Sequence[Entry], declared: Mapping[str, Category]
+) -> dict[str, Category]:
+    """`declared`, and the categories sources imply (their name's slug, an OPML group)."""
+    categories = dict(declared)
+    for entry in entries:
+        if entry.spec.category is None:
+            slug, title = _default_category(entry)
+            if slug:
+                categories.setdefault(slug, Category(slug=slug, title=title))
+    return categories
+
+
+def _resolve_sources(
+    entries: Sequence[Entry],
+    declared: Mapping[str, Category],
+    default_interval: timedelta,
+    bad_categories: frozenset[str] | None = frozenset(),
+) -> tuple[dict[str, Category], list[Source], list[str]]:
+    """Give every entry its category, tags and interval; find names used twice.
+
+    Categories a source implies (its name's slug, an OPML group) are created first, so a
+    source elsewhere may name one of them whatever the file order.
+    """
+    categories = _implied_categories(entries, declared)
+    sources: list[Source] = []
+    problems: list[str] = []
+    seen: dict[str, Entry] = {}
+    for entry in entries:
+        spec = entry.spec
+        if spec.name in seen:
+            first = seen[spec.name]
+            problems.append(
+                f"{entry.where('name')}: duplicate name '{spec.name}' (also {first.origin})"
+            )
+            continue
+        seen[spec.name] = entry
+        slug, found = _category_of(entry, categories, bad_categories)
+        problems += found
+        if slug is None:
+            continue
+        for mapped in spec.category_map.values():
+            if mapped not in categories:
+                problems.append(f"{entry.where('category_map')}: unknown category '{mapped}'")
+        sources.append(_source(entry, slug, categories[slug], default_interval))
+    return categories, sources, problems
+
+
+def _category_of(
+    entry: Entry, categories: Mapping[str, Category], bad_categories: frozenset[str] | None
+) -> tuple[str | None, list[str]]:
+    """The slug of the entry's category (None when it has none) and the fault, if any.
+
+    A category declared but faulty (in `bad_categories`) was reported already; None for
+    `bad_categories`: `categories:` was unreadable, so no unknown category is reported.
+    """
+    slug = entry.spec.category or _default_category(entry)[0]
+    if not slug:
+        return None, [f"{entry.where('name')}: gives no category slug (set category)"]
+    if slug not in categories:
+        if bad_categories is not None and slug not in bad_categories:
+            return None, [f"{entry.where('category')}: unknown category '{slug}'"]
+        return None, []
+    return slug, []
+
+
+def _source(entry: Entry, slug: str, category: Category, default_interval: timedelta) -> Source:
+    spec = entry.spec
+    return Source(
+        name=spec.name,
+        url=spec.url,
+        category=slug,
+        tags=tuple(spec.tags) if spec.tags is not None else (category.title,),
+        interval=spec.interval or default_interval,
+        cron=spec.cron,
+        timezone=spec.timezone,
+        headers=tuple(spec.headers.items()),
+        user_agent=spec.user_agent,
+        origin=entry.origin,
+        auth=Auth(**spec.auth.model_dump()) if spec.auth else None,
+        respect_cache=spec.respect_cache,
+        date_offset=spec.date_offset,
+        date_order=spec.date_order,
+        full_text=spec.full_text,
+        rules=spec.rules(),
+        category_map=tuple(spec.category_map.items()),
+        allow_data_images=spec.allow_data_images,
+        max_items=spec.max_items,
+        full_text_budget=spec.full_text_budget,
+    )
+
+
+# ------------------------------------------------------------------ sections -> Config
+
+
+def _absolute_database(root: Path, url: str) -> str:
+    """Anchor a relative SQLite file to the config's folder; any other URL is kept as is."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    database = parsed.database
+    if (
+        not parsed.drivername.startswith("sqlite")
+        or not database
+        or database == ":memory:"
+        or "uri" in parsed.query  # sqlite "file:" URIs: the driver reads them itself
+        or Path(database).is_absolute()
+    ):
+        return url
+    return parsed.set(database=str(absolute(root, database))).render_as_string(hide_password=False)
+
+
+def _assemble(
+    path: Path, settings: Settings, entries: Sequence[Entry]
+) -> tuple[Config | None, list[str]]:
+    """Checked sections + every file's entries -> Config (None when a section failed)."""
+    root = path.parent
+    schedule = settings.schedule or ScheduleSpec()
+    declared = {
+        slug: Category(slug=slug, title=spec.title, dedupe=spec.dedupe, rules=spec.rules())
+        for slug, spec in settings.categories.items()
+    }
+    categories, sources, problems = _resolve_sources(
+        entries, declared, schedule.interval, settings.bad_categories
+    )
+    site = settings.site
+    fetch = settings.fetch
+    if site is None or settings.database is None or settings.schedule is None or fetch is None:
+        return None, problems
+    config = Config(
+        path=path,
+        site=Site(
+            title=site.title,
+            base_url=site.base_url,
+            output_dir=absolute(root, site.output_dir),
+            timezone=site.timezone,
+            language=site.language,
+            templates_dir=absolute(root, site.templates_dir) if site.templates_dir else None,
+            feed_size=site.feed_size,
+            tag_feeds=site.tag_feeds,
+            archives=site.archives,
+            retention=site.retention,
+        ),
+        database=_absolute_database(root, settings.database),
+        schedule=Schedule(interval=schedule.interval, publish=schedule.publish),
+        categories=categories,
+        sources=tuple(sources),
+        fetch=FetchSettings(**fetch.model_dump()),
+        websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
+        parser=settings.parser,
+    )
+    return config, problems

@@ -1,0 +1,247 @@
+"""Config stage, value rules: each check takes one value from a file and returns it checked,
+or raises ValueError whose text is the fault that ends a problem line.
+
+No network, no clock, none of the operator's files (a zone name is looked up in the
+time-zone database); knows nothing of files, keys or problem lines (problems.py puts the
+key path and the file name in front of the fault).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Annotated
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import PlainValidator
+
+__all__ = [
+    "MAX_CATEGORY_SLUG",
+    "BaseUrl",
+    "CategorySlug",
+    "Cron",
+    "DatabaseUrl",
+    "Duration",
+    "EnvName",
+    "Headers",
+    "HttpUrl",
+    "Language",
+    "Network",
+    "Pattern",
+    "Seconds",
+    "Selector",
+    "SignedDuration",
+    "Text",
+    "TimeZoneName",
+    "parse_duration",
+]
+
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+_CATEGORY_SLUG = re.compile(r"[a-z0-9-]+")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47, loosely
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_duration(text: str) -> timedelta:
+    """Read a duration such as `90s`, `15m`, `2h`, `1d` or `1h30m`.
+
+    Raises:
+        ValueError: not a duration, or zero.
+    """
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        raise ValueError(f"bad duration '{text}' (use 90s, 15m, 2h, 1d)")
+    days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
+    try:
+        delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except OverflowError:
+        raise ValueError(f"bad duration '{text}' (too long)") from None
+    if not delta:
+        # A zero interval would have the scheduler fetch a source in a busy loop.
+        raise ValueError(f"bad duration '{text}' (must be more than zero)")
+    return delta
+
+
+def _duration(value: object) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise ValueError(f"bad duration '{value}' (use 90s, 15m, 2h, 1d)")
+    return parse_duration(str(value))
+
+
+def _seconds(value: object) -> float:
+    # A timeout: a duration ("10s") or a plain number of seconds (0.5).
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if value > 0:
+            return float(value)
+        raise ValueError(f"bad duration '{value}' (must be more than zero)")
+    return _duration(value).total_seconds()
+
+
+def _cron(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"bad cron '{value}' (5 fields: minute hour day month weekday)")
+    # Imported here, as in the other checks below that need a library: a config that has
+    # no cron, rules or database URL loads without APScheduler, RE2, lxml or SQLAlchemy.
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        # A fixed zone: validation must not depend on (or look up) the machine's zone.
+        CronTrigger.from_crontab(value, timezone="UTC")
+    except ValueError as e:
+        reason = str(e)
+        raise ValueError(f"bad cron '{value}' ({reason[:1].lower()}{reason[1:]})") from None
+    return value
+
+
+def _timezone(value: object) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        ZoneInfo(value)
+    except (ValueError, OSError, ZoneInfoNotFoundError):
+        raise ValueError(f"unknown time zone '{value}'") from None
+    return value
+
+
+def _http_url(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        text = ""
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        text = ""
+    if not text or any(char.isspace() for char in text):
+        raise ValueError("not an http(s) URL")
+    return text
+
+
+def _base_url(value: object) -> str:
+    url = _http_url(value)
+    return url if url.endswith("/") else url + "/"
+
+
+def _database(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ValueError(f"not a database URL '{value}' (e.g. sqlite:///aggregator.db)") from None
+    return value
+
+
+# A category's slug names folders and files (category/<slug>/archive/1.xml): file systems
+# refuse names over 255 bytes, so one this long would fail every publish of its posts.
+MAX_CATEGORY_SLUG = 100
+
+
+def _category_slug(value: object) -> str:
+    if not isinstance(value, str) or not _CATEGORY_SLUG.fullmatch(value):
+        raise ValueError(f"bad slug '{value}' (use a-z, 0-9 and -)")
+    if len(value) > MAX_CATEGORY_SLUG:
+        raise ValueError(
+            f"slug '{value[:40]}…' is {len(value)} characters long"
+            f" (at most {MAX_CATEGORY_SLUG}: it names files and folders)"
+        )
+    return value
+
+
+def _language(value: object) -> str:
+    if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
+        raise ValueError(f"not a language tag '{value}' (e.g. en, zh-CN)")
+    return value
+
+
+def _text(value: object) -> str:
+    # YAML reads `name: 2024` as a number; a name is text whatever it looks like.
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise ValueError("should be text")
+    text = str(value).strip()
+    if not text:
+        raise ValueError("should not be empty")
+    return text
+
+
+def _headers(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ValueError("should be a mapping of header name to value")
+    headers: dict[str, str] = {}
+    for name, header in value.items():
+        if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
+            raise ValueError(f"bad header name '{name}'")
+        if not isinstance(header, str) or "\r" in header or "\n" in header:
+            raise ValueError(f"bad value for header '{name}' (one line of text)")
+        headers[name] = header
+    return headers
+
+
+Duration = Annotated[timedelta, PlainValidator(_duration)]
+Seconds = Annotated[float, PlainValidator(_seconds)]
+Cron = Annotated[str, PlainValidator(_cron)]
+TimeZoneName = Annotated[str, PlainValidator(_timezone)]
+HttpUrl = Annotated[str, PlainValidator(_http_url)]
+BaseUrl = Annotated[str, PlainValidator(_base_url)]
+DatabaseUrl = Annotated[str, PlainValidator(_database)]
+CategorySlug = Annotated[str, PlainValidator(_category_slug)]
+Language = Annotated[str, PlainValidator(_language)]
+Text = Annotated[str, PlainValidator(_text)]
+Headers = Annotated[dict[str, str], PlainValidator(_headers)]
+
+
+def _network(value: object) -> str:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return str(ipaddress.ip_network(value.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f"not a network '{value}' (e.g. 10.0.0.0/8, fc00::/7)") from None
+
+
+def _env_name(value: object) -> str:
+    if not isinstance(value, str) or not _ENV_NAME.fullmatch(value):
+        raise ValueError(f"not an environment variable name '{value}'")
+    return value
+
+
+Network = Annotated[str, PlainValidator(_network)]
+
+
+def _signed_duration(value: object) -> timedelta:
+    # date_offset: a clock may be ahead ("-8h") as well as behind ("30m").
+    if isinstance(value, str) and value.strip().startswith("-"):
+        return -_duration(value.strip()[1:])
+    return _duration(value)
+
+
+def _pattern(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"should be text, not '{value}'")
+    from aggregator.rules import check_pattern
+
+    check_pattern(value)
+    return value
+
+
+def _selector(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"should be text, not '{value}'")
+    from aggregator.rules import check_selector
+
+    return check_selector(value)
+
+
+SignedDuration = Annotated[timedelta, PlainValidator(_signed_duration)]
+Pattern = Annotated[str, PlainValidator(_pattern)]
+Selector = Annotated[str, PlainValidator(_selector)]
+EnvName = Annotated[str, PlainValidator(_env_name)]

@@ -1,0 +1,175 @@
+"""Config stage, `sources import`: the feeds of an OPML file that the config lacks, added to
+feeds/imported.yaml.
+
+The one place the config stage writes a file, and only that one (atomically, put back
+when the config no longer loads after it); no network, no clock.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from fnmatch import fnmatchcase
+from pathlib import Path, PurePath
+
+import yaml
+
+from aggregator.config.assemble import load_config, read_opml_entries
+from aggregator.config.files import display, read_text, read_yaml
+from aggregator.config.problems import checked
+from aggregator.config.sections import PATTERNS, Entry
+from aggregator.errors import ConfigError
+from aggregator.slug import slugify
+from aggregator.types import Config
+
+__all__ = ["IMPORTED_SOURCES", "import_opml"]
+
+IMPORTED_SOURCES = "feeds/imported.yaml"  # where `sources import` writes, relative to the config
+
+
+def import_opml(config: Config, opml_path: Path) -> tuple[Path, int]:
+    """Add the feeds of an OPML file that the config lacks to feeds/imported.yaml.
+
+    Returns the source list's path and how many sources were added; the config is loaded
+    again afterwards, and the file put back as it was if that fails.
+
+    Raises:
+        ConfigError: the OPML file is unreadable or has bad outlines, `source_lists` does not
+            take in feeds/imported.yaml, or the config no longer loads.
+    """
+    root = config.path.parent
+    target = root / IMPORTED_SOURCES
+    patterns = _source_list_patterns(config.path)
+    if not any(_covers(pattern, root, target) for pattern in patterns):
+        raise ConfigError(
+            [
+                f"{config.path.name}: source_lists: does not take in {IMPORTED_SOURCES}"
+                " (add feeds/*.yaml)"
+            ]
+        )
+    entries, problems = read_opml_entries(
+        opml_path, display(Path(os.path.abspath(opml_path)), root)
+    )
+    if problems:
+        raise ConfigError(problems)
+    items = _plan_import(config, entries)
+    if not items:
+        return target, 0
+    before, problems = read_text(target, IMPORTED_SOURCES) if target.exists() else (None, [])
+    if problems:
+        raise ConfigError(problems)
+    try:
+        text = _extended(before, items)
+    except yaml.YAMLError as e:
+        raise ConfigError([f"{IMPORTED_SOURCES}: YAML syntax error: {e}"]) from e
+    _write_atomically(target, text)
+    try:
+        load_config(config.path)
+    except ConfigError:
+        if before is None:
+            target.unlink(missing_ok=True)
+        else:
+            _write_atomically(target, before)
+        raise
+    return target, len(items)
+
+
+def _source_list_patterns(config_path: Path) -> tuple[str, ...]:
+    data, problems = read_yaml(config_path, config_path.name)
+    if not problems and isinstance(data, dict):
+        patterns, problems = checked(
+            PATTERNS, data.get("source_lists") or [], config_path.name, ("source_lists",)
+        )
+        if patterns is not None:
+            return tuple(patterns)
+    raise ConfigError(problems or [f"{config_path.name}: should be a mapping of keys"])
+
+
+def _covers(pattern: str, root: Path, target: Path) -> bool:
+    """Whether glob `pattern` (relative to `root`) would match `target`, existing or not."""
+    want = PurePath(os.path.normpath(root / pattern)).parts
+    have = target.parts
+    return len(want) == len(have) and all(
+        fnmatchcase(h, w) for h, w in zip(have, want, strict=True)
+    )
+
+
+def _unique_name(name: str, taken: set[str]) -> str:
+    candidate, number = name, 2
+    while candidate in taken:
+        candidate, number = f"{name} ({number})", number + 1
+    return candidate
+
+
+def _plan_import(config: Config, entries: Iterable[Entry]) -> list[dict[str, str]]:
+    """OPML entries -> `sources:` items for the feeds the config does not have yet.
+
+    A source list cannot declare categories, so an item names a category only when the
+    config already has it (the outline's own, else its group's slug); otherwise it names
+    none and gets the category of its own name, created on load.
+    """
+    urls = {source.url for source in config.sources}
+    names = {source.name for source in config.sources}
+    items: list[dict[str, str]] = []
+    for entry in entries:
+        if entry.spec.url in urls:
+            continue
+        urls.add(entry.spec.url)
+        name = _unique_name(entry.spec.name, names)
+        names.add(name)
+        item = {"name": name, "url": entry.spec.url}
+        wanted = (entry.spec.category, slugify(entry.group) if entry.group else None)
+        category = next((slug for slug in wanted if slug and slug in config.categories), None)
+        if category is not None:
+            item["category"] = category
+        items.append(item)
+    return items
+
+
+_IMPORTED_HEADER = (
+    "# Sources added by `aggregator sources import`; same keys as `sources:` in config.yaml.\n"
+)
+
+
+def _dump(data: object) -> str:
+    return yaml.safe_dump(
+        data, allow_unicode=True, sort_keys=False, default_flow_style=False, width=10_000
+    )
+
+
+def _extended(text: str | None, items: list[dict[str, str]]) -> str:
+    """The source list `text` with `items` added; appended when that keeps the file's
+    comments and layout, else the file rewritten."""
+    if text is None:
+        return _IMPORTED_HEADER + _dump({"sources": items})
+    old = yaml.safe_load(text)
+    old_items = (old.get("sources") or []) if isinstance(old, dict) else []
+    indent = re.search(r"^( *)- ", text, re.MULTILINE)
+    pad = indent.group(1) if indent else ""
+    appended = (
+        text.rstrip("\n")
+        + "\n"
+        + "".join(
+            pad + line if line.strip() else line for line in _dump(items).splitlines(keepends=True)
+        )
+    )
+    try:
+        if yaml.safe_load(appended) == {"sources": [*old_items, *items]}:
+            return appended
+    except yaml.YAMLError:
+        pass
+    return _IMPORTED_HEADER + _dump({"sources": [*old_items, *items]})
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,179 @@
+"""Config stage, file shapes: the pydantic models of config.yaml's sections and of a source,
+and the adapters that validate parsed YAML against them.
+
+Declares shapes only: the value rules are checks.py's, the problem lines problems.py's;
+reads no file, builds no Config.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import Field as PydanticField
+
+from aggregator.config.checks import (
+    BaseUrl,
+    CategorySlug,
+    Cron,
+    Duration,
+    EnvName,
+    Headers,
+    HttpUrl,
+    Language,
+    Network,
+    Pattern,
+    Seconds,
+    Selector,
+    SignedDuration,
+    Text,
+    TimeZoneName,
+)
+from aggregator.types import DateOrder, FetchSettings, Rules
+
+__all__ = [
+    "AuthSpec",
+    "CategorySpec",
+    "ConfigFile",
+    "FetchSpec",
+    "ScheduleSpec",
+    "SiteSpec",
+    "SourceListFile",
+    "SourceSpec",
+    "WebSubSpec",
+]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SiteSpec(_Model):
+    title: Text
+    base_url: BaseUrl
+    output_dir: Text = "site"
+    timezone: TimeZoneName = "UTC"
+    language: Language = "en"
+    templates_dir: Text | None = None
+    feed_size: int = PydanticField(default=50, gt=0)
+    tag_feeds: bool = False
+    archives: bool = False
+    retention: Duration | None = None
+
+
+class WebSubSpec(_Model):
+    hub: HttpUrl
+
+
+class ScheduleSpec(_Model):
+    interval: Duration = timedelta(minutes=30)
+    publish: Cron | None = None
+
+
+_FETCH_DEFAULTS = FetchSettings()
+
+
+class FetchSpec(_Model):
+    connect_timeout: Seconds = _FETCH_DEFAULTS.connect_timeout
+    read_timeout: Seconds = _FETCH_DEFAULTS.read_timeout
+    total_timeout: Seconds = _FETCH_DEFAULTS.total_timeout
+    parse_timeout: Seconds = _FETCH_DEFAULTS.parse_timeout
+    max_bytes: int = PydanticField(default=_FETCH_DEFAULTS.max_bytes, gt=0)
+    concurrency: int = PydanticField(default=_FETCH_DEFAULTS.concurrency, gt=0)
+    per_host: int = PydanticField(default=_FETCH_DEFAULTS.per_host, gt=0)
+    max_redirects: int = PydanticField(default=_FETCH_DEFAULTS.max_redirects, ge=0)
+    redirect_threshold: int = PydanticField(default=_FETCH_DEFAULTS.redirect_threshold, gt=0)
+    max_backoff: Duration = _FETCH_DEFAULTS.max_backoff
+    max_items: int = PydanticField(default=_FETCH_DEFAULTS.max_items, gt=0)
+    full_text_budget: Seconds = _FETCH_DEFAULTS.full_text_budget
+    allow_private: bool = _FETCH_DEFAULTS.allow_private
+    private_networks: tuple[Network, ...] | None = _FETCH_DEFAULTS.private_networks
+
+
+class _RulesSpec(_Model):
+    """Keys shared by a source and a category: see aggregator.rules."""
+
+    include: list[Pattern] = PydanticField(default_factory=list)
+    exclude: list[Pattern] = PydanticField(default_factory=list)
+    max_age: Duration | None = None
+    strip: list[Selector] = PydanticField(default_factory=list)
+
+    def rules(self) -> Rules:
+        return Rules(
+            include=tuple(self.include),
+            exclude=tuple(self.exclude),
+            max_age=self.max_age,
+            strip=tuple(self.strip),
+        )
+
+
+class CategorySpec(_RulesSpec):
+    title: Text
+    dedupe: Literal["link", "content", "off"] = "link"
+
+
+class AuthSpec(_Model):
+    """`auth:` of a source: the secret comes from an environment variable, never the file."""
+
+    type: str
+    username: Text | None = None
+    password_env: EnvName | None = None
+    token_env: EnvName | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> AuthSpec:
+        if self.type == "bearer":
+            if self.token_env is None or self.username or self.password_env:
+                raise ValueError("bearer auth takes token_env only")
+        elif self.type == "basic":
+            if self.username is None or self.password_env is None or self.token_env:
+                raise ValueError("basic auth takes username and password_env")
+        else:
+            raise ValueError(f"unknown auth type '{self.type}' (use basic or bearer)")
+        return self
+
+
+class SourceSpec(_RulesSpec):
+    name: Text
+    url: HttpUrl
+    category: Text | None = None
+    tags: list[Text] | None = None
+    interval: Duration | None = None
+    cron: Cron | None = None
+    timezone: TimeZoneName | None = None
+    headers: Headers = PydanticField(default_factory=dict)
+    user_agent: Text | None = None
+    auth: AuthSpec | None = None
+    respect_cache: bool = True
+    date_offset: SignedDuration = timedelta(0)
+    date_order: DateOrder | None = None
+    full_text: bool = False
+    category_map: dict[Text, CategorySlug] = PydanticField(default_factory=dict)
+    allow_data_images: bool = False
+    max_items: int | None = PydanticField(default=None, gt=0)
+    full_text_budget: Seconds | None = None
+
+    @model_validator(mode="after")
+    def _interval_or_cron(self) -> SourceSpec:
+        if self.interval is not None and self.cron is not None:
+            raise ValueError("interval and cron both given (use one)")
+        return self
+
+
+class ConfigFile(_Model):
+    """config.yaml's top level: the keys only (each section is checked by itself)."""
+
+    site: object
+    database: object = None
+    schedule: object = None
+    fetch: object = None
+    categories: object = None
+    sources: object = None
+    source_lists: object = None
+    websub: object = None
+    parser: object = None
+
+
+class SourceListFile(_Model):
+    sources: object = None
