@@ -11,9 +11,19 @@ from pathlib import Path
 
 import pytest
 
-from aggregator.store import Metrics, PostWriter, PublishReads, SourceStates, Store, open_store
+from aggregator.store import (
+    Metrics,
+    Owner,
+    PostWriter,
+    PublishReads,
+    SourceStates,
+    Store,
+    UpdateStore,
+    open_store,
+)
 
 PROTOCOLS = [
+    pytest.param(Owner, id="Owner"),
     pytest.param(SourceStates, id="SourceStates"),
     pytest.param(PostWriter, id="PostWriter"),
     pytest.param(PublishReads, id="PublishReads"),
@@ -55,6 +65,11 @@ def test_an_open_store_is_each_protocol(store: Store, protocol: type) -> None:
     assert isinstance(store, protocol)
 
 
+def test_the_updaters_view_is_source_states_and_post_writer_only() -> None:
+    assert UpdateStore.__mro__[1:3] == (SourceStates, PostWriter)
+    assert protocol_members(UpdateStore) == set()
+
+
 @pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_each_protocol_method_has_the_store_method_signature(protocol: type) -> None:
     for name in sorted(protocol_members(protocol)):
@@ -75,10 +90,13 @@ def test_each_protocol_method_has_the_store_method_signature(protocol: type) -> 
 
 
 CONFORMS = """
-from aggregator.store import Metrics, PostWriter, PublishReads, SourceStates, Store
+from aggregator.store import Metrics, Owner, PostWriter, PublishReads, SourceStates, Store
+from aggregator.store import UpdateStore
 
-def lend(store: Store) -> tuple[SourceStates, PostWriter, PublishReads, Metrics]:
-    return store, store, store, store
+def lend(
+    store: Store,
+) -> tuple[SourceStates, PostWriter, UpdateStore, PublishReads, Metrics, Owner]:
+    return store, store, store, store, store, store
 """
 
 # A store whose `due` takes a narrower argument than SourceStates promises its callers.

@@ -14,7 +14,7 @@ from pathlib import Path
 from aggregator.publish.feeds import FORMATS, Feeds
 from aggregator.publish.pages import PAGE_SIZE
 from aggregator.publish.sitemap import Sitemap
-from aggregator.store import Store
+from aggregator.store.api import PublishReads
 from aggregator.types import Category, Post, Site, SourceState
 
 __all__ = ["Archives"]
@@ -27,7 +27,7 @@ class Archives:
         self,
         site: Site,
         sitemap: Sitemap,
-        store: Store,
+        store: PublishReads,
         feeds: Feeds,
         *,
         out: Path,

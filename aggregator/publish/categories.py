@@ -19,7 +19,7 @@ from aggregator.publish.pages import PAGE_SIZE, Pages
 from aggregator.publish.plan import archive_count, page_count, pages_touched
 from aggregator.publish.report import PublishReport
 from aggregator.publish.sitemap import Sitemap
-from aggregator.store import Store
+from aggregator.store.api import PublishReads
 from aggregator.types import Category, Post, Site, SourceState
 
 __all__ = ["Categories"]
@@ -36,7 +36,7 @@ class Categories:
         self,
         site: Site,
         sitemap: Sitemap,
-        store: Store,
+        store: PublishReads,
         *,
         pages: Pages,
         feeds: Feeds,

@@ -22,7 +22,7 @@ from aggregator.publish.plan import Plan, full_plan, incremental_plan
 from aggregator.publish.posts import PostFiles
 from aggregator.publish.report import PublishReport
 from aggregator.publish.sitemap import Sitemap, tag_slug
-from aggregator.store import Store
+from aggregator.store.api import PublishReads
 from aggregator.types import Category, Config, ListedPost, Post, SourceState
 
 __all__ = ["Publisher", "publish"]
@@ -42,7 +42,7 @@ class Publisher:
     once written, except when retention removes posts from them.
     """
 
-    def __init__(self, config: Config, store: Store, *, now: datetime | None = None) -> None:
+    def __init__(self, config: Config, store: PublishReads, *, now: datetime | None = None) -> None:
         self.config = config
         self.site = config.site
         self.store = store
@@ -283,7 +283,7 @@ class Publisher:
         remove(path, self.report)
 
 
-def publish(config: Config, store: Store, *, full: bool = False) -> PublishReport:
+def publish(config: Config, store: PublishReads, *, full: bool = False) -> PublishReport:
     """Publish what changed (everything with `full`).
 
     Raises:

@@ -3,9 +3,9 @@
 The only package that speaks SQL (aggregator/lock.py runs its statements through lock.py
 here). It decides nothing about feeds: it keeps what it is given, dedupes posts by key,
 hands out unique slugs and tracks what is left to publish. The rest of the code sees it
-through the four Protocols of api.py; open_store gives the Store that satisfies them all.
+through the Protocols of api.py; open_store gives the Store that satisfies them all.
 
-    api.py           SourceStates, PostWriter, PublishReads, Metrics
+    api.py           SourceStates, PostWriter (UpdateStore: both), PublishReads, Metrics, Owner
     schema.py        tables, column types, indexes
     migrations.py    the migration steps and _migrate
     engine.py        open_store: engines, SQLite pragmas, why opening failed
@@ -22,7 +22,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aggregator.store.api import Metrics, PostWriter, PublishReads, SourceStates
+from aggregator.store.api import (
+    Metrics,
+    Owner,
+    PostWriter,
+    PublishReads,
+    SourceStates,
+    UpdateStore,
+)
 from aggregator.store.database import Store
 from aggregator.store.engine import open_store
 from aggregator.store.migrations import MIGRATIONS, _migrate
@@ -33,10 +40,12 @@ __all__ = [
     "FULL_TEXT_TRIES",
     "MIGRATIONS",
     "Metrics",
+    "Owner",
     "PostWriter",
     "PublishReads",
     "SourceStates",
     "Store",
+    "UpdateStore",
     "_migrate",
     "open_store",
     "posts",
@@ -46,6 +55,6 @@ if TYPE_CHECKING:
 
     def _satisfies_every_protocol(
         store: Store,
-    ) -> tuple[SourceStates, PostWriter, PublishReads, Metrics]:
+    ) -> tuple[SourceStates, PostWriter, UpdateStore, PublishReads, Metrics, Owner]:
         # mypy checks here that the Store is each Protocol, signature by signature.
-        return store, store, store, store
+        return store, store, store, store, store, store

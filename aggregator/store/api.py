@@ -1,7 +1,9 @@
-"""What the rest of aggregator sees of the store: four Protocols, one per kind of consumer.
+"""What the rest of aggregator sees of the store: four Protocols, one per kind of consumer,
+and Owner, for whoever opened it.
 
-The updater sees SourceStates and PostWriter, the publisher PublishReads, status, serve
-and metrics Metrics; the daemon and the CLI hold the Store, which satisfies all four.
+The updater sees SourceStates and PostWriter (UpdateStore: both), the publisher
+PublishReads, status, serve and metrics Metrics; the daemon and the CLI open the Store
+(Owner: its URL and close) and lend it out as each of the others.
 Declares only: no SQL, no implementation (a method's behaviour is documented on the
 Store's method, in sources.py, posts.py and reads.py).
 """
@@ -14,14 +16,13 @@ from typing import Protocol, runtime_checkable
 
 from aggregator.types import ListedPost, Post, SourceState, StoredIdentity, UpsertResult
 
-__all__ = ["Metrics", "PostWriter", "PublishReads", "SourceStates"]
+__all__ = ["Metrics", "Owner", "PostWriter", "PublishReads", "SourceStates", "UpdateStore"]
 
 
 @runtime_checkable
-class SourceStates(Protocol):
-    """Each source's fetch state and the hosts that asked to wait: what the updater and
-    the daemon read and write between attempts; and the store's URL and close, for the
-    process that opened it."""
+class Owner(Protocol):
+    """What the process that opened the store uses of it besides lending it out: the URL
+    it names in messages, and closing it."""
 
     @property
     def url(self) -> str:
@@ -31,6 +32,12 @@ class SourceStates(Protocol):
     def close(self) -> None:
         """Close every pooled connection."""
         ...
+
+
+@runtime_checkable
+class SourceStates(Protocol):
+    """Each source's fetch state and the hosts that asked to wait: what the updater and
+    the daemon read and write between attempts."""
 
     def get_state(self, name: str) -> SourceState | None:
         """The state saved for source `name`, or None."""
@@ -92,6 +99,11 @@ class PostWriter(Protocol):
     def mark_full_text(self, keys: Sequence[str], *, pending: bool) -> None:
         """Record that the articles of posts `keys` are still to fetch (or no longer are)."""
         ...
+
+
+@runtime_checkable
+class UpdateStore(SourceStates, PostWriter, Protocol):
+    """All the updater sees of the store: source states and post writes, nothing else."""
 
 
 @runtime_checkable

@@ -17,7 +17,7 @@ from datetime import datetime
 from aggregator.errors import SourceError, StoreError
 from aggregator.fetch import Fetcher, HostDeferred, auth_header
 from aggregator.normalize import reconcile
-from aggregator.store import Store
+from aggregator.store.api import UpdateStore
 from aggregator.types import Config, FetchResult, Post, Source, SourceState, UpsertResult
 from aggregator.update import decide
 from aggregator.update.fulltext import FullText, enrich_within
@@ -37,7 +37,7 @@ class Pipeline:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: UpdateStore,
         round_: Round,
         *,
         clock: Callable[[], datetime],

@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import ParamSpec, TypeVar
 
 from aggregator.errors import StoreError
-from aggregator.store import Store
+from aggregator.store.api import SourceStates
 from aggregator.types import UTC, FetchSettings, Source, SourceState
 from aggregator.update import decide
 from aggregator.update.pool import Parsers
@@ -50,7 +50,7 @@ class Round:
 
     def __init__(
         self,
-        store: Store,
+        store: SourceStates,
         sources: Sequence[Source],
         parsers: Parsers,
         *,

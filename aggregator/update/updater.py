@@ -18,7 +18,7 @@ from datetime import datetime
 from aggregator.errors import StoreError
 from aggregator.fetch import PRIVATE_NETWORKS, Fetcher, FetchLimits
 from aggregator.fetch import host_key as _host_key
-from aggregator.store import Store
+from aggregator.store.api import UpdateStore
 from aggregator.types import UTC, Config, Source
 from aggregator.update.decide import current_state
 from aggregator.update.pipeline import Pipeline
@@ -56,7 +56,7 @@ class Updater:
     def __init__(
         self,
         config: Config,
-        store: Store,
+        store: UpdateStore,
         *,
         limits: FetchLimits | None = None,
         executor: Executor | None = None,
