@@ -125,6 +125,7 @@ class Request:
     path: str  # the request target: path and query
     headers: Mapping[str, str]
     time: float  # time.monotonic() when it arrived
+    body: bytes = b""  # what a POST sent
 
 
 class FeedServer:
@@ -360,13 +361,19 @@ class _Handler(BaseHTTPRequestHandler):
     def do_HEAD(self) -> None:
         self._serve(head=True)
 
-    def _serve(self, *, head: bool) -> None:
+    def do_POST(self) -> None:
+        # Answered by the route like a GET; the body is kept on the Request (a WebSub hub).
+        length = int(self.headers.get("content-length") or 0)
+        self._serve(head=False, body=self.rfile.read(length))
+
+    def _serve(self, *, head: bool, body: bytes = b"") -> None:
         server = self.feed_server
         request = Request(
             method=self.command,
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
             time=time.monotonic(),
+            body=body,
         )
         server._arrived(request)
         try:

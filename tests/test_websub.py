@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs
 
 import httpx
@@ -16,38 +15,17 @@ from aggregator.fetch import ping_hub
 TOPICS = ["https://example.org/atom.xml", "https://example.org/category/tech.xml"]
 
 
-class HubServer(FeedServer):
-    """A FeedServer that also takes POSTs, answered by the route of their path; keeps bodies."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.bodies: list[bytes] = []
-
-    def start(self) -> HubServer:
-        super().start()
-        httpd = self._httpd
-        assert httpd is not None
-        base = httpd.RequestHandlerClass
-        server = self
-
-        def do_POST(handler: BaseHTTPRequestHandler) -> None:
-            length = int(handler.headers.get("content-length") or 0)
-            server.bodies.append(handler.rfile.read(length))
-            handler._serve(head=False)  # type: ignore[attr-defined]
-
-        httpd.RequestHandlerClass = type("HubHandler", (base,), {"do_POST": do_POST})
-        return self
-
-    def topics(self) -> list[str]:
-        """The hub.url of each notification, in order; each must be a WebSub publish."""
-        forms = [parse_qs(body.decode(), strict_parsing=True) for body in self.bodies]
-        assert all(form["hub.mode"] == ["publish"] and len(form) == 2 for form in forms)
-        return [url for form in forms for url in form["hub.url"]]
+def topics(hub: FeedServer) -> list[str]:
+    """The hub.url of each notification `hub` received, in order; each must be a WebSub
+    publish."""
+    forms = [parse_qs(r.body.decode(), strict_parsing=True) for r in hub.requests("/hub")]
+    assert all(form["hub.mode"] == ["publish"] and len(form) == 2 for form in forms)
+    return [url for form in forms for url in form["hub.url"]]
 
 
 @pytest.fixture
-def hub() -> Iterator[HubServer]:
-    with HubServer() as server:
+def hub() -> Iterator[FeedServer]:
+    with FeedServer() as server:
         yield server
 
 
@@ -55,13 +33,13 @@ def warnings_of(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
 
 
-def test_each_topic_is_announced_in_one_post(hub: HubServer) -> None:
+def test_each_topic_is_announced_in_one_post(hub: FeedServer) -> None:
     hub.add("/hub", status=204, content_type=None)
 
     pinged = ping_hub(hub.url("/hub"), TOPICS)
 
     assert pinged == TOPICS
-    assert hub.topics() == TOPICS
+    assert topics(hub) == TOPICS
     requests = hub.requests("/hub")
     assert [r.method for r in requests] == ["POST", "POST"]
     assert requests[0].headers["content-type"] == "application/x-www-form-urlencoded"
@@ -70,7 +48,7 @@ def test_each_topic_is_announced_in_one_post(hub: HubServer) -> None:
 
 
 def test_refusing_hub_is_logged_per_topic_and_the_rest_are_tried(
-    hub: HubServer, caplog: pytest.LogCaptureFixture
+    hub: FeedServer, caplog: pytest.LogCaptureFixture
 ) -> None:
     hub.add("/hub", b"no", status=403, content_type="text/plain")
     url = hub.url("/hub")
@@ -78,11 +56,11 @@ def test_refusing_hub_is_logged_per_topic_and_the_rest_are_tried(
     pinged = ping_hub(url, TOPICS)
 
     assert pinged == []
-    assert hub.topics() == TOPICS
+    assert topics(hub) == TOPICS
     assert warnings_of(caplog) == [f"hub {url} answered 403 for {t}" for t in TOPICS]
 
 
-def test_redirecting_hub_is_not_followed(hub: HubServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_redirecting_hub_is_not_followed(hub: FeedServer, caplog: pytest.LogCaptureFixture) -> None:
     hub.add("/hub", redirect_to="/elsewhere", redirect_status=307)
     hub.add("/elsewhere", status=204)
 
@@ -101,7 +79,9 @@ def test_unreachable_hub_is_logged_once(caplog: pytest.LogCaptureFixture) -> Non
     assert message.startswith(f"cannot ping hub {url}: ")
 
 
-def test_hub_that_never_answers_times_out(hub: HubServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_hub_that_never_answers_times_out(
+    hub: FeedServer, caplog: pytest.LogCaptureFixture
+) -> None:
     hub.add("/hub", hang=True)
 
     assert ping_hub(hub.url("/hub"), TOPICS, timeout=0.3) == []
@@ -110,7 +90,7 @@ def test_hub_that_never_answers_times_out(hub: HubServer, caplog: pytest.LogCapt
     assert warnings_of(caplog) == [f"cannot ping hub {hub.url('/hub')}: timed out"]
 
 
-def test_warnings_go_to_the_given_logger(hub: HubServer, caplog: pytest.LogCaptureFixture) -> None:
+def test_warnings_go_to_the_given_logger(hub: FeedServer, caplog: pytest.LogCaptureFixture) -> None:
     hub.add("/hub", status=500)
 
     ping_hub(hub.url("/hub"), TOPICS[:1], logger=logging.getLogger("aggregator.publish"))

@@ -8,11 +8,11 @@ it reads the other modules'. Must NOT build a path or URL itself or render a fee
 from __future__ import annotations
 
 import logging
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from aggregator.config.opml import Subscription, subscriptions_opml
 from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
@@ -217,30 +217,21 @@ class Publisher:
 
     def write_opml(self) -> None:
         """subscriptions.opml: the combined feed and every category feed, to import at once."""
-        sitemap = self.sitemap
-        opml = ElementTree.Element("opml", version="2.0")
-        head = ElementTree.SubElement(opml, "head")
-        ElementTree.SubElement(head, "title").text = self.site.title
-        body = ElementTree.SubElement(opml, "body")
-
-        def outline(title: str, xml_url: str, html_url: str) -> None:
-            ElementTree.SubElement(
-                body,
-                "outline",
-                {"type": "rss", "text": title, "title": title, "xmlUrl": xml_url},
-                htmlUrl=html_url,
+        sitemap, title = self.sitemap, self.site.title
+        feeds = [
+            Subscription(
+                title=title, xml_url=sitemap.url(sitemap.combined_feed()), html_url=sitemap.base
             )
-
-        outline(self.site.title, sitemap.url(sitemap.combined_feed()), sitemap.base)
-        for category in self.config.categories.values():
-            outline(
-                f"{category.title} · {self.site.title}",
-                sitemap.url(sitemap.category_feed(category.slug)),
-                sitemap.url(sitemap.category_page(category.slug)),
+        ]
+        feeds += [
+            Subscription(
+                title=f"{category.title} · {title}",
+                xml_url=sitemap.url(sitemap.category_feed(category.slug)),
+                html_url=sitemap.url(sitemap.category_page(category.slug)),
             )
-        ElementTree.indent(opml, space="  ")
-        text = ElementTree.tostring(opml, encoding="unicode")
-        self._write(sitemap.opml, f'<?xml version="1.0" encoding="UTF-8"?>\n{text}\n')
+            for category in self.config.categories.values()
+        ]
+        self._write(sitemap.opml, subscriptions_opml(title, feeds))
 
     def ping_hub(self) -> None:
         """Tell the WebSub hub about every subscription feed this publish changed.
@@ -255,21 +246,10 @@ class Publisher:
         urls = [self.sitemap.url(p) for p in written if any(topic(p, e) for e in _FEED_EXTENSIONS)]
         if not urls:
             return
-        import httpx  # local: only a site with a WebSub hub needs it, and it is slow to import
+        # Local: only a site with a WebSub hub needs the HTTP client, and it is slow to import.
+        from aggregator.fetch.websub import ping_hub
 
-        try:
-            with httpx.Client(timeout=10.0) as client:
-                for url in urls:
-                    # WebSub §7: the publisher's notification names the topic that changed.
-                    response = client.post(self.hub, data={"hub.mode": "publish", "hub.url": url})
-                    if response.status_code >= 300:
-                        log.warning(
-                            "hub %s answered %d for %s", self.hub, response.status_code, url
-                        )
-                        continue
-                    self.report.pinged.append(url)
-        except httpx.HTTPError as e:
-            log.warning("cannot ping hub %s: %s", self.hub, e)
+        self.report.pinged.extend(ping_hub(self.hub, urls, logger=log))
 
     # ------------------------------------------------------------------ files
 
