@@ -1,18 +1,47 @@
 """The exception tree. Every error the project raises on purpose is one of these.
 
 AggregatorError
-├── ConfigError     config unusable: refused at start, one line per problem (.problems)
-├── SourceError     one source failed: recorded in its state, never fatal
-│   ├── FetchError  transport failure or unexpected status (.status, .retry_after)
-│   └── ParseError  the bytes are not a usable feed
-├── StoreError      the database is unreachable or refused a write
-└── PublishError    an output file could not be written
+├── ConfigError       config unusable: refused at start, one line per problem (.problems)
+├── SourceError       one source failed: recorded in its state, never fatal
+│   ├── FetchError    transport failure or unexpected status (.status, .retry_after)
+│   │   └── HostDeferred  not sent: the host asked to be left alone (.retry_after); no failure
+│   └── ParseError    the bytes are not a usable feed
+├── StoreError        the database is unreachable or refused a write
+├── AlreadyRunning    another process holds the store's instance lock (aggregator.lock)
+└── PublishError      an output file could not be written
+
+Raised on purpose outside the tree, each where a library or Python asks for that type, and
+none escaping the project as itself:
+- ValueError in pydantic validators (config/specs.py, config/checks.py, rules.py's checks):
+  pydantic turns it into a problem line of a ConfigError;
+- argparse.ArgumentTypeError in the CLI's argument types: argparse prints it, exit code 2;
+- yaml ConstructorError for a duplicate key (config/files.py): read as every YAML error is;
+- PrivateAddress (fetch/guard.py), an OSError raised inside aiohttp's resolver: it reaches
+  the Fetcher wrapped by aiohttp and leaves it as a FetchError;
+- BrokenProcessPool (update/pool.py) for a job of a stopped pool: the pool's own signal,
+  caught and retried there;
+- fastparse's _Decline: control flow within the fast parser, caught there;
+- AttributeError from a module's or an object's __getattr__: Python's protocol.
+A RuntimeError or ValueError raised elsewhere (a Fetcher used outside `async with`, a naive
+datetime given to the store) is a programming error: it must surface, not be handled.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import timedelta
+
+__all__ = [
+    "AggregatorError",
+    "AlreadyRunning",
+    "ConfigError",
+    "FetchError",
+    "HostDeferred",
+    "ParseError",
+    "PublishError",
+    "SourceError",
+    "StoreError",
+]
 
 
 class AggregatorError(Exception):
@@ -50,12 +79,23 @@ class FetchError(SourceError):
         self.retry_after = retry_after
 
 
+class HostDeferred(FetchError):
+    """Not sent: the host asked (429/503 Retry-After) to be left alone until later.
+
+    `retry_after` is the time left. The source did not fail: its state records no failure.
+    """
+
+
 class ParseError(SourceError):
     """The response body is not a feed we can read."""
 
 
 class StoreError(AggregatorError):
     """The store could not be opened or written."""
+
+
+class AlreadyRunning(AggregatorError):
+    """Another process holds the store's instance lock; the message names it."""
 
 
 class PublishError(AggregatorError):

@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from aggregator.errors import AggregatorError, StoreError
+from aggregator.errors import AlreadyRunning, StoreError
 from aggregator.types import UTC
 
 # SQLAlchemy and the store are imported only for URLs that need them (PostgreSQL, SQLite
@@ -36,10 +36,6 @@ _PG_INSTANCE_LOCK: Final = 0x61676772656C
 _APPLICATION_NAME: Final = "aggregator"
 # What sqlalchemy's make_url reads as a SQLite URL whose database is the text after ":///".
 _PLAIN_SQLITE: Final = re.compile(r"sqlite(?:\+[A-Za-z0-9_]+)?:///([^?%]*)")
-
-
-class AlreadyRunning(AggregatorError):
-    """Another process holds the store's instance lock; the message names it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
+from aggregator.errors import HostDeferred  # defined with the tree; re-exported for callers
+
 __all__ = [
     "PRIVATE_NETWORKS",
     "FetchLimits",
@@ -31,7 +33,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from aggregator.fetch.client import Fetcher, HostDeferred, auth_header, host_key
+    from aggregator.fetch.client import Fetcher, auth_header, host_key
     from aggregator.fetch.guard import PRIVATE_NETWORKS
     from aggregator.fetch.limits import FetchLimits
     from aggregator.fetch.websub import ping_hub
@@ -40,7 +42,6 @@ else:
         "PRIVATE_NETWORKS": "guard",
         "FetchLimits": "limits",
         "Fetcher": "client",
-        "HostDeferred": "client",
         "auth_header": "client",
         "host_key": "client",
         "ping_hub": "websub",

@@ -22,7 +22,7 @@ import aiohttp
 import httpx
 
 import aggregator
-from aggregator.errors import FetchError
+from aggregator.errors import FetchError, HostDeferred
 from aggregator.fetch.body import read_body
 from aggregator.fetch.guard import Guard, GuardedResolver, parse_networks
 from aggregator.fetch.limits import FetchLimits
@@ -61,13 +61,6 @@ class _Answer:
     reason: str
     headers: dict[str, str]  # keys lower-cased; repeated headers joined with ", "
     content: bytes | None  # read only for 2xx
-
-
-class HostDeferred(FetchError):
-    """Not sent: the host asked (429/503 Retry-After) to be left alone until later.
-
-    `retry_after` is the time left. The source did not fail: its state records no failure.
-    """
 
 
 class Fetcher:

@@ -8,9 +8,9 @@ archives (archives), the threaded atomic writer (files); the Publisher (publishe
 them. Every file is replaced atomically and one whose bytes would not change is not
 touched, so readers never see half a file and mtimes say what changed.
 
-Must NOT fetch or parse feeds: its one HTTP request is the WebSub ping after a publish.
-Of the store it only reads, except settling slugs, deleting expired posts (retention)
-and marking what it published.
+Must NOT fetch or parse feeds, nor speak HTTP: the WebSub ping after a publish is
+fetch.websub's, and the OPML text config.opml's. Of the store it only reads (PublishReads),
+except settling slugs, deleting expired posts (retention) and marking what it published.
 """
 
 from aggregator.publish.escape import markdown_text, yaml_quote, yaml_slug, yaml_tags

@@ -2,7 +2,8 @@
 the writers; the OPML file and the WebSub ping.
 
 Orchestrates only: what to write is plan.py's decision, where it goes the sitemap's, how
-it reads the other modules'. Must NOT build a path or URL itself or render a feed format.
+it reads the other modules'; the OPML text is config.opml's, the ping's HTTP fetch.websub's.
+Must NOT build a path or URL itself, render a feed format or speak HTTP.
 """
 
 from __future__ import annotations

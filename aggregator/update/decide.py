@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from aggregator.errors import FetchError, SourceError
-from aggregator.fetch import HostDeferred
+from aggregator.errors import FetchError, HostDeferred, SourceError
 from aggregator.fetch import host_key as _host_key
 from aggregator.schedule import cache_lifetime, next_check
 from aggregator.types import UTC, FetchResult, FetchSettings, Source, SourceState, Validators

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from aggregator.errors import SourceError, StoreError
-from aggregator.fetch import Fetcher, HostDeferred, auth_header
+from aggregator.errors import HostDeferred, SourceError, StoreError
+from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
 from aggregator.store.api import UpdateStore
 from aggregator.types import Config, FetchResult, Post, Source, SourceState, UpsertResult
