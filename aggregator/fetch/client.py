@@ -202,6 +202,7 @@ class Fetcher:
         client = self._guarded if guarded else self._client
         slots = self._slots
         if client is None or slots is None:
+            # A programming error (the caller skipped `async with`), not a tree error.
             raise RuntimeError("Fetcher used outside `async with`")
         host = url.host
         host_slots = self._host_slots.get(host)

@@ -46,6 +46,8 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
+            # A programming error (records hold aware datetimes); SQLAlchemy wraps it in a
+            # StatementError, which transactions.py turns into a StoreError.
             raise ValueError(f"naive datetime {value.isoformat()}: the store takes aware ones")
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value

@@ -186,6 +186,7 @@ class Updater:
         Raises: StoreError (the database failed, not the source).
         """
         if self._pipeline is None:
+            # A programming error (a caller outside run_round), not a tree error.
             raise RuntimeError("update_source runs in a round (run_round)")
         return await self._pipeline.run(source, fetcher)
 
