@@ -79,7 +79,8 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchSettings:
-    """The `fetch:` section: limits every request obeys."""
+    """The `fetch:` section: limits every request obeys. The one place their defaults are
+    written; the Fetcher sees its part as aggregator.fetch.FetchLimits (FetchLimits.of)."""
 
     connect_timeout: float = 10.0  # seconds
     read_timeout: float = 30.0

@@ -16,7 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from aggregator.errors import StoreError
-from aggregator.fetch import PRIVATE_NETWORKS, Fetcher, FetchLimits
+from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.fetch import host_key as _host_key
 from aggregator.store.api import UpdateStore
 from aggregator.types import UTC, Config, Source
@@ -34,20 +34,8 @@ POOL_MIN_SOURCES = 8
 
 
 def limits_from(config: Config) -> FetchLimits:
-    f = config.fetch
-    return FetchLimits(
-        connect_timeout=f.connect_timeout,
-        read_timeout=f.read_timeout,
-        total_timeout=f.total_timeout,
-        max_bytes=f.max_bytes,
-        max_connections=f.concurrency,
-        per_host=f.per_host,
-        max_redirects=f.max_redirects,
-        allow_private=f.allow_private,
-        private_networks=(
-            PRIVATE_NETWORKS if f.private_networks is None else tuple(f.private_networks)
-        ),
-    )
+    """The fetch limits `config`'s `fetch:` section sets (FetchLimits.of)."""
+    return FetchLimits.of(config.fetch)
 
 
 class Updater:
