@@ -33,7 +33,8 @@ def _percent_encode(match: re.Match[str]) -> str:
 
 def http_url(url: str | None) -> str | None:
     """`url` cleaned when it is an absolute http(s) URL, else None (`javascript:`, `data:`,
-    relative, unparseable)."""
+    relative, unparseable). Lenient, for URLs a feed wrote: not the check of a configured
+    URL (config.checks._checked_http_url) nor of one a request goes to (fetch.client)."""
     if not url:
         return None
     url = clean_url(url)

@@ -109,7 +109,9 @@ def _timezone(value: object) -> str:
     return value
 
 
-def _http_url(value: object) -> str:
+# Named for its contract (one of three URL checks, see fetch.client._request_url): a
+# configured URL, as given, or ValueError for pydantic's problem line.
+def _checked_http_url(value: object) -> str:
     text = value.strip() if isinstance(value, str) else ""
     parts = urlsplit(text)
     try:
@@ -124,7 +126,7 @@ def _http_url(value: object) -> str:
 
 
 def _base_url(value: object) -> str:
-    url = _http_url(value)
+    url = _checked_http_url(value)
     return url if url.endswith("/") else url + "/"
 
 
@@ -190,7 +192,7 @@ Duration = Annotated[timedelta, PlainValidator(_duration)]
 Seconds = Annotated[float, PlainValidator(_seconds)]
 Cron = Annotated[str, PlainValidator(_cron)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
-HttpUrl = Annotated[str, PlainValidator(_http_url)]
+HttpUrl = Annotated[str, PlainValidator(_checked_http_url)]
 BaseUrl = Annotated[str, PlainValidator(_base_url)]
 DatabaseUrl = Annotated[str, PlainValidator(_database)]
 CategorySlug = Annotated[str, PlainValidator(_category_slug)]

@@ -150,7 +150,7 @@ class Fetcher:
         http(s), or a private address refused; HostDeferred when the host asked us to wait.
         """
         allow_private = self._limits.allow_private
-        current = _http_url(url, what="URL")
+        current = _request_url(url, what="URL")
         request_headers = self._request_headers(validators, headers, user_agent)
         guarded = not trusted and not allow_private
         redirects = _Redirects(current, limit=self._limits.max_redirects)
@@ -304,7 +304,7 @@ class _Redirects:
         self.hops += 1
         if self.hops > self._limit:
             raise FetchError(f"too many redirects (more than {self._limit})")
-        target = _http_url(location, base=current, what="redirect to")
+        target = _request_url(location, base=current, what="redirect to")
         if str(target) in self._seen:
             raise FetchError(f"redirect loop at {target}")
         self._seen.add(str(target))
@@ -362,10 +362,10 @@ def auth_header(auth: Auth, environ: Mapping[str, str] = os.environ) -> tuple[st
     return "Authorization", "Basic " + base64.b64encode(pair).decode("ascii")
 
 
-# One of three URL checks with three contracts (ARCHITECTURE.md): this one raises FetchError
-# and returns an httpx.URL; config._http_url raises ValueError for pydantic, and
-# urls.http_url (normalize's) returns None.
-def _http_url(raw: str, *, base: httpx.URL | None = None, what: str) -> httpx.URL:
+# One of three URL checks, each named for its contract: this one parses the URL a request
+# goes to, raising FetchError; config.checks._checked_http_url validates a configured URL,
+# raising ValueError for pydantic; urls.http_url cleans a feed's URL, or gives None.
+def _request_url(raw: str, *, base: httpx.URL | None = None, what: str) -> httpx.URL:
     """Parse (and resolve against `base`) a URL that must be absolute http(s).
 
     Raises: FetchError when it is invalid or of another scheme.
