@@ -10,8 +10,7 @@ import http
 import re
 import socket
 import ssl
-from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
+from datetime import datetime, timedelta
 
 import aiohttp
 import httpx
@@ -20,6 +19,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aggregator.errors import FetchError
 from aggregator.fetch.guard import PrivateAddress
 from aggregator.fetch.limits import FetchLimits
+from aggregator.schedule import http_date
 
 __all__ = ["describe", "reason", "retry_after", "size", "status_error"]
 
@@ -52,12 +52,9 @@ def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
     value = value.strip()
     if value.isdigit():
         return timedelta(seconds=int(value))
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    when = http_date(value)  # "-0000" means UTC too (RFC 5322 §3.3): http_date says so
+    if when is None:
         return None
-    if when.tzinfo is None:  # "-0000" means UTC too (RFC 5322 §3.3)
-        when = when.replace(tzinfo=UTC)
     return max(timedelta(0), when - now)
 
 
