@@ -508,6 +508,31 @@ sources:
     assert published.count(b"<outline ") == 4
 
 
+def test_text_of_only_characters_xml_cannot_carry_is_empty(tmp_path: Path) -> None:
+    # A post's last fallback title is its source's name, and a feed's title the site's or
+    # the category's: written in a feed they would be "", which feedgen refuses (ValueError).
+    path = write(
+        tmp_path,
+        "config.yaml",
+        r"""
+        site:
+          title: "\x1b "
+          base_url: https://news.example.org/
+        categories:
+          news: {title: "\ufffe"}
+        sources:
+          - {name: "\x01\x07", url: "https://a.example.org/feed", category: news}
+          - {name: "ok\x01", url: "https://b.example.org/feed", category: news}
+        """,
+    )
+
+    assert problems(path) == [
+        "config.yaml: site.title: should not be empty",
+        "config.yaml: categories.news.title: should not be empty",
+        "config.yaml: sources[0].name: should not be empty",
+    ]
+
+
 def test_the_fingerprint_watches_every_file_a_load_reads_or_refuses(tmp_path: Path) -> None:
     path = write(tmp_path, "config.yaml", SITE + "source_lists: [feeds/*, extra.yaml]\n")
     write(tmp_path, "feeds/a.yaml", "sources: []\n")

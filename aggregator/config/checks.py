@@ -165,12 +165,18 @@ def _language(value: object) -> str:
     return value
 
 
+# What XML 1.0 cannot carry (as aggregator.publish.escape drops from every feed).
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
 def _text(value: object) -> str:
     # YAML reads `name: 2024` as a number; a name is text whatever it looks like.
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise ValueError("should be text")
     text = str(value).strip()
-    if not text:
+    # Nothing but characters XML cannot carry is empty too: such a source name or title
+    # would be written "" in a feed, and an Atom entry or feed must have a title.
+    if not _XML_UNSAFE.sub("", text).strip():
         raise ValueError("should not be empty")
     return text
 
