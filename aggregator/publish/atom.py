@@ -10,18 +10,16 @@ import html
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from aggregator.publish.escape import xml_text
+from aggregator.publish.format import FeedMeta, FeedSite
 from aggregator.types import Post, SourceState
 from aggregator.urls import atom_id, iri_href
-
-if TYPE_CHECKING:  # feeds.py lists this format: imported at run time, a cycle
-    from aggregator.publish.feeds import FeedMeta, FeedSite
 
 __all__ = ["ATOM", "ATOM_NS", "HISTORY_NS", "Atom", "summary_of"]
 

@@ -1,8 +1,9 @@
-"""Publish stage, feeds: what a feed format must provide, the formats the site writes, and
-the site's feed documents (combined, category, archive, tag) in every format.
+"""Publish stage, feeds: the formats the site writes, and the site's feed documents
+(combined, category, archive, tag) in every format.
 
-A format renders one document from posts (newest first) and what the document says about
-itself (FeedMeta, made here from the sitemap's URLs). Must NOT read the store (the
+A format (format.py says what one must provide) renders one document from posts (newest
+first) and what the document says about itself (FeedMeta, made here from the sitemap's
+URLs). Must NOT read the store (the
 publisher hands the posts in), make a path or URL itself, or write a file but through
 the writer it is given. Atom (atom.py) is the one format.
 """
@@ -10,56 +11,14 @@ the writer it is given. Atom (atom.py) is the one format.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Protocol
 
 from aggregator.publish.atom import ATOM
 from aggregator.publish.files import WriteFile
+from aggregator.publish.format import FeedFormat, FeedMeta, FeedSite
 from aggregator.publish.sitemap import Sitemap
 from aggregator.types import Category, Post, Site, SourceState
 
 __all__ = ["FORMATS", "FeedFormat", "FeedMeta", "FeedSite", "Feeds"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedMeta:
-    """What one feed document says about itself besides its entries."""
-
-    url: str  # self, and the id of the document
-    page_url: str  # rel="alternate" text/html
-    title: str
-    hub: str | None = None
-    current: str | None = None  # RFC 5005: an archive's subscription document
-    prev_archive: str | None = None
-    archive: bool = False  # RFC 5005 §4: a complete archive document
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FeedSite:
-    """What every feed of one publish shares: the site's addresses and language, the
-    categories by slug, and the sources' states (for each entry's source)."""
-
-    sitemap: Sitemap
-    language: str
-    category: Callable[[str], Category]
-    sources: Mapping[str, SourceState]
-
-
-class FeedFormat(Protocol):
-    """One feed format: a new output format is one more of these in FORMATS."""
-
-    @property
-    def name(self) -> str: ...  # for messages: "atom"
-
-    @property
-    def extension(self) -> str: ...  # of its files: ".xml"
-
-    @property
-    def media_type(self) -> str: ...  # links' `type`: "application/atom+xml"
-
-    def render(self, posts: Sequence[Post], meta: FeedMeta, site: FeedSite) -> bytes:
-        """The document of `posts` (newest first)."""
-        ...
 
 
 FORMATS: tuple[FeedFormat, ...] = (ATOM,)
