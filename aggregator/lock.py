@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Final
 from aggregator.errors import AlreadyRunning, StoreError
 from aggregator.types import UTC
 
-# SQLAlchemy and the store are imported only for URLs that need them (PostgreSQL, SQLite
-# URLs with a query or escapes): a plain SQLite file URL is read here.
+# The store (and SQLAlchemy with it) is imported only for URLs that need it (PostgreSQL,
+# SQLite URLs with a query or escapes): a plain SQLite file URL is read here. SQLAlchemy
+# itself only names types here; the store parses URLs and runs the statements.
 if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.engine import Connection
@@ -198,9 +199,9 @@ def lock_path_for(url: str) -> Path | None:
     plain = _PLAIN_SQLITE.fullmatch(url)
     if plain is not None:
         return _lock_file(plain.group(1))
-    import sqlalchemy as sa
+    from aggregator.store import lock as pg
 
-    parsed = sa.make_url(url)
+    parsed = pg.parse_url(url)
     if parsed.get_backend_name() != "sqlite":
         return None
     return _lock_file(parsed.database)
@@ -221,12 +222,9 @@ def acquire_instance_lock(url: str) -> InstanceLock:
             database unreachable).
     """
     if _PLAIN_SQLITE.fullmatch(url) is None:
-        import sqlalchemy as sa
+        from aggregator.store import lock as pg
 
-        try:
-            parsed = sa.make_url(url)
-        except sa.exc.ArgumentError as e:
-            raise StoreError(f"invalid database URL: {e}") from e
+        parsed = pg.parse_url(url)  # StoreError("invalid database URL: ...")
         if parsed.get_backend_name() == "postgresql":
             return _pg_lock(parsed)
     path = lock_path_for(url)

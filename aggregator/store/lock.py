@@ -17,6 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
+from aggregator.errors import StoreError
 from aggregator.store.transactions import reason
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "holder",
     "holds_lock",
     "instance_lock_engine",
+    "parse_url",
     "reason",
     "serialize",
     "terminate_backend",
@@ -43,6 +45,18 @@ POSTS_LOCK: Final = 0x616767726568
 # What the functions below raise when the database fails; `reason` puts its message on
 # one line.
 DatabaseError = SQLAlchemyError
+
+
+def parse_url(url: str) -> sa.URL:
+    """`url` as SQLAlchemy reads it, for aggregator/lock.py (which speaks no SQLAlchemy).
+
+    Raises:
+        StoreError: it is not a database URL.
+    """
+    try:
+        return sa.make_url(url)
+    except sa.exc.ArgumentError as e:
+        raise StoreError(f"invalid database URL: {e}") from e
 
 
 def serialize(conn: Connection, key: int) -> None:
