@@ -1,5 +1,5 @@
 """Fetch stage: the only package that speaks HTTP. URL + validators in, bytes + metadata out;
-and a WebSub hub told which feeds changed. It never parses, never retries and never touches
+and a WebSub hub told which feeds changed. It must NOT parse, retry or touch
 the store: a failed fetch is a FetchError, a failed ping a logged warning.
 
     client.py     Fetcher: one fetch and its redirects, concurrency slots, hosts' Retry-After

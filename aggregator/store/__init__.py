@@ -1,7 +1,7 @@
 """Store stage: posts and per-source fetch state in SQLite or PostgreSQL (SQLAlchemy 2 Core).
 
 The only package that speaks SQL (aggregator/lock.py runs its statements through lock.py
-here). It decides nothing about feeds: it keeps what it is given, dedupes posts by key,
+here). It must NOT decide anything about feeds: it keeps what it is given, dedupes posts by key,
 hands out unique slugs and tracks what is left to publish. The rest of the code sees it
 through the Protocols of api.py; open_store gives the Store that satisfies them all.
 
