@@ -248,11 +248,12 @@ class Post:
     canonical_link: str = ""  # `link` spelled one way: finds one story under two guids/sources
     text_hash: str = ""  # hash of the plain text: finds one story under two links
     raw_hash: str = ""  # hash of the entry as the feed wrote it (and of the rules applied)
-    # The key normalize's formula gives the item (normalize.post_key): `key` too, unless the
-    # item took over a post stored under another key (an older formula's, a changed guid's).
+    # The key normalize's formula gives the item (normalize.identity.post_key): `key` too,
+    # unless the item took over a post stored under another key (an older formula's, a
+    # changed guid's).
     # "": not known (a post stored before store version 6 that no item has claimed yet).
     identity_key: str = ""
-    # The key the formula before store version 6 gave the item (normalize._legacy_key):
+    # The key the formula before store version 6 gave the item (normalize.identity._legacy_key):
     # finds the post stored under it, and another source's item under one global guid.
     legacy_key: str = ""
     author: str | None = None  # plain text, one line: the item's author; None: it named none

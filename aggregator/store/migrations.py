@@ -125,7 +125,7 @@ def _volume_v5(conn: Connection) -> None:
 
 
 def _identity_v6(conn: Connection) -> None:
-    # Every stored key was made by the formula before (normalize._legacy_key); no item has
+    # Every stored key was made by the formula before (normalize.identity._legacy_key); no item has
     # claimed its post under today's formula yet: reconcile lets the first one that does.
     for ddl in (
         "ALTER TABLE posts ADD COLUMN identity_key TEXT NOT NULL DEFAULT ''",
