@@ -293,20 +293,23 @@ def _entry_tag_pattern(date_group: int) -> bytes:
     )
 
 
-@lru_cache(maxsize=16)
-def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+@lru_cache(maxsize=32)
+def _span_pattern(item: bytes, prefixes: tuple[bytes, ...], *, tags: bool) -> re.Pattern[bytes]:
+    """The item scan's pattern; with `tags`, for markup outside CDATA and comments, it finds
+    date elements and author tags too."""
     atom = b"|".join(re.escape(p) for p in prefixes) or b"(?!)"
     return re.compile(
         rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
         rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
         rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content)"
-        rb"|(!\[CDATA\[)|" + _entry_tag_pattern(8) + rb")"
+        + (b"|" + _entry_tag_pattern(_DATE_ELEMENT) if tags else b"")
+        + rb")"
     )
 
 
-# The kinds of _span_pattern's matches (m.lastindex), and of _ENTRY_TAGS'.
-_ITEM_START, _ITEM_END, _LINK, _MEDIA, _PREFIXED, _CHILD, _CDATA_START = range(1, 8)
-_DATE_ELEMENT, _DATE_TEXT, _AUTHOR = 8, 9, 10
+# The kinds of _span_pattern's matches (m.lastindex).
+_ITEM_START, _ITEM_END, _LINK, _MEDIA, _PREFIXED, _CHILD = range(1, 7)
+_DATE_ELEMENT, _DATE_TEXT, _AUTHOR = 7, 8, 9
 _ENTRY_TAGS = re.compile(b"<(?:" + _entry_tag_pattern(1) + b")")  # groups 1, 2; 3
 
 
@@ -318,8 +321,8 @@ class _Item:
     end: int = -1
     links: int = 0  # <link elements (not under a prefix)
     atom: bool = False  # elements under an Atom prefix
-    # Outside CDATA: (name, text) of its date elements (_DATE's matches), and the names
-    # of its author tags (_AUTHOR_TAG's), in document order.
+    # Outside CDATA and comments: (name, text) of its date elements (_DATE's matches), and
+    # the names of its author tags (_AUTHOR_TAG's), in document order.
     dates: list[tuple[bytes, bytes]] = field(default_factory=list)
     authors: list[bytes] = field(default_factory=list)
 
@@ -332,69 +335,103 @@ class _Spans:
     media: bool = False  # media: anywhere in the document
 
 
+_TEXT_SECTIONS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
+# Bytes that may go on after a name in _AUTHOR_TAG's prefix ([A-Za-z0-9_.-]*:), one by one.
+_NAME_GOES_ON = frozenset(
+    bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:"
+)
+
+
+def _sections(body: bytes) -> list[tuple[int, int, bool]]:
+    """(start, end, text) of the body's parts, in order: markup, or (text) the inside of a
+    CDATA section or a comment, which holds no element (a "<![CDATA[" in a comment opens
+    nothing, nor a "<!--" in CDATA). An unclosed one runs to the end."""
+    sections: list[tuple[int, int, bool]] = []
+    pos = 0
+    end = len(body)
+    while (at := body.find(b"<!", pos)) >= 0:
+        for opener, closer in _TEXT_SECTIONS:
+            if body.startswith(opener, at):
+                sections.append((pos, at, False))
+                inside = at + len(opener)
+                close = body.find(closer, inside)
+                sections.append((inside, end if close < 0 else close, True))
+                pos = end if close < 0 else close + len(closer)
+                break
+        else:
+            sections.append((pos, at + 2, False))  # a doctype's "<!" is no match of the scan
+            pos = at + 2
+    sections.append((pos, end, False))
+    return sections
+
+
 def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
     """The items, in document order; a decline when they do not pair up."""
-    pattern = _span_pattern(b"entry" if atom else b"item", prefixes)
+    name = b"entry" if atom else b"item"
+    markup = _span_pattern(name, prefixes, tags=True)
+    text = _span_pattern(name, prefixes, tags=False)
     found = _Spans(items=[])
     item: _Item | None = None
-    cdata_end = -1  # where the CDATA section the scan has entered ends
-    for m in pattern.finditer(body):
-        kind = m.lastindex
-        if kind is not None and kind >= _CDATA_START:
-            if m.start() < cdata_end:
-                continue  # text, to every parser: a date or author tag there is none
-            if kind == _CDATA_START:
-                end = body.find(b"]]>", m.end())
-                cdata_end = len(body) if end < 0 else end + 3
-            elif item is not None:
-                _entry_tag(item, m, _DATE_ELEMENT)
-            continue
-        if item is not None and _LINK <= (kind or 0) <= _CHILD and m.start() >= cdata_end:
-            # A tag this scan reads otherwise may be an author or date tag too (atom:author,
-            # atom:updated, media:credit's kin): each "<" is one match, so look again.
-            tag = _ENTRY_TAGS.match(body, m.start())
-            if tag is not None:
-                _entry_tag(item, tag, 1)
-        if kind == _CHILD:
-            _child_markup(body, m.start())
-        elif kind == _LINK:
-            if item is not None:
-                item.links += 1
-        elif kind == _PREFIXED:
-            if item is not None:
-                item.atom = True
-            if body.startswith(_CHILD_NAMES, m.start() + 1):
-                _child_markup(body, m.start())  # an Atom prefix named like one (content:)
-        elif kind == _MEDIA:
-            if body.startswith((b"keywords", b"category"), m.end()):
-                raise _Decline  # tags feedparser adds beside <category>, in document order
-            found.media = True
-        elif kind == _ITEM_END:
-            if item is None or m.start() < cdata_end:
+    for start, end, in_text in _sections(body):
+        # Matches end before the section does: none holds a "<" but a date's end tag.
+        for m in (text if in_text else markup).finditer(body, start, end):
+            kind = m.lastindex
+            if kind is not None and kind >= _DATE_ELEMENT:
+                if item is not None:
+                    _entry_tag(item, m, _DATE_ELEMENT)
+                continue
+            if (
+                item is not None
+                and not in_text
+                and _LINK <= (kind or 0) <= _CHILD
+                and (kind in (_MEDIA, _PREFIXED) or body[m.end() : m.end() + 1] in _NAME_GOES_ON)
+            ):
+                # A tag this scan reads otherwise may be an author or date tag too
+                # (atom:author, atom:updated...): each "<" is one match, so look again. No
+                # date or author name starts like <link or <title: only a prefix (link:,
+                # content.x:) can make one of those, so the name must go on.
+                tag = _ENTRY_TAGS.match(body, m.start())
+                if tag is not None:
+                    _entry_tag(item, tag, 1)
+            if kind == _CHILD:
+                _child_markup(body, m.start())
+            elif kind == _LINK:
+                if item is not None:
+                    item.links += 1
+            elif kind == _PREFIXED:
+                if item is not None:
+                    item.atom = True
+                if body.startswith(_CHILD_NAMES, m.start() + 1):
+                    _child_markup(body, m.start())  # an Atom prefix named like one (content:)
+            elif kind == _MEDIA:
+                if body.startswith((b"keywords", b"category"), m.end()):
+                    raise _Decline  # tags feedparser adds beside <category>, in document order
+                found.media = True
+            elif kind == _ITEM_END:
+                if item is None or in_text:
+                    raise _Decline
+                item.end = m.end()
+                found.items.append(item)
+                item = None
+            elif kind == _ITEM_START:
+                if item is not None or in_text:
+                    # Nested; or in CDATA or a comment, where the extractor does not count it.
+                    raise _Decline
+                at = m.start()
+                item = _Item(start=at)
+                if b"xmlns" in body[at : body.find(b">", at)]:
+                    raise _Decline  # namespaces bound on an item: prefixes are read off the root
+            else:
+                # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
+                # dc:description (a second description becomes the content); element names
+                # in another case (feedparser lowercases them all).
                 raise _Decline
-            item.end = m.end()
-            found.items.append(item)
-            item = None
-        elif kind == _ITEM_START:
-            if item is not None or m.start() < cdata_end:
-                raise _Decline  # nested, or in CDATA (the extractor does not count that one)
-            start = m.start()
-            item = _Item(start=start)
-            if b"xmlns" in body[start : body.find(b">", start)]:
-                raise _Decline  # namespaces bound on an item: prefixes are read off the root
-        else:
-            # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
-            # dc:description (a second description becomes the content); element names
-            # in another case (feedparser lowercases them all).
-            raise _Decline
     if item is not None:
         raise _Decline
     # Every "<" that _CHILD_MARKUP can match at starts one of this scan's matches (none of
-    # them holds another "<"): _child_markup saw them all. Likewise every "<" that _DATE or
-    # _AUTHOR_TAG matches at outside CDATA: either a match of their own kinds, or one of
-    # the kinds looked at again.
-    # An item tag inside a comment is counted here and not by the extractor: the caller
-    # compares the counts.
+    # them holds another "<"): _child_markup saw them all, in CDATA and comments too. Every
+    # "<" that _DATE or _AUTHOR_TAG matches at outside those starts either a match of their
+    # own kinds or one of the kinds looked at again.
     return found
 
 

@@ -44,7 +44,7 @@ _BODIES = st.lists(st.sampled_from(_PIECES), max_size=30).map(lambda p: "".join(
 # Items of such pieces; now and then an item tag inside them, or an Atom author.
 _ITEM_PIECES = [
     *_PIECES, "<atom:author>", "<a10:name>", "<media:credit>", "<content:author>",
-    "<link>", "<link:author>", "<!-- <author> -->", "<item>", "</item>",
+    "<link>", "<link:author>", "<!-- <author> -->", "<item>", "</item>", "<!--", "-->",
 ]  # fmt: skip
 _ITEMS = st.lists(
     st.lists(st.sampled_from(_ITEM_PIECES), max_size=12).map(
@@ -58,13 +58,14 @@ _ITEMS = st.lists(
 def _child_found(body: bytes, prefixes: tuple[bytes, ...]) -> bool:
     """Whether _spans' scan declines for child markup; the other reasons it declines are
     left out by scanning only the matches of its child-markup names."""
-    pattern = _span_pattern(b"item", prefixes)
     try:
-        for m in pattern.finditer(body):
-            if m.lastindex == 6 or (
-                m.lastindex == 5 and body.startswith(fastparse._CHILD_NAMES, m.start() + 1)
-            ):
-                fastparse._child_markup(body, m.start())
+        for start, end, text in fastparse._sections(body):
+            pattern = _span_pattern(b"item", prefixes, tags=not text)
+            for m in pattern.finditer(body, start, end):
+                if m.lastindex == 6 or (
+                    m.lastindex == 5 and body.startswith(fastparse._CHILD_NAMES, m.start() + 1)
+                ):
+                    fastparse._child_markup(body, m.start())
     except _Decline:
         return True
     return False
@@ -89,15 +90,15 @@ def test_child_markup_in_fixtures_found_as_the_pattern_finds_it() -> None:
     assert found >= 5  # the fixtures hold child markup, so both answers are compared
 
 
-def _without_cdata(span: bytes) -> bytes:
-    # What the item's tags are looked for in: CDATA holds text, never an element.
-    return re.sub(rb"<!\[CDATA\[.*?(?:\]\]>|\Z)", b" ", span, flags=re.S)
+def _without_text(span: bytes) -> bytes:
+    # What the item's tags are looked for in: CDATA and comments hold text, never an element.
+    return re.sub(rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)", b" ", span, flags=re.S)
 
 
 def _tags_one_by_one(
     body: bytes, start: int, end: int
 ) -> tuple[list[tuple[bytes, bytes]], list[bytes]]:
-    bare = _without_cdata(body[start:end])
+    bare = _without_text(body[start:end])
     return [m.group(1, 2) for m in _DATE.finditer(bare)], _AUTHOR_TAG.findall(bare)
 
 

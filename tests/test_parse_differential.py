@@ -210,6 +210,15 @@ ACCEPTED = {
         "]]></description><pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate>"
         "<dc:creator>B</dc:creator></item>"
     ),
+    # A comment holds text too: no second date, and no CDATA opened in it.
+    "date-in-comment": rss(
+        "<item><title>x</title><guid>1</guid><pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate>"
+        "<!-- <dc:date>2020-01-01T00:00:00Z</dc:date> --></item>"
+    ),
+    "cdata-opener-in-comment": rss(
+        "<item><title>x</title><guid>1</guid><!-- <![CDATA[ -->"
+        "<pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate><!-- ]]> --></item>"
+    ),
     "no-guid": rss("<item><title>x</title><link>http://a/1</link></item>"),
     "guid-permalink": rss("<item><title>x</title><guid>http://a/g</guid></item>"),
     "guid-not-permalink": rss("<item><title>x</title><guid isPermaLink='false'>g</guid></item>"),
