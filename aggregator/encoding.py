@@ -22,7 +22,7 @@ import webencodings
 
 from aggregator.errors import ParseError
 
-__all__ = ["Decoded", "to_utf8"]
+__all__ = ["Decoded", "to_utf8", "utf8_unchecked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,23 +190,7 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
             text = content.decode(codec, "replace")
             return _transcoded(text, name)
 
-    prolog = _PROLOG.match(content, 0, 1024)
-    labels: list[str] = []
-    if content_type and "charset" in content_type.lower():
-        match = _HEADER_CHARSET.search(content_type)
-        if match:
-            labels.append(match.group(1))
-    if prolog:
-        labels.append(prolog.group(2).decode("ascii"))
-    names: list[str] = []
-    for i, label in enumerate(labels):
-        known = _whatwg_name(label, in_document=i == len(labels) - 1 and prolog is not None)
-        if known == "replacement" and not names:
-            # ISO-2022-KR, HZ-GB-2312...: 7-bit escapes that a browser refuses to decode.
-            raise ParseError(f"unsupported charset {label[:40]!r}: browsers decode it to nothing")
-        if known is not None and known != "replacement" and known not in names:
-            names.append(known)
-
+    prolog, names = _declared(content, content_type)
     for name in names:
         if name == _UTF8_NAME:
             if _is_utf8(content):
@@ -227,6 +211,55 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
         return detected
     name = names[0] if names else "windows-1252"
     return _transcoded(_decoder(name)(content, _REPLACE), name)
+
+
+def utf8_unchecked(content: bytes, content_type: str | None) -> bytes | None:
+    """What to_utf8 returns for `content` if it is valid UTF-8, found without reading it:
+    None when to_utf8 would try another encoding first (a UTF-16 or UTF-32 BOM or start,
+    another encoding declared before UTF-8). Whether `content` is valid UTF-8 is the
+    caller's to tell (to_utf8 reads invalid bytes otherwise); the fast parser tells it in
+    the scan it makes of the body anyway.
+
+    Raises:
+        ParseError: as to_utf8 does, for an encoding the standard refuses to decode.
+    """
+    if content.startswith(_BOMS[2][0]):  # UTF-8's BOM, read as to_utf8 reads it
+        rest = content[len(_BOMS[2][0]) :]
+        return _utf8(rest, _PROLOG.match(rest, 0, 1024)).body
+    if content.startswith(tuple(bom for bom, _codec, _name in _BOMS)) or content.startswith(
+        tuple(start for start, _codec, _name in _WIDE_STARTS)
+    ):
+        return None
+    prolog, names = _declared(content, content_type)
+    if names and names[0] != _UTF8_NAME:
+        return None
+    return _utf8(content, prolog).body
+
+
+def _declared(content: bytes, content_type: str | None) -> tuple[re.Match[bytes] | None, list[str]]:
+    """The XML declaration, and the WHATWG names of the encodings the Content-Type and then
+    the declaration name (known ones, each once), in to_utf8's order.
+
+    Raises:
+        ParseError: the first encoding named is one the standard refuses to decode.
+    """
+    prolog = _PROLOG.match(content, 0, 1024)
+    labels: list[str] = []
+    if content_type and "charset" in content_type.lower():
+        match = _HEADER_CHARSET.search(content_type)
+        if match:
+            labels.append(match.group(1))
+    if prolog:
+        labels.append(prolog.group(2).decode("ascii"))
+    names: list[str] = []
+    for i, label in enumerate(labels):
+        known = _whatwg_name(label, in_document=i == len(labels) - 1 and prolog is not None)
+        if known == "replacement" and not names:
+            # ISO-2022-KR, HZ-GB-2312...: 7-bit escapes that a browser refuses to decode.
+            raise ParseError(f"unsupported charset {label[:40]!r}: browsers decode it to nothing")
+        if known is not None and known != "replacement" and known not in names:
+            names.append(known)
+    return prolog, names
 
 
 def _whatwg_name(label: str, *, in_document: bool) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -17,7 +17,7 @@ from urllib.parse import urljoin, urlparse
 from lxml import etree
 
 from aggregator.dates import order_dependent, parse_date
-from aggregator.encoding import to_utf8
+from aggregator.encoding import to_utf8, utf8_unchecked
 from aggregator.errors import ParseError
 from aggregator.parse import parse_ttl
 from aggregator.types import ParsedFeed, RawEntry
@@ -58,10 +58,10 @@ _RELATIVE_BASE = re.compile(rb"""xml:base\s*=\s*["'](?!https?://)""")
 # Date elements, as feedparser names what they hold (pubDate: published; dc:date and
 # Atom 0.3's modified: updated). Atom's dates under another prefix than atom: in RSS
 # (.NET's a10:) are read by _rss_atom; Dublin Core under another prefix is declined.
-_DATE = re.compile(
-    rb"<(pubDate|dc:date|published|updated|issued|modified|atom:published|atom:updated)>"
-    rb"\s*([^<]*?)\s*</\1\s*>"
-)
+_DATE_NAMES = rb"(pubDate|dc:date|published|updated|issued|modified|atom:published|atom:updated)"
+_DATE = re.compile(rb"<" + _DATE_NAMES + rb">\s*([^<]*?)\s*</\1\s*>")
+# Tags of elements an item's author may be read from (see _RSS_AUTHORS).
+_AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
 _DATE_KEY = {
     b"pubDate": "published",
     b"published": "published",
@@ -106,11 +106,10 @@ def parse_fast(content: bytes, headers: Mapping[str, str], *, url: str) -> Parse
 
 
 def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFeed:
-    body = _utf8(content, headers)
+    body, found = _utf8(content, headers)
     # A doctype sits in the prolog; a prolog longer than this is declined as a whole.
     if _ROOT_START.search(body, 0, 8192) is None or _DOCTYPE.search(body, 0, 8192):
         raise _Decline
-    found = _markers(body)
     if _C1_FOUND in found:
         # feedparser reads C1 controls (U+0080-U+009F), raw or written "&#146;", as
         # windows-1252 in every element's text but not in attributes (its mixin's pop).
@@ -144,26 +143,26 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         if root.tag != f"{{{_ATOM_NS}}}feed":
             raise _Decline  # Atom 0.3 (and the https namespace variant) stay with feedparser
         spans = _spans(body, atom=True)
-        if len(spans.ranges) != len(entries):
+        if len(spans.items) != len(entries):
             raise _Decline
         feed, root_base = _atom_feed(root)
         media = spans.media and _media_bound(body, found)
         raw = tuple(
-            _atom_entry(e, body[a:b], root_base=root_base, url=url, media=media)
-            for e, (a, b) in zip(entries, spans.ranges, strict=True)
+            _atom_entry(e, body[i.start : i.end], i, root_base=root_base, url=url, media=media)
+            for e, i in zip(entries, spans.items, strict=True)
         )
     else:
         if b"xml:base" in found:
             raise _Decline
         prefixes = _atom_prefixes(header)
         spans = _spans(body, atom=False, prefixes=prefixes.names)
-        if len(spans.ranges) != len(entries):
+        if len(spans.items) != len(entries):
             raise _Decline
         feed = _rss_feed(root)
         media = spans.media and _media_bound(body, found)
         raw = tuple(
-            _rss_entry(e, body[a:b], prefixes, links=n, atom=p, media=media)
-            for e, (a, b), n, p in zip(entries, spans.ranges, spans.links, spans.atom, strict=True)
+            _rss_entry(e, body[i.start : i.end], i, prefixes, media=media)
+            for e, i in zip(entries, spans.items, strict=True)
         )
     if not raw and not feed.title and not feed.link:
         raise _Decline  # nothing recognisable: feedparser says what is wrong with it
@@ -190,17 +189,26 @@ def _seen_date(_value: str) -> str:
 # ------------------------------------------------------------------- encoding
 
 
-def _utf8(content: bytes, headers: Mapping[str, str]) -> bytes:
+def _utf8(content: bytes, headers: Mapping[str, str]) -> tuple[bytes, frozenset[bytes]]:
     """The body as UTF-8 with a prolog that says so (aggregator.encoding, as the reference
-    reads it), or a decline."""
-    if not content.strip():
+    reads it), and its _markers; or a decline.
+
+    A body to_utf8 would return as it is if it is valid UTF-8 (the common case) is not
+    decoded to find out: the marker scan tells it, and only invalid bytes go through
+    to_utf8's whole reading (then scanned again)."""
+    if not content or content.isspace():  # `not content.strip()`, without copying it
         raise _Decline
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
     try:
+        body = utf8_unchecked(content, content_type)
+        if body is not None:
+            found = _markers(body)
+            if _NOT_UTF8 not in found:
+                return body, found
         body = to_utf8(content, content_type).body
     except ParseError:
         raise _Decline from None
-    return body
+    return body, _markers(body)
 
 
 # What _parse looks for in a whole body, found in one pass: each `marker in body` costs as
@@ -217,6 +225,25 @@ _MARKERS = (
 )
 _C1_FOUND = b"C1"  # a C1 control, raw (UTF-8 \xc2\x80-\xc2\x9f) or as a reference (&#146;)
 _C1_PATTERN = rb"\xc2[\x80-\x9f]|&#(?:0*1(?:2[89]|[3-5][0-9])|[xX]0*[89][0-9a-fA-F]);"
+_NOT_UTF8 = b"not UTF-8"  # bytes that are no well-formed UTF-8, as bytes.decode("utf-8") reads it
+# Anchored at the start: the longest run of well-formed sequences (Unicode's table 3-7: no
+# overlong forms, no surrogates, nothing past U+10FFFF), then a byte that starts none.
+# From the start, the sequences are the only way to cut well-formed UTF-8, so this matches
+# exactly when the body is not UTF-8.
+_CONT = rb"[\x80-\xbf]"
+_UTF8_SEQUENCE = (
+    rb"(?:[\x00-\x7f]|[\xc2-\xdf]" + _CONT + rb"|\xe0[\xa0-\xbf]" + _CONT
+    + rb"|[\xe1-\xec\xee\xef]" + _CONT + rb"{2}|\xed[\x80-\x9f]" + _CONT
+    + rb"|\xf0[\x90-\xbf]" + _CONT + rb"{2}|[\xf1-\xf3]" + _CONT + rb"{3}"
+    + rb"|\xf4[\x80-\x8f]" + _CONT + rb"{2})"
+)  # fmt: skip
+_NOT_UTF8_PATTERN = (
+    rb"\A" + _UTF8_SEQUENCE + rb"*(?:[^\x00-\x7f\xc2-\xf4]"  # a byte no sequence starts with
+    rb"|[\xc2-\xf4](?:[^\x80-\xbf]|\z)"  # a lead byte, then no continuation
+    rb"|\xe0[^\xa0-\xbf]|\xed[^\x80-\x9f]|\xf0[^\x90-\xbf]|\xf4[^\x80-\x8f]"  # out of range
+    rb"|[\xe0-\xf4]" + _CONT + rb"(?:[^\x80-\xbf]|\z)"  # cut after two bytes
+    rb"|[\xf0-\xf4]" + _CONT + rb"{2}(?:[^\x80-\xbf]|\z))"  # cut after three
+)
 
 
 def _marker_scanner() -> Any:
@@ -226,20 +253,25 @@ def _marker_scanner() -> Any:
     options.encoding = re2.Options.Encoding.LATIN1
     # A set, not one alternation: which of them occur is all _parse asks, and a set's one
     # pass tells that without finding where each occurrence starts and ends.
+    # The set's DFA runs out of memory (and finds nothing) only past its budget: give it
+    # room. RE2 takes memory as states are met, not up front.
+    options.max_mem = 64 << 20
     scanner = re2.Set.SearchSet(options)
     for marker in _MARKERS:
         scanner.Add(re.escape(marker))
     scanner.Add(_C1_PATTERN)
+    scanner.Add(_NOT_UTF8_PATTERN)
     scanner.Compile()
     return scanner
 
 
 _MARKER_SCAN = _marker_scanner()
-_MARKER_FOUND = (*_MARKERS, _C1_FOUND)  # by the scanner's index
+_MARKER_FOUND = (*_MARKERS, _C1_FOUND, _NOT_UTF8)  # by the scanner's index
 
 
 def _markers(body: bytes) -> frozenset[bytes]:
-    """The _MARKERS `body` holds, and _C1_FOUND when it holds a C1 control."""
+    """The _MARKERS `body` holds, _C1_FOUND when it holds a C1 control, and _NOT_UTF8 when
+    it is not well-formed UTF-8."""
     return frozenset(_MARKER_FOUND[i] for i in _MARKER_SCAN.Match(body) or ())  # None: none
 
 
@@ -247,97 +279,172 @@ def _markers(body: bytes) -> frozenset[bytes]:
 
 
 # The same scan finds what feedparser reads and the extractor drops (declined: see
-# _spans); Media RSS (media:); and in RSS, each item's <link> elements and its elements
-# under an Atom prefix.
+# _spans); Media RSS (media:); in RSS, each item's <link> elements and its elements under
+# an Atom prefix; and each item's date elements and author tags.
 _XHTML_NS = b"www.w3.org/1999/xhtml"
 
 
-@lru_cache(maxsize=16)
-def _span_pattern(item: bytes, prefixes: tuple[bytes, ...]) -> re.Pattern[bytes]:
+def _entry_tag_pattern(date_group: int) -> bytes:
+    """A date element (groups date_group, date_group + 1: its name, and its text, None when
+    it holds more than text) or an author tag (date_group + 2), after a "<"."""
+    return (
+        _DATE_NAMES + rb">(?:\s*([^<]*?)\s*</" + b"\\%d" % date_group + rb"\s*>)?"
+        rb"|" + _AUTHOR_TAG.pattern[1:]
+    )
+
+
+@lru_cache(maxsize=32)
+def _span_pattern(item: bytes, prefixes: tuple[bytes, ...], *, tags: bool) -> re.Pattern[bytes]:
+    """The item scan's pattern; with `tags`, for markup outside CDATA and comments, it finds
+    date elements and author tags too."""
     atom = b"|".join(re.escape(p) for p in prefixes) or b"(?!)"
     return re.compile(
         rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
         rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
-        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content))"
+        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content)"
+        + (b"|" + _entry_tag_pattern(_DATE_ELEMENT) if tags else b"")
+        + rb")"
     )
+
+
+# The kinds of _span_pattern's matches (m.lastindex).
+_ITEM_START, _ITEM_END, _LINK, _MEDIA, _PREFIXED, _CHILD = range(1, 7)
+_DATE_ELEMENT, _DATE_TEXT, _AUTHOR = 7, 8, 9
+_ENTRY_TAGS = re.compile(b"<(?:" + _entry_tag_pattern(1) + b")")  # groups 1, 2; 3
+
+
+@dataclass(slots=True)
+class _Item:
+    """One item's byte range, and what it holds that the extractor does not tell."""
+
+    start: int
+    end: int = -1
+    links: int = 0  # <link elements (not under a prefix)
+    atom: bool = False  # elements under an Atom prefix
+    # Outside CDATA and comments: (name, text) of its date elements (_DATE's matches), and
+    # the names of its author tags (_AUTHOR_TAG's), in document order.
+    dates: list[tuple[bytes, bytes]] = field(default_factory=list)
+    authors: list[bytes] = field(default_factory=list)
 
 
 @dataclass(slots=True)
 class _Spans:
-    """Byte ranges of the items, and what each holds that the extractor does not tell."""
+    """The items, in document order."""
 
-    ranges: list[tuple[int, int]]
-    links: list[int]  # <link elements (not under a prefix)
-    atom: list[bool]  # elements under an Atom prefix
+    items: list[_Item]
     media: bool = False  # media: anywhere in the document
+
+
+_TEXT_SECTIONS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
+# Bytes that may go on after a name in _AUTHOR_TAG's prefix ([A-Za-z0-9_.-]*:), one by one.
+_NAME_GOES_ON = frozenset(
+    bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:"
+)
+
+
+def _sections(body: bytes) -> list[tuple[int, int, bool]]:
+    """(start, end, text) of the body's parts, in order: markup, or (text) the inside of a
+    CDATA section or a comment, which holds no element (a "<![CDATA[" in a comment opens
+    nothing, nor a "<!--" in CDATA). An unclosed one runs to the end."""
+    sections: list[tuple[int, int, bool]] = []
+    pos = 0
+    end = len(body)
+    while (at := body.find(b"<!", pos)) >= 0:
+        for opener, closer in _TEXT_SECTIONS:
+            if body.startswith(opener, at):
+                sections.append((pos, at, False))
+                inside = at + len(opener)
+                close = body.find(closer, inside)
+                sections.append((inside, end if close < 0 else close, True))
+                pos = end if close < 0 else close + len(closer)
+                break
+        else:
+            sections.append((pos, at + 2, False))  # a doctype's "<!" is no match of the scan
+            pos = at + 2
+    sections.append((pos, end, False))
+    return sections
 
 
 def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
     """The items, in document order; a decline when they do not pair up."""
-    pattern = _span_pattern(b"entry" if atom else b"item", prefixes)
-    found = _Spans(ranges=[], links=[], atom=[])
-    start = -1
-    links = 0
-    prefixed = False
-    for m in pattern.finditer(body):
-        kind = m.lastindex
-        if kind == 6:
-            _child_markup(body, m.start())
-        elif kind == 3:
-            links += 1
-        elif kind == 5:
-            prefixed = True
-            if body.startswith(_CHILD_NAMES, m.start() + 1):
-                _child_markup(body, m.start())  # an Atom prefix named like one (content:)
-        elif kind == 4:
-            if body.startswith((b"keywords", b"category"), m.end()):
-                raise _Decline  # tags feedparser adds beside <category>, in document order
-            found.media = True
-        elif kind == 2:
-            if start < 0:
+    name = b"entry" if atom else b"item"
+    markup = _span_pattern(name, prefixes, tags=True)
+    text = _span_pattern(name, prefixes, tags=False)
+    found = _Spans(items=[])
+    item: _Item | None = None
+    for start, end, in_text in _sections(body):
+        # Matches end before the section does: none holds a "<" but a date's end tag.
+        for m in (text if in_text else markup).finditer(body, start, end):
+            kind = m.lastindex
+            if kind is not None and kind >= _DATE_ELEMENT:
+                if item is not None:
+                    _entry_tag(item, m, _DATE_ELEMENT)
+                continue
+            if (
+                item is not None
+                and not in_text
+                and _LINK <= (kind or 0) <= _CHILD
+                and (kind in (_MEDIA, _PREFIXED) or body[m.end() : m.end() + 1] in _NAME_GOES_ON)
+            ):
+                # A tag this scan reads otherwise may be an author or date tag too
+                # (atom:author, atom:updated...): each "<" is one match, so look again. No
+                # date or author name starts like <link or <title: only a prefix (link:,
+                # content.x:) can make one of those, so the name must go on.
+                tag = _ENTRY_TAGS.match(body, m.start())
+                if tag is not None:
+                    _entry_tag(item, tag, 1)
+            if kind == _CHILD:
+                _child_markup(body, m.start())
+            elif kind == _LINK:
+                if item is not None:
+                    item.links += 1
+            elif kind == _PREFIXED:
+                if item is not None:
+                    item.atom = True
+                if body.startswith(_CHILD_NAMES, m.start() + 1):
+                    _child_markup(body, m.start())  # an Atom prefix named like one (content:)
+            elif kind == _MEDIA:
+                if body.startswith((b"keywords", b"category"), m.end()):
+                    raise _Decline  # tags feedparser adds beside <category>, in document order
+                found.media = True
+            elif kind == _ITEM_END:
+                if item is None or in_text:
+                    raise _Decline
+                item.end = m.end()
+                found.items.append(item)
+                item = None
+            elif kind == _ITEM_START:
+                if item is not None or in_text:
+                    # Nested; or in CDATA or a comment, where the extractor does not count it.
+                    raise _Decline
+                at = m.start()
+                item = _Item(start=at)
+                if b"xmlns" in body[at : body.find(b">", at)]:
+                    raise _Decline  # namespaces bound on an item: prefixes are read off the root
+            else:
+                # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
+                # dc:description (a second description becomes the content); element names
+                # in another case (feedparser lowercases them all).
                 raise _Decline
-            found.ranges.append((start, m.end()))
-            found.links.append(links)
-            found.atom.append(prefixed)
-            start = -1
-        elif kind == 1:
-            if start >= 0:
-                raise _Decline
-            start = m.start()
-            links = 0
-            prefixed = False
-            if b"xmlns" in body[start : body.find(b">", start)]:
-                raise _Decline  # namespaces bound on an item: prefixes are read off the root
-        else:
-            # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
-            # dc:description (a second description becomes the content); element names
-            # in another case (feedparser lowercases them all).
-            raise _Decline
-    if start >= 0:
+    if item is not None:
         raise _Decline
     # Every "<" that _CHILD_MARKUP can match at starts one of this scan's matches (none of
-    # them holds another "<"): _child_markup saw them all.
-    # An item tag inside CDATA or a comment is counted here and not by the extractor:
-    # the caller compares the counts.
+    # them holds another "<"): _child_markup saw them all, in CDATA and comments too. Every
+    # "<" that _DATE or _AUTHOR_TAG matches at outside those starts either a match of their
+    # own kinds or one of the kinds looked at again.
     return found
 
 
-def _entry_tags(bare: bytes) -> tuple[list[re.Match[bytes]], list[bytes]]:
-    """The entry's date elements (_DATE's matches) and author tags (_AUTHOR_TAG's), in
-    document order, found in one pass. `bare`: the entry's bytes without their CDATA
-    sections (_without_cdata).
-
-    Both patterns start at a "<" followed by a name, and neither's match holds another
-    such "<" (a date's only other "<" is its end tag's "</"): each "<" starts a match of
-    one of them at most, so one scan finds exactly what a scan for each finds."""
-    dates: list[re.Match[bytes]] = []
-    authors: list[bytes] = []
-    for m in _ENTRY_TAGS.finditer(bare):
-        if m.lastindex == 3:
-            authors.append(m.group(3))
-        else:
-            dates.append(m)
-    return dates, authors
+def _entry_tag(item: _Item, m: re.Match[bytes], date_group: int) -> None:
+    """Keep a date element or author tag (a match of _entry_tag_pattern(date_group))."""
+    if m.lastindex == date_group + 2:
+        item.authors.append(m.group(date_group + 2))
+    elif m.lastindex == date_group + 1:
+        item.dates.append((m.group(date_group), m.group(date_group + 1)))
+    else:
+        # CDATA, a comment or an element inside a date element: feedparser reads its text,
+        # which _DATE does not.
+        raise _Decline
 
 
 def _child_markup(body: bytes, at: int) -> None:
@@ -355,11 +462,11 @@ def _child_markup(body: bytes, at: int) -> None:
 
 
 def _dates(
-    found_dates: list[re.Match[bytes]],
+    found_dates: list[tuple[bytes, bytes]],
     e: Mapping[str, Any],
     more: tuple[tuple[str, bytes], ...] = (),
 ) -> dict[str, datetime | None]:
-    """The entry's dates; `found_dates` are its date elements (_entry_tags), `more` Atom
+    """The entry's dates; `found_dates` are its date elements (_Item.dates), `more` Atom
     dates under another prefix, read by _rss_atom."""
     found: dict[str, datetime | None] = {}
     if "published" not in e and "updated" not in e:
@@ -368,11 +475,10 @@ def _dates(
             raise _Decline
     else:
         read: dict[bytes, datetime | None] = {}  # Atom's published and updated are often one
-        for m in found_dates:
-            key = _DATE_KEY[m.group(1)]
+        for name, raw in found_dates:
+            key = _DATE_KEY[name]
             if key in found:
                 raise _Decline  # which of two dates feedparser keeps is its business
-            raw = m.group(2)
             if raw not in read:
                 read[raw] = _date(raw)
             found[key] = read[raw]
@@ -434,17 +540,11 @@ def _rss_feed(root: Any) -> ParsedFeed:
 
 
 def _rss_entry(
-    e: dict[str, Any],
-    span: bytes,
-    prefixes: _AtomPrefixes,
-    *,
-    links: int,
-    atom: bool,
-    media: bool,
+    e: dict[str, Any], span: bytes, scan: _Item, prefixes: _AtomPrefixes, *, media: bool
 ) -> RawEntry:
-    elements = _rss_atom(span, prefixes) if atom else None
-    found_dates, authors = _entry_tags(_without_cdata(span))
-    dates = _dates(found_dates, e, elements.dates if elements is not None else ())
+    links = scan.links
+    elements = _rss_atom(span, prefixes) if scan.atom else None
+    dates = _dates(scan.dates, e, elements.dates if elements is not None else ())
     content_list = e.get("content") or []
     if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
         raise _Decline  # feedparser keeps every one (and aggregator.parse the longest)
@@ -504,7 +604,7 @@ def _rss_entry(
             raise _Decline  # which of two authors feedparser keeps is its business
         author = elements.author
     else:
-        author = _author(e, authors, _RSS_AUTHORS)
+        author = _author(e, scan.authors, _RSS_AUTHORS)
     return RawEntry(
         guid=guid,
         link=link,
@@ -861,13 +961,18 @@ _ENTRY_TAG = re.compile(rb"<entry\b([^>]*)>")
 
 
 def _atom_entry(
-    e: dict[str, Any], span: bytes, *, root_base: str | None, url: str, media: bool
+    e: dict[str, Any],
+    span: bytes,
+    scan: _Item,
+    *,
+    root_base: str | None,
+    url: str,
+    media: bool,
 ) -> RawEntry:
     entry_tag = _ENTRY_TAG.match(span)
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
-    found_dates, authors = _entry_tags(_without_cdata(span))
-    dates = _dates(found_dates, e)
+    dates = _dates(scan.dates, e)
     title_type = _tag_type(_TITLE_TAG, span)
     summary_tag = _SUMMARY_TAG.search(span)
     summary_type = _type_of(summary_tag)
@@ -932,7 +1037,7 @@ def _atom_entry(
         summary=summary,
         published=dates.get("published"),
         updated=dates.get("updated"),
-        author=_author(e, authors, _ATOM_AUTHORS),
+        author=_author(e, scan.authors, _ATOM_AUTHORS),
         categories=_terms(e),
         base=_resolve(url, base) if base else None,
     )
@@ -964,17 +1069,14 @@ def _atom_html(value: object, content_type: str) -> str | None:
 
 # Elements an item's author may be read from. The extractor takes the first of several and
 # any prefix's "author" (googleplay:author too); feedparser keeps the last it maps and maps
-# only these: an item with more than one, or another, is declined.
-_AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
+# only these: an item with more than one, or another, is declined. Their tags: _AUTHOR_TAG.
 _RSS_AUTHORS = frozenset({b"author", b"dc:creator", b"itunes:author"})
 _ATOM_AUTHORS = frozenset({b"author"})
-# _DATE (groups 1, 2) and _AUTHOR_TAG (group 3) in one pattern: see _entry_tags.
-_ENTRY_TAGS = re.compile(b"<(?:" + _DATE.pattern[1:] + b"|" + _AUTHOR_TAG.pattern[1:] + b")")
 
 
 def _author(e: Mapping[str, Any], found: list[bytes], allowed: frozenset[bytes]) -> str | None:
     """The item's author as aggregator.parse reads it from feedparser, or a decline.
-    `found`: the item's author tags (_entry_tags)."""
+    `found`: the item's author tags (_Item.authors)."""
     authors = [tag for tag in found if not tag.endswith(b"name")]
     if not authors:
         if e.get("author"):
@@ -988,23 +1090,6 @@ def _author(e: Mapping[str, Any], found: list[bytes], allowed: frozenset[bytes])
         if names != [b"name"]:
             raise _Decline
     return _text(e.get("author"))
-
-
-def _without_cdata(span: bytes) -> bytes:
-    """`span` without its CDATA sections: what they hold is text (to feedparser as well),
-    never an element, and a body's many "<" there would each start a tag pattern's match."""
-    if b"<![CDATA[" not in span:
-        return span
-    parts: list[bytes] = []
-    at = 0
-    while (start := span.find(b"<![CDATA[", at)) >= 0:
-        parts.append(span[at:start])
-        end = span.find(b"]]>", start)
-        if end < 0:
-            return b" ".join(parts)
-        at = end + 3
-    parts.append(span[at:])
-    return b" ".join(parts)
 
 
 def _text(value: object) -> str | None:

@@ -204,6 +204,21 @@ def rss_media(items: str) -> bytes:
 
 BASE = ' xml:base="https://b.example.org/d/"'
 ACCEPTED = {
+    # Tags inside CDATA are text: neither a second date nor a second author.
+    "tags-in-cdata": rss(
+        "<item><title>x</title><description><![CDATA[<pubDate>1999</pubDate> <author>z</author>"
+        "]]></description><pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate>"
+        "<dc:creator>B</dc:creator></item>"
+    ),
+    # A comment holds text too: no second date, and no CDATA opened in it.
+    "date-in-comment": rss(
+        "<item><title>x</title><guid>1</guid><pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate>"
+        "<!-- <dc:date>2020-01-01T00:00:00Z</dc:date> --></item>"
+    ),
+    "cdata-opener-in-comment": rss(
+        "<item><title>x</title><guid>1</guid><!-- <![CDATA[ -->"
+        "<pubDate>Sun, 26 Dec 2021 09:35:42 GMT</pubDate><!-- ]]> --></item>"
+    ),
     "no-guid": rss("<item><title>x</title><link>http://a/1</link></item>"),
     "guid-permalink": rss("<item><title>x</title><guid>http://a/g</guid></item>"),
     "guid-not-permalink": rss("<item><title>x</title><guid isPermaLink='false'>g</guid></item>"),
@@ -373,6 +388,19 @@ ACCEPTED = {
     ),
 }
 DECLINED_INLINE = {
+    # feedparser reads the text of a date element whatever it is written in.
+    "cdata-date": rss(
+        "<item><title>x</title><guid>1</guid>"
+        "<pubDate><![CDATA[Sun, 26 Dec 2021 09:35:42 GMT]]></pubDate></item>"
+    ),
+    "date-cut-by-cdata": rss(
+        "<item><title>x</title><guid>1</guid>"
+        "<pubDate>Sun, 26 Dec 2021 <![CDATA[09:35:42 GMT]]></pubDate></item>"
+    ),
+    "date-with-comment": rss(
+        "<item><title>x</title><guid>1</guid>"
+        "<dc:date><!-- c -->2021-12-26T09:35:42Z</dc:date></item>"
+    ),
     "two-guids": rss("<item><title>x</title><guid>http://a/g</guid><guid>123</guid></item>"),
     "us-zone-name": rss(
         "<item><title>x</title><pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
@@ -489,6 +517,13 @@ def test_us_zone_name_would_lose_its_name() -> None:
         parse(DECLINED_INLINE["us-zone-name"], XML, url=URL, fast=False).entries[0].published
     )
     assert published is not None and published.tzname() == "CST"
+
+
+def test_cdata_date_is_a_date_to_feedparser() -> None:
+    # Why a date in CDATA is declined: the item scan reads plain text only.
+    for name in ("cdata-date", "date-cut-by-cdata", "date-with-comment"):
+        reference = parse(DECLINED_INLINE[name], XML, url=URL, fast=False).entries[0]
+        assert reference.published or reference.updated, name
 
 
 def test_zoneless_date_stays_naive() -> None:
