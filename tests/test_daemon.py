@@ -34,6 +34,7 @@ from httpserver import FeedServer
 from pgdatabase import new_database
 
 from aggregator.cli import EXIT_RUNNING
+from aggregator.daemon import Debouncer
 from aggregator.lock import _PG_INSTANCE_LOCK
 
 ROOT = Path(__file__).parent.parent
@@ -213,6 +214,40 @@ def links_published(out: Path) -> dict[str, list[str]]:
 def intervals(server: FeedServer, path: str) -> list[float]:
     times = [r.time for r in server.requests(path)]
     return [b - a for a, b in itertools.pairwise(times)]
+
+
+# =========================================================================== debounce
+
+# Steps: (now, "change" | "now" | "fired"), then the seconds until the publish at `at`
+# (None: none asked for). Delay 1s, at most 10s after the first change.
+DEBOUNCE_CASES = [
+    pytest.param([], 0.0, None, id="nothing-asked"),
+    pytest.param([(0.0, "change")], 0.0, 1.0, id="one-change-waits-the-delay"),
+    pytest.param([(0.0, "change")], 1.0, 0.0, id="due-after-the-delay"),
+    pytest.param([(0.0, "change"), (0.5, "change")], 0.5, 1.0, id="a-second-change-pushes-it"),
+    pytest.param(
+        [(float(t), "change") for t in range(0, 20)], 19.0, -9.0, id="a-trickle-waits-no-more"
+    ),
+    pytest.param([(0.0, "change"), (9.5, "change")], 9.5, 0.5, id="capped-by-the-first-change"),
+    pytest.param([(0.0, "now")], 0.0, 0.0, id="immediately"),
+    pytest.param([(0.0, "change"), (0.2, "now")], 0.2, 0.0, id="immediately-wins"),
+    pytest.param([(0.0, "now"), (0.0, "change")], 0.0, 1.0, id="a-change-after-immediately"),
+    pytest.param([(0.0, "change"), (1.0, "fired")], 1.0, None, id="fired-clears"),
+    pytest.param(
+        [(0.0, "change"), (1.0, "fired"), (9.0, "change")], 9.0, 1.0, id="fired-forgets-first"
+    ),
+]
+
+
+@pytest.mark.parametrize(("steps", "at", "remaining"), DEBOUNCE_CASES)
+def test_debouncer(steps: list[tuple[float, str]], at: float, remaining: float | None) -> None:
+    debounce = Debouncer(delay=1.0, max_delay=10.0)
+    for now, what in steps:
+        if what == "fired":
+            debounce.fired()
+        else:
+            debounce.request(now, immediately=what == "now")
+    assert debounce.remaining(at) == remaining
 
 
 # =========================================================================== scheduling
