@@ -225,6 +225,8 @@ def _sections(body: bytes) -> list[tuple[int, int, bool]]:
 
 def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
     """The items, in document order; a decline when they do not pair up."""
+    # One function, ~70 lines: it runs once per match of the whole body, the hot loop of
+    # this path, and a call per match would cost more than most matches do.
     name = b"entry" if atom else b"item"
     markup = _span_pattern(name, prefixes, tags=True)
     text = _span_pattern(name, prefixes, tags=False)
