@@ -1,5 +1,5 @@
 """The fast path's combined scans find exactly what the single patterns they replace find:
-aggregator.fastparse looks for unescaped child markup (_CHILD_MARKUP) and for each item's
+aggregator.parse.fast_scan looks for unescaped child markup (_CHILD_MARKUP) and for each item's
 dates and author tags (_DATE, _AUTHOR_TAG outside CDATA) inside its item scan (_spans); for
 the markers a body is declined for, and whether it is UTF-8, with one set of patterns
 (_markers); and it reads a body as UTF-8 without decoding it first (utf8_unchecked).
@@ -16,14 +16,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator import fastparse
-from aggregator.encoding import to_utf8, utf8_unchecked
-from aggregator.fastparse import (
+from aggregator.parse import fast_scan as fastparse
+from aggregator.parse.charset import to_utf8, utf8_unchecked
+from aggregator.parse.fast_markup import _Decline
+from aggregator.parse.fast_scan import (
     _AUTHOR_TAG,
     _CHILD_MARKUP,
     _DATE,
     _NOT_UTF8,
-    _Decline,
     _span_pattern,
     _spans,
 )

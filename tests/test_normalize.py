@@ -916,7 +916,7 @@ def test_feed_titles_read_as_a_reader_reads_them(
 
 
 def test_feed_title_table_is_long_and_the_fast_path_carries_most_of_it() -> None:
-    from aggregator.fastparse import parse_fast
+    from aggregator.parse.fast import parse_fast
 
     assert len(FEED_TITLES) >= 40
     carried = 0

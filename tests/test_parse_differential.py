@@ -1,4 +1,4 @@
-"""The fast parser against the reference: wherever aggregator.fastparse accepts a feed, its
+"""The fast parser against the reference: wherever aggregator.parse.fast accepts a feed, its
 ParsedFeed must equal aggregator.parse's (feedparser's) for the same bytes and headers.
 """
 
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from aggregator.errors import ParseError
-from aggregator.fastparse import parse_fast
 from aggregator.parse import parse
+from aggregator.parse.fast import parse_fast
 from aggregator.types import ParsedFeed
 
 DATA = Path(__file__).parent / "data"
@@ -69,7 +69,7 @@ MUST_ACCEPT = (
     "rss_double_escaped_link.xml",
     "rss_media_title_only.xml",
     "youtube_channel.xml",
-    # Every charset aggregator.encoding reads: both paths decode through it.
+    # Every charset aggregator.parse.charset reads: both paths decode through it.
     "shift_jis_windows31j.xml",
     "euc_kr_windows949.xml",
     "gb2312_gb18030.xml",

@@ -178,6 +178,27 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
         ParseError: the encoding named is one the standard refuses to decode
             ("replacement": ISO-2022-KR, HZ-GB-2312...).
     """
+    unicode = _from_bom(content)
+    if unicode is not None:
+        return unicode
+    prolog, names = _declared(content, content_type)
+    declared = _from_declared(content, prolog, names)
+    if declared is not None:
+        return declared
+    if _UTF8_NAME not in names and _is_utf8(content):
+        return _utf8(content, prolog)
+    if _mostly_utf8(content):
+        return _transcoded(content.decode("utf-8", "replace"), _UTF8_NAME)
+    # Nothing declared, or nothing declared fits: the detector's reading, if it is sure.
+    detected = _detected(content, guess_gb18030=not names)
+    if detected is not None:
+        return detected
+    name = names[0] if names else "windows-1252"
+    return _transcoded(_decoder(name)(content, _REPLACE), name)
+
+
+def _from_bom(content: bytes) -> Decoded | None:
+    """The body read in the UTF its BOM or its first "<" names; None when neither does."""
     for bom, codec, name in _BOMS:
         if content.startswith(bom):
             rest = content[len(bom) :]
@@ -189,8 +210,14 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
         if content.startswith(start):
             text = content.decode(codec, "replace")
             return _transcoded(text, name)
+    return None
 
-    prolog, names = _declared(content, content_type)
+
+def _from_declared(
+    content: bytes, prolog: re.Match[bytes] | None, names: list[str]
+) -> Decoded | None:
+    """The body read in the first encoding declared (`names`, _declared's) it is valid
+    in; None when it is valid in none of them."""
     for name in names:
         if name == _UTF8_NAME:
             if _is_utf8(content):
@@ -201,16 +228,7 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
         except UnicodeDecodeError:
             continue
         return _transcoded(text, name)
-    if _UTF8_NAME not in names and _is_utf8(content):
-        return _utf8(content, prolog)
-    if _mostly_utf8(content):
-        return _transcoded(content.decode("utf-8", "replace"), _UTF8_NAME)
-    # Nothing declared, or nothing declared fits: the detector's reading, if it is sure.
-    detected = _detected(content, guess_gb18030=not names)
-    if detected is not None:
-        return detected
-    name = names[0] if names else "windows-1252"
-    return _transcoded(_decoder(name)(content, _REPLACE), name)
+    return None
 
 
 def utf8_unchecked(content: bytes, content_type: str | None) -> bytes | None:
