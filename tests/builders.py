@@ -20,6 +20,7 @@ import yaml
 
 XML_PROLOG = '<?xml version="1.0"?>'
 UTF8_PROLOG = '<?xml version="1.0" encoding="UTF-8"?>'
+LOWER_UTF8_PROLOG = '<?xml version="1.0" encoding="utf-8"?>'  # the same, as many writers spell it
 ATOM_NS = "http://www.w3.org/2005/Atom"
 CONTENT_NS = "http://purl.org/rss/1.0/modules/content/"
 DC_NS = "http://purl.org/dc/elements/1.1/"
