@@ -5,6 +5,7 @@ log output, /healthz and /metrics, and the systemd unit and crontab line of READ
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import json
 import os
@@ -27,8 +28,10 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import builders
 import pytest
 import yaml
+from builders import config_data, dump_config, each_minute, site_rss, site_section, timeouts
 from clirunner import aggregator_command, run_cli, validate_atom
 from httpserver import FeedServer
 from pgdatabase import new_database
@@ -46,22 +49,8 @@ BASE_HOST = "news.example.org"
 # --------------------------------------------------------------------- feeds and config
 
 
-def rss(name: str, items: list[tuple[str, str]]) -> bytes:
-    """An RSS 2.0 feed; items are (guid, title), each dated a minute after the previous."""
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
-        f"<title>{name}</title><link>http://example.org/{name}/</link>",
-        "<description>test</description>",
-    ]
-    for n, (guid, title) in enumerate(items):
-        parts.append(
-            f"<item><title>{title}</title><link>{item_link(name, guid)}</link>"
-            f'<guid isPermaLink="false">{guid}</guid>'
-            f"<pubDate>Sun, 26 Dec 2021 {n // 60:02d}:{n % 60:02d}:00 GMT</pubDate>"
-            f"<description><![CDATA[<p>{title}</p>]]></description></item>"
-        )
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
+# Feeds as builders.site_rss writes them, items (guid, title) a minute apart.
+rss = functools.partial(site_rss, dated=each_minute)
 
 
 def item_link(name: str, guid: str) -> str:
@@ -77,28 +66,19 @@ def source(server: FeedServer, name: str, interval: str = "1s") -> dict[str, str
     }
 
 
+# This file's config, keys in the order written: second-scale timeouts, and source lists.
+CONFIG: dict[str, object] = {
+    "site": site_section(base_url=f"https://{BASE_HOST}/", language="en"),
+    "fetch": timeouts("2s", "40s", "60s"),
+    "source_lists": ["feeds/*.yaml"],
+}
+
+
 def config_text(sources: list[dict[str, str]], **extra: object) -> str:
-    config: dict[str, object] = {
-        "site": {
-            "title": "Test Site",
-            "base_url": f"https://{BASE_HOST}/",
-            "output_dir": "out",
-            "language": "en",
-        },
-        "database": "sqlite:///test.db",
-        "fetch": {"connect_timeout": "2s", "read_timeout": "40s", "total_timeout": "60s"},
-        "categories": {"news": {"title": "News"}},
-        "sources": sources,
-        "source_lists": ["feeds/*.yaml"],
-        **extra,
-    }
-    return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    return dump_config(config_data(sources, **(CONFIG | extra)), sort_keys=False)
 
 
-def write_config(tmp: Path, sources: list[dict[str, str]], **extra: object) -> Path:
-    path = tmp / "config.yaml"
-    path.write_text(config_text(sources, **extra), encoding="utf-8")
-    return path
+write_config = functools.partial(builders.write_config, sort_keys=False, **CONFIG)
 
 
 # --------------------------------------------------------------------- the daemon process
