@@ -5,7 +5,9 @@ Static files only: it never writes, and never answers with anything outside `out
 (dotfiles, `_posts/`, Markdown). ETag and Last-Modified with 304s, gzip for text, Atom
 served as Atom; idle connections time out and their number is capped. For a busy
 production site put nginx in front (README shows the equivalent configuration). Paths
-answered by code (health, metrics) go in `ROUTES`.
+answered by code (health, metrics) are routes the server is given; `status_routes` makes
+them from status.py's health. Where the site keeps what it hides comes from the sitemap.
+Must NOT decide a source's health (status.py) nor build a path of the output tree.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import socket
 import sys
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -30,7 +32,9 @@ from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 from aggregator.errors import StoreError
-from aggregator.store import Store
+from aggregator.publish.sitemap import FEED_EXTENSION, POSTS_DIR, Sitemap
+from aggregator.status import metrics_text, read_health, source_health, stale_source
+from aggregator.store.api import Metrics
 from aggregator.types import UTC, Config
 
 __all__ = [
@@ -38,7 +42,6 @@ __all__ = [
     "SiteHandler",
     "SiteServer",
     "make_server",
-    "metrics_text",
     "serve",
     "status_routes",
 ]
@@ -46,8 +49,8 @@ __all__ = [
 log = logging.getLogger("aggregator.serve")
 
 MEDIA_TYPES: dict[str, str] = {
-    ".xml": "application/atom+xml",  # every .xml we publish is an Atom feed
-    ".opml": "text/x-opml; charset=utf-8",
+    FEED_EXTENSION: "application/atom+xml",  # every .xml we publish is an Atom feed
+    Path(Sitemap.opml).suffix: "text/x-opml; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".css": "text/css; charset=utf-8",
@@ -89,21 +92,26 @@ class _GzipCache:
 
 
 Route = Callable[["SiteHandler"], None]
+Routes = Mapping[str, Route]
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
     """Static files with validators, 304s and gzip.
 
-    `ROUTES` maps an exact request path to a function that writes the whole response
+    `routes` maps an exact request path to a function that writes the whole response
     (status, headers, body); it is asked before the file system, for GET and HEAD.
     """
 
-    ROUTES: ClassVar[dict[str, Route]] = {}
     extensions_map = {  # noqa: RUF012 (the base class declares it so)
         **SimpleHTTPRequestHandler.extensions_map,
         **MEDIA_TYPES,
     }
     gzip_cache: ClassVar[_GzipCache] = _GzipCache(_GZIP_CACHE_SIZE)
+
+    def __init__(self, *args: Any, routes: Routes | None = None, **kwargs: Any) -> None:
+        # Set first: the base class answers the request inside its __init__.
+        self.routes: Routes = routes or {}
+        super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
         if not self._route():
@@ -114,7 +122,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
             super().do_HEAD()
 
     def _route(self) -> bool:
-        route = self.ROUTES.get(urlsplit(self.path).path)
+        route = self.routes.get(urlsplit(self.path).path)
         if route is None:
             return False
         route(self)
@@ -212,7 +220,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
                 # Built from the parts, quoted: never "//host/", never a raw non-Latin-1 byte.
                 location = "/" + "".join(quote(part) + "/" for part in parts)
                 return path, location
-            path = _inside(root, os.path.join(path, "index.html"))
+            path = _inside(root, os.path.join(path, Sitemap.index))
             if path is None:
                 return HTTPStatus.NOT_FOUND
         elif request_path.endswith("/"):  # a file is no folder: /index.html/ is not it
@@ -243,7 +251,7 @@ def _hidden(parts: list[str]) -> bool:
     folder), `_posts/` and Markdown (sources for a Jekyll build, not pages)."""
     return (
         any(part.startswith(".") for part in parts)
-        or parts[:1] == ["_posts"]
+        or parts[:1] == [POSTS_DIR]
         or (bool(parts) and parts[-1].endswith(".md"))
     )
 
@@ -344,26 +352,30 @@ def make_server(
     port: int = 8080,
     idle_timeout: float = IDLE_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
+    routes: Routes | None = None,
 ) -> SiteServer:
-    """A server for `root`, bound but not yet serving (port 0: any free port).
+    """A server for `root`, bound but not yet serving (port 0: any free port); `routes`
+    answer their paths before the files do.
 
     Raises:
         OSError: the address cannot be bound.
     """
     root.mkdir(parents=True, exist_ok=True)
-    handler = functools.partial(SiteHandler, directory=str(root))
+    handler = functools.partial(SiteHandler, directory=str(root), routes=dict(routes or {}))
     return SiteServer(
         (host, port), handler, idle_timeout=idle_timeout, max_connections=max_connections
     )
 
 
-def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve `root` until interrupted.
+def serve(
+    root: Path, *, host: str = "127.0.0.1", port: int = 8080, routes: Routes | None = None
+) -> None:
+    """Serve `root` (and `routes`) until interrupted.
 
     Raises:
         OSError: the address cannot be bound.
     """
-    with make_server(root, host=host, port=port) as httpd:
+    with make_server(root, host=host, port=port, routes=routes) as httpd:
         log.info("serving %s on http://%s:%d/", root, host, httpd.server_address[1])
         with contextlib.suppress(KeyboardInterrupt):
             httpd.serve_forever()
@@ -372,7 +384,7 @@ def serve(root: Path, *, host: str = "127.0.0.1", port: int = 8080) -> None:
 # ------------------------------------------------------- health and metrics
 
 
-def status_routes(config: Config, store: Store, *, stale_after: timedelta) -> dict[str, Route]:
+def status_routes(config: Config, store: Metrics, *, stale_after: timedelta) -> dict[str, Route]:
     """`/healthz` and Prometheus `/metrics` (text exposition format 0.0.4), read from `store`.
 
     /healthz answers 503 when the store cannot be read or an enabled source is overdue by
@@ -381,7 +393,9 @@ def status_routes(config: Config, store: Store, *, stale_after: timedelta) -> di
 
     def healthz(handler: SiteHandler) -> None:
         try:
-            problem = _staleness(config, store, stale_after=stale_after)
+            # The states only: staleness needs no post counts, and /healthz is polled.
+            health = source_health(config, store.states(), {})
+            problem = stale_source(health, now=datetime.now(UTC), stale_after=stale_after)
         except StoreError as e:
             problem = f"store unreadable: {e}"
         status = HTTPStatus.SERVICE_UNAVAILABLE if problem else HTTPStatus.OK
@@ -389,7 +403,7 @@ def status_routes(config: Config, store: Store, *, stale_after: timedelta) -> di
 
     def metrics(handler: SiteHandler) -> None:
         try:
-            text = metrics_text(config, store)
+            text = metrics_text(read_health(config, store))
         except StoreError as e:
             _send_text(
                 handler, HTTPStatus.SERVICE_UNAVAILABLE, f"{e}\n", "text/plain; charset=utf-8"
@@ -409,108 +423,3 @@ def _send_text(handler: SiteHandler, status: HTTPStatus, text: str, media_type: 
     handler.end_headers()
     if handler.command != "HEAD":
         handler.wfile.write(body)
-
-
-def _staleness(config: Config, store: Store, *, stale_after: timedelta) -> str | None:
-    now = datetime.now(UTC)
-    states = {s.name: s for s in store.states()}
-    worst: tuple[timedelta, str] | None = None
-    for source in config.sources:
-        state = states.get(source.name)
-        if state is None or state.disabled or state.next_check is None:
-            continue
-        late = now - state.next_check
-        if late > stale_after and (worst is None or late > worst[0]):
-            worst = (late, source.name)
-    if worst is None:
-        return None
-    return f"stale: source {worst[1]!r} overdue by {int(worst[0].total_seconds())}s"
-
-
-def _label(value: str) -> str:
-    # Exposition format: backslash, double quote and line feed are escaped in label values.
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def metrics_text(config: Config, store: Store) -> str:
-    """The store's figures in the Prometheus text exposition format.
-
-    Raises:
-        StoreError: the store cannot be read.
-    """
-    states = {s.name: s for s in store.states()}
-    published, pending = store.publish_counts()
-    counts = store.post_counts()
-    lines: list[str] = []
-
-    def metric(name: str, kind: str, help_text: str, samples: list[tuple[str, float]]) -> None:
-        lines.append(f"# HELP {name} {help_text}")
-        lines.append(f"# TYPE {name} {kind}")
-        # repr keeps every digit of a Unix time; integers stay integers.
-        lines.extend(
-            f"{name}{labels} {value if isinstance(value, int) else repr(float(value))}"
-            for labels, value in samples
-        )
-
-    checked = [s.last_fetched for s in states.values() if s.last_fetched is not None]
-    metric(
-        "aggregator_last_round_timestamp_seconds",
-        "gauge",
-        "When a source was last checked (Unix time); 0 before the first round.",
-        [("", max(checked).timestamp() if checked else 0)],
-    )
-    metric(
-        "aggregator_posts_published",
-        "gauge",
-        "Posts published at least once.",
-        [("", published)],
-    )
-    metric(
-        "aggregator_posts_pending",
-        "gauge",
-        "Posts stored but not yet published in their latest version.",
-        [("", pending)],
-    )
-    per_source: dict[str, list[tuple[str, float]]] = {
-        "failures": [],
-        "disabled": [],
-        "posts": [],
-        "last_success": [],
-        "next_check": [],
-    }
-    for source in config.sources:
-        state = states.get(source.name)
-        label = f'{{source="{_label(source.name)}"}}'
-        per_source["failures"].append((label, state.failures if state else 0))
-        per_source["disabled"].append((label, 1 if state and state.disabled else 0))
-        per_source["posts"].append((label, counts.get(source.name, 0)))
-        if state and state.last_success:
-            per_source["last_success"].append((label, state.last_success.timestamp()))
-        if state and state.next_check:
-            per_source["next_check"].append((label, state.next_check.timestamp()))
-    metric(
-        "aggregator_source_failures",
-        "gauge",
-        "Consecutive failed fetches of a source.",
-        per_source["failures"],
-    )
-    metric(
-        "aggregator_source_disabled",
-        "gauge",
-        "1 when a source is disabled (410 Gone).",
-        per_source["disabled"],
-    )
-    metric("aggregator_source_posts", "gauge", "Posts stored from a source.", per_source["posts"])
-    metric(
-        "aggregator_source_last_success_timestamp_seconds",
-        "gauge",
-        "When a source was last fetched successfully (Unix time).",
-        per_source["last_success"],
-    )
-    metric(
-        "aggregator_source_next_check_timestamp_seconds",
-        "gauge",
-        "When a source is due next (Unix time).",
-        per_source["next_check"],
-    )
-    return "\n".join(lines) + "\n"

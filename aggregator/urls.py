@@ -109,7 +109,8 @@ def _authority(parts: SplitResult) -> str | None:
 # namespace of 2 to 32 characters, then a specific string).
 _TAG_ID = re.compile(
     r"tag:(?:[a-z0-9._-]+@)?[a-z0-9.-]+,[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?:"
-    r"[0-9A-Za-z;/?:@&=+$.\-_!~*'()%,]*(?:#[0-9A-Za-z;/?:@&=+$.\-_!~*'()%,]*)?"
+    r"(?:[0-9A-Za-z;/?:@&=+$.\-_!~*'(),]|%[0-9A-Fa-f]{2})*"  # a '%' only as pct-encoded
+    r"(?:#(?:[0-9A-Za-z;/?:@&=+$.\-_!~*'(),]|%[0-9A-Fa-f]{2})*)?"
 )
 _URN_ID = re.compile(
     r"[Uu][Rr][Nn]:[A-Za-z0-9][A-Za-z0-9-]{1,31}:(?:[A-Za-z0-9()+,.:=@;$_!*'-]|%[0-9A-Fa-f]{2})+"

@@ -1,4 +1,4 @@
-"""Date parsing: µs per date for aggregator.dates.parse_date against email.utils and the
+"""Date parsing: µs per date for aggregator.parse.dates.parse_date against email.utils and the
 general-purpose libraries, over a realistic mix of feed dates (mostly RFC 822 and ISO 8601,
 some odd ones). In process; measures only.
 
@@ -79,10 +79,10 @@ def _quiet(fn: Callable[[str], Any]) -> Callable[[str], Any]:
 
 def candidates() -> dict[str, Callable[[str], Any]]:
     """name -> a function of one date string (None or an exception: not read)."""
-    from aggregator.dates import parse_date
+    from aggregator.parse.dates import parse_date
 
     found: dict[str, Callable[[str], Any]] = {
-        "ours (aggregator.dates)": parse_date,
+        "ours (aggregator.parse.dates)": parse_date,
         "email.utils.parsedate_to_datetime": _quiet(email.utils.parsedate_to_datetime),
     }
     try:

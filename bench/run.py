@@ -196,9 +196,9 @@ def measure_stages(
     report: Report, bodies: list[tuple[bytes, str]], sample: int, atom_dir: Path
 ) -> None:
     """Parse, sanitize and Atom writing: ours against the floors and feedparser."""
-    from aggregator.fastparse import parse_fast
     from aggregator.normalize import sanitize_html
     from aggregator.parse import parse
+    from aggregator.parse.fast import parse_fast
 
     url = "https://bench.example.org/feed.xml"
 
@@ -307,7 +307,7 @@ def date_rows(report: Report) -> None:
     from bench.dates import mix, score_table, time_candidates
 
     timings = {t.name: t for t in time_candidates(mix(5000), slow_share=25)}
-    ours = timings.pop("ours (aggregator.dates)")
+    ours = timings.pop("ours (aggregator.parse.dates)")
     email = timings.pop("email.utils.parsedate_to_datetime")
     others = "; ".join(f"{name.split('.')[0]} {t.us_per_date:,.1f}" for name, t in timings.items())
     try:
@@ -323,7 +323,7 @@ def date_rows(report: Report) -> None:
             + (f"; {others}" if others else ""),
             ratio=_x(ours.us_per_date, email.us_per_date),
             note=(
-                "aggregator.dates.parse_date over 5,000 dates: 70% RFC 822, 25% ISO 8601, 5%"
+                "aggregator.parse.dates.parse_date over 5,000 dates: 70% RFC 822, 25% ISO 8601, 5%"
                 " 12-hour, localized, CJK, IANA; dateparser and pendulum on every 25th"
                 + (f"; right on tests/test_dates.py: {right}" if right else "")
             ),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clirunner import validate_feeds
+from fakesite import FakeSite
 from httpserver import FeedServer
+
+from aggregator.fetch import Fetcher, FetchLimits
 
 
 @pytest.fixture
@@ -15,6 +19,29 @@ def feed_server() -> Iterator[FeedServer]:
     """A started `FeedServer` on 127.0.0.1 (see tests/httpserver.py); stopped afterwards."""
     with FeedServer() as server:
         yield server
+
+
+@pytest.fixture
+def fake_site() -> FakeSite:
+    """An empty `FakeSite` (see tests/fakesite.py): answers through httpx.MockTransport."""
+    return FakeSite()
+
+
+# Private addresses allowed, so that no hop is guarded and no name is looked up.
+FAKE_LIMITS = FetchLimits(
+    connect_timeout=0.5, read_timeout=0.7, total_timeout=2.0, allow_private=True
+)
+
+
+@pytest.fixture
+def fake_fetcher(fake_site: FakeSite) -> Callable[..., Fetcher]:
+    """Makes a `Fetcher` (not yet entered) that sends every request to `fake_site`;
+    `limits` default to FAKE_LIMITS, other keywords go to the Fetcher (`clock=`)."""
+
+    def make(limits: FetchLimits = FAKE_LIMITS, **options: Any) -> Fetcher:
+        return Fetcher(limits, transport=fake_site.transport(), **options)
+
+    return make
 
 
 @pytest.fixture(autouse=True)

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from builders import site_rss
 from clirunner import run_cli
 from httpserver import FeedServer
-from test_cli import rss, write_config
+from test_cli import write_config
 
 from aggregator.normalize import MAX_BODY_CHARS, Oversized, normalize_with_keys, sanitize_html
 from aggregator.types import ParsedFeed, RawEntry, Source
@@ -112,7 +113,7 @@ def _good_sources(feed_server: FeedServer, count: int) -> list[dict[str, str]]:
     sources = []
     for n in range(count):
         feed_server.add(
-            f"/good{n}.rss", rss(f"good{n}", [(f"g{n}", f"Good news {n}", "<p>ok</p>")])
+            f"/good{n}.rss", site_rss(f"good{n}", [(f"g{n}", f"Good news {n}", "<p>ok</p>")])
         )
         sources.append(
             {"name": f"good{n}", "url": feed_server.url(f"/good{n}.rss"), "category": "news"}
@@ -124,7 +125,7 @@ def _good_sources(feed_server: FeedServer, count: int) -> list[dict[str, str]]:
 def test_a_10mb_body_of_ampersands_does_not_hold_the_round(
     tmp_path: Path, feed_server: FeedServer
 ) -> None:
-    body = rss("hostile", [("h1", "Hostile", "& " * 4_900_000)])
+    body = site_rss("hostile", [("h1", "Hostile", "& " * 4_900_000)])
     assert len(body) > 9_800_000
     feed_server.add("/hostile.rss", body)
     sources = _good_sources(feed_server, 3)
@@ -166,7 +167,7 @@ def test_a_parse_over_its_budget_fails_that_source_alone_and_is_stopped(
     # 5,000 items through feedparser: some seconds of parsing and sanitizing, over a budget
     # of half a second (the fast path reads them within it).
     items = [(f"h{i}", f"Item {i}", "<p>" + f"word{i} " * 30 + "</p>") for i in range(5000)]
-    feed_server.add("/heavy.rss", rss("heavy", items))
+    feed_server.add("/heavy.rss", site_rss("heavy", items))
     sources = _good_sources(feed_server, 3)
     sources.append({"name": "heavy", "url": feed_server.url("/heavy.rss"), "category": "news"})
     config = write_config(tmp_path, sources, {"news": "News"})
@@ -204,11 +205,11 @@ def test_an_overrun_among_many_jobs_fails_that_source_alone(
     # "&a" over and over: seconds of the sanitizer's time per item (it grows with the square
     # of such a run), under the cap on an item's body.
     items = [(f"h{i}", f"Item {i}", "&a" * 400_000) for i in range(4)]
-    feed_server.add("/heavy.rss", rss("heavy", items))
+    feed_server.add("/heavy.rss", site_rss("heavy", items))
     sources = [{"name": "heavy", "url": feed_server.url("/heavy.rss"), "category": "news"}]
     for n in range(9):
         medium = [(f"m{n}-{i}", f"Story {n} {i}", f"<p>text {n} {i}</p>") for i in range(2000)]
-        feed_server.add(f"/m{n}.rss", rss(f"m{n}", medium))
+        feed_server.add(f"/m{n}.rss", site_rss(f"m{n}", medium))
         sources.append({"name": f"m{n}", "url": feed_server.url(f"/m{n}.rss"), "category": "news"})
     config = write_config(tmp_path, sources, {"news": "News"})
     text = config.read_text(encoding="utf-8").replace("fetch:", "fetch:\n  parse_timeout: 4")

@@ -2,56 +2,29 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
+import builders
 import pytest
 import yaml
+from builders import site_rss
 from clirunner import DATA, GOLDEN, count_rows, run_cli, tree_mtimes, validate_atom, validate_feeds
 from httpserver import FeedServer, closed_port
 
 pytestmark = pytest.mark.slow
 
 
-def rss(title: str, items: list[tuple[str, str, str]]) -> bytes:
-    """A small RSS 2.0 feed; items are (guid, title, html)."""
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
-        f"<title>{title}</title><link>http://example.org/{title}/</link>",
-        "<description>test</description>",
-    ]
-    for n, (guid, item_title, html) in enumerate(items):
-        parts.append(
-            f"<item><title>{item_title}</title>"
-            f"<link>http://example.org/{title}/{guid}.html</link>"
-            f'<guid isPermaLink="false">{guid}</guid>'
-            f"<pubDate>Sun, 26 Dec 2021 0{n}:35:42 GMT</pubDate>"
-            f"<description><![CDATA[{html}]]></description></item>"
-        )
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
-
-
-def write_config(tmp: Path, sources: list[dict[str, str]], categories: dict[str, str]) -> Path:
-    config = {
-        "site": {
-            "title": "Test Site",
-            "base_url": "https://news.example.org/",
-            "output_dir": "out",
-            "timezone": "Asia/Shanghai",
-            "language": "en",
-        },
-        "database": "sqlite:///test.db",
-        "fetch": {"connect_timeout": "1s", "read_timeout": "2s", "total_timeout": "3s"},
-        "categories": {slug: {"title": title} for slug, title in categories.items()},
-        "sources": sources,
-    }
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
+# This file's config: the site in Asia/Shanghai, short timeouts; categories as {slug: title}.
+write_config = functools.partial(
+    builders.write_config,
+    site=builders.site_section(timezone="Asia/Shanghai", language="en"),
+    fetch=builders.timeouts("1s", "2s", "3s"),
+)
 
 
 def golden_config(tmp: Path, server: FeedServer) -> Path:
@@ -79,10 +52,10 @@ def test_golden_post_is_byte_identical(tmp_path: Path, feed_server: FeedServer) 
 def test_second_run_is_304_and_writes_nothing(tmp_path: Path, feed_server: FeedServer) -> None:
     feed_server.add(
         "/a.rss",
-        rss("a", [("a1", "First A", "<p>one</p>"), ("a2", "Second A", "<p>two</p>")]),
+        site_rss("a", [("a1", "First A", "<p>one</p>"), ("a2", "Second A", "<p>two</p>")]),
         etag=True,
     )
-    feed_server.add("/b.rss", rss("b", [("b1", "First B", "<p>bee</p>")]), etag=True)
+    feed_server.add("/b.rss", site_rss("b", [("b1", "First B", "<p>bee</p>")]), etag=True)
     config = write_config(
         tmp_path,
         [
@@ -111,7 +84,7 @@ def test_second_run_is_304_and_writes_nothing(tmp_path: Path, feed_server: FeedS
     # feed and the index are rewritten.
     feed_server.add(
         "/a.rss",
-        rss("a", [("a1", "First A", "<p>one</p>"), ("a2", "Second A", "<p>two, edited</p>")]),
+        site_rss("a", [("a1", "First A", "<p>one</p>"), ("a2", "Second A", "<p>two, edited</p>")]),
         etag=True,
     )
     run_cli(config, "run", "--once", "--all")
@@ -134,7 +107,7 @@ def test_second_run_is_304_and_writes_nothing(tmp_path: Path, feed_server: FeedS
 
 
 def test_bad_sources_do_not_hurt_good_ones(tmp_path: Path, feed_server: FeedServer) -> None:
-    feed_server.add("/good.rss", rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
     feed_server.add("/404.rss", b"not here", status=404)
     feed_server.add("/500.rss", b"oops", status=500)
     feed_server.add("/hang.rss", hang=True)
@@ -222,7 +195,7 @@ def test_hostile_feed_publishes_safe_output(tmp_path: Path, feed_server: FeedSer
     )
     feed_server.add(
         "/h.rss",
-        rss("h", [("h1", 'He said: "yes" --- {{ no }} \\ null', hostile)]),
+        site_rss("h", [("h1", 'He said: "yes" --- {{ no }} \\ null', hostile)]),
     )
     config = write_config(
         tmp_path,
@@ -280,7 +253,7 @@ def test_first_run_builds_a_site_even_when_every_source_fails(tmp_path: Path) ->
 
 def test_status_prints_server_words_literally(tmp_path: Path, feed_server: FeedServer) -> None:
     """Error text comes from servers: Rich markup in it is printed as it is, never read."""
-    feed_server.add("/good.rss", rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
     feed_server.add("/closing.rss", redirect_to="gopher://x/[/evil]")
     feed_server.add("/link.rss", redirect_to="gopher://x/[link=https://evil.example/]click[/link]")
     feed_server.add("/bold.rss", redirect_to="gopher://x/[bold red]\x1b[31mred")
@@ -313,7 +286,7 @@ def test_cold_runs_give_the_same_permalinks_whatever_order_sources_answer(
     gets `same-title` and who `same-title-2`."""
 
     def feed(name: str) -> bytes:
-        return rss(name, [(g, "Same title", f"<p>{name} {g}</p>") for g in ("1", "2")])
+        return site_rss(name, [(g, "Same title", f"<p>{name} {g}</p>") for g in ("1", "2")])
 
     feed_server.add("/a.xml", feed("a"))
     feed_server.add("/b.xml", feed("b"))

@@ -5,6 +5,7 @@ log output, /healthz and /metrics, and the systemd unit and crontab line of READ
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 import json
 import os
@@ -27,13 +28,16 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import builders
 import pytest
 import yaml
+from builders import config_data, dump_config, each_minute, site_rss, site_section, timeouts
 from clirunner import aggregator_command, run_cli, validate_atom
 from httpserver import FeedServer
 from pgdatabase import new_database
 
 from aggregator.cli import EXIT_RUNNING
+from aggregator.daemon import Debouncer
 from aggregator.lock import _PG_INSTANCE_LOCK
 
 ROOT = Path(__file__).parent.parent
@@ -45,22 +49,8 @@ BASE_HOST = "news.example.org"
 # --------------------------------------------------------------------- feeds and config
 
 
-def rss(name: str, items: list[tuple[str, str]]) -> bytes:
-    """An RSS 2.0 feed; items are (guid, title), each dated a minute after the previous."""
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
-        f"<title>{name}</title><link>http://example.org/{name}/</link>",
-        "<description>test</description>",
-    ]
-    for n, (guid, title) in enumerate(items):
-        parts.append(
-            f"<item><title>{title}</title><link>{item_link(name, guid)}</link>"
-            f'<guid isPermaLink="false">{guid}</guid>'
-            f"<pubDate>Sun, 26 Dec 2021 {n // 60:02d}:{n % 60:02d}:00 GMT</pubDate>"
-            f"<description><![CDATA[<p>{title}</p>]]></description></item>"
-        )
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
+# Feeds as builders.site_rss writes them, items (guid, title) a minute apart.
+rss = functools.partial(site_rss, dated=each_minute)
 
 
 def item_link(name: str, guid: str) -> str:
@@ -76,28 +66,19 @@ def source(server: FeedServer, name: str, interval: str = "1s") -> dict[str, str
     }
 
 
+# This file's config, keys in the order written: second-scale timeouts, and source lists.
+CONFIG: dict[str, object] = {
+    "site": site_section(base_url=f"https://{BASE_HOST}/", language="en"),
+    "fetch": timeouts("2s", "40s", "60s"),
+    "source_lists": ["feeds/*.yaml"],
+}
+
+
 def config_text(sources: list[dict[str, str]], **extra: object) -> str:
-    config: dict[str, object] = {
-        "site": {
-            "title": "Test Site",
-            "base_url": f"https://{BASE_HOST}/",
-            "output_dir": "out",
-            "language": "en",
-        },
-        "database": "sqlite:///test.db",
-        "fetch": {"connect_timeout": "2s", "read_timeout": "40s", "total_timeout": "60s"},
-        "categories": {"news": {"title": "News"}},
-        "sources": sources,
-        "source_lists": ["feeds/*.yaml"],
-        **extra,
-    }
-    return yaml.safe_dump(config, allow_unicode=True, sort_keys=False)
+    return dump_config(config_data(sources, **(CONFIG | extra)), sort_keys=False)
 
 
-def write_config(tmp: Path, sources: list[dict[str, str]], **extra: object) -> Path:
-    path = tmp / "config.yaml"
-    path.write_text(config_text(sources, **extra), encoding="utf-8")
-    return path
+write_config = functools.partial(builders.write_config, sort_keys=False, **CONFIG)
 
 
 # --------------------------------------------------------------------- the daemon process
@@ -213,6 +194,40 @@ def links_published(out: Path) -> dict[str, list[str]]:
 def intervals(server: FeedServer, path: str) -> list[float]:
     times = [r.time for r in server.requests(path)]
     return [b - a for a, b in itertools.pairwise(times)]
+
+
+# =========================================================================== debounce
+
+# Steps: (now, "change" | "now" | "fired"), then the seconds until the publish at `at`
+# (None: none asked for). Delay 1s, at most 10s after the first change.
+DEBOUNCE_CASES = [
+    pytest.param([], 0.0, None, id="nothing-asked"),
+    pytest.param([(0.0, "change")], 0.0, 1.0, id="one-change-waits-the-delay"),
+    pytest.param([(0.0, "change")], 1.0, 0.0, id="due-after-the-delay"),
+    pytest.param([(0.0, "change"), (0.5, "change")], 0.5, 1.0, id="a-second-change-pushes-it"),
+    pytest.param(
+        [(float(t), "change") for t in range(0, 20)], 19.0, -9.0, id="a-trickle-waits-no-more"
+    ),
+    pytest.param([(0.0, "change"), (9.5, "change")], 9.5, 0.5, id="capped-by-the-first-change"),
+    pytest.param([(0.0, "now")], 0.0, 0.0, id="immediately"),
+    pytest.param([(0.0, "change"), (0.2, "now")], 0.2, 0.0, id="immediately-wins"),
+    pytest.param([(0.0, "now"), (0.0, "change")], 0.0, 1.0, id="a-change-after-immediately"),
+    pytest.param([(0.0, "change"), (1.0, "fired")], 1.0, None, id="fired-clears"),
+    pytest.param(
+        [(0.0, "change"), (1.0, "fired"), (9.0, "change")], 9.0, 1.0, id="fired-forgets-first"
+    ),
+]
+
+
+@pytest.mark.parametrize(("steps", "at", "remaining"), DEBOUNCE_CASES)
+def test_debouncer(steps: list[tuple[float, str]], at: float, remaining: float | None) -> None:
+    debounce = Debouncer(delay=1.0, max_delay=10.0)
+    for now, what in steps:
+        if what == "fired":
+            debounce.fired()
+        else:
+            debounce.request(now, immediately=what == "now")
+    assert debounce.remaining(at) == remaining
 
 
 # =========================================================================== scheduling

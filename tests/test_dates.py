@@ -1,4 +1,4 @@
-"""aggregator.dates: date strings shaped as real feeds write them, each with the instant it
+"""aggregator.parse.dates: date strings shaped as real feeds write them, each with the instant it
 means (UTC, "Z"), the wall-clock time of a zone-less date (no "Z": normalize applies the
 source's zone), or None where the text is impossible, ambiguous or no date at all.
 """
@@ -17,7 +17,7 @@ from httpserver import FeedServer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dates import parse_date
+from aggregator.parse.dates import parse_date
 from aggregator.types import DateOrder
 
 P = pytest.param

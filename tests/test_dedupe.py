@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 from collections.abc import Iterator
 from dataclasses import replace
@@ -10,8 +11,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import builders
 import pytest
-import yaml
 from httpserver import FeedServer
 
 from aggregator.config import load_config
@@ -32,26 +33,22 @@ def item(guid: str | None, link: str, title: str, body: str = "", date: str = ""
     )
 
 
-def rss(*items: str, title: str = "Feed") -> bytes:
-    return (
-        f'<?xml version="1.0"?><rss version="2.0"><channel><title>{title}</title>'
-        f"<link>http://example.org/</link>{''.join(items)}</channel></rss>"
-    ).encode()
+# Items (see `item`) in a feed titled "Feed" unless told.
+rss = functools.partial(builders.rss, title="Feed", link="http://example.org/")
 
 
 class Env:
     def __init__(self, tmp: Path, server: FeedServer, dedupe: str) -> None:
-        data = {
-            "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
-            "database": "sqlite:///state.db",
-            "categories": {"news": {"title": "News", "dedupe": dedupe}},
-            "sources": [
+        path = builders.write_config(
+            tmp,
+            [
                 {"name": "a", "url": server.url("/a"), "category": "news"},
                 {"name": "b", "url": server.url("/b"), "category": "news"},
             ],
-        }
-        path = tmp / "config.yaml"
-        path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+            {"news": {"title": "News", "dedupe": dedupe}},
+            site=builders.site_section("t"),
+            database="sqlite:///state.db",
+        )
         self.server = server
         self.config = load_config(path)
         self.store: Store = open_store(self.config.database)

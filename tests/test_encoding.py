@@ -1,12 +1,12 @@
-"""aggregator.encoding: labels read as the WHATWG Encoding Standard maps them, BOMs, the
+"""aggregator.parse.charset: labels read as the WHATWG Encoding Standard maps them, BOMs, the
 fallbacks when a declaration is wrong, and detection of undeclared bodies."""
 
 from __future__ import annotations
 
 import pytest
 
-from aggregator.encoding import to_utf8
 from aggregator.errors import ParseError
+from aggregator.parse.charset import to_utf8
 
 
 def doc(text: str, *, declared: str | None = None) -> str:

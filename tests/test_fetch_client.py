@@ -12,11 +12,12 @@ import gzip
 import socket
 import tracemalloc
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from fakesite import FakeSite, Handler
 
 from aggregator.errors import FetchError
 from aggregator.fetch import Fetcher, FetchLimits, HostDeferred
@@ -30,8 +31,6 @@ MODIFIED = "Sat, 01 Mar 2025 11:00:00 GMT"
 # after a first redirect): most tests allow private addresses so that no lookup happens.
 OPEN = FetchLimits(connect_timeout=0.5, read_timeout=0.7, total_timeout=2.0, allow_private=True)
 GUARDED = FetchLimits(connect_timeout=0.5, read_timeout=0.7, total_timeout=2.0)
-
-Handler = Callable[[httpx.Request], httpx.Response | Awaitable[httpx.Response]]
 
 
 @pytest.fixture(autouse=True)
@@ -64,33 +63,12 @@ class Clock:
         return self.now
 
 
-class Site:
-    """Answers by URL from a table; records every request it gets."""
-
-    def __init__(self, routes: dict[str, Handler | httpx.Response] | None = None) -> None:
-        self.routes = dict(routes or {})
-        self.requests: list[httpx.Request] = []
-
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        answer = self.routes.get(str(request.url))
-        if answer is None:
-            return httpx.Response(404)
-        if isinstance(answer, httpx.Response):
-            return answer
-        result = answer(request)
-        return result if isinstance(result, httpx.Response) else await result
-
-    def urls(self) -> list[str]:
-        return [str(r.url) for r in self.requests]
-
-
 def redirect(status: int, location: str | None) -> httpx.Response:
     return httpx.Response(status, headers={"location": location} if location else {})
 
 
 def run(
-    site: Site,
+    site: FakeSite,
     url: str,
     *,
     limits: FetchLimits = OPEN,
@@ -107,7 +85,7 @@ def run(
     return asyncio.run(one())
 
 
-def failure(site: Site, url: str, **kwargs: object) -> FetchError:
+def failure(site: FakeSite, url: str, **kwargs: object) -> FetchError:
     with pytest.raises(FetchError) as caught:
         run(site, url, **kwargs)  # type: ignore[arg-type]
     return caught.value
@@ -117,7 +95,7 @@ def failure(site: Site, url: str, **kwargs: object) -> FetchError:
 
 
 def test_validators_are_sent_as_conditional_headers() -> None:
-    site = Site({"http://feeds.example/feed": httpx.Response(304)})
+    site = FakeSite({"http://feeds.example/feed": httpx.Response(304)})
     sent = Validators(etag='"v1"', last_modified=MODIFIED)
 
     result = run(site, "http://feeds.example/feed", validators=sent)
@@ -130,7 +108,7 @@ def test_validators_are_sent_as_conditional_headers() -> None:
 
 
 def test_no_validators_means_an_unconditional_get() -> None:
-    site = Site({"http://feeds.example/feed": httpx.Response(200, content=FEED)})
+    site = FakeSite({"http://feeds.example/feed": httpx.Response(200, content=FEED)})
 
     result = run(site, "http://feeds.example/feed")
 
@@ -144,7 +122,7 @@ def test_no_validators_means_an_unconditional_get() -> None:
 
 def test_304_with_new_validators_replaces_ours() -> None:
     answer = httpx.Response(304, headers={"etag": '"v2"'})
-    site = Site({"http://feeds.example/feed": answer})
+    site = FakeSite({"http://feeds.example/feed": answer})
 
     result = run(
         site,
@@ -156,7 +134,7 @@ def test_304_with_new_validators_replaces_ours() -> None:
 
 
 def test_fetched_at_is_the_clocks_now() -> None:
-    site = Site({"http://feeds.example/feed": httpx.Response(200, content=FEED)})
+    site = FakeSite({"http://feeds.example/feed": httpx.Response(200, content=FEED)})
 
     result = run(site, "http://feeds.example/feed", clock=Clock(T0 + timedelta(days=3)))
 
@@ -166,9 +144,9 @@ def test_fetched_at_is_the_clocks_now() -> None:
 # ------------------------------------------------------------ redirect policy
 
 
-def chain(statuses: tuple[int, ...]) -> Site:
+def chain(statuses: tuple[int, ...]) -> FakeSite:
     """/0 redirects to /1 with statuses[0], and so on; the last one serves the feed."""
-    site = Site({f"http://feeds.example/{len(statuses)}": httpx.Response(200, content=FEED)})
+    site = FakeSite({f"http://feeds.example/{len(statuses)}": httpx.Response(200, content=FEED)})
     for i, status in enumerate(statuses):
         site.routes[f"http://feeds.example/{i}"] = redirect(status, f"/{i + 1}")
     return site
@@ -213,7 +191,7 @@ def test_redirect_limit(hops: int, ok: bool) -> None:
 
 
 def test_redirect_loop_fails_before_asking_again() -> None:
-    site = Site(
+    site = FakeSite(
         {
             "http://feeds.example/a": redirect(301, "/b"),
             "http://feeds.example/b": redirect(302, "http://feeds.example/a"),
@@ -227,14 +205,16 @@ def test_redirect_loop_fails_before_asking_again() -> None:
 
 
 def test_redirect_without_location_fails_with_its_status() -> None:
-    error = failure(Site({"http://feeds.example/a": redirect(307, None)}), "http://feeds.example/a")
+    error = failure(
+        FakeSite({"http://feeds.example/a": redirect(307, None)}), "http://feeds.example/a"
+    )
 
     assert str(error) == "HTTP 307 redirect without a Location"
     assert error.status == 307
 
 
 def test_relative_location_is_resolved_against_the_hop() -> None:
-    site = Site(
+    site = FakeSite(
         {
             "http://feeds.example/blog/feed": redirect(301, "atom?x=1"),
             "http://feeds.example/blog/atom?x=1": httpx.Response(200, content=FEED),
@@ -253,7 +233,7 @@ def test_relative_location_is_resolved_against_the_hop() -> None:
     ],
 )
 def test_credentials_follow_only_a_same_origin_redirect(target: str, kept: bool) -> None:
-    site = Site(
+    site = FakeSite(
         {
             "http://feeds.example/feed": redirect(302, target),
             target: httpx.Response(200, content=FEED),
@@ -273,7 +253,7 @@ PUBLIC = "http://198.51.100.7/feed"  # TEST-NET-2: not in the private networks
 
 @pytest.mark.parametrize("trusted", [True, False], ids=["trusted", "untrusted"])
 def test_redirect_to_a_private_address_is_refused(trusted: bool) -> None:
-    site = Site({PUBLIC: redirect(302, "http://10.1.2.3/admin")})
+    site = FakeSite({PUBLIC: redirect(302, "http://10.1.2.3/admin")})
 
     error = failure(site, PUBLIC, limits=GUARDED, trusted=trusted)
 
@@ -282,7 +262,7 @@ def test_redirect_to_a_private_address_is_refused(trusted: bool) -> None:
 
 
 def test_untrusted_private_url_is_refused_before_any_request() -> None:
-    site = Site({"http://[::ffff:10.0.0.1]/feed": httpx.Response(200, content=FEED)})
+    site = FakeSite({"http://[::ffff:10.0.0.1]/feed": httpx.Response(200, content=FEED)})
 
     error = failure(site, "http://[::ffff:10.0.0.1]/feed", limits=GUARDED, trusted=False)
 
@@ -291,7 +271,7 @@ def test_untrusted_private_url_is_refused_before_any_request() -> None:
 
 
 def test_redirect_within_a_private_network_is_followed() -> None:
-    site = Site(
+    site = FakeSite(
         {
             "http://10.0.0.1/feed": redirect(301, "http://10.0.0.2/feed"),
             "http://10.0.0.2/feed": httpx.Response(200, content=FEED),
@@ -302,7 +282,7 @@ def test_redirect_within_a_private_network_is_followed() -> None:
 
 
 def test_allow_private_lets_a_redirect_into_a_private_network() -> None:
-    site = Site(
+    site = FakeSite(
         {PUBLIC: redirect(302, "http://10.1.2.3/feed"), "http://10.1.2.3/feed": httpx.Response(200)}
     )
 
@@ -311,7 +291,7 @@ def test_allow_private_lets_a_redirect_into_a_private_network() -> None:
 
 def test_a_host_name_is_looked_up_when_the_transport_is_given() -> None:
     # No guarded resolver runs in a caller's transport: the Fetcher looks the name up itself.
-    site = Site({"http://localhost:8080/feed": httpx.Response(200, content=FEED)})
+    site = FakeSite({"http://localhost:8080/feed": httpx.Response(200, content=FEED)})
 
     error = failure(site, "http://localhost:8080/feed", limits=GUARDED, trusted=False)
 
@@ -348,7 +328,7 @@ def test_declared_length_over_the_cap_is_refused_unread() -> None:
     answer = httpx.Response(200, headers={"content-length": "5000"}, content=body)
 
     error = failure(
-        Site({"http://feeds.example/big": answer}), "http://feeds.example/big", limits=SMALL
+        FakeSite({"http://feeds.example/big": answer}), "http://feeds.example/big", limits=SMALL
     )
 
     assert str(error) == "body larger than 1 KiB"
@@ -360,7 +340,7 @@ def test_streamed_body_over_the_cap_stops_reading() -> None:
     body = Drip(600, 1000)
 
     error = failure(
-        Site({"http://feeds.example/big": httpx.Response(200, content=body)}),
+        FakeSite({"http://feeds.example/big": httpx.Response(200, content=body)}),
         "http://feeds.example/big",
         limits=SMALL,
     )
@@ -372,7 +352,9 @@ def test_streamed_body_over_the_cap_stops_reading() -> None:
 def test_body_of_exactly_the_cap_is_accepted() -> None:
     answer = httpx.Response(200, content=Drip(256, 4))
 
-    result = run(Site({"http://feeds.example/f": answer}), "http://feeds.example/f", limits=SMALL)
+    result = run(
+        FakeSite({"http://feeds.example/f": answer}), "http://feeds.example/f", limits=SMALL
+    )
 
     assert result.content == b"x" * 1024
 
@@ -382,7 +364,7 @@ def test_decompression_bomb_is_stopped_past_the_cap() -> None:
     answer = httpx.Response(200, headers={"content-encoding": "gzip"}, content=streamed(bomb))
     limits = FetchLimits(max_bytes=64 * 1024, allow_private=True)
 
-    site = Site({"http://feeds.example/f": answer})
+    site = FakeSite({"http://feeds.example/f": answer})
 
     tracemalloc.start()
     try:
@@ -404,7 +386,7 @@ def test_answer_built_from_bytes_is_decoded_once_and_capped(size: int, ok: bool)
     # httpx decodes `content=` when the answer is built; the Fetcher reads the bytes as sent.
     packed = gzip.compress(b"x" * size)
     answer = httpx.Response(200, headers={"content-encoding": "gzip"}, content=packed)
-    site = Site({"http://feeds.example/f": answer})
+    site = FakeSite({"http://feeds.example/f": answer})
 
     if ok:
         assert run(site, "http://feeds.example/f", limits=SMALL).content == b"x" * size
@@ -438,7 +420,7 @@ def test_undecodable_body_fails(encoding: str, body: bytes, message: str) -> Non
     # Streamed: given as bytes, httpx would decode the body itself when the answer is built.
     answer = httpx.Response(200, headers={"content-encoding": encoding}, content=streamed(body))
 
-    error = failure(Site({"http://feeds.example/f": answer}), "http://feeds.example/f")
+    error = failure(FakeSite({"http://feeds.example/f": answer}), "http://feeds.example/f")
 
     assert str(error).startswith(message)
     assert error.status == 200
@@ -457,7 +439,7 @@ def slow(seconds: float, answer: httpx.Response) -> Handler:
 
 def test_total_deadline_covers_every_hop() -> None:
     limits = FetchLimits(total_timeout=0.25, allow_private=True)
-    site = Site(
+    site = FakeSite(
         {
             "http://feeds.example/a": slow(0.15, redirect(302, "/b")),
             "http://feeds.example/b": slow(0.15, httpx.Response(200, content=FEED)),
@@ -490,7 +472,7 @@ def test_transport_failures_are_told_by_kind(raised: Exception, message: str) ->
     def handler(request: httpx.Request) -> httpx.Response:
         raise raised
 
-    error = failure(Site({"http://feeds.example/f": handler}), "http://feeds.example/f")
+    error = failure(FakeSite({"http://feeds.example/f": handler}), "http://feeds.example/f")
 
     assert str(error) == message
     assert error.__cause__ is raised
@@ -502,7 +484,9 @@ def test_transport_failures_are_told_by_kind(raised: Exception, message: str) ->
 def test_retry_after_seconds_defers_the_host_by_the_clock() -> None:
     clock = Clock()
     limited = httpx.Response(429, headers={"retry-after": "120"})
-    site = Site({"http://feeds.example/a": limited, "http://feeds.example/b": httpx.Response(200)})
+    site = FakeSite(
+        {"http://feeds.example/a": limited, "http://feeds.example/b": httpx.Response(200)}
+    )
 
     async def scenario() -> tuple[FetchError, HostDeferred, dict[str, datetime], int]:
         async with Fetcher(OPEN, transport=httpx.MockTransport(site), clock=clock) as fetcher:
@@ -539,7 +523,7 @@ def test_retry_after_date_is_read_against_the_clock(now: datetime, expected: tim
     answer = httpx.Response(503, headers={"retry-after": "Sat, 01 Mar 2025 12:00:00 GMT"})
 
     error = failure(
-        Site({"http://feeds.example:8080/f": answer}),
+        FakeSite({"http://feeds.example:8080/f": answer}),
         "http://feeds.example:8080/f",
         clock=Clock(now),
     )
@@ -549,7 +533,7 @@ def test_retry_after_date_is_read_against_the_clock(now: datetime, expected: tim
 
 
 def test_a_past_deferral_does_not_hold_the_host() -> None:
-    site = Site({"http://feeds.example:8080/f": httpx.Response(200)})
+    site = FakeSite({"http://feeds.example:8080/f": httpx.Response(200)})
 
     async def scenario() -> int:
         transport = httpx.MockTransport(site)
@@ -571,7 +555,7 @@ class CountingTransport(httpx.MockTransport):
 
 
 def test_given_transport_is_closed_once_on_exit() -> None:
-    transport = CountingTransport(Site())
+    transport = CountingTransport(FakeSite())
 
     async def scenario() -> None:
         async with Fetcher(OPEN, transport=transport):
@@ -583,7 +567,7 @@ def test_given_transport_is_closed_once_on_exit() -> None:
 
 
 def test_fetch_outside_async_with_is_a_bug() -> None:
-    fetcher = Fetcher(OPEN, transport=httpx.MockTransport(Site()))
+    fetcher = Fetcher(OPEN, transport=httpx.MockTransport(FakeSite()))
 
     with pytest.raises(RuntimeError, match="outside `async with`"):
         asyncio.run(fetcher.fetch("http://feeds.example/f"))
@@ -593,3 +577,23 @@ def test_no_network_guard_is_armed() -> None:
     # The fixture above is what makes "no socket" true: it must refuse a connection.
     with pytest.raises(AssertionError, match="network use"):
         socket.create_connection(("198.51.100.7", 80))
+
+
+# ------------------------------------------------------------ the shared fixtures
+
+
+def test_a_fake_fetcher_fetches_from_the_fake_site(
+    fake_site: FakeSite, fake_fetcher: Callable[..., Fetcher]
+) -> None:
+    fake_site.add("http://feeds.example/feed", FEED, etag='"v1"', last_modified=MODIFIED)
+
+    async def one() -> FetchResult:
+        async with fake_fetcher(clock=Clock()) as fetcher:
+            return await fetcher.fetch("http://feeds.example/feed", trusted=True)
+
+    result = asyncio.run(one())
+
+    assert (result.status, result.content) == (200, FEED)
+    assert result.validators == Validators(etag='"v1"', last_modified=MODIFIED)
+    assert result.fetched_at == T0
+    assert fake_site.urls() == ["http://feeds.example/feed"]

@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import yaml
+import builders
 from httpserver import FeedServer
 
 from aggregator.config import load_config
@@ -148,10 +148,7 @@ def summaries_feed(server: FeedServer, n: int) -> bytes:
         "<description>Short summary.</description></item>"
         for i in range(n)
     )
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>Port</title>'
-        f"<link>{server.url('/')}</link>{items}</channel></rss>"
-    ).encode()
+    return builders.rss(items, title="Port", link=server.url("/"))
 
 
 def test_enrich_within_gives_up_slow_pages_at_the_budget(feed_server: FeedServer) -> None:
@@ -181,17 +178,21 @@ def test_enrich_within_gives_up_slow_pages_at_the_budget(feed_server: FeedServer
 
 def port_config(tmp_path: Path, feed_server: FeedServer) -> Config:
     """A full-text source "port" reading /feed, with a 1 s budget for its pages."""
-    data = {
-        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
-        "database": "sqlite:///state.db",
-        "fetch": {"allow_private": True, "connect_timeout": "1s", "read_timeout": "30s",
-                  "total_timeout": "30s"},
-        "categories": {"news": {"title": "News"}},
-        "sources": [{"name": "port", "url": feed_server.url("/feed"), "category": "news",
-                     "full_text": True, "full_text_budget": 1}],
-    }  # fmt: skip
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path = builders.write_config(
+        tmp_path,
+        [
+            {
+                "name": "port",
+                "url": feed_server.url("/feed"),
+                "category": "news",
+                "full_text": True,
+                "full_text_budget": 1,
+            }
+        ],
+        site=builders.site_section("t"),
+        database="sqlite:///state.db",
+        fetch={"allow_private": True} | builders.timeouts("1s", "30s", "30s"),
+    )
     return load_config(path)
 
 

@@ -9,6 +9,7 @@ a next check, and a store that cannot be written makes the daemon wait, not re-f
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -18,9 +19,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import builders
 import pytest
 import sqlalchemy as sa
-import yaml
+from builders import Story, site_rss
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
 from pgdatabase import emptied, new_database
@@ -97,60 +99,52 @@ def stored_text(url: str) -> dict[str, dict[str, str]]:
 # --------------------------------------------------------------------- feeds and config
 
 
-def rss(name: str, *, title: str | None = None, link: str | None = None, items: int = 1) -> bytes:
-    parts = [
-        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
-        f"<title>{title or name}</title><link>{link or f'http://example.org/{name}/'}</link>",
-        "<description>test</description>",
-    ]
-    for n in range(items):
-        parts.append(
-            f"<item><title>Post {n} of {name}</title>"
-            f"<link>http://example.org/{name}/{n}.html</link>"
-            f'<guid isPermaLink="false">{name}-{n}</guid>'
-            f"<pubDate>Sun, 26 Dec 2021 0{n}:35:42 GMT</pubDate>"
-            f"<description><![CDATA[<p>Body {n} of {name}</p>]]></description></item>"
+def posts(name: str, count: int = 1) -> list[Story]:
+    """`count` numbered stories of the site `name`, for `site_rss`."""
+    return [
+        Story(
+            guid=f"{name}-{n}",
+            title=f"Post {n} of {name}",
+            html=f"<p>Body {n} of {name}</p>",
+            link=f"http://example.org/{name}/{n}.html",
         )
-    parts.append("</channel></rss>")
-    return "".join(parts).encode()
+        for n in range(count)
+    ]
 
 
 def atom(name: str, *, title: str, feed_id: str, link: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        f'<title>{title}</title><id>{feed_id}</id><link rel="alternate" href="{link}"/>'
-        "<updated>2021-12-26T08:00:00Z</updated><author><name>x</name></author>"
+    return builders.atom(
         f"<entry><title>Post 0 of {name}</title><id>urn:{name}:0</id>"
         f'<link href="http://example.org/{name}/0.html"/>'
         "<updated>2021-12-26T08:00:00Z</updated>"
-        f"<content type='html'>&lt;p&gt;Body 0 of {name}&lt;/p&gt;</content></entry></feed>"
-    ).encode()
+        f"<content type='html'>&lt;p&gt;Body 0 of {name}&lt;/p&gt;</content></entry>",
+        title=title,
+        feed_id=feed_id,
+        head=f'<link rel="alternate" href="{link}"/><updated>2021-12-26T08:00:00Z</updated>'
+        "<author><name>x</name></author>",
+        prolog='<?xml version="1.0" encoding="utf-8"?>',
+    )
 
 
-def write_config(tmp: Path, server: FeedServer, database: str, names: list[str]) -> Path:
-    config = {
-        "site": {
-            "title": "Test Site",
-            "base_url": "https://news.example.org/",
-            "output_dir": "out",
-            "language": "en",
-        },
-        "database": database,
-        "fetch": {"connect_timeout": "2s", "read_timeout": "5s", "total_timeout": "10s"},
-        "categories": {"news": {"title": "News"}},
-        "sources": [
-            {"name": n, "url": server.url(f"/{n}.xml"), "category": "news", "interval": "30m"}
-            for n in names
-        ],
-    }
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
-    return path
+def news_sources(server: FeedServer, names: list[str]) -> list[dict[str, str]]:
+    """A source in category news, every 30 minutes, for each name: /NAME.xml on `server`."""
+    return [
+        {"name": n, "url": server.url(f"/{n}.xml"), "category": "news", "interval": "30m"}
+        for n in names
+    ]
+
+
+# This file's config: the database is each test's, sources are `news_sources`.
+write_config = functools.partial(
+    builders.write_config,
+    site=builders.site_section(language="en"),
+    fetch=builders.timeouts("2s", "5s", "10s"),
+)
 
 
 def serve_good(server: FeedServer) -> None:
     for name in GOOD:
-        server.add(f"/{name}.xml", rss(name))
+        server.add(f"/{name}.xml", site_rss(name, posts(name)))
 
 
 def status(config: Path) -> dict[str, dict[str, object]]:
@@ -180,11 +174,19 @@ def assert_next_check_ahead(row: dict[str, object]) -> None:
 # Each way a NUL or another control reaches a field we store.
 BAD_FEEDS = [
     pytest.param(
-        {"body": rss("bad", title="Bad\x00title", link="http://example.org/b\x00ad/")},
+        {
+            "body": site_rss(
+                "bad", posts("bad"), title="Bad\x00title", link="http://example.org/b\x00ad/"
+            )
+        },
         id="raw-nul-in-channel-title-and-link",
     ),
     pytest.param(
-        {"body": rss("bad", title="Bad&#0;title", link="http://example.org/b&#x0;ad/")},
+        {
+            "body": site_rss(
+                "bad", posts("bad"), title="Bad&#0;title", link="http://example.org/b&#x0;ad/"
+            )
+        },
         id="nul-character-reference",
     ),
     pytest.param(
@@ -200,7 +202,7 @@ BAD_FEEDS = [
     ),
     pytest.param(
         {
-            "body": rss("bad"),
+            "body": site_rss("bad", posts("bad")),
             "etag": '"a\x01b"',
             "last_modified": "Sun, 26 Dec 2021 08:00:00 \x1fGMT",
         },
@@ -223,7 +225,7 @@ def test_a_control_in_one_feed_leaves_the_round_whole(
         etag=etag if isinstance(etag, str) else False,
         last_modified=last_modified if isinstance(last_modified, str) else None,
     )
-    config = write_config(tmp_path, feed_server, db_url, ["bad", *GOOD])
+    config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=db_url)
 
     proc = run_cli(config, "run", "--once", check=False)
 
@@ -246,8 +248,8 @@ def test_a_state_the_database_refuses_fails_only_its_source(
 ) -> None:
     # Any refusal of a row's data, not only a NUL: a constraint the bad feed's title breaks.
     serve_good(feed_server)
-    feed_server.add("/bad.xml", rss("bad", title="Refused title"))
-    config = write_config(tmp_path, feed_server, pg_url, ["bad", *GOOD])
+    feed_server.add("/bad.xml", site_rss("bad", posts("bad"), title="Refused title"))
+    config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=pg_url)
     run_cli(config, "status")  # creates the schema
     execute(
         pg_url,
@@ -276,8 +278,8 @@ def test_a_post_the_database_refuses_fails_only_its_source(
     tmp_path: Path, feed_server: FeedServer, pg_url: str
 ) -> None:
     serve_good(feed_server)
-    feed_server.add("/bad.xml", rss("bad", items=3))
-    config = write_config(tmp_path, feed_server, pg_url, ["bad", *GOOD])
+    feed_server.add("/bad.xml", site_rss("bad", posts("bad", 3)))
+    config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=pg_url)
     run_cli(config, "status")
     execute(
         pg_url,
@@ -305,8 +307,8 @@ def test_a_round_the_store_fails_still_records_the_next_checks(
 ) -> None:
     # The database fails (not for a row's data) while storing one source's posts.
     serve_good(feed_server)
-    feed_server.add("/bad.xml", rss("bad"))
-    config = write_config(tmp_path, feed_server, pg_url, ["bad", *GOOD])
+    feed_server.add("/bad.xml", site_rss("bad", posts("bad")))
+    config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=pg_url)
     run_cli(config, "status")
     execute(
         pg_url,
@@ -366,9 +368,9 @@ def test_daemon_fetches_a_feed_with_a_nul_once_per_interval(
     tmp_path: Path, feed_server: FeedServer, pg_url: str
 ) -> None:
     serve_good(feed_server)
-    feed_server.add("/bad.xml", rss("bad", title="Bad\x00title"))
+    feed_server.add("/bad.xml", site_rss("bad", posts("bad"), title="Bad\x00title"))
     names = ["bad", *GOOD]
-    config = write_config(tmp_path, feed_server, pg_url, names)
+    config = write_config(tmp_path, news_sources(feed_server, names), database=pg_url)
 
     log = daemon_requests(config, feed_server, names, seconds=5)
 
@@ -402,7 +404,7 @@ def test_daemon_backs_off_when_no_state_can_be_saved(
 ) -> None:
     serve_good(feed_server)
     names = list(GOOD)
-    config = write_config(tmp_path, feed_server, db_url, names)
+    config = write_config(tmp_path, news_sources(feed_server, names), database=db_url)
     run_cli(config, "status")  # creates the schema
     _refuse_source_writes(db_url)
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import yaml
+from builders import LOWER_UTF8_PROLOG, atom, rss
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -536,7 +537,7 @@ def test_date_offset_corrects_a_wrong_clock() -> None:
     ],
 )
 def test_cst_follows_the_source_zone(zone: str, expected: datetime) -> None:
-    content = rss_bytes(
+    content = rss(
         "<item><guid>1</guid><title>t</title>"
         "<pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
     )
@@ -548,20 +549,13 @@ def test_cst_follows_the_source_zone(zone: str, expected: datetime) -> None:
 
 
 def test_cst_follows_the_site_zone_when_the_source_has_none() -> None:
-    content = rss_bytes(
+    content = rss(
         "<item><guid>1</guid><title>t</title>"
         "<pubDate>Sun, 26 Dec 2021 09:35:42 CST</pubDate></item>"
     )
     feed = parse(content, {"content-type": "application/rss+xml"}, url=FEED_URL)
     (post,) = normalize(feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=FEED_URL)
     assert post.published == datetime(2021, 12, 26, 1, 35, 42, tzinfo=UTC)
-
-
-def rss_bytes(items: str) -> bytes:
-    return (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
-        f"<link>https://site.example.org/</link>{items}</channel></rss>"
-    ).encode()
 
 
 # ---------------------------------------------------------------- images, paragraphs
@@ -754,26 +748,27 @@ def test_content_hash_follows_what_the_post_shows() -> None:
 
 
 def _rss_with_title(title_xml: str) -> bytes:
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
-        "<link>https://titles.example.org/</link><item>"
-        f"<title>{title_xml}</title><guid>https://titles.example.org/1</guid>"
-        "<link>https://titles.example.org/1</link><description>Body text.</description>"
-        "</item></channel></rss>"
-    ).encode()
+    return rss(
+        f"<item><title>{title_xml}</title><guid>https://titles.example.org/1</guid>"
+        "<link>https://titles.example.org/1</link><description>Body text.</description></item>",
+        title="t",
+        link="https://titles.example.org/",
+        prolog=LOWER_UTF8_PROLOG,
+    )
 
 
 def _atom_with_title(title_xml: str, kind: str | None) -> bytes:
     type_attribute = f' type="{kind}"' if kind else ""
-    return (
-        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
-        "<title>t</title><id>tag:titles.example.org,2024:feed</id>"
-        '<link href="https://titles.example.org/"/><updated>2024-05-01T08:00:00Z</updated>'
+    return atom(
         "<entry><id>tag:titles.example.org,2024:1</id>"
         f"<title{type_attribute}>{title_xml}</title>"
         '<link href="https://titles.example.org/1"/><updated>2024-05-01T08:00:00Z</updated>'
-        '<content type="html">&lt;p&gt;Body text.&lt;/p&gt;</content></entry></feed>'
-    ).encode()
+        '<content type="html">&lt;p&gt;Body text.&lt;/p&gt;</content></entry>',
+        title="t",
+        feed_id="tag:titles.example.org,2024:feed",
+        head='<link href="https://titles.example.org/"/><updated>2024-05-01T08:00:00Z</updated>',
+        prolog=LOWER_UTF8_PROLOG,
+    )
 
 
 # Titles as feeds write them (the element's XML), and what a reader reads. RSS says nothing
@@ -916,7 +911,7 @@ def test_feed_titles_read_as_a_reader_reads_them(
 
 
 def test_feed_title_table_is_long_and_the_fast_path_carries_most_of_it() -> None:
-    from aggregator.fastparse import parse_fast
+    from aggregator.parse.fast import parse_fast
 
     assert len(FEED_TITLES) >= 40
     carried = 0

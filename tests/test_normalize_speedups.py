@@ -22,13 +22,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregator import fastparse
 from aggregator import normalize as norm
-from aggregator.dates import _parse_date
 from aggregator.normalize.identity import _GLOBAL_ID, _digest, _json_clean_string, _salt
 from aggregator.normalize.text import _UNSAFE_CHARS, _html_to_text, _sanitized_text
 from aggregator.normalize.urls import _absolute
-from aggregator.parse import parse, parse_date
+from aggregator.parse import fast_markup, fast_scan, parse, parse_date
+from aggregator.parse.dates import _parse_date
 from aggregator.types import ParsedFeed, Post, RawEntry, Source
 from aggregator.urls import clean_url as _clean_url
 from aggregator.urls import http_url as _http_url
@@ -298,8 +297,8 @@ def test_absolute_is_the_reference(url: str | None, base: str | None) -> None:
 def test_fastparse_resolve_is_urljoin(href: str, base: str | None) -> None:
     expected = ref_resolve(base, href)
     try:
-        got: str | None = fastparse._resolve(base, href)
-    except fastparse._Decline:
+        got: str | None = fast_markup._resolve(base, href)
+    except fast_markup._Decline:
         got = None
     assert got == expected
 
@@ -430,7 +429,7 @@ _XML_PIECES = st.sampled_from(
 @settings(max_examples=500, deadline=None)
 @given(st.lists(_XML_PIECES, max_size=16).map(b"".join))
 def test_child_markup_pattern_finds_what_the_backtracking_one_finds(body: bytes) -> None:
-    found = fastparse._CHILD_MARKUP.search(body)
+    found = fast_scan._CHILD_MARKUP.search(body)
     expected = _CHILD_MARKUP_BACKTRACKING.search(body)
     assert (found and found.span()) == (expected and expected.span())
 

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import builders
 import pytest
+from builders import CONTENT_NS, DC_NS, atom, bind_namespace, xmlns
 
 from aggregator.errors import ParseError
 from aggregator.parse import parse, parse_date
@@ -21,20 +24,8 @@ CHINESE_TITLE = "《天津市新一代信息技术产业发展“十四五”专
 CHINESE_BODY = "<p>日前，市工信局正式印发专项规划，电子信息制造业产值将突破3000亿元。</p>"
 
 
-def rss(items: str, *, channel: str = "", prolog: str = '<?xml version="1.0"?>') -> bytes:
-    return (
-        f'{prolog}<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/">'
-        f"<channel><title>T</title><link>https://site.example.org/</link>{channel}"
-        f"{items}</channel></rss>"
-    ).encode()
-
-
-def atom(entries: str) -> bytes:
-    return (
-        '<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>'
-        "<id>tag:example.org,2021:feed</id><updated>2021-12-26T00:00:00Z</updated>"
-        f'<link href="https://atom.example.org/"/>{entries}</feed>'
-    ).encode()
+# RSS with the content: namespace bound, Atom as builders.atom writes it.
+rss = functools.partial(builders.rss, namespaces=xmlns("content", CONTENT_NS))
 
 
 # ---------------------------------------------------------------------- golden
@@ -271,7 +262,7 @@ def test_zone_less_date_is_naive() -> None:
 @pytest.mark.parametrize("fast", [True, False], ids=["fast", "reference"])
 def test_feedparser_reading_of_a_refused_date_is_not_used(raw: str, fast: bool) -> None:
     body = f"<item><title>x</title><pubDate>{raw}</pubDate><dc:date>{raw}</dc:date></item>"
-    feed = rss(body).replace(b"<rss ", b'<rss xmlns:dc="http://purl.org/dc/elements/1.1/" ')
+    feed = bind_namespace(rss(body), "dc", DC_NS)
     (entry,) = parse(feed, XML, url=URL, fast=fast).entries
     assert entry.published is None and entry.updated is None
 

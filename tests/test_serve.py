@@ -133,18 +133,22 @@ def test_hidden_and_missing_files_are_404(site: tuple[Path, int]) -> None:
     assert moved.status == 301 and moved.getheader("Location") == "/category/"
 
 
-def test_routes_answer_before_files(
-    site: tuple[Path, int], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_routes_answer_before_files(tmp_path: Path) -> None:
     def ok(handler: SiteHandler) -> None:
         handler.send_response(200)
         handler.send_header("Content-Length", "2")
         handler.end_headers()
         handler.wfile.write(b"ok")
 
-    monkeypatch.setattr(SiteHandler, "ROUTES", {"/index.html": ok})
-    _, data = body(site[1], "/index.html")
-    assert data == b"ok"
+    root = tmp_path / "site"
+    root.mkdir()
+    (root / "index.html").write_text("<p>home</p>", encoding="utf-8")
+    (root / "other.html").write_text("<p>other</p>", encoding="utf-8")
+    with running(make_server(root, port=0, routes={"/index.html": ok})) as port:
+        assert body(port, "/index.html")[1] == b"ok"
+        assert body(port, "/other.html")[1] == b"<p>other</p>"  # the files answer the rest
+    with running(make_server(root, port=0)) as port:  # routes belong to one server only
+        assert body(port, "/index.html")[1] == b"<p>home</p>"
 
 
 # ------------------------------------------------------------- what the site is not

@@ -11,9 +11,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import builders
 import pytest
 import sqlalchemy as sa
-import yaml
+from builders import UTF8_PROLOG, rss_item, site_section, timeouts
 from clirunner import run_cli
 from httpserver import FeedServer, http_date
 
@@ -28,18 +29,24 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def rss(title: str = "Feed", *, items: int = 2, ttl: int | None = None, tag: str = "") -> bytes:
-    ttl_element = f"<ttl>{ttl}</ttl>" if ttl else ""
-    entries = "".join(
-        f"<item><title>{title} {tag}{n}</title><link>http://example.org/{n}</link>"
-        f"<guid>{title}-{n}</guid><pubDate>Wed, 01 May 2024 0{n}:00:00 GMT</pubDate>"
-        f"<description>item {n}</description></item>"
+    """A feed of `items` items, guids made of its title, dated an hour apart on 1 May 2024."""
+    entries = (
+        rss_item(
+            title=f"{title} {tag}{n}",
+            link=f"http://example.org/{n}",
+            guid=f"{title}-{n}",
+            pub_date=f"Wed, 01 May 2024 0{n}:00:00 GMT",
+            description=f"item {n}",
+        )
         for n in range(items)
     )
-    return (
-        f'<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>'
-        f"<title>{title}</title><link>http://example.org/</link>{ttl_element}"
-        f"{entries}</channel></rss>"
-    ).encode()
+    return builders.rss(
+        *entries,
+        title=title,
+        link="http://example.org/",
+        channel=f"<ttl>{ttl}</ttl>" if ttl else "",
+        prolog=UTF8_PROLOG,
+    )
 
 
 def write_config(
@@ -49,18 +56,15 @@ def write_config(
     fetch: dict[str, Any] | None = None,
     interval: str = "30m",
 ) -> Path:
-    data = {
-        "site": {"title": "t", "base_url": "https://news.example.org/", "output_dir": "out"},
-        "database": "sqlite:///state.db",
-        "schedule": {"interval": interval},
-        "fetch": {"connect_timeout": "1s", "read_timeout": "1s", "total_timeout": "3s"}
-        | (fetch or {}),
-        "categories": {"news": {"title": "News"}},
-        "sources": [{"category": "news"} | s for s in sources],
-    }
-    path = tmp / "config.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    return path
+    """The config of these tests: every source in category news unless it says otherwise."""
+    return builders.write_config(
+        tmp,
+        [{"category": "news"} | s for s in sources],
+        site=site_section("t"),
+        database="sqlite:///state.db",
+        schedule={"interval": interval},
+        fetch=timeouts("1s", "1s", "3s") | (fetch or {}),
+    )
 
 
 class Clock:

@@ -50,6 +50,10 @@ def test_iri_href(url: str | None, href: str | None) -> None:
         pytest.param("/p/1", None, id="path"),
         pytest.param("tag:Example.org,2021:x", None, id="tag-upper-case-authority"),
         pytest.param("tag:example.org:x", None, id="tag-without-date"),
+        pytest.param("tag:example.org,2021:%", None, id="tag-lone-percent"),
+        pytest.param(
+            "tag:example.org,2021:a%2Fb", "tag:example.org,2021:a%2Fb", id="tag-pct-encoded"
+        ),
         pytest.param("javascript:alert(1)", None, id="javascript"),
         pytest.param("mailto:a@b.c", None, id="other-scheme"),
     ],

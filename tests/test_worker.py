@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urljoin
 
+import builders
 import pytest
 import yaml
 from clirunner import aggregator_command
@@ -160,10 +161,7 @@ def _pool_config(tmp_path: Path, feed_server: FeedServer) -> Path:
         f"<description>&lt;p&gt;Body {j}&lt;/p&gt;</description></item>"
         for j in range(50)
     )
-    body = (
-        '<?xml version="1.0"?><rss version="2.0"><channel><title>F</title>'
-        f"<link>http://example.org/</link>{items}</channel></rss>"
-    ).encode()
+    body = builders.rss(items, title="F", link="http://example.org/")
     feed_server.add("/now.rss", body)
     # Slow sources keep the round (and so the pool) going for seconds after it started.
     feed_server.add("/slow.rss", body, delay=3.0)

@@ -9,7 +9,7 @@ Must NOT build a path or URL itself, render a feed format or speak HTTP.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -43,8 +43,16 @@ class Publisher:
     once written, except when retention removes posts from them.
     """
 
-    def __init__(self, config: Config, store: PublishReads, *, now: datetime | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: PublishReads,
+        *,
+        now: datetime | None = None,
+        on_post: Callable[[Post], None] | None = None,
+    ) -> None:
         self.config = config
+        self.on_post = on_post  # called after each post's files are queued (progress)
         self.site = config.site
         self.store = store
         self.now = now or datetime.now(UTC)
@@ -174,6 +182,8 @@ class Publisher:
     def write_post(self, post: Post) -> None:
         """Write a post's file and its page (queued: done when the publish returns)."""
         self._posts.write(post, fresh=post.key in self._fresh)
+        if self.on_post is not None:
+            self.on_post(post)
 
     # ---------------------------------------------------------- feeds, pages
 
@@ -264,10 +274,17 @@ class Publisher:
         remove(path, self.report)
 
 
-def publish(config: Config, store: PublishReads, *, full: bool = False) -> PublishReport:
-    """Publish what changed (everything with `full`).
+def publish(
+    config: Config,
+    store: PublishReads,
+    *,
+    full: bool = False,
+    on_post: Callable[[Post], None] | None = None,
+) -> PublishReport:
+    """Publish what changed (everything with `full`); `on_post` is told of each post
+    written.
 
     Raises:
         PublishError: a file could not be written.
     """
-    return Publisher(config, store).publish(full=full)
+    return Publisher(config, store, on_post=on_post).publish(full=full)

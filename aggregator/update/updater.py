@@ -58,7 +58,7 @@ class Updater:
         self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
         self.rng = rng or random.Random()
-        # The round running now (for update_source, which subclasses wrap): None between.
+        # The round running now (for update_source): None between.
         self._pipeline: Pipeline | None = None
         # Sources fetched in a round whose state could not be saved at all (the database
         # down mid-round), with the next check that state held: not fetched again before
@@ -91,9 +91,14 @@ class Updater:
         return [s for s in self.config.sources if s.name in due]
 
     async def run_round(
-        self, sources: Iterable[Source] | None = None, *, every: bool = False
+        self,
+        sources: Iterable[Source] | None = None,
+        *,
+        every: bool = False,
+        on_source: Callable[[SourceOutcome], None] | None = None,
     ) -> RoundReport:
-        """Fetch, parse, normalize and store the given (default: due) sources.
+        """Fetch, parse, normalize and store the given (default: due) sources; `on_source`
+        is told of each source as it finishes.
 
         A state or post that the database refuses fails its source only. When the database
         fails otherwise, no further source is started, the states of those fetched are
@@ -127,7 +132,7 @@ class Updater:
                 self._pipeline = Pipeline(
                     self.config, self.store, round_, clock=self.clock, rng=self.rng
                 )
-                outcomes = await self._lanes(round_, todo)
+                outcomes = await self._lanes(round_, todo, on_source)
         finally:
             self._pipeline = None
         report.outcomes = [
@@ -141,7 +146,12 @@ class Updater:
         report.seconds = time.monotonic() - started
         return report
 
-    async def _lanes(self, round_: Round, todo: Sequence[Source]) -> list[SourceOutcome]:
+    async def _lanes(
+        self,
+        round_: Round,
+        todo: Sequence[Source],
+        on_source: Callable[[SourceOutcome], None] | None,
+    ) -> list[SourceOutcome]:
         """Every source of `todo` through `update_source`, in lanes that each take the next
         source until none is left: as many lanes as requests may be in flight, so a round
         of 20,000 sources holds 50 tasks, not 20,000. A lane starts no source once the
@@ -153,10 +163,13 @@ class Updater:
                 if round_.stopping:
                     return
                 try:
-                    outcomes[i] = await self.update_source(todo[i], fetcher)
+                    outcome = await self.update_source(todo[i], fetcher)
                 except StoreError as e:
                     round_.failures.append(e)
                     return
+                outcomes[i] = outcome
+                if on_source is not None:
+                    on_source(outcome)
 
         async with Fetcher(self.limits) as fetcher:
             # Hosts that asked to be left alone in an earlier round (or another process).

@@ -22,7 +22,7 @@ import webencodings
 
 from aggregator.errors import ParseError
 
-__all__ = ["Decoded", "to_utf8"]
+__all__ = ["Decoded", "to_utf8", "utf8_unchecked"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +178,27 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
         ParseError: the encoding named is one the standard refuses to decode
             ("replacement": ISO-2022-KR, HZ-GB-2312...).
     """
+    unicode = _from_bom(content)
+    if unicode is not None:
+        return unicode
+    prolog, names = _declared(content, content_type)
+    declared = _from_declared(content, prolog, names)
+    if declared is not None:
+        return declared
+    if _UTF8_NAME not in names and _is_utf8(content):
+        return _utf8(content, prolog)
+    if _mostly_utf8(content):
+        return _transcoded(content.decode("utf-8", "replace"), _UTF8_NAME)
+    # Nothing declared, or nothing declared fits: the detector's reading, if it is sure.
+    detected = _detected(content, guess_gb18030=not names)
+    if detected is not None:
+        return detected
+    name = names[0] if names else "windows-1252"
+    return _transcoded(_decoder(name)(content, _REPLACE), name)
+
+
+def _from_bom(content: bytes) -> Decoded | None:
+    """The body read in the UTF its BOM or its first "<" names; None when neither does."""
     for bom, codec, name in _BOMS:
         if content.startswith(bom):
             rest = content[len(bom) :]
@@ -189,7 +210,57 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
         if content.startswith(start):
             text = content.decode(codec, "replace")
             return _transcoded(text, name)
+    return None
 
+
+def _from_declared(
+    content: bytes, prolog: re.Match[bytes] | None, names: list[str]
+) -> Decoded | None:
+    """The body read in the first encoding declared (`names`, _declared's) it is valid
+    in; None when it is valid in none of them."""
+    for name in names:
+        if name == _UTF8_NAME:
+            if _is_utf8(content):
+                return _utf8(content, prolog)
+            continue
+        try:
+            text = _decoder(name)(content, _STRICT)
+        except UnicodeDecodeError:
+            continue
+        return _transcoded(text, name)
+    return None
+
+
+def utf8_unchecked(content: bytes, content_type: str | None) -> bytes | None:
+    """What to_utf8 returns for `content` if it is valid UTF-8, found without reading it:
+    None when to_utf8 would try another encoding first (a UTF-16 or UTF-32 BOM or start,
+    another encoding declared before UTF-8). Whether `content` is valid UTF-8 is the
+    caller's to tell (to_utf8 reads invalid bytes otherwise); the fast parser tells it in
+    the scan it makes of the body anyway.
+
+    Raises:
+        ParseError: as to_utf8 does, for an encoding the standard refuses to decode.
+    """
+    if content.startswith(_BOMS[2][0]):  # UTF-8's BOM, read as to_utf8 reads it
+        rest = content[len(_BOMS[2][0]) :]
+        return _utf8(rest, _PROLOG.match(rest, 0, 1024)).body
+    if content.startswith(tuple(bom for bom, _codec, _name in _BOMS)) or content.startswith(
+        tuple(start for start, _codec, _name in _WIDE_STARTS)
+    ):
+        return None
+    prolog, names = _declared(content, content_type)
+    if names and names[0] != _UTF8_NAME:
+        return None
+    return _utf8(content, prolog).body
+
+
+def _declared(content: bytes, content_type: str | None) -> tuple[re.Match[bytes] | None, list[str]]:
+    """The XML declaration, and the WHATWG names of the encodings the Content-Type and then
+    the declaration name (known ones, each once), in to_utf8's order.
+
+    Raises:
+        ParseError: the first encoding named is one the standard refuses to decode.
+    """
     prolog = _PROLOG.match(content, 0, 1024)
     labels: list[str] = []
     if content_type and "charset" in content_type.lower():
@@ -206,27 +277,7 @@ def to_utf8(content: bytes, content_type: str | None) -> Decoded:
             raise ParseError(f"unsupported charset {label[:40]!r}: browsers decode it to nothing")
         if known is not None and known != "replacement" and known not in names:
             names.append(known)
-
-    for name in names:
-        if name == _UTF8_NAME:
-            if _is_utf8(content):
-                return _utf8(content, prolog)
-            continue
-        try:
-            text = _decoder(name)(content, _STRICT)
-        except UnicodeDecodeError:
-            continue
-        return _transcoded(text, name)
-    if _UTF8_NAME not in names and _is_utf8(content):
-        return _utf8(content, prolog)
-    if _mostly_utf8(content):
-        return _transcoded(content.decode("utf-8", "replace"), _UTF8_NAME)
-    # Nothing declared, or nothing declared fits: the detector's reading, if it is sure.
-    detected = _detected(content, guess_gb18030=not names)
-    if detected is not None:
-        return detected
-    name = names[0] if names else "windows-1252"
-    return _transcoded(_decoder(name)(content, _REPLACE), name)
+    return prolog, names
 
 
 def _whatwg_name(label: str, *, in_document: bool) -> str | None:

@@ -1,47 +1,40 @@
-"""The long-running daemon: APScheduler 3 (asyncio) wiring around Updater and publish.
+"""The long-running daemon: APScheduler 3 (asyncio) wiring around Updater and publish, on
+one event loop: signals, ticks, the publisher task, reloads, a clean stop.
 
 Decides nothing about when a source is due (the store holds each next check time,
-schedule.py computes it) and writes nothing itself: rounds go through Updater, files
-through publish.
+schedule.py computes it) nor when to publish (debounce.py); writes nothing itself: rounds
+go through Updater, files through publish, a reload's schedules through reload.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import signal
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aggregator.config import ConfigFingerprint, config_fingerprint, load_config
-from aggregator.errors import ConfigError, PublishError, StoreError
-from aggregator.lock import AlreadyRunning, InstanceLock, acquire_instance_lock
+from aggregator.daemon.debounce import Debouncer
+from aggregator.daemon.lockwatch import LockWatch
+from aggregator.daemon.logs import log, log_publish, log_round
+from aggregator.daemon.reload import log_reload, reloaded
+from aggregator.errors import PublishError, StoreError
+from aggregator.lock import InstanceLock, acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files, publish
 from aggregator.store import open_store
 from aggregator.types import UTC, Config, Source
 
-# The CLI imports this module for its settings and log lines: APScheduler and the fetching
-# side (aiohttp, httpx, the parsers) are imported by the Daemon that uses them, not here.
+# The CLI imports this module for its settings: APScheduler and the fetching side
+# (aiohttp, httpx, the parsers) are imported by the Daemon that uses them, not here.
 if TYPE_CHECKING:
-    from aggregator.publish import PublishReport
     from aggregator.store import Store
-    from aggregator.update import RoundReport, Updater
+    from aggregator.update import Updater
 
-__all__ = [
-    "Daemon",
-    "DaemonSettings",
-    "log_publish",
-    "log_round",
-    "run_daemon",
-]
-
-log = logging.getLogger("aggregator.daemon")
+__all__ = ["Daemon", "DaemonSettings", "run_daemon"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,58 +47,6 @@ class DaemonSettings:
     max_publish_delay: float = 10.0  # …but no later than this after the first change
     watch: float = 1.0  # how often config.yaml and the source lists are checked for edits
     lock_check: float = 2.0  # how often the instance lock is made sure of (a round trip)
-
-
-# ------------------------------------------------------------------ logging
-
-
-def log_round(report: RoundReport, *, logger: logging.Logger = log) -> None:
-    """One log line for a round, with its figures as fields for `--log-format json`."""
-    logger.info(
-        report.summary(),
-        extra={
-            "fields": {
-                "event": "round",
-                "due": report.due,
-                "fetched": report.fetched,
-                "not_modified": report.not_modified,
-                "new": report.new,
-                "updated": report.updated,
-                "errors": len(report.errors),
-                "failed": [o.name for o in report.errors],
-                "seconds": round(report.seconds, 3),
-            }
-        },
-    )
-
-
-def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger = log) -> None:
-    """One log line for a publish, with its figures as fields."""
-    logger.info(
-        "published %d posts, %d files written, %d removed in %.2fs",
-        result.posts,
-        len(result.written),
-        len(result.removed),
-        seconds,
-        extra={
-            "fields": {
-                "event": "publish",
-                "posts": result.posts,
-                "written": len(result.written),
-                "removed": len(result.removed),
-                "seconds": round(seconds, 3),
-            }
-        },
-    )
-
-
-# ------------------------------------------------------------------ recovery
-
-# write_atomic's temp files: ".<name>.<pid>.tmp" beside the file they replace, or
-# "<pid>.<n>.tmp" in the output's temp folder.
-
-
-# ------------------------------------------------------------------ the daemon
 
 
 class Daemon:
@@ -122,15 +63,15 @@ class Daemon:
         settings: DaemonSettings | None = None,
         lock: InstanceLock | None = None,
     ) -> None:
-        self.config_path = config_path
-        self.lock = lock
-        self.config = config
-        self.store = store
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         from aggregator.update import Updater
 
-        self.settings = settings or DaemonSettings()
+        self.config_path = config_path
+        self.config = config
+        self.store = store
+        self.settings = s = settings or DaemonSettings()
+        self.lock = LockWatch(lock)
         self.updater = Updater(config, store)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
@@ -138,11 +79,8 @@ class Daemon:
         self.failed = False
         self._round: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self._first_change: float | None = None
-        self._publish_at: float | None = None  # monotonic time the publisher is asked for
+        self._debounce = Debouncer(delay=s.debounce, max_delay=s.max_publish_delay)
         self._fingerprint: ConfigFingerprint = config_fingerprint(config_path)
-        self._locked = True  # False: the instance lock is lost and not yet taken again
-        self._lost: AlreadyRunning | None = None  # another process took the lock
 
     # ------------------------------------------------------------ lifecycle
 
@@ -152,20 +90,11 @@ class Daemon:
         Raises:
             AlreadyRunning: the instance lock was lost and another process holds it now.
         """
-        from apscheduler.triggers.interval import IntervalTrigger
-
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._on_stop_signal, sig)
         loop.add_signal_handler(signal.SIGHUP, self.reload, "SIGHUP")
-        s = self.settings
-        job: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
-        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=s.tick), id="tick", **job)
-        self.scheduler.add_job(self._watch, IntervalTrigger(seconds=s.watch), id="watch", **job)
-        if self.lock is not None:
-            lock_every = IntervalTrigger(seconds=s.lock_check)
-            self.scheduler.add_job(self._check_lock, lock_every, id="lock", **job)
-        self._schedule_publish_job()
+        self._add_jobs()
         publisher = asyncio.create_task(self._publisher())
         # A previous life may have stored posts and died before publishing them.
         self._request_publish(immediately=True)
@@ -180,9 +109,21 @@ class Daemon:
         await self._tick()  # the first round now, not a tick from now
         await self.stopping.wait()
         await self._stop(publisher)
-        if self._lost is not None:
-            raise self._lost
+        if self.lock.lost is not None:
+            raise self.lock.lost
         return 1 if self.failed else 0
+
+    def _add_jobs(self) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        s = self.settings
+        job: dict[str, Any] = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        self.scheduler.add_job(self._tick, IntervalTrigger(seconds=s.tick), id="tick", **job)
+        self.scheduler.add_job(self._watch, IntervalTrigger(seconds=s.watch), id="watch", **job)
+        if self.lock.lock is not None:
+            lock_every = IntervalTrigger(seconds=s.lock_check)
+            self.scheduler.add_job(self._check_lock, lock_every, id="lock", **job)
+        self._schedule_publish_job()
 
     def _on_stop_signal(self, sig: signal.Signals) -> None:
         if self.stopping.is_set():
@@ -190,30 +131,20 @@ class Daemon:
             self.force.set()
             return
         log.info("%s: stopping", sig.name, extra={"fields": {"event": "stopping"}})
+        self._stop_soon()
+
+    def _stop_soon(self) -> None:
         self.stopping.set()
         self._wake.set()
 
     async def _stop(self, publisher: asyncio.Task[None]) -> None:
         self.scheduler.shutdown(wait=False)
-        current = self._round
-        if current is not None and not current.done():
-            grace = self.settings.grace
-            log.info("waiting up to %.0fs for fetches in flight", grace)
-            forced = asyncio.create_task(self.force.wait())
-            await asyncio.wait(
-                {current, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED
-            )
-            forced.cancel()
-            if not current.done():
-                # What was stored stays stored; the sources cut short are still due.
-                log.warning("fetches in flight cut short after %.0fs", grace)
-                current.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await current
+        if self._round is not None:
+            await _let_finish(self._round, self.force, grace=self.settings.grace)
         # The publisher finishes a publish in progress, then sees `stopping` and returns.
         self._wake.set()
         await publisher
-        if not self.failed and self._lost is None:
+        if not self.failed and self.lock.lost is None:
             # Whatever rounds stored meanwhile goes out now rather than at the next start.
             await self._publish()
         log.info("stopped", extra={"fields": {"event": "stopped"}})
@@ -223,46 +154,24 @@ class Daemon:
         # (systemd's Restart=on-failure) starts a fresh process.
         log.exception("%s: unexpected error, stopping", what)
         self.failed = True
-        self.stopping.set()
-        self._wake.set()
-
-    # ------------------------------------------------------------ the lock
+        self._stop_soon()
 
     async def _check_lock(self) -> None:
-        lock = self.lock
-        if lock is None or self.stopping.is_set():
+        if self.stopping.is_set():
             return
-        try:
-            # In a thread: a database slow to answer must not hold up the event loop.
-            retaken = await asyncio.to_thread(lock.check)
-        except AlreadyRunning as e:
+        await self.lock.check()
+        if self.lock.lost is not None:
             # Two instances would fetch and publish over each other: this one goes. What
             # was stored stays stored; the other instance publishes it.
-            self._lost = e
-            self._locked = False
             self.force.set()  # no grace for fetches in flight
-            self.stopping.set()
-            self._wake.set()
-            return
-        except StoreError as e:
-            if self._locked:
-                log.error("%s; no rounds or publishing until it is held again", e)
-            self._locked = False
-            return
-        if retaken or not self._locked:
-            log.warning(
-                "instance lock was lost (its database session ended) and is held again: %s",
-                lock.description,
-                extra={"fields": {"event": "lock_retaken"}},
-            )
-        self._locked = True
+            self._stop_soon()
 
     # ---------------------------------------------------------------- rounds
 
     async def _tick(self) -> None:
         if self.stopping.is_set() or (self._round is not None and not self._round.done()):
             return  # a round still running: rounds never overlap
-        if not self._locked:
+        if not self.lock.held:
             return  # another instance may be running: no fetching until the lock is back
         updater = self.updater
         try:
@@ -294,33 +203,21 @@ class Daemon:
     # -------------------------------------------------------------- publishing
 
     def _request_publish(self, *, immediately: bool = False) -> None:
-        now = time.monotonic()
-        if immediately:
-            self._publish_at = now
-        else:
-            # Debounced: sources that finish close together make one publish, and a
-            # steady trickle of changes still publishes every max_publish_delay.
-            if self._first_change is None:
-                self._first_change = now
-            at = min(
-                now + self.settings.debounce, self._first_change + self.settings.max_publish_delay
-            )
-            self._publish_at = at if self._publish_at is None else max(self._publish_at, at)
+        self._debounce.request(time.monotonic(), immediately=immediately)
         self._wake.set()
 
     async def _publisher(self) -> None:
         while not self.stopping.is_set():
             self._wake.clear()
-            at = self._publish_at
-            if at is None:
+            delay = self._debounce.remaining(time.monotonic())
+            if delay is None:
                 await self._wake.wait()
                 continue
-            delay = at - time.monotonic()
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), delay)
                 continue
-            self._publish_at = self._first_change = None
+            self._debounce.fired()
             await self._publish()
 
     async def _publish_on_schedule(self) -> None:
@@ -328,7 +225,7 @@ class Daemon:
 
     async def _publish(self) -> None:
         config, store = self.config, self.store
-        if not self._locked:
+        if not self.lock.held:
             self._request_publish()  # later, once the lock is held again
             return
         started = time.monotonic()
@@ -379,21 +276,9 @@ class Daemon:
         if self.stopping.is_set():
             return
         self._fingerprint = config_fingerprint(self.config_path, self._fingerprint)
-        try:
-            config = load_config(self.config_path)
-        except ConfigError as e:
-            for line in e.problems:
-                log.error("reload refused (%s): %s", why, line)
-            log.error("still running on the previous config")
-            return
-        if config.database != self.config.database:
-            log.error("reload refused (%s): database changed: restart to switch stores", why)
-            return
         old = self.config
-        try:
-            self._reschedule(old.sources, config.sources)
-        except StoreError as e:
-            log.error("reload refused (%s): %s", why, e)
+        config = reloaded(self.config_path, old, self.store, why)
+        if config is None:
             return
         self.config = config
         # Sources held after a round the store could not record stay held.
@@ -402,40 +287,23 @@ class Daemon:
             config.site.timezone != old.site.timezone
         ):
             self._schedule_publish_job()
-        before, after = {s.name for s in old.sources}, {s.name for s in config.sources}
-        changed = sum(1 for s in config.sources if s.name in before and s != old.source(s.name))
-        log.info(
-            "config reloaded (%s): %d sources, %d added, %d removed, %d changed",
-            why,
-            len(after),
-            len(after - before),
-            len(before - after),
-            changed,
-            extra={
-                "fields": {
-                    "event": "reload",
-                    "sources": len(after),
-                    "added": sorted(after - before),
-                    "removed": sorted(before - after),
-                    "changed": changed,
-                }
-            },
-        )
+        log_reload(why, old, config)
 
-    def _reschedule(self, old: Iterable[Source], new: Iterable[Source]) -> None:
-        """Bring forward the next check of sources whose interval or cron got shorter
-        (decide.after_reschedule says which and to when)."""
-        from aggregator.update.decide import after_reschedule, schedule_changed
 
-        previous = {s.name: s for s in old}
-        now = datetime.now(UTC)
-        for source in new:
-            was = previous.get(source.name)
-            if was is None or not schedule_changed(was, source):
-                continue  # its state is not read: most sources of a reload are unchanged
-            decision = after_reschedule(was, source, self.store.get_state(source.name), now=now)
-            if decision is not None and decision.save:
-                self.store.save_state(decision.state)
+async def _let_finish(current: asyncio.Task[None], force: asyncio.Event, *, grace: float) -> None:
+    """Give the round in flight up to `grace` seconds (less if `force` is set), then cut it
+    short: what was stored stays stored; the sources cut short are still due."""
+    if current.done():
+        return
+    log.info("waiting up to %.0fs for fetches in flight", grace)
+    forced = asyncio.create_task(force.wait())
+    await asyncio.wait({current, forced}, timeout=grace, return_when=asyncio.FIRST_COMPLETED)
+    forced.cancel()
+    if not current.done():
+        log.warning("fetches in flight cut short after %.0fs", grace)
+        current.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await current
 
 
 def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int:

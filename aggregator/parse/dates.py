@@ -36,6 +36,7 @@ from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from aggregator.parse.date_words import _AMBIGUOUS, _FILLERS, _MONTH_NAMES, _WEEKDAYS
 from aggregator.types import DateOrder
 
 __all__ = ["GENERIC_ZONES", "ZONE_OFFSETS", "order_dependent", "parse_date"]
@@ -237,7 +238,39 @@ def _year_last(text: str) -> bool:
     return m is not None and len(m["c"]) == 4 and len(m["a"]) <= 2
 
 
+# A time of day as _clock reads it: hour, minute, second, microsecond, then the zone at a
+# fixed offset or the name of one to resolve once the date is known (_in_zone).
+_Time = tuple[int, int, int, int, tzinfo | None, str | None]
+_MIDNIGHT: _Time = (0, 0, 0, 0, None, None)
+
+
 def _general(text: str, date_order: DateOrder | None) -> datetime | None:
+    text = _latin(text)
+    time = _MIDNIGHT
+    clock = _TIME.search(text)
+    if clock is not None:
+        read = _clock(text, clock)
+        if read is None:
+            return None
+        text, time = read
+    ymd = _day(text, date_order)
+    if ymd is None:
+        return None
+    year, month, day = ymd
+    if year < MIN_YEAR:
+        return None
+    hour, minute, second, micro, zone, named = time
+    try:
+        naive = datetime(year, month, day, hour, minute, second, micro)
+    except ValueError:
+        return None
+    if named is not None:
+        return _in_zone(naive, named)
+    return naive if zone is None else naive.replace(tzinfo=zone)
+
+
+def _latin(text: str) -> str:
+    """The text with comments dropped and CJK dates, times and weekdays in Latin forms."""
     if not text.isascii():
         text = unicodedata.normalize("NFKC", text)  # full-width digits and brackets
     text = _COMMENT.sub(" ", text)
@@ -246,58 +279,96 @@ def _general(text: str, date_order: DateOrder | None) -> datetime | None:
         text = _CJK_DATE.sub(r" \1-\2-\3 ", text)
         text = _CJK_TIME.sub(lambda m: f" {m[1]}:{m[2] or '00'}:{m[3] or '00'} ", text)
         text = _CJK_WEEKDAY.sub(" ", text)
+    return text
 
-    hour = minute = second = micro = 0
+
+def _clock(text: str, clock: re.Match[str]) -> tuple[str, _Time] | None:
+    """The time `clock` found and the zone right after it, and the text without them;
+    None when they are impossible."""
+    hour = int(clock["h"])
+    minute = int(clock["m"] or 0)
+    second = int(clock["s"] or 0)
+    micro = int((clock["f"] or "0")[:6].ljust(6, "0"))
+    meridiem = (clock["mer"] or "").lower()
+    if meridiem:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if meridiem == "p" else 0)
+    rest = text[clock.end() :]
+    zoned = _clock_zone(rest)
+    if zoned is None:
+        return None
+    zone, named, end = zoned
+    return f"{text[: clock.start()]} {rest[end:]}", (hour, minute, second, micro, zone, named)
+
+
+def _clock_zone(rest: str) -> tuple[tzinfo | None, str | None, int] | None:
+    """The zone at the start of `rest`: at a fixed offset, or by a name to resolve later,
+    and where it ends (0: none there); None when it is impossible."""
+    found = _ZONE.match(rest)
+    if found is None:
+        return None, None, 0
     zone: tzinfo | None = None
-    named: str | None = None  # a zone given by name, resolved once the date is known
-    clock = _TIME.search(text)
-    if clock is not None:
-        hour = int(clock["h"])
-        minute = int(clock["m"] or 0)
-        second = int(clock["s"] or 0)
-        micro = int((clock["f"] or "0")[:6].ljust(6, "0"))
-        meridiem = (clock["mer"] or "").lower()
-        if meridiem:
-            if not 1 <= hour <= 12:
-                return None
-            hour = hour % 12 + (12 if meridiem == "p" else 0)
-        rest = text[clock.end() :]
-        found = _ZONE.match(rest)
-        if found is not None:
-            if found["sign"]:
-                zone = _offset(found["sign"], found["hh"], found["mm"])
-                if zone is None:
-                    return None
-                # "+0000 GMT", "+0800 CST": the digits say the instant, the name after them
-                # (often ambiguous) adds nothing.
-                after = _ZONE_NAME_AFTER.match(rest, found.end())
-                if after is not None and (
-                    after[1].upper() in ZONE_OFFSETS or after[1].upper() in GENERIC_ZONES
-                ):
-                    found = after
-            elif found["iana"]:
-                named = found["iana"]
-            else:
-                abbr = found["abbr"].upper()
-                if abbr in ZONE_OFFSETS:
-                    zone = _named(abbr)
-                elif abbr in GENERIC_ZONES:
-                    named = abbr
-                else:
-                    found = None  # a word ("Uhr"): read with the others below
-            if found is not None:
-                rest = rest[found.end() :]
-        text = f"{text[: clock.start()]} {rest}"
+    named: str | None = None
+    if found["sign"]:
+        zone = _offset(found["sign"], found["hh"], found["mm"])
+        if zone is None:
+            return None
+        # "+0000 GMT", "+0800 CST": the digits say the instant, the name after them
+        # (often ambiguous) adds nothing.
+        after = _ZONE_NAME_AFTER.match(rest, found.end())
+        if after is not None and (
+            after[1].upper() in ZONE_OFFSETS or after[1].upper() in GENERIC_ZONES
+        ):
+            found = after
+    elif found["iana"]:
+        named = found["iana"]
+    else:
+        abbr = found["abbr"].upper()
+        if abbr in ZONE_OFFSETS:
+            zone = _named(abbr)
+        elif abbr in GENERIC_ZONES:
+            named = abbr
+        else:
+            return None, None, 0  # a word ("Uhr"): read with the others below
+    return zone, named, found.end()
 
-    year = month = day = 0
+
+def _day(text: str, date_order: DateOrder | None) -> tuple[int, int, int] | None:
+    """The year, month and day the text (without its time) says; None when it says none,
+    or more than one way to read it."""
     numeric = _NUMERIC_DATE.search(text)
+    ymd = None
     if numeric is not None:
         ymd = _numeric(numeric, date_order)
         if ymd is None:
             return None
-        year, month, day = ymd
         text = f"{text[: numeric.start()]} {text[numeric.end() :]}"
+    words = _words_read(text)
+    if words is None:
+        return None
+    numbers, months = words
+    if ymd is not None:
+        return None if numbers or months else ymd
+    if len(months) != 1 or len(numbers) != 2:
+        return None
+    month = months[0]
+    first, second = numbers
+    if len(first) == 4 and len(second) <= 2:
+        return int(first), month, int(second)
+    if len(second) == 4 and len(first) <= 2:
+        return int(second), month, int(first)
+    if len(first) <= 2 and len(second) == 2 and _day_month_year(text):
+        # RFC 2822 4.3: a two-digit year after the month ("26 Dec 21") is 2000-2049
+        # or 1950-1999.
+        yy = int(second)
+        return yy + (2000 if yy < 50 else 1900), month, int(first)
+    return None
 
+
+def _words_read(text: str) -> tuple[list[str], list[int]] | None:
+    """The numbers and month names of the text; None when it holds a word we do not know
+    (it may change the meaning)."""
     numbers: list[str] = []
     months: list[int] = []
     ambiguous: list[int] = []  # "mar": March, or Tuesday in Spanish, Italian, French
@@ -311,38 +382,10 @@ def _general(text: str, date_order: DateOrder | None) -> datetime | None:
         elif word in _MONTH_NAMES:
             months.append(_MONTH_NAMES[word])
         elif word not in _WEEKDAYS and word not in _FILLERS:
-            return None  # a word we do not know may change the meaning: refuse
+            return None
     if not months and ambiguous:
         months = ambiguous[:1]  # "mar, 14 mar 2023": one of them is the month
-
-    if numeric is not None:
-        if numbers or months:
-            return None
-    else:
-        if len(months) != 1 or len(numbers) != 2:
-            return None
-        month = months[0]
-        first, second_number = numbers
-        if len(first) == 4 and len(second_number) <= 2:
-            year, day = int(first), int(second_number)
-        elif len(second_number) == 4 and len(first) <= 2:
-            day, year = int(first), int(second_number)
-        elif len(first) <= 2 and len(second_number) == 2 and _day_month_year(text):
-            # RFC 2822 4.3: a two-digit year after the month ("26 Dec 21") is 2000-2049
-            # or 1950-1999.
-            day, yy = int(first), int(second_number)
-            year = yy + (2000 if yy < 50 else 1900)
-        else:
-            return None
-    if year < MIN_YEAR:
-        return None
-    try:
-        naive = datetime(year, month, day, hour, minute, second, micro)
-    except ValueError:
-        return None
-    if named is not None:
-        return _in_zone(naive, named)
-    return naive if zone is None else naive.replace(tzinfo=zone)
+    return numbers, months
 
 
 _DAY_MONTH_YEAR = re.compile(r"\d{1,2}[\s\-]+[^\W\d_]+\.?[\s\-,]+\d{2}(?!\d)")
@@ -396,58 +439,3 @@ def _in_zone(naive: datetime, name: str) -> datetime | None:
     if name.isalpha():  # PT, ET...: the name rides along, as with the fixed names
         return naive.replace(tzinfo=timezone(earlier, name.upper()))
     return naive.replace(tzinfo=timezone(earlier))
-
-
-# ----------------------------------------------------------------- words
-
-
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
-def _names(table: dict[int, str]) -> dict[str, int]:
-    return {word: n for n, words in table.items() for word in words.split()}
-
-
-# Lower case, accents as written and without them; abbreviations without their dot.
-_MONTH_NAMES = _names(
-    {
-        1: "january jan januar jänner jän janvier janv enero ene gennaio gen janeiro"
-        " januari января январь янв",
-        2: "february feb februar feber février fevrier févr fevr fév fev febrero febbraio"
-        " fevereiro februari февраля февраль фев февр",
-        3: "march märz maerz mär mrz mars marzo março marco maart mrt марта март",
-        4: "april apr avril avr abril abr aprile апреля апрель",
-        5: "may mai mayo maggio mag maio mei мая май",
-        6: "june jun juni juin junio giugno giu junho июня июнь июн",
-        7: "july jul juli juillet juil julio luglio lug julho июля июль июл",
-        8: "august aug août aout aoû agosto ago augustus августа август авг",
-        9: "september sep sept septembre septiembre setiembre set settembre setembro"
-        " сентября сентябрь сен сент",
-        10: "october oct oktober okt octobre octubre ottobre ott outubro out октября октябрь окт",
-        11: "november nov novembre noviembre novembro ноября ноябрь ноя нояб",
-        12: "december dec dezember dez décembre decembre déc diciembre dic dicembre"
-        " dezembro декабря декабрь дек",
-    }
-)
-_AMBIGUOUS = {"mar": 3}
-_WEEKDAYS = _words(
-    "monday mon tuesday tue tues wednesday wed thursday thu thur thurs friday fri"
-    " saturday sat sunday sun"
-    " montag mo dienstag di mittwoch mi donnerstag do freitag fr samstag sonnabend sa"
-    " sonntag so"
-    " lundi lun mardi mercredi mer jeudi jeu vendredi ven samedi sam dimanche dim"
-    " lunes martes miércoles miercoles mié mie jueves jue viernes vie sábado sabado sáb"
-    " sab domingo dom"
-    " lunedì lunedi martedì martedi mercoledì mercoledi giovedì giovedi gio venerdì"
-    " venerdi sabato domenica"
-    " segunda terça terca quarta quinta sexta seg ter qua qui sex"
-    " maandag ma dinsdag woensdag wo donderdag vrijdag vr zaterdag za zondag zo"
-    " понедельник вторник среда четверг пятница суббота воскресенье пн вт ср чт пт сб вс"
-)
-# Words that join the parts of a date and change nothing ("16 de octubre de 2023 a las").
-_FILLERS = _words(
-    "at of on the t am um uhr den der le à a h de del las la el às as alle ore il om uur"
-    " op feira em в г года год"
-    " st nd rd th er re e o"  # ordinals: 16th, 1er, 1º (NFKC: 1o)
-)

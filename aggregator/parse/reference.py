@@ -1,5 +1,7 @@
-"""Parse stage: response bytes + headers -> ParsedFeed. feedparser lives here only.
-Pure: no network, no clock; nothing is cleaned here beyond what the format itself defines.
+"""Parse stage, the reference backend: response bytes + headers -> ParsedFeed through
+feedparser (imported here only). It reads every body and never declines: what is no feed
+raises ParseError. Pure: no network, no clock; nothing is cleaned here beyond what the
+format itself defines, and it chooses no backend (aggregator.parse does).
 """
 
 from __future__ import annotations
@@ -7,19 +9,20 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
 import feedparser
 from feedparser.namespaces import mediarss as _mediarss
 
-from aggregator.dates import parse_date  # re-exported: both parse paths read dates with it
-from aggregator.encoding import to_utf8
 from aggregator.errors import ParseError
+from aggregator.parse.charset import to_utf8
+from aggregator.parse.dates import parse_date
+from aggregator.parse.ttl import parse_ttl
 from aggregator.types import DateOrder, ParsedFeed, RawEntry
 
-__all__ = ["parse", "parse_date"]
+__all__ = ["parse_reference"]
 
 # feedparser restores the base URI on leaving an element only when the outer base is
 # non-empty, so with no document base one entry's xml:base leaks into the entries after
@@ -70,51 +73,25 @@ def _captions_aside() -> None:
 _captions_aside()
 
 
-def parse(
+def parse_reference(
     content: bytes,
     headers: Mapping[str, str],
     *,
     url: str,
-    fast: bool = True,
     date_order: DateOrder | None = None,
 ) -> ParsedFeed:
-    """Parse one response body into a feed and its raw entries.
+    """Parse one response body into a feed and its raw entries, as feedparser reads it.
 
-    With `fast`, well-formed feeds go through fastfeedparser (~30x feedparser); whatever
-    it declines, and everything with `fast=False` (`parser: feedparser`), through
-    feedparser, the reference. tests/test_parse_differential.py keeps the two equal.
-    `date_order` is the source's (aggregator.dates.parse_date); the fast path declines
-    every date it could change.
+    `date_order` is the source's (aggregator.parse.dates.parse_date).
+
+    aggregator.parse.parse refuses an empty body before any backend reads it.
 
     Raises:
-        ParseError: the body is empty, an HTML page, or XML from which feedparser
-            recovered neither a feed nor a single item.
+        ParseError: the body is an HTML page, or XML from which feedparser recovered
+            neither a feed nor a single item.
     """
-    if not content.strip():
-        raise ParseError("empty body")
-    if fast:
-        from aggregator.fastparse import parse_fast  # it imports this module: no cycle here
-
-        parsed = parse_fast(content, headers, url=url)
-        if parsed is not None:
-            return parsed
     lowered = {k.lower(): v for k, v in headers.items()}
-    # Only the headers feedparser reads for decoding: Content-Type carries the charset
-    # (a GBK feed may declare it nowhere else). Content-Encoding must not reach it: the
-    # body is already decoded.
-    response_headers = {"content-location": _NO_BASE}
-    for name in ("content-type", "content-language"):
-        if name in lowered:
-            response_headers[name] = lowered[name]
-    # Decoded here, as the fast path decodes: feedparser gets UTF-8 that says so, and its
-    # own choice of codec (ISO-8859-1 as such, Shift_JIS as such) never applies.
-    content = to_utf8(content, lowered.get("content-type")).body
-    if "content-type" in response_headers:
-        media = response_headers["content-type"].split(";", 1)[0].strip()
-        response_headers["content-type"] = f"{media}; charset=utf-8"
-    else:  # feedparser reads a body served without a Content-Type as ISO-8859-1
-        content = _DECLARATION.sub(b"", content, count=1)
-        content = b'<?xml version="1.0" encoding="utf-8"?>' + content
+    content, response_headers = _for_feedparser(content, lowered)
     try:
         d = feedparser.parse(
             content,
@@ -147,6 +124,28 @@ def parse(
         ttl=parse_ttl(feed.get("ttl")),
         entries=raw_entries,
     )
+
+
+def _for_feedparser(content: bytes, lowered: dict[str, str]) -> tuple[bytes, dict[str, str]]:
+    """The body as UTF-8 that says so, and the response headers feedparser is given
+    (`lowered`: the response's, names in lower case)."""
+    # Only the headers feedparser reads for decoding: Content-Type carries the charset
+    # (a GBK feed may declare it nowhere else). Content-Encoding must not reach it: the
+    # body is already decoded.
+    response_headers = {"content-location": _NO_BASE}
+    for name in ("content-type", "content-language"):
+        if name in lowered:
+            response_headers[name] = lowered[name]
+    # Decoded here, as the fast path decodes: feedparser gets UTF-8 that says so, and its
+    # own choice of codec (ISO-8859-1 as such, Shift_JIS as such) never applies.
+    content = to_utf8(content, lowered.get("content-type")).body
+    if "content-type" in response_headers:
+        media = response_headers["content-type"].split(";", 1)[0].strip()
+        response_headers["content-type"] = f"{media}; charset=utf-8"
+    else:  # feedparser reads a body served without a Content-Type as ISO-8859-1
+        content = _DECLARATION.sub(b"", content, count=1)
+        content = b'<?xml version="1.0" encoding="utf-8"?>' + content
+    return content, response_headers
 
 
 def _usable(entry: RawEntry) -> bool:
@@ -259,16 +258,3 @@ def _entry_date(e: Any, key: str, date_order: DateOrder | None) -> datetime | No
     # parse_date refuses is undated.
     raw = dict.get(e, key)
     return parse_date(raw, date_order=date_order) if isinstance(raw, str) else None
-
-
-def parse_ttl(value: object) -> timedelta | None:
-    """An RSS <ttl> (minutes) as a duration; None when absent, unreadable or absurd."""
-    if not isinstance(value, str):
-        return None
-    try:
-        minutes = int(value.strip())
-    except ValueError:
-        return None
-    if minutes <= 0 or minutes > 60 * 24 * 365:
-        return None
-    return timedelta(minutes=minutes)

@@ -1,0 +1,89 @@
+"""The command line: `aggregator [--config PATH] COMMAND`.
+
+Exit status: 0 when the command did its work (a round in which some sources failed
+included: they are reported), 2 for a config that cannot be used, 3 when the store
+cannot be opened or written, 4 when publishing failed, 1 for anything else.
+
+This file parses the arguments and turns errors into exit codes; each command group has
+its own file (rounds: run, fetch, publish; status: status, check; serving: serve;
+sources: sources import/export/enable). Must NOT fetch, publish or read the store itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aggregator import __version__
+from aggregator.cli import rounds, serving, sources, status
+from aggregator.cli.common import EXIT_CONFIG, EXIT_PUBLISH, EXIT_RUNNING, EXIT_STORE
+from aggregator.cli.logs import JsonFormatter, setup_logging
+from aggregator.cli.status import status_rows
+from aggregator.errors import AggregatorError, ConfigError, PublishError, StoreError
+from aggregator.lock import AlreadyRunning
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_PUBLISH",
+    "EXIT_RUNNING",
+    "EXIT_STORE",
+    "JsonFormatter",
+    "build_parser",
+    "main",
+    "setup_logging",
+    "status_rows",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    try:
+        result: int = args.func(args)
+        return result
+    except ConfigError as e:
+        for line in e.problems:
+            print(line, file=sys.stderr)
+        print(f"aggregator: config refused ({len(e.problems)} problem(s))", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as e:
+        print(f"aggregator: store: {e}", file=sys.stderr)
+        return EXIT_STORE
+    except PublishError as e:
+        print(f"aggregator: publish: {e}", file=sys.stderr)
+        return EXIT_PUBLISH
+    except AlreadyRunning as e:
+        print(f"aggregator: {e}", file=sys.stderr)
+        return EXIT_RUNNING
+    except AggregatorError as e:
+        print(f"aggregator: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The options every command takes, then each group's commands (in `--help` order)."""
+    p = argparse.ArgumentParser(prog="aggregator", description="Feed aggregator and republisher.")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=Path(os.environ.get("AGGREGATOR_CONFIG", "config.yaml")),
+        help="config file (default: $AGGREGATOR_CONFIG or ./config.yaml)",
+    )
+    p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    p.add_argument("--log-format", default="plain", choices=["plain", "json"])
+    p.add_argument("--version", action="version", version=f"aggregator {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rounds.add_parsers(sub)
+    status.add_parsers(sub)
+    serving.add_parsers(sub)
+    sources.add_parsers(sub)
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())

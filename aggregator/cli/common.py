@@ -1,0 +1,88 @@
+"""What the commands share: exit codes, argument types, opening the config and the store,
+and the instance lock. Must NOT hold a command's own logic.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aggregator.config import load_config, parse_duration
+from aggregator.errors import PublishError
+from aggregator.lock import InstanceLock, acquire_instance_lock
+from aggregator.publish import clear_stale_temp_files
+from aggregator.store import Store, open_store
+from aggregator.types import Config
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_PUBLISH",
+    "EXIT_RUNNING",
+    "EXIT_STORE",
+    "duration_arg",
+    "locked",
+    "log",
+    "open_config_and_store",
+    "positive_seconds",
+]
+
+# The commands' log lines keep the logger name they have always had ("logger" in JSON).
+log = logging.getLogger("aggregator")
+
+EXIT_CONFIG = 2
+EXIT_STORE = 3
+EXIT_PUBLISH = 4
+EXIT_RUNNING = 5  # another process holds the store's instance lock
+
+if TYPE_CHECKING:
+    # What add_subparsers() returns: each command group adds its commands to it.
+    SubParsers = argparse._SubParsersAction[argparse.ArgumentParser]
+
+
+def open_config_and_store(args: argparse.Namespace) -> tuple[Config, Store]:
+    """The config `--config` names, and its store.
+
+    Raises:
+        ConfigError: the config is refused.
+        StoreError: the store cannot be opened.
+    """
+    config = load_config(args.config)
+    return config, open_store(config.database)
+
+
+def locked(config: Config) -> InstanceLock:
+    """The store's instance lock, then the temp files a killed publish left (ours now).
+
+    Raises:
+        AlreadyRunning: another process holds the store.
+        StoreError: the lock cannot be taken.
+        PublishError: a stale temp file cannot be removed.
+    """
+    lock = acquire_instance_lock(config.database)
+    try:
+        stale = clear_stale_temp_files(config.site.output_dir)
+    except OSError as e:
+        lock.release()
+        raise PublishError(f"cannot clean up {config.site.output_dir}: {e}") from e
+    if stale:
+        log.info("removed %d temp files left by an interrupted publish", stale)
+    return lock
+
+
+def positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    return value
+
+
+def duration_arg(text: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None

@@ -1,0 +1,74 @@
+"""Progress of a round or a publish: a rich bar on a terminal, else a plain log line at
+every tenth of the way (cron, systemd, pipes). Told of each step through the callbacks of
+Updater.run_round (`on_source`) and publish (`on_post`); must NOT drive the work itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+from aggregator.cli.common import log
+
+__all__ = ["Progress"]
+
+
+def _show_bar() -> bool:
+    # A bar on a terminal; plain log lines for cron, systemd and pipes.
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+class Progress:
+    """A rich bar on a terminal, else a plain log line at every tenth of the way."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self.what = what
+        self.total = total
+        self.done = 0
+        self._step = max(1, total // 10)
+        self._bar: Any = None
+        self._task: Any = None
+        self._handler_stream: Any = None
+
+    def __enter__(self) -> Progress:
+        if _show_bar() and self.total:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(file=sys.stderr),
+                transient=False,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.what, total=self.total)
+            # Log lines go through the bar's console so they print above it, not into it.
+            handler = logging.getLogger().handlers[0]
+            if isinstance(handler, logging.StreamHandler):
+                self._handler_stream = handler.setStream(sys.stderr)
+        return self
+
+    def advance(self, label: str = "") -> None:
+        self.done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1)
+        elif self.done % self._step == 0 or self.done == self.total:
+            log.info("%s: %d/%d %s", self.what, self.done, self.total, label)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            handler = logging.getLogger().handlers[0]
+            if isinstance(handler, logging.StreamHandler) and self._handler_stream is not None:
+                handler.setStream(self._handler_stream)

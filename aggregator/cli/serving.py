@@ -1,0 +1,55 @@
+"""`aggregator serve`: the output folder over HTTP, with /healthz and /metrics from the
+store when asked (`--metrics`). The server is serve.py's; must NOT answer requests here.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from aggregator.cli.common import duration_arg
+from aggregator.config import load_config
+from aggregator.store import open_store
+
+if TYPE_CHECKING:
+    from aggregator.cli.common import SubParsers
+
+__all__ = ["add_parsers", "cmd_serve"]
+
+
+def add_parsers(sub: SubParsers) -> None:
+    """`serve`."""
+    serve = sub.add_parser("serve", help="serve output_dir over HTTP")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--metrics",
+        action="store_true",
+        help="also answer /healthz and Prometheus /metrics from the store",
+    )
+    serve.add_argument(
+        "--stale-after",
+        type=duration_arg,
+        default=timedelta(minutes=10),
+        metavar="DURATION",
+        help="/healthz fails when a source is overdue by more than this (default: 10m)",
+    )
+    serve.set_defaults(func=cmd_serve)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aggregator.serve import serve, status_routes
+
+    config = load_config(args.config)
+    store = None
+    routes = {}
+    if args.metrics:
+        store = open_store(config.database)
+        routes = status_routes(config, store, stale_after=args.stale_after)
+    try:
+        serve(config.site.output_dir, host=args.host, port=args.port, routes=routes)
+    finally:
+        if store is not None:
+            store.close()
+    return 0

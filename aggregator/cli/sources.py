@@ -1,0 +1,62 @@
+"""`aggregator sources import|export|enable`: the config's sources as OPML, and a
+disabled source enabled again (decide.after_enable says what its state becomes). Must NOT
+write a config file itself (config does) nor decide a state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from aggregator.cli.common import open_config_and_store
+from aggregator.config import export_opml, import_opml, load_config
+
+if TYPE_CHECKING:
+    from aggregator.cli.common import SubParsers
+
+__all__ = ["add_parsers", "cmd_sources_enable", "cmd_sources_export", "cmd_sources_import"]
+
+
+def add_parsers(sub: SubParsers) -> None:
+    """`sources` and its actions."""
+    sources = sub.add_parser("sources", help="import, export, enable sources")
+    ssub = sources.add_subparsers(dest="sources_command", required=True, metavar="ACTION")
+    imp = ssub.add_parser("import", help="add the feeds of an OPML file")
+    imp.add_argument("file", type=Path)
+    imp.set_defaults(func=cmd_sources_import)
+    exp = ssub.add_parser("export", help="print every source as OPML")
+    exp.set_defaults(func=cmd_sources_export)
+    ena = ssub.add_parser("enable", help="re-enable a disabled source")
+    ena.add_argument("name")
+    ena.set_defaults(func=cmd_sources_enable)
+
+
+def cmd_sources_import(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    path, added = import_opml(config, args.file)
+    print(f"{added} source(s) added to {path}")
+    return 0
+
+
+def cmd_sources_export(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    sys.stdout.write(export_opml(config))
+    return 0
+
+
+def cmd_sources_enable(args: argparse.Namespace) -> int:
+    from aggregator.update.decide import after_enable
+
+    config, store = open_config_and_store(args)
+    try:
+        source = config.source(args.name)
+        if source is None:
+            print(f"aggregator: unknown source: {args.name}", file=sys.stderr)
+            return 1
+        store.save_state(after_enable(source, store.get_state(source.name)).state)
+        print(f"{source.name}: enabled")
+    finally:
+        store.close()
+    return 0

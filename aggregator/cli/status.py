@@ -1,0 +1,115 @@
+"""The commands that look without changing anything: `status` (how each source is doing,
+as status.py defines it: a table, or JSON) and `check` (the config only). Must NOT write
+to the store or decide a source's health itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+from aggregator import status
+from aggregator.cli.common import open_config_and_store
+from aggregator.config import load_config
+from aggregator.store.api import Metrics
+from aggregator.types import Config
+
+if TYPE_CHECKING:
+    from aggregator.cli.common import SubParsers
+
+__all__ = ["add_parsers", "cmd_check", "cmd_status", "status_rows"]
+
+
+def add_parsers(sub: SubParsers) -> None:
+    """`status` and `check`."""
+    st = sub.add_parser("status", help="a table of sources and how they are doing")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.set_defaults(func=cmd_status)
+
+    check = sub.add_parser("check", help="validate the config only")
+    check.set_defaults(func=cmd_check)
+
+
+def status_rows(config: Config, store: Metrics) -> list[dict[str, Any]]:
+    """One row per configured source, from its stored state (what `status --json` prints).
+
+    Raises:
+        StoreError: the store cannot be read.
+    """
+    health = status.source_health(config, store.states(), store.post_counts())
+    return status.status_rows(health)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    print(
+        f"{args.config}: ok ({len(config.sources)} sources in {len(config.categories)} categories)"
+    )
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    config, store = open_config_and_store(args)
+    try:
+        rows = status_rows(config, store)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    _print_table(rows)
+    return 0
+
+
+def _print_table(rows: list[dict[str, Any]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=f"{len(rows)} sources", show_lines=False)
+    columns = ("source", "last fetched", "last success", "HTTP", "posts", "fails", "next due")
+    for col in (*columns, "error"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        cells = (
+            r["name"],
+            _when(r["last_fetched"], "never"),
+            _when(r["last_success"], "never"),
+            str(r["last_status"] or "-"),
+            str(r["posts"]),
+            str(r["failures"]),
+            "disabled" if r["disabled"] else _when(r["next_check"], "now"),
+            _error_cell(r),
+        )
+        # Names and errors carry servers' and feeds' words ("[link=…]", "[/x]", ESC): Text
+        # prints them as they are, never as Rich markup, and control characters (which
+        # Rich passes through but for a few) are shown as escapes, never sent to the terminal.
+        table.add_row(*(Text(_printable(cell)) for cell in cells))
+    console = Console(width=None if sys.stdout.isatty() else 200)
+    console.print(table)
+
+
+def _when(iso: str | None, missing: str) -> str:
+    return (iso or missing).replace("T", " ")[:16]
+
+
+def _error_cell(r: dict[str, Any]) -> str:
+    error: str = (r["disabled"] and f"disabled: {r['disabled']}") or r["last_error"] or ""
+    if r["moved"]:
+        moved = f"moved from {r['original_url']} to {r['url']}: change {r['config_change']}"
+        error = f"{moved} {error}".strip()
+    if r["dropped"]:
+        # Beside the error, not a column of its own: the table stays one screen wide.
+        error = f"{error} {r['dropped']} items past max_items dropped".strip()
+    return error
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _printable(text: str) -> str:
+    """`text` with every control character written as its escape (`\x1b`)."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)

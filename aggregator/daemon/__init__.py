@@ -1,0 +1,31 @@
+"""The long-running daemon (`aggregator run`): rounds when sources are due, a debounced
+publish after rounds that changed something, reloads on SIGHUP or a config edit, a clean
+stop on SIGTERM/SIGINT.
+
+    loop.py       the Daemon: signals, ticks, the publisher task, stop; run_daemon
+    debounce.py   when to publish (pure: `now` passed in)
+    lockwatch.py  the instance lock, made sure of now and then
+    reload.py     a new config checked, its shortened schedules carried out
+    logs.py       one log line per round and per publish
+
+Must NOT decide a source's state (update/decide.py) or its schedule (schedule.py). Light
+to import: the CLI reads DaemonSettings and the log lines from here; APScheduler and the
+fetching side load when a Daemon is built.
+"""
+
+from aggregator.daemon.debounce import Debouncer
+from aggregator.daemon.lockwatch import LockWatch
+from aggregator.daemon.logs import log_publish, log_round
+from aggregator.daemon.loop import Daemon, DaemonSettings, run_daemon
+from aggregator.daemon.reload import reschedule
+
+__all__ = [
+    "Daemon",
+    "DaemonSettings",
+    "Debouncer",
+    "LockWatch",
+    "log_publish",
+    "log_round",
+    "reschedule",
+    "run_daemon",
+]

@@ -1,0 +1,71 @@
+"""Parse stage: response bytes + headers -> ParsedFeed, over a list of backends.
+
+A backend reads the body into a ParsedFeed or declines it (None), and the next one tries.
+fast.py (fastfeedparser's extractor) declines whatever it cannot map exactly; reference.py
+(feedparser, imported there only) reads everything, or raises ParseError. dates.py reads
+date text, charset.py decodes the bytes: both backends read through them, so they agree
+(tests/test_parse_differential.py). Pure: must NOT touch the network or read the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Protocol
+
+from aggregator.errors import ParseError
+from aggregator.parse.dates import parse_date
+from aggregator.parse.fast import parse_fast
+from aggregator.parse.reference import parse_reference
+from aggregator.types import DateOrder, ParsedFeed
+
+__all__ = ["FAST_FIRST", "REFERENCE_ONLY", "Backend", "parse", "parse_date"]
+
+
+class Backend(Protocol):
+    """Reads a body into a ParsedFeed, or declines it (None) for the next backend."""
+
+    def __call__(
+        self,
+        content: bytes,
+        headers: Mapping[str, str],
+        *,
+        url: str,
+        date_order: DateOrder | None,
+    ) -> ParsedFeed | None: ...
+
+
+# `parser: auto` (the default): the fast path, then the reference for what it declines.
+FAST_FIRST: tuple[Backend, ...] = (parse_fast, parse_reference)
+# `parser: feedparser`: the reference alone.
+REFERENCE_ONLY: tuple[Backend, ...] = (parse_reference,)
+
+
+def parse(
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    url: str,
+    backends: Sequence[Backend] | None = None,
+    fast: bool = True,
+    date_order: DateOrder | None = None,
+) -> ParsedFeed:
+    """Parse one response body into a feed and its raw entries: the first backend that
+    does not decline gives them.
+
+    `backends` defaults to FAST_FIRST, or REFERENCE_ONLY when `fast` is false (the
+    source's `parser: feedparser`). `date_order` is the source's
+    (aggregator.parse.dates.parse_date); the fast path declines every date it could change.
+
+    Raises:
+        ParseError: the body is empty, an HTML page, or XML from which feedparser
+            recovered neither a feed nor a single item; or every backend declined it.
+    """
+    if not content or content.isspace():  # `not content.strip()`, without copying it
+        raise ParseError("empty body")
+    if backends is None:
+        backends = FAST_FIRST if fast else REFERENCE_ONLY
+    for backend in backends:
+        parsed = backend(content, headers, url=url, date_order=date_order)
+        if parsed is not None:
+            return parsed
+    raise ParseError("not a feed (every parser declined it)")

@@ -1,0 +1,336 @@
+"""Parse stage, fast path: the scans over a whole body. The body as UTF-8 and the markers
+it holds (one RE2 pass), and each item's byte range with what the extractor does not
+report (links, Atom-prefixed elements, dates and author tags). Pure: no network, no
+clock. It maps no element to a record (fast_rss, fast_atom); what it cannot pair up
+exactly raises _Decline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from aggregator.errors import ParseError
+from aggregator.parse.charset import to_utf8, utf8_unchecked
+from aggregator.parse.fast_markup import _Decline
+
+_DC_NS = b"http://purl.org/dc/elements/1.1/"
+
+
+# Anything feedparser reads in a way the extractor does not report: a doctype (entities
+# feedparser may expand), xhtml constructs, Atom's <source> (dates inside it belong to
+# the source, not the entry), dcterms dates and iTunes summaries. RSS 1.0, Atom 0.3 and
+# base64 content the extractor refuses itself, or _atom_html does.
+_UNSUPPORTED = (b"dcterms", b"<itunes:summary")
+_SOURCE = (b"<source", b":source")  # looked for only where b"source" is
+# Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
+# keeps it as HTML, fastfeedparser keeps only the text before the first child element.
+# Possessive runs: nothing after a run of [^<] can start inside it, and backtracking over
+# a long escaped body one character at a time costs more than the scan itself.
+# Looked for by _spans, at each "<" of these names: _CHILD_START, then the next "<".
+_CHILD_MARKUP = re.compile(
+    rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>[^<]*+<(?!/\1>|!\[CDATA\[)"
+)
+_CHILD_NAMES = (b"title", b"description", b"summary", b"content")
+_CHILD_START = re.compile(rb"<(title|description|summary|content|content:encoded)(?:\s[^>]*+)?>")
+# Date elements, as feedparser names what they hold (pubDate: published; dc:date and
+# Atom 0.3's modified: updated). Atom's dates under another prefix than atom: in RSS
+# (.NET's a10:) are read by _rss_atom; Dublin Core under another prefix is declined.
+_DATE_NAMES = rb"(pubDate|dc:date|published|updated|issued|modified|atom:published|atom:updated)"
+_DATE = re.compile(rb"<" + _DATE_NAMES + rb">\s*([^<]*?)\s*</\1\s*>")
+# Tags of elements an item's author may be read from (see _RSS_AUTHORS).
+_AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
+
+
+# ------------------------------------------------------------------- encoding
+
+
+def _utf8(content: bytes, headers: Mapping[str, str]) -> tuple[bytes, frozenset[bytes]]:
+    """The body as UTF-8 with a prolog that says so (charset.to_utf8, as the reference
+    reads it), and its _markers; or a decline.
+
+    A body to_utf8 would return as it is if it is valid UTF-8 (the common case) is not
+    decoded to find out: the marker scan tells it, and only invalid bytes go through
+    to_utf8's whole reading (then scanned again)."""
+    if not content or content.isspace():  # `not content.strip()`, without copying it
+        raise _Decline
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
+    try:
+        body = utf8_unchecked(content, content_type)
+        if body is not None:
+            found = _markers(body)
+            if _NOT_UTF8 not in found:
+                return body, found
+        body = to_utf8(content, content_type).body
+    except ParseError:
+        raise _Decline from None
+    return body, _markers(body)
+
+
+# What _parse looks for in a whole body, found in one pass: each `marker in body` costs as
+# much as this scan of all of them (RE2: a DFA, no backtracking, bytes read as Latin-1).
+_MARKERS = (
+    b"source",
+    *_UNSUPPORTED,
+    b"xhtml",
+    b"xml:base",
+    _DC_NS,
+    b"itunes:author",
+    b"origLink",
+    b"<media:",
+)
+_C1_FOUND = b"C1"  # a C1 control, raw (UTF-8 \xc2\x80-\xc2\x9f) or as a reference (&#146;)
+_C1_PATTERN = rb"\xc2[\x80-\x9f]|&#(?:0*1(?:2[89]|[3-5][0-9])|[xX]0*[89][0-9a-fA-F]);"
+_NOT_UTF8 = b"not UTF-8"  # bytes that are no well-formed UTF-8, as bytes.decode("utf-8") reads it
+# Anchored at the start: the longest run of well-formed sequences (Unicode's table 3-7: no
+# overlong forms, no surrogates, nothing past U+10FFFF), then a byte that starts none.
+# From the start, the sequences are the only way to cut well-formed UTF-8, so this matches
+# exactly when the body is not UTF-8.
+_CONT = rb"[\x80-\xbf]"
+_UTF8_SEQUENCE = (
+    rb"(?:[\x00-\x7f]|[\xc2-\xdf]" + _CONT + rb"|\xe0[\xa0-\xbf]" + _CONT
+    + rb"|[\xe1-\xec\xee\xef]" + _CONT + rb"{2}|\xed[\x80-\x9f]" + _CONT
+    + rb"|\xf0[\x90-\xbf]" + _CONT + rb"{2}|[\xf1-\xf3]" + _CONT + rb"{3}"
+    + rb"|\xf4[\x80-\x8f]" + _CONT + rb"{2})"
+)  # fmt: skip
+_NOT_UTF8_PATTERN = (
+    rb"\A" + _UTF8_SEQUENCE + rb"*(?:[^\x00-\x7f\xc2-\xf4]"  # a byte no sequence starts with
+    rb"|[\xc2-\xf4](?:[^\x80-\xbf]|\z)"  # a lead byte, then no continuation
+    rb"|\xe0[^\xa0-\xbf]|\xed[^\x80-\x9f]|\xf0[^\x90-\xbf]|\xf4[^\x80-\x8f]"  # out of range
+    rb"|[\xe0-\xf4]" + _CONT + rb"(?:[^\x80-\xbf]|\z)"  # cut after two bytes
+    rb"|[\xf0-\xf4]" + _CONT + rb"{2}(?:[^\x80-\xbf]|\z))"  # cut after three
+)
+
+
+def _marker_scanner() -> Any:
+    import re2  # type: ignore[import-untyped,unused-ignore]
+
+    options = re2.Options()
+    options.encoding = re2.Options.Encoding.LATIN1
+    # A set, not one alternation: which of them occur is all _parse asks, and a set's one
+    # pass tells that without finding where each occurrence starts and ends.
+    # The set's DFA runs out of memory (and finds nothing) only past its budget: give it
+    # room. RE2 takes memory as states are met, not up front.
+    options.max_mem = 64 << 20
+    scanner = re2.Set.SearchSet(options)
+    for marker in _MARKERS:
+        scanner.Add(re.escape(marker))
+    scanner.Add(_C1_PATTERN)
+    scanner.Add(_NOT_UTF8_PATTERN)
+    scanner.Compile()
+    return scanner
+
+
+_MARKER_SCAN = _marker_scanner()
+_MARKER_FOUND = (*_MARKERS, _C1_FOUND, _NOT_UTF8)  # by the scanner's index
+
+
+def _markers(body: bytes) -> frozenset[bytes]:
+    """The _MARKERS `body` holds, _C1_FOUND when it holds a C1 control, and _NOT_UTF8 when
+    it is not well-formed UTF-8."""
+    return frozenset(_MARKER_FOUND[i] for i in _MARKER_SCAN.Match(body) or ())  # None: none
+
+
+# ----------------------------------------------------------------------- spans
+
+
+# The same scan finds what feedparser reads and the extractor drops (declined: see
+# _spans); Media RSS (media:); in RSS, each item's <link> elements and its elements under
+# an Atom prefix; and each item's date elements and author tags.
+
+
+def _entry_tag_pattern(date_group: int) -> bytes:
+    """A date element (groups date_group, date_group + 1: its name, and its text, None when
+    it holds more than text) or an author tag (date_group + 2), after a "<"."""
+    return (
+        _DATE_NAMES + rb">(?:\s*([^<]*?)\s*</" + b"\\%d" % date_group + rb"\s*>)?"
+        rb"|" + _AUTHOR_TAG.pattern[1:]
+    )
+
+
+@lru_cache(maxsize=32)
+def _span_pattern(item: bytes, prefixes: tuple[bytes, ...], *, tags: bool) -> re.Pattern[bytes]:
+    """The item scan's pattern; with `tags`, for markup outside CDATA and comments, it finds
+    date elements and author tags too."""
+    atom = b"|".join(re.escape(p) for p in prefixes) or b"(?!)"
+    return re.compile(
+        rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
+        rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
+        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content)"
+        + (b"|" + _entry_tag_pattern(_DATE_ELEMENT) if tags else b"")
+        + rb")"
+    )
+
+
+# The kinds of _span_pattern's matches (m.lastindex).
+_ITEM_START, _ITEM_END, _LINK, _MEDIA, _PREFIXED, _CHILD = range(1, 7)
+_DATE_ELEMENT, _DATE_TEXT, _AUTHOR = 7, 8, 9
+_ENTRY_TAGS = re.compile(b"<(?:" + _entry_tag_pattern(1) + b")")  # groups 1, 2; 3
+
+
+@dataclass(slots=True)
+class _Item:
+    """One item's byte range, and what it holds that the extractor does not tell."""
+
+    start: int
+    end: int = -1
+    links: int = 0  # <link elements (not under a prefix)
+    atom: bool = False  # elements under an Atom prefix
+    # Outside CDATA and comments: (name, text) of its date elements (_DATE's matches), and
+    # the names of its author tags (_AUTHOR_TAG's), in document order.
+    dates: list[tuple[bytes, bytes]] = field(default_factory=list)
+    authors: list[bytes] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Spans:
+    """The items, in document order."""
+
+    items: list[_Item]
+    media: bool = False  # media: anywhere in the document
+
+
+_TEXT_SECTIONS = ((b"<![CDATA[", b"]]>"), (b"<!--", b"-->"))
+# Bytes that may go on after a name in _AUTHOR_TAG's prefix ([A-Za-z0-9_.-]*:), one by one.
+_NAME_GOES_ON = frozenset(
+    bytes([c]) for c in b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-:"
+)
+
+
+def _sections(body: bytes) -> list[tuple[int, int, bool]]:
+    """(start, end, text) of the body's parts, in order: markup, or (text) the inside of a
+    CDATA section or a comment, which holds no element (a "<![CDATA[" in a comment opens
+    nothing, nor a "<!--" in CDATA). An unclosed one runs to the end."""
+    sections: list[tuple[int, int, bool]] = []
+    pos = 0
+    end = len(body)
+    while (at := body.find(b"<!", pos)) >= 0:
+        for opener, closer in _TEXT_SECTIONS:
+            if body.startswith(opener, at):
+                sections.append((pos, at, False))
+                inside = at + len(opener)
+                close = body.find(closer, inside)
+                sections.append((inside, end if close < 0 else close, True))
+                pos = end if close < 0 else close + len(closer)
+                break
+        else:
+            sections.append((pos, at + 2, False))  # a doctype's "<!" is no match of the scan
+            pos = at + 2
+    sections.append((pos, end, False))
+    return sections
+
+
+def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
+    """The items, in document order; a decline when they do not pair up."""
+    # One function, ~70 lines: it runs once per match of the whole body, the hot loop of
+    # this path, and a call per match would cost more than most matches do.
+    name = b"entry" if atom else b"item"
+    markup = _span_pattern(name, prefixes, tags=True)
+    text = _span_pattern(name, prefixes, tags=False)
+    found = _Spans(items=[])
+    item: _Item | None = None
+    for start, end, in_text in _sections(body):
+        # Matches end before the section does: none holds a "<" but a date's end tag.
+        for m in (text if in_text else markup).finditer(body, start, end):
+            kind = m.lastindex
+            if kind is not None and kind >= _DATE_ELEMENT:
+                if item is not None:
+                    _entry_tag(item, m, _DATE_ELEMENT)
+                continue
+            if (
+                item is not None
+                and not in_text
+                and _LINK <= (kind or 0) <= _CHILD
+                and (kind in (_MEDIA, _PREFIXED) or body[m.end() : m.end() + 1] in _NAME_GOES_ON)
+            ):
+                # A tag this scan reads otherwise may be an author or date tag too
+                # (atom:author, atom:updated...): each "<" is one match, so look again. No
+                # date or author name starts like <link or <title: only a prefix (link:,
+                # content.x:) can make one of those, so the name must go on.
+                tag = _ENTRY_TAGS.match(body, m.start())
+                if tag is not None:
+                    _entry_tag(item, tag, 1)
+            if kind == _CHILD:
+                _child_markup(body, m.start())
+            elif kind == _LINK:
+                if item is not None:
+                    item.links += 1
+            elif kind == _PREFIXED:
+                if item is not None:
+                    item.atom = True
+                if body.startswith(_CHILD_NAMES, m.start() + 1):
+                    _child_markup(body, m.start())  # an Atom prefix named like one (content:)
+            elif kind == _MEDIA:
+                if body.startswith((b"keywords", b"category"), m.end()):
+                    raise _Decline  # tags feedparser adds beside <category>, in document order
+                found.media = True
+            elif kind == _ITEM_END:
+                if item is None or in_text:
+                    raise _Decline
+                item.end = m.end()
+                found.items.append(item)
+                item = None
+            elif kind == _ITEM_START:
+                if item is not None or in_text:
+                    # Nested; or in CDATA or a comment, where the extractor does not count it.
+                    raise _Decline
+                at = m.start()
+                item = _Item(start=at)
+                if b"xmlns" in body[at : body.find(b">", at)]:
+                    raise _Decline  # namespaces bound on an item: prefixes are read off the root
+            else:
+                # <fullitem>, <body>; tags from itunes:keywords and itunes:category; a
+                # dc:description (a second description becomes the content); element names
+                # in another case (feedparser lowercases them all).
+                raise _Decline
+    if item is not None:
+        raise _Decline
+    # Every "<" that _CHILD_MARKUP can match at starts one of this scan's matches (none of
+    # them holds another "<"): _child_markup saw them all, in CDATA and comments too. Every
+    # "<" that _DATE or _AUTHOR_TAG matches at outside those starts either a match of their
+    # own kinds or one of the kinds looked at again.
+    return found
+
+
+def _entry_tag(item: _Item, m: re.Match[bytes], date_group: int) -> None:
+    """Keep a date element or author tag (a match of _entry_tag_pattern(date_group))."""
+    if m.lastindex == date_group + 2:
+        item.authors.append(m.group(date_group + 2))
+    elif m.lastindex == date_group + 1:
+        item.dates.append((m.group(date_group), m.group(date_group + 1)))
+    else:
+        # CDATA, a comment or an element inside a date element: feedparser reads its text,
+        # which _DATE does not.
+        raise _Decline
+
+
+def _child_markup(body: bytes, at: int) -> None:
+    """Decline when _CHILD_MARKUP matches at `at`: its start tag (_CHILD_START), text, and a
+    "<" that does not close the element or open CDATA. Its runs are possessive and its
+    names exclusive (content takes no ":"), so no other way to match is left to try."""
+    start = _CHILD_START.match(body, at)
+    if start is None:
+        return
+    after = body.find(b"<", start.end()) + 1
+    if after == 0:
+        return
+    if not body.startswith((b"/" + start.group(1) + b">", b"![CDATA["), after):
+        raise _Decline
+
+
+_MRSS_DECLARATION = (
+    b'xmlns:media="http://search.yahoo.com/mrss/"',
+    b"xmlns:media='http://search.yahoo.com/mrss/'",
+)
+
+
+def _media_bound(body: bytes, found: frozenset[bytes]) -> bool:
+    """Whether media: may be read as Media RSS: bound to it once, and to nothing else."""
+    if b"<media:" not in found:
+        return False
+    if body.count(b"xmlns:media=") != 1 or not any(d in body for d in _MRSS_DECLARATION):
+        raise _Decline
+    return True
