@@ -15,14 +15,12 @@ from __future__ import annotations
 import contextlib
 import email.utils
 import functools
-import gzip
 import io
 import logging
 import os
 import socket
 import sys
 import threading
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from http import HTTPStatus
@@ -32,6 +30,7 @@ from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 from aggregator.errors import StoreError
+from aggregator.gzipcache import COMPRESSIBLE, GZIP_CACHE_SIZE, MIN_GZIP, GzipCache, accepts_gzip
 from aggregator.publish.sitemap import FEED_EXTENSION, POSTS_DIR, Sitemap
 from aggregator.status import metrics_text, read_health, source_health, stale_source
 from aggregator.store.api import Metrics
@@ -59,36 +58,10 @@ MEDIA_TYPES: dict[str, str] = {
     ".txt": "text/plain; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-# Worth compressing: text. Images and archives are compressed already.
-_COMPRESSIBLE = ("text/", "application/atom+xml", "application/json", "image/svg+xml")
-_MIN_GZIP = 256  # bytes: below this the gzip header costs more than it saves
-_GZIP_CACHE_SIZE = 256  # compressed bodies kept, keyed by (path, mtime, size)
 IDLE_TIMEOUT = 20.0  # seconds a connection may stay silent, reading or writing
 MAX_CONNECTIONS = 256  # connections served at once, one thread each; more get a 503
 # Control characters name no file we publish; NUL would reach os.stat as ValueError.
 _CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
-
-
-class _GzipCache:
-    """Compressed bodies of recently served files, so a popular feed is compressed once."""
-
-    def __init__(self, size: int) -> None:
-        self._size = size
-        self._items: OrderedDict[tuple[str, int, int], bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[str, int, int], data: Callable[[], bytes]) -> bytes:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        # mtime=0: the same file always compresses to the same bytes.
-        body = gzip.compress(data(), compresslevel=6, mtime=0)
-        with self._lock:
-            self._items[key] = body
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return body
 
 
 Route = Callable[["SiteHandler"], None]
@@ -106,7 +79,7 @@ class SiteHandler(SimpleHTTPRequestHandler):
         **SimpleHTTPRequestHandler.extensions_map,
         **MEDIA_TYPES,
     }
-    gzip_cache: ClassVar[_GzipCache] = _GzipCache(_GZIP_CACHE_SIZE)
+    gzip_cache: ClassVar[GzipCache] = GzipCache(GZIP_CACHE_SIZE)
 
     def __init__(self, *args: Any, routes: Routes | None = None, **kwargs: Any) -> None:
         # Set first: the base class answers the request inside its __init__.
@@ -156,8 +129,8 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.send_error(HTTPStatus.NOT_FOUND)
             return None
         media_type = self.guess_type(path)
-        compressible = media_type.startswith(_COMPRESSIBLE) and st.st_size >= _MIN_GZIP
-        use_gzip = compressible and _accepts_gzip(self.headers.get("Accept-Encoding", ""))
+        compressible = media_type.startswith(COMPRESSIBLE) and st.st_size >= MIN_GZIP
+        use_gzip = compressible and accepts_gzip(self.headers.get("Accept-Encoding", ""))
         # The gzip body is another representation: it needs its own validator (RFC 9110 §8.8.3).
         etag = f'"{st.st_mtime_ns:x}-{st.st_size:x}{"-gz" if use_gzip else ""}"'
         last_modified = email.utils.formatdate(st.st_mtime, usegmt=True)
@@ -273,16 +246,6 @@ def _inside(root: str, path: str) -> str | None:
 def _read(path: str) -> bytes:
     with open(path, "rb") as f:
         return f.read()
-
-
-def _accepts_gzip(header: str) -> bool:
-    for part in header.split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            q = params.strip().removeprefix("q=").strip()
-            with contextlib.suppress(ValueError):
-                return not q or float(q) > 0
-    return False
 
 
 class SiteServer(ThreadingHTTPServer):
