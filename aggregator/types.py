@@ -61,6 +61,9 @@ class Rules:
 class Site:
     title: str
     base_url: str  # absolute, ends with "/"
+    # RFC 4151 tag authority of every atom:id ("example.org,2026"); None: the ids keep the
+    # base_url of the site's first publish (the store keeps it: see Sitemap.for_site).
+    id: str | None = None
     output_dir: Path  # absolute (resolved against the config file's folder)
     timezone: str = "UTC"  # IANA name
     language: str = "en"

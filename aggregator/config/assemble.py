@@ -228,6 +228,7 @@ def _assemble(
         site=Site(
             title=site.title,
             base_url=site.base_url,
+            id=site.id,
             output_dir=absolute(root, site.output_dir),
             timezone=site.timezone,
             language=site.language,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +34,7 @@ __all__ = [
     "Seconds",
     "Selector",
     "SignedDuration",
+    "TagAuthority",
     "Text",
     "TimeZoneName",
     "parse_duration",
@@ -130,6 +131,28 @@ def _base_url(value: object) -> str:
     return url if url.endswith("/") else url + "/"
 
 
+# RFC 4151 §2.1: taggingEntity = authorityName "," date, the name a domain or an email
+# address, in lower case as the W3C Feed Validator reads a tag (aggregator.urls.atom_id).
+_DNS_NAME = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*"
+_TAG_AUTHORITY = re.compile(
+    rf"(?:[a-z0-9._-]+@)?{_DNS_NAME},([0-9]{{4}})(?:-([0-9]{{2}})(?:-([0-9]{{2}}))?)?"
+)
+
+
+def _tag_authority(value: object) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    match = _TAG_AUTHORITY.fullmatch(text)
+    try:
+        year, month, day = (int(part or 1) for part in match.groups()) if match else (0, 0, 0)
+        date(year, month, day)
+    except ValueError:
+        raise ValueError(
+            f"not a tag authority '{value}' (a domain or email address you own, in lower case,"
+            " a comma and a date it was yours: example.org,2026 or me@example.org,2026-01-31)"
+        ) from None
+    return text
+
+
 def _database(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
@@ -200,6 +223,7 @@ Cron = Annotated[str, PlainValidator(_cron)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
 HttpUrl = Annotated[str, PlainValidator(_checked_http_url)]
 BaseUrl = Annotated[str, PlainValidator(_base_url)]
+TagAuthority = Annotated[str, PlainValidator(_tag_authority)]
 DatabaseUrl = Annotated[str, PlainValidator(_database)]
 CategorySlug = Annotated[str, PlainValidator(_category_slug)]
 Language = Annotated[str, PlainValidator(_language)]

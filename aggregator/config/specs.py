@@ -27,6 +27,7 @@ from aggregator.config.checks import (
     Seconds,
     Selector,
     SignedDuration,
+    TagAuthority,
     Text,
     TimeZoneName,
 )
@@ -52,6 +53,7 @@ class _Model(BaseModel):
 class SiteSpec(_Model):
     title: Text
     base_url: BaseUrl
+    id: TagAuthority | None = None
     output_dir: Text = "site"
     timezone: TimeZoneName = "UTC"
     language: Language = "en"

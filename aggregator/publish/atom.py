@@ -52,7 +52,7 @@ class Atom:
         """An Atom 1.0 document of `posts` (newest first)."""
         fg = FeedGenerator()
         fg.register_extension("extras", _ExtrasFeed, _ExtrasEntry, atom=True, rss=False)
-        fg.id(meta.url)
+        fg.id(meta.id)
         fg.title(xml_text(meta.title))
         # Every href IRI-clean (see iri_href); ids stay as they always were written.
         fg.link(href=_href(meta.page_url), rel="alternate", type="text/html")

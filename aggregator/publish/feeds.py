@@ -64,7 +64,11 @@ class Feeds:
         for fmt in FORMATS:
             path = self.sitemap.combined_feed(fmt.extension)
             meta = FeedMeta(
-                url=url(path), page_url=self.sitemap.base, title=self.site.title, hub=self.hub
+                url=url(path),
+                id=self.sitemap.feed_id(path),
+                page_url=self.sitemap.base,
+                title=self.site.title,
+                hub=self.hub,
             )
             self._write(path, self.render(posts, meta, sources, fmt))
 
@@ -82,6 +86,7 @@ class Feeds:
             previous = sitemap.archive(slug, archived, fmt.extension) if archived else None
             meta = FeedMeta(
                 url=sitemap.url(path),
+                id=sitemap.feed_id(path),
                 page_url=sitemap.url(sitemap.category_page(slug)),
                 title=f"{category.title} · {self.site.title}",
                 hub=self.hub,
@@ -105,6 +110,7 @@ class Feeds:
             previous = sitemap.archive(slug, number - 1, fmt.extension) if number > 1 else None
             meta = FeedMeta(
                 url=sitemap.url(path),
+                id=sitemap.feed_id(path),
                 page_url=sitemap.url(page),
                 title=f"{category.title} · {self.site.title}",
                 current=sitemap.url(sitemap.category_feed(slug, fmt.extension)),
@@ -125,6 +131,7 @@ class Feeds:
             path = self.sitemap.tag_feed(slug, fmt.extension)
             meta = FeedMeta(
                 url=self.sitemap.url(path),
+                id=self.sitemap.feed_id(path),
                 page_url=self.sitemap.base,
                 title=f"{names[0]} · {self.site.title}",
                 hub=self.hub,

@@ -20,7 +20,8 @@ __all__ = ["FeedFormat", "FeedMeta", "FeedSite"]
 class FeedMeta:
     """What one feed document says about itself besides its entries."""
 
-    url: str  # self, and the id of the document
+    url: str  # self
+    id: str  # atom:id: stays when the URL moves (Sitemap.feed_id)
     page_url: str  # rel="alternate" text/html
     title: str
     hub: str | None = None

@@ -56,7 +56,8 @@ class Publisher:
         self.site = config.site
         self.store = store
         self.now = now or datetime.now(UTC)
-        self.sitemap = Sitemap.for_site(self.site)
+        # The ids' base is kept from the first publish on: a new base_url moves no id.
+        self.sitemap = Sitemap.for_site(self.site, id_base=store.id_base(self.site.base_url))
         self.zone = self.sitemap.zone
         self.words = words_for(self.site.language)
         self.out = self.site.output_dir

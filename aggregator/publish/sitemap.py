@@ -3,8 +3,8 @@
 Post files and pages, category list pages, feeds and archives, tag feeds, the combined
 feed, the OPML file and the index: their paths relative to `output_dir`, and the URLs
 they have under `site.base_url` (absolute for feeds, protocol-relative for post files,
-relative between pages). Templates, feeds, OPML, WebSub topics and the page writer all
-ask it. Pure: no I/O; it must NOT render or write anything.
+relative between pages), and the atom:ids of feeds and entries. Templates, feeds, OPML,
+WebSub topics and the page writer all ask it. Pure: no I/O; it must NOT render or write anything.
 """
 
 from __future__ import annotations
@@ -62,11 +62,27 @@ class Sitemap:
     base: str  # https://host/path/
     host: str
     zone: ZoneInfo  # the site's: a post's date in its paths is the date there
+    # What atom:ids start with. They never change (RFC 4287 §4.2.6), not when base_url
+    # does: made from site.id, else from the base_url of the site's first publish.
+    entry_ids: str  # tag:<authority>:
+    feed_ids: str  # tag:<authority>: with site.id, else the first publish's base_url
 
     @classmethod
-    def for_site(cls, site: Site) -> Sitemap:
+    def for_site(cls, site: Site, *, id_base: str | None = None) -> Sitemap:
+        """The sitemap of `site`; `id_base`: the base_url its ids are made from (the store
+        keeps the first publish's), base_url itself when None. site.id wins over both."""
+        if site.id:
+            entry_ids = feed_ids = f"tag:{site.id}:"
+        else:
+            feed_ids = id_base or site.base_url
+            # RFC 4151 tag URI of the host (as ids were always written); the date is fixed.
+            entry_ids = f"tag:{urlsplit(feed_ids).netloc.split(':')[0]},2026:"
         return cls(
-            base=site.base_url, host=urlsplit(site.base_url).netloc, zone=ZoneInfo(site.timezone)
+            base=site.base_url,
+            host=urlsplit(site.base_url).netloc,
+            zone=ZoneInfo(site.timezone),
+            entry_ids=entry_ids,
+            feed_ids=feed_ids,
         )
 
     # ------------------------------------------------------------- addresses
@@ -97,8 +113,12 @@ class Sitemap:
         return root.replace("../", "x/") + "x.html"
 
     def entry_id(self, post: Post) -> str:
-        # RFC 4151 tag URI: the date is fixed so the id never changes (RFC 4287 §4.2.6).
-        return f"tag:{self.host.split(':')[0]},2026:{post.key}"
+        """The atom:id of a post's entries, in every feed."""
+        return self.entry_ids + post.key
+
+    def feed_id(self, path: str) -> str:
+        """The atom:id of the feed document at `path`."""
+        return self.feed_ids + path
 
     # ----------------------------------------------------------------- posts
 

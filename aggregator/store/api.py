@@ -109,7 +109,7 @@ class UpdateStore(SourceStates, PostWriter, Protocol):
 @runtime_checkable
 class PublishReads(Protocol):
     """What a publish reads (settled posts only), and what it marks: slugs settled,
-    revisions published, old posts deleted."""
+    revisions published, old posts deleted, the base of its ids kept."""
 
     def settle_slugs(self) -> int:
         """Give the posts stored since the last call their slugs for good; how many moved."""
@@ -177,6 +177,10 @@ class PublishReads(Protocol):
 
     def states(self) -> list[SourceState]:
         """Every saved source state, ordered by name (feed titles and links)."""
+        ...
+
+    def id_base(self, base_url: str) -> str:
+        """The base URL the site's ids are made from: the first publish's (`base_url` then)."""
         ...
 
 

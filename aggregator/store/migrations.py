@@ -25,6 +25,7 @@ from aggregator.store.schema import (
     hosts,
     metadata,
     schema_version,
+    site,
     unsettled,
 )
 from aggregator.store.transactions import WRITE
@@ -143,6 +144,12 @@ def _authors_v7(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE posts ADD COLUMN author TEXT")
 
 
+def _site_v8(conn: Connection) -> None:
+    # Empty: a site published before keeps its ids from the base_url of its next publish,
+    # the one its ids were made from until now (Store.id_base).
+    metadata.create_all(conn, tables=[site], checkfirst=False)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -152,6 +159,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _volume_v5,
     _identity_v6,
     _authors_v7,
+    _site_v8,
 )
 
 

@@ -1,5 +1,6 @@
-"""The store's publishing methods: what a publish reads, and the two marks it writes back
-(revisions published, old posts deleted); and the counts that status and metrics read.
+"""The store's publishing methods: what a publish reads, and the marks it writes back
+(revisions published, old posts deleted, the base its ids are made from); and the counts
+that status and metrics read.
 
 Every read for publishing leaves out posts whose slugs are not settled yet: a page or
 feed never links a slug that may still move. Must not write a post's content or slug.
@@ -13,10 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from aggregator.store.rows import LISTED, listed_from_row, post_from_row
-from aggregator.store.schema import is_pending, posts, settled
+from aggregator.store.schema import is_pending, posts, settled, site
 from aggregator.store.transactions import CHUNK, Transactions, chunks
 from aggregator.types import ListedPost, Post
 
@@ -227,6 +229,20 @@ class ReadMethods(Transactions):
             return gone
 
         return self._run("cannot delete old posts", work, write=True)
+
+    def id_base(self, base_url: str) -> str:
+        """The base URL the site's atom:ids are made from: the one kept at the first
+        publish, else `base_url`, kept from now on (RFC 4287 §4.2.6: an id never changes,
+        not when the site moves)."""
+        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        keep = insert(site).values(key="id_base", value=base_url).on_conflict_do_nothing()
+        kept = sa.select(site.c.value).where(site.c.key == "id_base")
+
+        def work(conn: Connection) -> str:
+            conn.execute(keep)
+            return str(conn.scalar(kept))
+
+        return self._run("cannot read the site's id base", work, write=True)
 
 
 class CountMethods(Transactions):

@@ -27,6 +27,7 @@ __all__ = [
     "posts",
     "schema_version",
     "settled",
+    "site",
     "sources",
     "unsettled",
     "wants_article",
@@ -148,6 +149,15 @@ posts = sa.Table(
     sa.Column("legacy_key", sa.Text, nullable=False, server_default=""),
     # Version 7: the item's author as normalize cleaned it; NULL: the item named none.
     sa.Column("author", sa.Text),
+)
+
+# Version 8: what the site keeps from its first publish, one value per key (see
+# Store.id_base: the base_url its atom:ids are made from).
+site = sa.Table(
+    "site",
+    metadata,
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
 )
 
 is_pending = posts.c.revision > posts.c.published_revision
