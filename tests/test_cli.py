@@ -436,6 +436,7 @@ def test_upgrade_from_store_version_5_republishes_nothing(
     old = {r["key"]: r for r in stored_posts(db)}
     old_files = {p.name: p.read_bytes() for p in (out / "_posts").glob("*.md")}
     old_ids = atom_ids(out / "atom.xml")
+    old_feed_ids = {f: feed_ids(out / f)[0] for f in ("atom.xml", "category/wire.xml")}
     assert len(old) == len(old_files) == len(old_ids) == 12  # what the old release made
     # It folded: 33 anchors into 1, Paper's items into Wire's, both mirrors into one.
     assert {r["source"] for r in old.values() if r["category"] == "mirror"} == {"Mirror One"}
@@ -497,6 +498,14 @@ def test_upgrade_from_store_version_5_republishes_nothing(
     # file with today's writer keeps every entry's id.
     run_cli(config, "publish", "--all")
     assert atom_ids(out / "atom.xml").keys() == ids.keys()
+    # The site moves after the upgrade: its ids are still the old release's, feeds' too.
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("https://news.example.org/", "https://moved.example.net/"))
+    run_cli(config, "publish", "--all")
+    assert atom_ids(out / "atom.xml").keys() == ids.keys()
+    assert {f: feed_ids(out / f)[:2] for f in old_feed_ids} == {
+        f: (feed_id, f"https://moved.example.net/{f}") for f, feed_id in old_feed_ids.items()
+    }
 
 
 def test_item_authors_reach_feeds_and_pages(tmp_path: Path, feed_server: FeedServer) -> None:
@@ -588,3 +597,83 @@ def test_published_atom_is_clean_by_the_feed_validators_rules(
         (e.findtext(f"{atom}id") or "").startswith("tag:news.example.org,2026:")
         for e in entries.values()
     )
+
+
+def feed_ids(path: Path) -> tuple[str | None, str | None, dict[str, str]]:
+    """(the feed's id, its self link, entry id -> alternate link) of one Atom feed."""
+    from lxml import etree
+
+    root = etree.parse(str(path)).getroot()
+    self_link = next(
+        (x.get("href") for x in root.findall(f"{_ATOM}link") if x.get("rel") == "self"), None
+    )
+    return root.findtext(f"{_ATOM}id"), self_link, atom_ids(path)
+
+
+def test_ids_stay_when_base_url_moves_and_site_id_sets_them(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    items = [("a1", "First", "<p>one</p>"), ("a2", "Second", "<p>two</p>")]
+    feed_server.add("/a.rss", site_rss("a", items))
+    sources = [{"name": "A", "url": feed_server.url("/a.rss"), "category": "news"}]
+    old, new = "https://news.example.org/", "https://planet.example.net/blog/"
+    config = write_config(tmp_path, sources, site=builders.site_section(base_url=old))
+    out = tmp_path / "out"
+    run_cli(config, "run", "--once")
+    feeds = ("atom.xml", "category/news.xml")
+    first = {f: feed_ids(out / f) for f in feeds}
+    assert first["category/news.xml"][:2] == (old + "category/news.xml",) * 2
+    entry_ids = first["atom.xml"][2].keys()
+    assert len(entry_ids) == 2 and all(
+        i.startswith("tag:news.example.org,2026:") for i in entry_ids
+    )
+
+    # The site moves: every link follows it, no id does (subscribers see nothing new).
+    write_config(tmp_path, sources, site=builders.site_section(base_url=new))
+    run_cli(config, "run", "--once")
+    run_cli(config, "publish", "--all")
+    for path, (feed_id, _, entries) in first.items():
+        moved_id, moved_self, moved = feed_ids(out / path)
+        assert (moved_id, moved_self) == (feed_id, new + path)
+        assert moved.keys() == entries.keys()
+        assert sorted(moved.values()) == sorted(link.replace(old, new) for link in entries.values())
+    # A post that arrives after the move has an id like the others'.
+    feed_server.add("/a.rss", site_rss("a", [*items, ("a3", "Third", "<p>three</p>")]))
+    run_cli(config, "run", "--once", "--all")
+    ids = feed_ids(out / "atom.xml")[2]
+    assert len(ids) == 3 and all(i.startswith("tag:news.example.org,2026:") for i in ids)
+    assert validate_feeds(out) >= 2
+
+    # site.id set later: it wins, for entries and feeds alike.
+    site = builders.site_section(base_url=new, id="example.org,2026")
+    write_config(tmp_path, sources, site=site)
+    run_cli(config, "publish", "--all")
+    feed_id, _, ids = feed_ids(out / "category" / "news.xml")
+    assert feed_id == "tag:example.org,2026:category/news.xml"
+    assert sorted(ids) == sorted(
+        i.replace("news.example.org,2026", "example.org,2026") for i in ids
+    )
+    assert len(ids) == 3 and all(i.startswith("tag:example.org,2026:") for i in ids)
+    assert validate_feeds(out) >= 2
+
+
+@pytest.mark.parametrize(
+    "site_id",
+    [
+        pytest.param("example.org", id="no-date"),
+        pytest.param("Example.org,2026", id="upper-case"),
+        pytest.param("tag:example.org,2026:", id="a-whole-prefix"),
+        pytest.param("example.org,2026-02-30", id="no-such-day"),
+    ],
+)
+def test_check_refuses_a_site_id_that_is_no_tag_authority(tmp_path: Path, site_id: str) -> None:
+    sources = [{"name": "A", "url": "https://example.org/a.rss", "category": "news"}]
+    config = write_config(tmp_path, sources, site=builders.site_section(id=site_id))
+    proc = run_cli(config, "check", check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.splitlines()[0] == (
+        f"config.yaml: site.id: not a tag authority '{site_id}' (a domain or email address you"
+        " own, in lower case, a comma and a date it was yours: example.org,2026 or"
+        " me@example.org,2026-01-31)"
+    )
+    assert "Traceback" not in proc.stderr

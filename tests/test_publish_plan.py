@@ -146,6 +146,34 @@ def test_sitemap_urls() -> None:
     for root in ("", "../", "../../../../"):
         assert SITEMAP.root(SITEMAP.a_page_at(root)) == root
     assert SITEMAP.entry_id(post("k")) == "tag:news.example.org,2026:k"
+    assert SITEMAP.feed_id("atom.xml") == "https://news.example.org:8443/agg/atom.xml"
+
+
+@pytest.mark.parametrize(
+    ("site_id", "entry_id", "feed_id"),
+    [
+        pytest.param(
+            None,
+            "tag:old.example.org,2026:k",
+            "https://old.example.org/planet/category/news.xml",
+            id="the-first-publishs-base",
+        ),
+        pytest.param(
+            "me@example.net,2026-02",
+            "tag:me@example.net,2026-02:k",
+            "tag:me@example.net,2026-02:category/news.xml",
+            id="site-id-wins",
+        ),
+    ],
+)
+def test_ids_are_made_from_the_kept_base_not_base_url(
+    site_id: str | None, entry_id: str, feed_id: str
+) -> None:
+    site = Site(title="T", base_url="https://new.example.org/", output_dir=Path("/o"), id=site_id)
+    sitemap = Sitemap.for_site(site, id_base="https://old.example.org/planet/")
+    assert sitemap.entry_id(post("k")) == entry_id
+    assert sitemap.feed_id(sitemap.category_feed("news")) == feed_id
+    assert sitemap.url("atom.xml") == "https://new.example.org/atom.xml"
 
 
 def test_a_post_dated_before_year_1000_and_old_file_names() -> None:

@@ -793,3 +793,23 @@ def test_version_5_database_gains_authors_and_keeps_its_posts_published(
         assert opened.pending() == []
     finally:
         opened.close()
+
+
+def test_the_id_base_is_the_first_one_given_and_survives_a_migrated_database(
+    db_url: str, engine: Engine
+) -> None:
+    site_step = MIGRATIONS.index(store_migrations._site_v8)
+    store_migrations._migrate(engine, MIGRATIONS[:site_step])
+    opened = open_store(db_url)  # a site published before: no id base kept yet
+    try:
+        assert opened.id_base("https://old.example.org/planet/") == (
+            "https://old.example.org/planet/"
+        )
+    finally:
+        opened.close()
+    reopened = open_store(db_url)
+    try:
+        # The site moved: its ids stay those of the base its first publish kept.
+        assert reopened.id_base("https://new.example.org/") == "https://old.example.org/planet/"
+    finally:
+        reopened.close()
