@@ -94,6 +94,7 @@ def test_a_minimal_config_gets_the_documented_defaults(tmp_path: Path) -> None:
     assert config.site.language == "en"
     assert config.site.templates_dir is None
     assert config.site.feed_size == 50
+    assert config.site.id is None
     assert config.database == f"sqlite:///{tmp_path}/aggregator.db"
     assert config.schedule.interval == timedelta(minutes=30)
     assert config.schedule.publish is None
@@ -119,6 +120,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
           language: fr
           templates_dir: tpl
           feed_size: 20
+          id: me@finews.example.com,2026-01-31
         database: postgresql+psycopg://user:secret@db.example.org/agg
         schedule:
           interval: 1h30m
@@ -156,6 +158,7 @@ def test_every_key_is_read(tmp_path: Path) -> None:
     assert site.output_dir == tmp_path / "public" / "out"
     assert (site.timezone, site.language, site.feed_size) == ("Europe/Paris", "fr", 20)
     assert site.templates_dir == tmp_path / "tpl"
+    assert site.id == "me@finews.example.com,2026-01-31"
     assert config.database == "postgresql+psycopg://user:secret@db.example.org/agg"
     assert config.schedule.interval == timedelta(hours=1, minutes=30)
     assert config.schedule.publish == "*/5 * * * *"
@@ -735,6 +738,13 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             "site: {title: T, base_url: /relative/}",
             "config.yaml: site.base_url: not an http(s) URL",
             id="base-url",
+        ),
+        pytest.param(
+            SITE + "  id: https://news.example.org/\n",
+            "config.yaml: site.id: not a tag authority 'https://news.example.org/' (a domain or"
+            " email address you own, in lower case, a comma and a date it was yours:"
+            " example.org,2026 or me@example.org,2026-01-31)",
+            id="site-id",
         ),
         pytest.param(
             "site: {base_url: 'https://a/'}",
