@@ -47,7 +47,8 @@ def add_parsers(sub: SubParsers) -> None:
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long fetches in flight may finish (default: %(default)s)",
     )
-    run.set_defaults(func=cmd_run)
+    # The CLI's main() asks `refuse` before anything runs: a usage error, as argparse's are.
+    run.set_defaults(func=cmd_run, refuse=_refused_run, command_parser=run)
 
     fetch = sub.add_parser("fetch", help="fetch due sources into the store, no publishing")
     fetch.add_argument("--all", action="store_true", help="every enabled source, due or not")
@@ -57,6 +58,13 @@ def add_parsers(sub: SubParsers) -> None:
     pub = sub.add_parser("publish", help="write what changed since the last publish")
     pub.add_argument("--all", action="store_true", help="rebuild every file")
     pub.set_defaults(func=cmd_publish)
+
+
+def _refused_run(args: argparse.Namespace) -> str | None:
+    if args.all and not args.once:
+        # The daemon fetches what is due; `--all` there would be silently ignored.
+        return "--all needs --once (the daemon fetches each source when it is due)"
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:

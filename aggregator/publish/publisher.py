@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.config.opml import Subscription, subscriptions_opml
+from aggregator.errors import PublishError
 from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
-from aggregator.publish.form import environment, words_for
+from aggregator.publish.form import environment, template_problem, words_for
 from aggregator.publish.pages import PAGE_SIZE, Pages
 from aggregator.publish.plan import Plan, full_plan, incremental_plan
 from aggregator.publish.posts import PostFiles
@@ -286,6 +287,14 @@ def publish(
     written.
 
     Raises:
-        PublishError: a file could not be written.
+        PublishError: a file could not be written, or a template failed (the message
+            names the template's file and line).
     """
-    return Publisher(config, store, on_post=on_post).publish(full=full)
+    try:
+        return Publisher(config, store, on_post=on_post).publish(full=full)
+    except Exception as e:
+        # An operator's template is the operator's code: its fault is a publish's, named.
+        problem = template_problem(e)
+        if problem is None:
+            raise
+        raise PublishError(problem) from e
