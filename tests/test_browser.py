@@ -19,7 +19,9 @@ from httpserver import FeedServer
 pytestmark = pytest.mark.slow
 
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is missing (pip install -e '.[test]')"
+)
 if MISSING:
     pytest.skip(MISSING, allow_module_level=True)
 

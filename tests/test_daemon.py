@@ -34,7 +34,7 @@ import yaml
 from builders import config_data, dump_config, each_minute, site_rss, site_section, timeouts
 from clirunner import aggregator_command, run_cli, validate_atom
 from httpserver import FeedServer
-from pgdatabase import new_database
+from pgdatabase import PG_MISSING, new_database
 
 from aggregator.cli import EXIT_RUNNING
 from aggregator.daemon import Debouncer
@@ -454,7 +454,7 @@ def test_second_instance_is_refused_and_starts_after_the_first_is_killed(
 # timeout, a failover) or a pooler may end under a running daemon.
 
 PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
-needs_postgres = pytest.mark.skipif(not PG_URL, reason="AGGREGATOR_TEST_POSTGRES_URL is not set")
+needs_postgres = pytest.mark.skipif(not PG_URL, reason=PG_MISSING)
 LOCK_KEY = {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF}
 LOCKS = (
     "SELECT l.pid, l.granted, a.application_name FROM pg_locks l "
@@ -853,7 +853,7 @@ def test_readme_shows_the_unit_file_of_contrib() -> None:
 def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is not installed")
+        pytest.skip("systemd-analyze is missing (apt-get install systemd; .ci/run installs it)")
     install_venv_link(tmp_path)
     unit = tmp_path / "aggregator.service"
     unit.write_text(unit_for(tmp_path), encoding="utf-8")
