@@ -132,6 +132,13 @@ def test_publish_onto_a_full_disk_is_one_line_exit_4(site: Path) -> None:
     assert line.endswith(": File too large"), line
 
 
+def test_a_store_on_a_full_disk_is_one_line_exit_3(site: Path) -> None:
+    # Too little room for SQLite's write-ahead log: the store cannot be opened for writing.
+    proc = aggregator(site, "run", "--once", "--all", preexec_fn=_file_size_limit(4000))
+    line = one_line(proc, 3)
+    assert line.startswith("aggregator: store: cannot open database sqlite:///"), line
+
+
 def test_an_output_file_that_cannot_be_written_is_one_line_exit_4(site: Path) -> None:
     # A folder where the site's feed goes: rename() refuses, even to root.
     feed = site.parent / "out" / "atom.xml"
