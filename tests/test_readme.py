@@ -29,6 +29,7 @@ from httpserver import FeedServer
 
 from aggregator.config import load_config, specs
 from aggregator.lock import lock_path_for
+from aggregator.publish.sitemap import POSTS_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -289,14 +290,20 @@ def test_crontab_line_runs_as_written(tmp_path: Path, feed_server: FeedServer) -
     cron_env = {"PATH": "/usr/bin:/bin", "SHELL": "/bin/sh", "HOME": str(tmp_path)}
 
     proc = subprocess.run(
-        ["/bin/sh", "-c", command], env=cron_env, capture_output=True, text=True, timeout=120
+        ["/bin/sh", "-c", command],
+        cwd="/",
+        env=cron_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     log = re.search(r">>\s*(\S+)", command)
     written = (tmp_path / log.group(1)).read_text(encoding="utf-8") if log else proc.stderr
     assert proc.returncode == 0, f"the crontab line exited {proc.returncode}:\n{written}"
     assert "Traceback" not in written
-    assert (tmp_path / load_config(tmp_path / "config.yaml").site.output_dir / "atom.xml").is_file()
+    output = Path(load_config(tmp_path / "config.yaml").site.output_dir)
+    assert len(list((output / POSTS_DIR).glob("*.md"))) == 1, "the round published no post"
 
 
 def test_readme_unit_is_contrib_service() -> None:
