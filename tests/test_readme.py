@@ -167,11 +167,26 @@ def reference() -> str:
     return block("Config reference", "yaml")
 
 
-def test_config_reference_passes_check(tmp_path: Path) -> None:
+def _env_names(data: object) -> Iterator[str]:
+    """The environment variables a config names (`token_env`, `password_env`)."""
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if key.endswith("_env") and isinstance(value, str):
+                yield value
+            yield from _env_names(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _env_names(value)
+
+
+def test_config_reference_passes_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = reference()
     data = yaml.safe_load(text)
     (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
-    # What it names beside itself: its templates folder, and one file per source list.
+    # What it names beside itself: its secrets in the environment, its templates folder,
+    # and one file per source list.
+    for name in _env_names(data):
+        monkeypatch.setenv(name, "secret")
     (tmp_path / data["site"]["templates_dir"]).mkdir()
     for glob in data.get("source_lists", []):
         listed = tmp_path / glob.replace("*", "readme")
