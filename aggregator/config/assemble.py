@@ -23,6 +23,7 @@ from aggregator.config.files import (
 )
 from aggregator.config.sections import (
     Entry,
+    Refused,
     Settings,
     check_config_file,
     check_source_list_file,
@@ -62,13 +63,13 @@ def load_config(path: Path) -> Config:
     return config
 
 
-def read_opml_entries(path: Path, file: str) -> tuple[list[Entry], list[str]]:
+def read_opml_entries(path: Path, file: str) -> tuple[list[Entry | Refused], list[str]]:
     """An OPML file's feeds as entries, one per <outline> with an xmlUrl, and the faults."""
     tree, problems = read_opml(path, file)
     return ([], problems) if tree is None else outline_entries(tree, file)
 
 
-def _read_source_list(path: Path, root: Path) -> tuple[list[Entry], list[str]]:
+def _read_source_list(path: Path, root: Path) -> tuple[list[Entry | Refused], list[str]]:
     file = display(path, root)
     if path.suffix.lower() in OPML_SUFFIXES:
         return read_opml_entries(path, file)
@@ -87,20 +88,29 @@ def _check_folders(config: Config) -> list[str]:
 # ------------------------------------------------------------------ entries -> sources
 
 
-def _default_category(entry: Entry) -> tuple[str, str]:
+def _name(entry: Entry | Refused) -> str | None:
+    return entry.spec.name if isinstance(entry, Entry) else entry.name
+
+
+def _given_category(entry: Entry | Refused) -> str | None:
+    return entry.spec.category if isinstance(entry, Entry) else entry.category
+
+
+def _default_category(entry: Entry | Refused) -> tuple[str, str]:
     """(slug, title) of the category a source gets when it names none."""
     if entry.group and slugify(entry.group):
         return slugify(entry.group), entry.group
-    return slugify(entry.spec.name), entry.spec.name
+    name = _name(entry) or ""
+    return slugify(name), name
 
 
 def _implied_categories(
-    entries: Sequence[Entry], declared: Mapping[str, Category]
+    entries: Sequence[Entry | Refused], declared: Mapping[str, Category]
 ) -> dict[str, Category]:
     """`declared`, and the categories sources imply (their name's slug, an OPML group)."""
     categories = dict(declared)
     for entry in entries:
-        if entry.spec.category is None:
+        if _given_category(entry) is None:
             slug, title = _default_category(entry)
             if slug:
                 categories.setdefault(slug, Category(slug=slug, title=title))
@@ -108,7 +118,7 @@ def _implied_categories(
 
 
 def _resolve_sources(
-    entries: Sequence[Entry],
+    entries: Sequence[Entry | Refused],
     declared: Mapping[str, Category],
     default_interval: timedelta,
     bad_categories: frozenset[str] | None = frozenset(),
@@ -116,26 +126,27 @@ def _resolve_sources(
     """Give every entry its category, tags and interval; find names used twice.
 
     Categories a source implies (its name's slug, an OPML group) are created first, so a
-    source elsewhere may name one of them whatever the file order.
+    source elsewhere may name one of them whatever the file order. A source refused by
+    its own checks is checked here too (its name, its category), for one pass of faults.
     """
     categories = _implied_categories(entries, declared)
     sources: list[Source] = []
     problems: list[str] = []
-    seen: dict[str, Entry] = {}
+    seen: dict[str, Entry | Refused] = {}
     for entry in entries:
-        spec = entry.spec
-        if spec.name in seen:
-            first = seen[spec.name]
-            problems.append(
-                f"{entry.where('name')}: duplicate name '{spec.name}' (also {first.origin})"
-            )
+        name = _name(entry)
+        if name is None:
             continue
-        seen[spec.name] = entry
+        if name in seen:
+            first = seen[name]
+            problems.append(f"{entry.where('name')}: duplicate name '{name}' (also {first.origin})")
+            continue
+        seen[name] = entry
         slug, found = _category_of(entry, categories, bad_categories)
         problems += found
-        if slug is None:
+        if slug is None or not isinstance(entry, Entry):
             continue
-        for mapped in spec.category_map.values():
+        for mapped in entry.spec.category_map.values():
             if mapped not in categories:
                 problems.append(f"{entry.where('category_map')}: unknown category '{mapped}'")
         sources.append(_source(entry, slug, categories[slug], default_interval))
@@ -143,14 +154,16 @@ def _resolve_sources(
 
 
 def _category_of(
-    entry: Entry, categories: Mapping[str, Category], bad_categories: frozenset[str] | None
+    entry: Entry | Refused,
+    categories: Mapping[str, Category],
+    bad_categories: frozenset[str] | None,
 ) -> tuple[str | None, list[str]]:
     """The slug of the entry's category (None when it has none) and the fault, if any.
 
     A category declared but faulty (in `bad_categories`) was reported already; None for
     `bad_categories`: `categories:` was unreadable, so no unknown category is reported.
     """
-    slug = entry.spec.category or _default_category(entry)[0]
+    slug = _given_category(entry) or _default_category(entry)[0]
     if not slug:
         return None, [f"{entry.where('name')}: gives no category slug (set category)"]
     if slug not in categories:
@@ -207,7 +220,7 @@ def _absolute_database(root: Path, url: str) -> str:
 
 
 def _assemble(
-    path: Path, settings: Settings, entries: Sequence[Entry]
+    path: Path, settings: Settings, entries: Sequence[Entry | Refused]
 ) -> tuple[Config | None, list[str]]:
     """Checked sections + every file's entries -> Config (None when a section failed)."""
     root = path.parent
