@@ -34,7 +34,7 @@ from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import Auth, Category, Config, FetchSettings, Schedule, Site, Source, WebSub
 
-__all__ = ["load_config", "read_opml_entries"]
+__all__ = ["load_config", "read_config", "read_opml_entries"]
 
 
 def load_config(path: Path) -> Config:
@@ -43,11 +43,22 @@ def load_config(path: Path) -> Config:
     Raises:
         ConfigError: anything is wrong; `.problems` has one line per fault, over all files.
     """
+    config, problems = read_config(path)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def read_config(path: Path) -> tuple[Config | None, list[str]]:
+    """load_config without raising: the Config of what passed its checks (None when a
+    section it needs failed, or config.yaml is unreadable) and every fault, over all files.
+    `check` looks further at that Config while reporting the faults in the same pass.
+    """
     path = Path(os.path.abspath(path))
     root, file = path.parent, path.name
     data, problems = read_yaml(path, file)
     if data is NOTHING:
-        raise ConfigError(problems)
+        return None, problems
     settings, entries, found = check_config_file(data, file)
     problems += found
     files, found = source_list_files(settings.patterns, root, path, file).readable()
@@ -58,9 +69,9 @@ def load_config(path: Path) -> Config:
         problems += found
     config, found = _assemble(path, settings, entries)
     problems += found + (_check_folders(config) if config else [])
-    if problems or config is None:
-        raise ConfigError(problems)
-    return config
+    if config is None and not problems:
+        problems.append(f"{file}: unusable")  # not reached: a failed section says why
+    return config, problems
 
 
 def read_opml_entries(path: Path, file: str) -> tuple[list[Entry | Refused], list[str]]:
