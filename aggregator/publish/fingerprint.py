@@ -27,6 +27,7 @@ __all__ = [
     "EVERYTHING",
     "FEEDS",
     "FINGERPRINT_FILE",
+    "PAGES",
     "Aspect",
     "Output",
     "changed_aspects",
@@ -100,13 +101,15 @@ def fingerprint(
     extra: Iterable[Aspect] = (),
 ) -> list[Aspect]:
     """Every aspect of one publish: the config's, the `menu` (the categories every page
-    links: those with posts), the atom:id prefixes `ids`, and `extra`."""
-    return [
+    links: those with posts), the atom:id prefixes `ids`, and `extra` (one named as one of
+    these replaces it)."""
+    aspects = [
         *config_aspects(config, env),
         Aspect("menu", _categories(menu), PAGES),
         Aspect("ids", list(ids), FEEDS),
         *extra,
     ]
+    return list({a.name: a for a in aspects}.values())
 
 
 def changed_aspects(aspects: Iterable[Aspect], previous: Mapping[str, str]) -> list[Aspect]:
