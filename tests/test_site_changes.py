@@ -205,6 +205,17 @@ def test_feed_size_and_archives_rewrite_the_feeds(tmp_path: Path, feeds: FeedSer
     assert "prev-archive" not in feed.read_text(encoding="utf-8")
     walk(out, BASE)
 
+    # Tag feeds turned on, then off again: they come, then go.
+    for tag_feeds, expected in ((True, ["news.xml"]), (False, [])):
+        config = write_config(
+            tmp_path,
+            sources(feeds, "aa"),
+            {"news": "News"},
+            site=site(feed_size=1, tag_feeds=tag_feeds),  # type: ignore[arg-type]
+        )
+        run_cli(config, "publish")
+        assert [p.name for p in (out / "tag").glob("*.xml")] == expected
+
 
 def test_a_missing_or_broken_fingerprint_rewrites_everything(
     tmp_path: Path, feeds: FeedServer
