@@ -230,6 +230,8 @@ def test_a_missing_or_broken_fingerprint_rewrites_everything(
     assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
     assert json.loads((out / FINGERPRINT_FILE).read_text(encoding="utf-8"))["version"] == 1
     assert "Traceback" not in proc.stderr
+    # Nothing was pending, yet every post was written: the progress counts them.
+    assert "publishing: 3/3" in proc.stderr and "/0" not in proc.stderr
 
 
 def test_the_daemon_publishes_a_reload_that_changes_the_site(

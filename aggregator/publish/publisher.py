@@ -64,8 +64,11 @@ class Publisher:
         now: datetime | None = None,
         on_post: Callable[[Post], None] | None = None,
         aspects: Iterable[Aspect] = (),
+        on_total: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
+        # Told how many posts are written when a site change makes it every one (progress).
+        self.on_total = on_total
         self.extra_aspects = tuple(aspects)  # more of what shapes the output (fingerprint.py)
         self.on_post = on_post  # called after each post's files are queued (progress)
         self.site = config.site
@@ -81,6 +84,7 @@ class Publisher:
         self.report = PublishReport()
         self._writer = Writer(self.out, self.report)
         self._menu: list[Category] | None = None
+        self._with_posts: list[str] | None = None
         self._pages = Pages(
             config,
             self.sitemap,
@@ -142,7 +146,7 @@ class Publisher:
         aspects = self.aspects()
         rewrite = EVERYTHING if full else self._rewrite(aspects)
         plan: Plan | None
-        categories = [*self.config.categories, *self.store.categories()]
+        categories = [*self.config.categories, *self._having()]
         if full or rewrite & {"post_files", "post_pages"}:
             marks = self.store.pending_revisions()
             plan = full_plan(marks, categories, expired, rewrite=rewrite)
@@ -215,6 +219,8 @@ class Publisher:
         pending = {key for key, _ in plan.marks}
         files, pages = "post_files" in plan.rewrite, "post_pages" in plan.rewrite
         self._posts.sweep = files
+        if self.on_total is not None:
+            self.on_total(self.store.count_posts())
         for batch in self.store.iter_posts():
             for post in batch:
                 mine = post.key in pending
@@ -229,9 +235,15 @@ class Publisher:
         """The categories every page links: the configured ones that have posts, in the
         config's order (read once per publish)."""
         if self._menu is None:
-            having = set(self.store.categories())
+            having = set(self._having())
             self._menu = [c for c in self.config.categories.values() if c.slug in having]
         return self._menu
+
+    def _having(self) -> list[str]:
+        """The slugs of the categories that have posts (read once per publish)."""
+        if self._with_posts is None:
+            self._with_posts = self.store.categories()
+        return self._with_posts
 
     def category(self, slug: str) -> Category:
         return self.config.categories.get(slug) or Category(slug=slug, title=slug)
@@ -363,12 +375,15 @@ def publish(
     full: bool = False,
     on_post: Callable[[Post], None] | None = None,
     aspects: Iterable[Aspect] = (),
+    on_total: Callable[[int], None] | None = None,
 ) -> PublishReport:
     """Publish what changed (everything with `full`); `on_post` is told of each post
     written; `aspects`: more of what shapes the output, beside the config's (a change of
-    one rewrites the outputs it shapes).
+    one rewrites the outputs it shapes); `on_total` is told how many posts are written
+    when a change of the site makes it every one.
 
     Raises:
         PublishError: a file could not be written.
     """
-    return Publisher(config, store, on_post=on_post, aspects=aspects).publish(full=full)
+    publisher = Publisher(config, store, on_post=on_post, aspects=aspects, on_total=on_total)
+    return publisher.publish(full=full)
