@@ -19,7 +19,7 @@ import yaml
 from aggregator.config.assemble import load_config, read_opml_entries
 from aggregator.config.files import display, read_text, read_yaml
 from aggregator.config.problems import checked
-from aggregator.config.sections import PATTERNS, Entry
+from aggregator.config.sections import PATTERNS, Entry, Refused
 from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import Config
@@ -103,7 +103,7 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _plan_import(config: Config, entries: Iterable[Entry]) -> list[dict[str, str]]:
+def _plan_import(config: Config, entries: Iterable[Entry | Refused]) -> list[dict[str, str]]:
     """OPML entries -> `sources:` items for the feeds the config does not have yet.
 
     A source list cannot declare categories, so an item names a category only when the
@@ -114,6 +114,8 @@ def _plan_import(config: Config, entries: Iterable[Entry]) -> list[dict[str, str
     names = {source.name for source in config.sources}
     items: list[dict[str, str]] = []
     for entry in entries:
+        if not isinstance(entry, Entry):
+            continue  # refused: its problem lines stopped the import already
         if entry.spec.url in urls:
             continue
         urls.add(entry.spec.url)
