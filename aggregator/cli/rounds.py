@@ -144,6 +144,6 @@ def _publish(config: Config, store: Store, *, full: bool) -> PublishReport:
         def on_post(post: Post) -> None:
             progress.advance()
 
-        result = publish(config, store, full=full, on_post=on_post)
+        result = publish(config, store, full=full, on_post=on_post, on_total=progress.set_total)
     log_publish(result, time.monotonic() - started, logger=log)
     return result
