@@ -145,6 +145,12 @@ class Publisher:
         # After expiry (it may empty a category), before any page is rendered.
         aspects = self.aspects()
         rewrite = EVERYTHING if full else self._rewrite(aspects)
+        if full:
+            # A full publish cut short must leave the next one full too: no fingerprint.
+            try:
+                (self.out / FINGERPRINT_FILE).unlink(missing_ok=True)
+            except OSError as e:
+                raise PublishError(f"cannot remove {self.out / FINGERPRINT_FILE}: {e}") from e
         plan: Plan | None
         categories = [*self.config.categories, *self._having()]
         if full or rewrite & {"post_files", "post_pages"}:
