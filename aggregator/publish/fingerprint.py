@@ -20,6 +20,7 @@ from typing import Literal
 
 import jinja2
 
+from aggregator.errors import PublishError
 from aggregator.publish.files import write_atomic
 from aggregator.types import Category, Config
 
@@ -145,7 +146,7 @@ def write_fingerprint(output_dir: Path, aspects: Iterable[Aspect]) -> bool:
     the file was written.
 
     Raises:
-        OSError: the file cannot be written.
+        PublishError: the file cannot be written.
     """
     data = {"version": _VERSION, "aspects": {a.name: a.digest for a in aspects}}
     raw = (json.dumps(data, indent=1, sort_keys=True) + "\n").encode()
@@ -155,8 +156,24 @@ def write_fingerprint(output_dir: Path, aspects: Iterable[Aspect]) -> bool:
             return False
     except OSError:
         pass
-    write_atomic(path, raw)
+    try:
+        write_atomic(path, raw)
+    except OSError as e:
+        raise PublishError(f"cannot write {path}: {e}") from e
     return True
+
+
+def forget_fingerprint(output_dir: Path) -> None:
+    """Drop the fingerprint, so that the next publish rewrites everything (a full publish
+    cut short must leave the next one full too).
+
+    Raises:
+        PublishError: the file exists and cannot be removed.
+    """
+    try:
+        (output_dir / FINGERPRINT_FILE).unlink(missing_ok=True)
+    except OSError as e:
+        raise PublishError(f"cannot remove {output_dir / FINGERPRINT_FILE}: {e}") from e
 
 
 def _categories(categories: Iterable[Category]) -> list[list[str]]:

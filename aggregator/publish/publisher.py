@@ -21,11 +21,11 @@ from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
 from aggregator.publish.fingerprint import (
     EVERYTHING,
-    FINGERPRINT_FILE,
     Aspect,
     Output,
     changed_aspects,
     fingerprint,
+    forget_fingerprint,
     read_fingerprint,
     rewritten,
     write_fingerprint,
@@ -146,11 +146,7 @@ class Publisher:
         aspects = self.aspects()
         rewrite = EVERYTHING if full else self._rewrite(aspects)
         if full:
-            # A full publish cut short must leave the next one full too: no fingerprint.
-            try:
-                (self.out / FINGERPRINT_FILE).unlink(missing_ok=True)
-            except OSError as e:
-                raise PublishError(f"cannot remove {self.out / FINGERPRINT_FILE}: {e}") from e
+            forget_fingerprint(self.out)  # one cut short leaves the next publish full
         plan: Plan | None
         categories = [*self.config.categories, *self._having()]
         if full or rewrite & {"post_files", "post_pages"}:
@@ -191,10 +187,7 @@ class Publisher:
         self.report.categories = plan.categories
         # Only now: a publish cut short leaves the old fingerprint, and the next one
         # rewrites what this one had to.
-        try:
-            write_fingerprint(self.out, aspects)
-        except OSError as e:
-            raise PublishError(f"cannot write {self.out / FINGERPRINT_FILE}: {e}") from e
+        write_fingerprint(self.out, aspects)
         self.ping_hub()
         return self.report
 
