@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     p.add_argument("--log-format", default="plain", choices=["plain", "json"])
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="off a terminal too, a progress line per source and every tenth of a publish",
+    )
     p.add_argument("--version", action="version", version=f"aggregator {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
     rounds.add_parsers(sub)

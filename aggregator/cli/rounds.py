@@ -68,10 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     with locked(config):
         store = open_store(config.database)
         try:
-            _round(config, store, every=args.all)
+            _round(config, store, every=args.all, verbose=args.verbose)
             # Publish whatever is pending, not just this round's changes: a run that
             # crashed after storing is completed here.
-            _publish(config, store, full=False)
+            _publish(config, store, full=False, verbose=args.verbose)
         finally:
             store.close()
     return 0
@@ -86,7 +86,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     with locked(config):
         store = open_store(config.database)
         try:
-            _round(config, store, every=args.all, names=args.names)
+            _round(config, store, every=args.all, names=args.names, verbose=args.verbose)
         finally:
             store.close()
     return 0
@@ -97,13 +97,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     with locked(config):
         store = open_store(config.database)
         try:
-            _publish(config, store, full=args.all)
+            _publish(config, store, full=args.all, verbose=args.verbose)
         finally:
             store.close()
     return 0
 
 
-def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = ()) -> RoundReport:
+def _round(
+    config: Config,
+    store: Store,
+    *,
+    every: bool,
+    names: Sequence[str] = (),
+    verbose: bool = False,
+) -> RoundReport:
     """One round over `names` (default: the due sources), its progress shown."""
     import asyncio
 
@@ -115,10 +122,10 @@ def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = 
         if names
         else updater.due_sources(every=every)
     )
-    with Progress("fetching", len(chosen)) as progress:
+    with Progress("fetching", len(chosen), verbose=verbose, every=True) as progress:
 
         def on_source(outcome: SourceOutcome) -> None:
-            progress.advance(outcome.name)
+            progress.advance(f"{outcome.name}: {outcome.status}")
 
         report = asyncio.run(updater.run_round(chosen, on_source=on_source))
     # Each failure was logged where it happened (update/); this is the round's summary.
@@ -126,12 +133,12 @@ def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = 
     return report
 
 
-def _publish(config: Config, store: Store, *, full: bool) -> PublishReport:
+def _publish(config: Config, store: Store, *, full: bool, verbose: bool = False) -> PublishReport:
     """A publish, its progress shown."""
     started = time.monotonic()
     store.settle_slugs()  # as the publish does first: the count is of what it writes
     total = store.count_posts() if full else store.count_pending()
-    with Progress("publishing", total) as progress:
+    with Progress("publishing", total, verbose=verbose) as progress:
 
         def on_post(post: Post) -> None:
             progress.advance()

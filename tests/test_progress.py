@@ -1,0 +1,93 @@
+"""What a round logs, through the real CLI: off a terminal (cron, systemd) one line per
+round and per publish and a warning per failing source; `-v` adds the progress lines; on a
+terminal (a pty) a progress bar."""
+
+from __future__ import annotations
+
+import os
+import pty
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from builders import site_rss, write_config
+from clirunner import aggregator_command, run_cli
+from httpserver import FeedServer
+
+pytestmark = pytest.mark.slow
+
+
+def _config(tmp_path: Path, server: FeedServer) -> Path:
+    sources = []
+    for i in range(12):
+        server.add(f"/f{i}.rss", site_rss(f"f{i}", [(f"i{i}", f"Story {i}", "<p>x</p>")]))
+        sources.append({"name": f"f{i}", "url": server.url(f"/f{i}.rss"), "category": "news"})
+    server.add("/bad.rss", b"oops", status=500)
+    sources.append({"name": "bad", "url": server.url("/bad.rss"), "category": "news"})
+    return write_config(tmp_path, sources)
+
+
+def test_off_a_terminal_a_round_logs_its_summary_and_its_failures_only(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    config = _config(tmp_path, feed_server)
+    lines = run_cli(config, "run", "--once").stderr.splitlines()
+    assert len(lines) == 3, lines
+    assert "WARNING bad: HTTP 500" in lines[0]
+    assert re.search(r"INFO round: 13 due, 12 fetched, .* 1 errors", lines[1])
+    assert re.search(r"INFO published 12 posts", lines[2])
+
+
+def test_verbose_logs_a_line_per_source_and_the_publish_progress(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    config = _config(tmp_path, feed_server)
+    err = run_cli(config, "-v", "run", "--once").stderr
+    fetching = re.findall(r"INFO fetching: (\d+)/13 (\S+): (\w+)", err)
+    assert len(fetching) == 13
+    assert {name for _, name, _ in fetching} == {"bad", *(f"f{i}" for i in range(12))}
+    assert ("bad", "error") in {(name, status) for _, name, status in fetching}
+    assert "publishing: 12/12" in err
+
+
+def test_on_a_terminal_a_progress_bar_not_log_lines(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    config = _config(tmp_path, feed_server)
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    env |= {"TERM": "xterm", "NO_COLOR": "1", "COLUMNS": "100"}
+    proc = subprocess.Popen(
+        [*aggregator_command(), "--config", str(config), "run", "--once"],
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+        cwd=tmp_path,
+        env=env,
+    )
+    os.close(follower)
+    out = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the child closed the terminal
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(leader)
+    assert proc.wait(timeout=30) == 0
+    text = out.decode("utf-8", "replace")
+    assert re.search(r"fetching.*13/13", text), text
+    assert "INFO fetching:" not in text
+    assert "round: 13 due" in text
+
+
+def test_verbose_is_an_option_of_every_command() -> None:
+    proc = subprocess.run(
+        [*aggregator_command(), "--help"], capture_output=True, text=True, check=True
+    )
+    assert "--verbose" in proc.stdout
