@@ -9,10 +9,12 @@ import pty
 import re
 import subprocess
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from builders import site_rss, write_config
+from builders import site_rss, site_section, write_config
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
 
@@ -91,3 +93,31 @@ def test_verbose_is_an_option_of_every_command() -> None:
         [*aggregator_command(), "--help"], capture_output=True, text=True, check=True
     )
     assert "--verbose" in proc.stdout
+
+
+def test_after_a_round_where_every_source_failed_the_next_says_why_nothing_is_due(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    feed_server.add("/a.rss", b"oops", status=500)
+    feed_server.add("/b.rss", b"gone away", status=503)
+    sources = [
+        {"name": n, "url": feed_server.url(f"/{n}.rss"), "category": "news", "interval": "1h"}
+        for n in "ab"
+    ]
+    config = write_config(
+        tmp_path, sources, site=site_section(timezone="Asia/Shanghai", language="en")
+    )
+    first = run_cli(config, "run", "--once").stderr
+    assert "2 errors" in first
+    second = run_cli(config, "run", "--once").stderr
+    found = re.search(
+        r"INFO nothing due: next check ([ab]) at (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) Asia/Shanghai;"
+        r" 2 failing source\(s\) retried later",
+        second,
+    )
+    assert found, second
+    when = datetime.strptime(found[2], "%Y-%m-%d %H:%M:%S").replace(
+        tzinfo=ZoneInfo("Asia/Shanghai")
+    )
+    assert datetime.now(UTC) < when < datetime.now(UTC) + timedelta(hours=3)
+    assert "round: 0 due" in second

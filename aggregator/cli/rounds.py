@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aggregator.cli.common import locked, log, positive_seconds
@@ -17,7 +18,7 @@ from aggregator.config import load_config
 from aggregator.daemon import DaemonSettings, log_publish, log_round
 from aggregator.publish import PublishReport, publish
 from aggregator.store import Store, open_store
-from aggregator.types import Config, Post
+from aggregator.types import UTC, Config, Post
 
 # Fetching (aiohttp, httpx, the parsers, the process pool) is imported by the commands that
 # need it: `publish` and `check` start in a fraction of the time without it.
@@ -122,6 +123,8 @@ def _round(
         if names
         else updater.due_sources(every=every)
     )
+    if not chosen:
+        _nothing_due(config, store)
     with Progress("fetching", len(chosen), verbose=verbose, every=True) as progress:
 
         def on_source(outcome: SourceOutcome) -> None:
@@ -131,6 +134,29 @@ def _round(
     # Each failure was logged where it happened (update/); this is the round's summary.
     log_round(report, logger=log)
     return report
+
+
+def _nothing_due(config: Config, store: Store) -> None:
+    """Why a round has nothing to fetch: when the next check is, and how many sources
+    wait out a backoff after failing (a cron line every ten minutes must not look stuck)."""
+    from zoneinfo import ZoneInfo
+
+    states = {s.name: s for s in store.states()}
+    enabled = [states[s.name] for s in config.sources if s.name in states]
+    enabled = [s for s in enabled if not s.disabled and s.next_check is not None]
+    if not config.sources:
+        log.info("nothing due: no sources configured")
+        return
+    if not enabled:
+        log.info("nothing due: every source is disabled (`aggregator sources enable NAME`)")
+        return
+    first = min(enabled, key=lambda s: s.next_check or datetime.max.replace(tzinfo=UTC))
+    assert first.next_check is not None
+    zone = config.site.timezone
+    when = first.next_check.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+    failing = sum(1 for s in enabled if s.failures)
+    backoff = f"; {failing} failing source(s) retried later, with backoff" if failing else ""
+    log.info("nothing due: next check %s at %s %s%s", first.name, when, zone, backoff)
 
 
 def _publish(config: Config, store: Store, *, full: bool, verbose: bool = False) -> PublishReport:
