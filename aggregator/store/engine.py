@@ -1,5 +1,6 @@
 """Opening a store: the URL checked, the engine created (SQLite pragmas and transaction
-begins, PostgreSQL timeouts), the schema brought up to date, and why it failed if it did.
+begins, PostgreSQL timeouts), the schema brought up to date, and why it failed if it did;
+or asking whether a store exists, creating nothing.
 
 Touches no table itself (migrations.py changes the schema, the Store's methods the
 rows), and must not let a password into a message.
@@ -7,6 +8,7 @@ rows), and must not let a password into a message.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,9 +18,10 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from aggregator.errors import StoreError
 from aggregator.store.database import Store
 from aggregator.store.migrations import MIGRATIONS, _migrate
+from aggregator.store.schema import schema_version
 from aggregator.store.transactions import WRITE, reason
 
-__all__ = ["_create_engine", "open_store"]
+__all__ = ["_create_engine", "open_store", "store_exists"]
 
 
 def open_store(url: str) -> Store:
@@ -47,6 +50,40 @@ def open_store(url: str) -> Store:
         engine.dispose()
         raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
     return Store(engine)
+
+
+def store_exists(url: str) -> bool:
+    """Whether a round has made the database at `url`: a SQLite file that exists, a
+    PostgreSQL database with our schema in it. Creates nothing (`status` asks first).
+
+    Raises:
+        StoreError: the URL is invalid or the database is unreachable.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"invalid database URL: {e}") from e
+    if parsed.get_backend_name() == "sqlite":
+        if "uri" in parsed.query:  # a "file:" URI the driver reads itself: cannot tell
+            return True
+        database = parsed.database or ""
+        # An in-memory database is made afresh by whoever opens it.
+        return database in ("", ":memory:") or os.path.exists(database)
+    if parsed.get_backend_name() != "postgresql":
+        return True  # open_store says why it cannot open it
+    try:
+        engine = _create_engine(parsed)
+    except SQLAlchemyError as e:
+        shown = parsed.render_as_string(hide_password=True)
+        raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
+    try:
+        with engine.connect() as conn:
+            return sa.inspect(conn).has_table(schema_version.name)
+    except SQLAlchemyError as e:
+        shown = parsed.render_as_string(hide_password=True)
+        raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
+    finally:
+        engine.dispose()
 
 
 def _create_engine(url: sa.URL) -> Engine:
