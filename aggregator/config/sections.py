@@ -62,7 +62,7 @@ class Entry:
 
     spec: SourceSpec
     origin: str  # "feeds/tech.yaml: sources[3]"
-    group: str | None = None  # OPML: the text of the enclosing outline
+    group: str | None = None  # OPML: the text of the enclosing outline; YAML: `group:`
     names: Mapping[str, str] = field(default_factory=dict)  # key names as the file spells them
 
     def where(self, key: str) -> str:
@@ -96,7 +96,7 @@ def _check_sources(value: object, file: str) -> tuple[list[Entry], list[str]]:
         spec, found = checked(_SOURCE, item, file, ("sources", index))
         problems += found
         if spec is not None:
-            entries.append(Entry(spec=spec, origin=f"{file}: sources[{index}]"))
+            entries.append(Entry(spec=spec, origin=f"{file}: sources[{index}]", group=spec.group))
     return entries, problems
 
 
