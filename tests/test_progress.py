@@ -1,14 +1,11 @@
 """What a round logs, through the real CLI: off a terminal (cron, systemd) one line per
-round and per publish and a warning per failing source; `-v` adds the progress lines; on a
-terminal (a pty) a progress bar."""
+round and per publish and a warning per failing source; `-v` adds the progress lines (a
+terminal's progress bar: test_daemon.py's pty test)."""
 
 from __future__ import annotations
 
-import os
-import pty
 import re
 import subprocess
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -52,40 +49,6 @@ def test_verbose_logs_a_line_per_source_and_the_publish_progress(
     assert {name for _, name, _ in fetching} == {"bad", *(f"f{i}" for i in range(12))}
     assert ("bad", "error") in {(name, status) for _, name, status in fetching}
     assert "publishing: 12/12" in err
-
-
-def test_on_a_terminal_a_progress_bar_not_log_lines(
-    tmp_path: Path, feed_server: FeedServer
-) -> None:
-    config = _config(tmp_path, feed_server)
-    leader, follower = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
-    env |= {"TERM": "xterm", "NO_COLOR": "1", "COLUMNS": "100"}
-    proc = subprocess.Popen(
-        [*aggregator_command(), "--config", str(config), "run", "--once"],
-        stdin=follower,
-        stdout=follower,
-        stderr=follower,
-        cwd=tmp_path,
-        env=env,
-    )
-    os.close(follower)
-    out = b""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # the child closed the terminal
-            break
-        if not chunk:
-            break
-        out += chunk
-    os.close(leader)
-    assert proc.wait(timeout=30) == 0
-    text = out.decode("utf-8", "replace")
-    assert re.search(r"fetching.*13/13", text), text
-    assert "INFO fetching:" not in text
-    assert "round: 13 due" in text
 
 
 def test_verbose_is_an_option_of_every_command() -> None:
