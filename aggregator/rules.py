@@ -51,7 +51,11 @@ def check_pattern(text: str) -> Matcher:
         try:
             return Matcher(text=text, regex=_compile(text[1:-1]))
         except re2.error as e:
-            raise ValueError(f"not a valid RE2 regex '{text}': {e}") from None
+            # RE2 gives its reason as bytes: shown as text, never as b'...'.
+            reason = e.args[0] if e.args else ""
+            if isinstance(reason, bytes):
+                reason = reason.decode("utf-8", "replace")
+            raise ValueError(f"not a valid RE2 regex '{text}': {reason}") from None
     if not text.strip():
         raise ValueError("empty keyword")
     return Matcher(text=text.strip())
@@ -77,6 +81,9 @@ def _compile(pattern: str) -> Any:
     options = re2.Options()
     options.case_sensitive = False
     options.max_mem = 8 << 20  # a pathological pattern fails to compile instead of eating RAM
+    # RE2 would also log each refused pattern to stderr as C++ log lines (absl), around
+    # the one problem line config gives for it.
+    options.log_errors = False
     return re2.compile(pattern, options)
 
 

@@ -1,4 +1,4 @@
-"""The layout's rules (ARCHITECTURE.md), read from the source with ast: no import runs, no
+"""The layout's rules (README: How it works), read from the source with ast: no import runs, no
 socket opens.
 
 An import is one that runs: at module level or inside a function, and the submodules a

@@ -1000,6 +1000,8 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
         # Cross-file checks come last; a source naming a faulty category is not reported twice.
         "config.yaml: sources[1].category: unknown category 'foo'",
         "feeds/news.yaml: sources[0].name: duplicate name 'Dup' (also config.yaml: sources[0])",
+        # Sources refused for their own faults are cross-checked too, in the same pass.
+        "feeds/tech.opml: outline[0].text: duplicate name 'Bad' (also feeds/news.yaml: sources[1])",
         "feeds/tech.opml: outline[1].category: unknown category 'tehc'",
     ]
 

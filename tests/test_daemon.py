@@ -1,6 +1,7 @@
 """The real daemon in a subprocess, with second-scale intervals, against feeds on 127.0.0.1:
 schedules, reloads, the instance lock, stopping, SIGKILL at random moments, progress and
-log output, /healthz and /metrics, and the systemd unit and crontab line of README.md."""
+log output, /healthz and /metrics, and the systemd unit of contrib/ (README's own examples:
+test_readme.py)."""
 
 from __future__ import annotations
 
@@ -820,15 +821,7 @@ def test_serve_metrics_and_healthz(
     assert _get(plain + "/metrics")[0] == 404  # only with --metrics
 
 
-# =========================================================================== README
-
-
-def readme_block(language: str, contains: str) -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
-    blocks = re.findall(rf"```{language}\n(.*?)```", text, re.DOTALL)
-    found = [b for b in blocks if contains in b]
-    assert len(found) == 1, f"README.md has {len(found)} {language} blocks with {contains!r}"
-    return str(found[0])
+# ==================================================================== systemd unit
 
 
 def unit_for(tmp: Path) -> str:
@@ -844,10 +837,6 @@ def install_venv_link(tmp: Path) -> None:
     """`tmp/.venv/bin/aggregator`: the real command, where the unit and cron line expect it."""
     (tmp / ".venv" / "bin").mkdir(parents=True)
     (tmp / ".venv" / "bin" / "aggregator").symlink_to(aggregator_command()[0])
-
-
-def test_readme_shows_the_unit_file_of_contrib() -> None:
-    assert readme_block("ini", "[Service]") == UNIT.read_text(encoding="utf-8")
 
 
 def test_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> None:
@@ -897,28 +886,3 @@ def test_systemd_unit_commands_start_reload_and_stop_the_daemon(
     assert d.proc.wait(float(service["TimeoutStopSec"])) == 0
     assert time.monotonic() - sent < float(service["TimeoutStopSec"])
     assert service["RestartPreventExitStatus"] == "2"
-
-
-def test_readme_crontab_line_runs_one_round(tmp_path: Path, feed_server: FeedServer) -> None:
-    from apscheduler.triggers.cron import CronTrigger
-
-    line = readme_block("cron", "run --once").strip()
-    fields = line.split(None, 5)
-    CronTrigger.from_crontab(" ".join(fields[:5]), timezone="UTC")  # five valid fields
-    command = (
-        fields[5]
-        .replace("/srv/aggregator", str(tmp_path))
-        .replace("/var/log/aggregator.log", str(tmp_path / "aggregator.log"))
-    )
-    feed_server.add("/aa.rss", rss("aa", [("a1", "one")]))
-    write_config(tmp_path, [source(feed_server, "aa")])
-    install_venv_link(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
-    # cron runs the line with /bin/sh from the user's home, not from the project.
-    proc = subprocess.run(
-        ["/bin/sh", "-c", command], cwd="/", env=env, capture_output=True, timeout=120
-    )
-    assert proc.returncode == 0, (tmp_path / "aggregator.log").read_text()
-    log = (tmp_path / "aggregator.log").read_text()
-    assert "round: 1 due, 1 fetched" in log and "published 1 posts" in log
-    assert len(post_files(tmp_path / "out")) == 1

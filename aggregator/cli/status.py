@@ -1,6 +1,7 @@
 """The commands that look without changing anything: `status` (how each source is doing,
-as status.py defines it: a table, or JSON) and `check` (the config only). Must NOT write
-to the store or decide a source's health itself.
+as status.py defines it: a table, or JSON) and `check` (the config, and what
+aggregator.preflight looks at around it). Must NOT write to the store or decide a
+source's health itself.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aggregator import status
-from aggregator.config import load_config
+from aggregator.config import load_config, read_config
+from aggregator.errors import ConfigError
 from aggregator.store import open_store, store_exists
 from aggregator.store.api import Metrics
 from aggregator.types import Config
@@ -31,7 +33,9 @@ def add_parsers(sub: SubParsers) -> None:
     st.add_argument("--json", action="store_true", help="machine-readable output")
     st.set_defaults(func=cmd_status)
 
-    check = sub.add_parser("check", help="validate the config only")
+    check = sub.add_parser(
+        "check", help="validate the config, the database, output_dir, templates and auth variables"
+    )
     check.set_defaults(func=cmd_check)
 
 
@@ -46,7 +50,18 @@ def status_rows(config: Config, store: Metrics) -> list[dict[str, Any]]:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    config = load_config(args.config)
+    """The config's faults and its surroundings' (aggregator.preflight), all in one pass.
+
+    Raises:
+        ConfigError: anything is wrong; one line per fault.
+    """
+    from aggregator.preflight import preflight_problems
+
+    config, problems = read_config(args.config)
+    if config is not None:
+        problems += preflight_problems(config)
+    if problems or config is None:
+        raise ConfigError(problems)
     print(
         f"{args.config}: ok ({len(config.sources)} sources in {len(config.categories)} categories)"
     )

@@ -10,13 +10,13 @@ but the one `sources import` adds to (importing.py).
     specs.py      pydantic shapes of each section and of a source
     problems.py   pydantic errors -> problem lines
     sections.py   a file's parsed data -> checked sections and source entries
-    assemble.py   load_config: every file -> one Config
+    assemble.py   load_config (read_config: the same, not raising): every file -> one Config
     opml.py       the one OPML writer
     importing.py  `sources import`
     watch.py      the fingerprint the daemon watches
 """
 
-from aggregator.config.assemble import load_config
+from aggregator.config.assemble import load_config, read_config
 from aggregator.config.checks import parse_duration
 from aggregator.config.importing import IMPORTED_SOURCES, ImportReport, import_opml
 from aggregator.config.opml import Subscription, export_opml, subscriptions_opml
@@ -34,5 +34,6 @@ __all__ = [
     "import_opml",
     "load_config",
     "parse_duration",
+    "read_config",
     "subscriptions_opml",
 ]

@@ -23,6 +23,7 @@ from aggregator.config.files import (
 )
 from aggregator.config.sections import (
     Entry,
+    Refused,
     Settings,
     check_config_file,
     check_source_list_file,
@@ -33,7 +34,7 @@ from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import Auth, Category, Config, FetchSettings, Schedule, Site, Source, WebSub
 
-__all__ = ["load_config", "read_opml_entries"]
+__all__ = ["load_config", "read_config", "read_opml_entries"]
 
 
 def load_config(path: Path) -> Config:
@@ -42,11 +43,22 @@ def load_config(path: Path) -> Config:
     Raises:
         ConfigError: anything is wrong; `.problems` has one line per fault, over all files.
     """
+    config, problems = read_config(path)
+    if problems or config is None:
+        raise ConfigError(problems)
+    return config
+
+
+def read_config(path: Path) -> tuple[Config | None, list[str]]:
+    """load_config without raising: the Config of what passed its checks (None when a
+    section it needs failed, or config.yaml is unreadable) and every fault, over all files.
+    `check` looks further at that Config while reporting the faults in the same pass.
+    """
     path = Path(os.path.abspath(path))
     root, file = path.parent, path.name
     data, problems = read_yaml(path, file)
     if data is NOTHING:
-        raise ConfigError(problems)
+        return None, problems
     settings, entries, found = check_config_file(data, file)
     problems += found
     files, found = source_list_files(settings.patterns, root, path, file).readable()
@@ -57,18 +69,18 @@ def load_config(path: Path) -> Config:
         problems += found
     config, found = _assemble(path, settings, entries)
     problems += found + (_check_folders(config) if config else [])
-    if problems or config is None:
-        raise ConfigError(problems)
-    return config
+    if config is None and not problems:
+        problems.append(f"{file}: unusable")  # not reached: a failed section says why
+    return config, problems
 
 
-def read_opml_entries(path: Path, file: str) -> tuple[list[Entry], list[str]]:
+def read_opml_entries(path: Path, file: str) -> tuple[list[Entry | Refused], list[str]]:
     """An OPML file's feeds as entries, one per <outline> with an xmlUrl, and the faults."""
     tree, problems = read_opml(path, file)
     return ([], problems) if tree is None else outline_entries(tree, file)
 
 
-def _read_source_list(path: Path, root: Path) -> tuple[list[Entry], list[str]]:
+def _read_source_list(path: Path, root: Path) -> tuple[list[Entry | Refused], list[str]]:
     file = display(path, root)
     if path.suffix.lower() in OPML_SUFFIXES:
         return read_opml_entries(path, file)
@@ -87,20 +99,29 @@ def _check_folders(config: Config) -> list[str]:
 # ------------------------------------------------------------------ entries -> sources
 
 
-def _default_category(entry: Entry) -> tuple[str, str]:
+def _name(entry: Entry | Refused) -> str | None:
+    return entry.spec.name if isinstance(entry, Entry) else entry.name
+
+
+def _given_category(entry: Entry | Refused) -> str | None:
+    return entry.spec.category if isinstance(entry, Entry) else entry.category
+
+
+def _default_category(entry: Entry | Refused) -> tuple[str, str]:
     """(slug, title) of the category a source gets when it names none."""
     if entry.group and slugify(entry.group):
         return slugify(entry.group), entry.group
-    return slugify(entry.spec.name), entry.spec.name
+    name = _name(entry) or ""
+    return slugify(name), name
 
 
 def _implied_categories(
-    entries: Sequence[Entry], declared: Mapping[str, Category]
+    entries: Sequence[Entry | Refused], declared: Mapping[str, Category]
 ) -> dict[str, Category]:
     """`declared`, and the categories sources imply (their name's slug, an OPML group)."""
     categories = dict(declared)
     for entry in entries:
-        if entry.spec.category is None:
+        if _given_category(entry) is None:
             slug, title = _default_category(entry)
             if slug:
                 categories.setdefault(slug, Category(slug=slug, title=title))
@@ -108,7 +129,7 @@ def _implied_categories(
 
 
 def _resolve_sources(
-    entries: Sequence[Entry],
+    entries: Sequence[Entry | Refused],
     declared: Mapping[str, Category],
     default_interval: timedelta,
     bad_categories: frozenset[str] | None = frozenset(),
@@ -116,26 +137,27 @@ def _resolve_sources(
     """Give every entry its category, tags and interval; find names used twice.
 
     Categories a source implies (its name's slug, an OPML group) are created first, so a
-    source elsewhere may name one of them whatever the file order.
+    source elsewhere may name one of them whatever the file order. A source refused by
+    its own checks is checked here too (its name, its category), for one pass of faults.
     """
     categories = _implied_categories(entries, declared)
     sources: list[Source] = []
     problems: list[str] = []
-    seen: dict[str, Entry] = {}
+    seen: dict[str, Entry | Refused] = {}
     for entry in entries:
-        spec = entry.spec
-        if spec.name in seen:
-            first = seen[spec.name]
-            problems.append(
-                f"{entry.where('name')}: duplicate name '{spec.name}' (also {first.origin})"
-            )
+        name = _name(entry)
+        if name is None:
             continue
-        seen[spec.name] = entry
+        if name in seen:
+            first = seen[name]
+            problems.append(f"{entry.where('name')}: duplicate name '{name}' (also {first.origin})")
+            continue
+        seen[name] = entry
         slug, found = _category_of(entry, categories, bad_categories)
         problems += found
-        if slug is None:
+        if slug is None or not isinstance(entry, Entry):
             continue
-        for mapped in spec.category_map.values():
+        for mapped in entry.spec.category_map.values():
             if mapped not in categories:
                 problems.append(f"{entry.where('category_map')}: unknown category '{mapped}'")
         sources.append(_source(entry, slug, categories[slug], default_interval))
@@ -143,14 +165,16 @@ def _resolve_sources(
 
 
 def _category_of(
-    entry: Entry, categories: Mapping[str, Category], bad_categories: frozenset[str] | None
+    entry: Entry | Refused,
+    categories: Mapping[str, Category],
+    bad_categories: frozenset[str] | None,
 ) -> tuple[str | None, list[str]]:
     """The slug of the entry's category (None when it has none) and the fault, if any.
 
     A category declared but faulty (in `bad_categories`) was reported already; None for
     `bad_categories`: `categories:` was unreadable, so no unknown category is reported.
     """
-    slug = entry.spec.category or _default_category(entry)[0]
+    slug = _given_category(entry) or _default_category(entry)[0]
     if not slug:
         return None, [f"{entry.where('name')}: gives no category slug (set category)"]
     if slug not in categories:
@@ -207,7 +231,7 @@ def _absolute_database(root: Path, url: str) -> str:
 
 
 def _assemble(
-    path: Path, settings: Settings, entries: Sequence[Entry]
+    path: Path, settings: Settings, entries: Sequence[Entry | Refused]
 ) -> tuple[Config | None, list[str]]:
     """Checked sections + every file's entries -> Config (None when a section failed)."""
     root = path.parent

@@ -104,8 +104,21 @@ def _parse_yaml(text: str, file: str) -> tuple[object, list[str]]:
         return yaml.load(text, Loader=_Loader), []  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         fault = e.problem or e.context or "unreadable"
+        start = e.context_mark
+        if (
+            mark is not None
+            and start is not None
+            and e.context
+            and "block" not in e.context  # a block's start is not where its indentation fails
+            and start.line < mark.line
+        ):
+            # An unclosed quote or bracket is found where the file ends, or lines later:
+            # name the line it starts on, then where the parser gave up.
+            what = e.context.removeprefix("while scanning ").removeprefix("while parsing ")
+            fault = f"{what} starts here; {fault} at line {mark.line + 1}, column {mark.column + 1}"
+            mark = start
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         if e.context and "alias" in e.context:
             fault += " (quote values that start with * or &)"
         return NOTHING, [f"{file}: {where}YAML syntax error: {fault}"]

@@ -20,7 +20,7 @@ import yaml
 from aggregator.config.assemble import load_config, read_opml_entries
 from aggregator.config.files import display, read_text, read_yaml
 from aggregator.config.problems import checked
-from aggregator.config.sections import PATTERNS, Entry
+from aggregator.config.sections import PATTERNS, Entry, Refused
 from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import Config
@@ -115,7 +115,7 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 
 def _plan_import(
-    config: Config, entries: Iterable[Entry]
+    config: Config, entries: Iterable[Entry | Refused]
 ) -> tuple[list[dict[str, str]], tuple[str, ...]]:
     """OPML entries -> `sources:` items for the feeds the config does not have yet, and a
     line for each feed skipped as a duplicate (of a source, or of an earlier outline).
@@ -130,6 +130,8 @@ def _plan_import(
     items: list[dict[str, str]] = []
     skipped: list[str] = []
     for entry in entries:
+        if not isinstance(entry, Entry):
+            continue  # refused: its problem lines stopped the import already
         url = entry.spec.url
         if url in urls:
             skipped.append(f"{entry.origin}: '{entry.spec.name}' {url}: already {urls[url]}")

@@ -31,6 +31,7 @@ __all__ = [
     "DEFAULT_DATABASE",
     "PATTERNS",
     "Entry",
+    "Refused",
     "Settings",
     "check_config_file",
     "check_source_list_file",
@@ -52,6 +53,7 @@ _PARSER: TypeAdapter[Literal["auto", "feedparser"]] = TypeAdapter(Literal["auto"
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
 _SOURCE = TypeAdapter(SourceSpec)
+_TEXT: TypeAdapter[str] = TypeAdapter(Text)
 # `source_lists`: read by `sources import` as well, to see where it may write.
 PATTERNS = TypeAdapter(list[Text])
 
@@ -64,6 +66,21 @@ class Entry:
     origin: str  # "feeds/tech.yaml: sources[3]"
     group: str | None = None  # OPML: the text of the enclosing outline; YAML: `group:`
     names: Mapping[str, str] = field(default_factory=dict)  # key names as the file spells them
+
+    def where(self, key: str) -> str:
+        return f"{self.origin}.{self.names.get(key, key)}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refused:
+    """A source whose own checks failed: what is left of it for the cross-file checks, so
+    that its unknown category is reported in the same pass as its other faults."""
+
+    origin: str
+    name: str | None  # None: no usable name
+    category: str | None  # as given; None when not given, or not text
+    group: str | None = None
+    names: Mapping[str, str] = field(default_factory=dict)
 
     def where(self, key: str) -> str:
         return f"{self.origin}.{self.names.get(key, key)}"
@@ -86,17 +103,31 @@ class Settings:
     parser: str = "auto"
 
 
-def _check_sources(value: object, file: str) -> tuple[list[Entry], list[str]]:
+def _refused(
+    item: object, origin: str, group: str | None = None, names: Mapping[str, str] | None = None
+) -> Refused:
+    """What the cross-file checks can still use of a source item that failed its checks."""
+    raw: Mapping[Any, Any] = item if isinstance(item, Mapping) else {}
+    name, _ = checked(_TEXT, raw.get("name"), "")
+    category, _ = checked(_TEXT, raw.get("category"), "") if "category" in raw else (None, [])
+    if group is None and "group" in raw:  # a YAML source's `group:`, as an OPML group
+        group, _ = checked(_TEXT, raw.get("group"), "")
+    return Refused(origin=origin, name=name, category=category, group=group, names=names or {})
+
+
+def _check_sources(value: object, file: str) -> tuple[list[Entry | Refused], list[str]]:
     """A `sources:` list -> entries, one check per item so each fault is found."""
     if value is None:
         return [], []
     items, problems = checked(_LIST, value, file, ("sources",))
-    entries: list[Entry] = []
+    entries: list[Entry | Refused] = []
     for index, item in enumerate(items or ()):
         spec, found = checked(_SOURCE, item, file, ("sources", index))
         problems += found
-        if spec is not None:
-            entries.append(Entry(spec=spec, origin=f"{file}: sources[{index}]", group=spec.group))
+        origin = f"{file}: sources[{index}]"
+        entries.append(
+            Entry(spec=spec, origin=origin, group=spec.group) if spec else _refused(item, origin)
+        )
     return entries, problems
 
 
@@ -122,7 +153,7 @@ def _check_categories(
     return good, frozenset(bad), problems
 
 
-def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry], list[str]]:
+def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry | Refused], list[str]]:
     """config.yaml's parsed YAML -> its settings, its own sources, and the faults."""
     # The top level is checked for unknown keys only; each section is checked by itself
     # so that a bad one does not hide the faults of the others.
@@ -166,7 +197,7 @@ def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry], l
     return settings, entries, problems
 
 
-def check_source_list_file(data: object, file: str) -> tuple[list[Entry], list[str]]:
+def check_source_list_file(data: object, file: str) -> tuple[list[Entry | Refused], list[str]]:
     """A feeds/*.yaml file's parsed YAML -> entries and faults."""
     _, problems = checked(_SOURCE_LIST_FILE, {} if data is None else data, file)
     entries, found = _check_sources(data.get("sources") if isinstance(data, dict) else None, file)
@@ -187,12 +218,14 @@ def _feed_outlines(
         yield from _feed_outlines(child, text or group)
 
 
-def outline_entries(root: ElementTree.Element, file: str) -> tuple[list[Entry], list[str]]:
+def outline_entries(
+    root: ElementTree.Element, file: str
+) -> tuple[list[Entry | Refused], list[str]]:
     """An OPML tree -> entries: one per <outline> with an xmlUrl, in document order."""
     body = root.find("body")
     if root.tag != "opml" or body is None:
         return [], [f"{file}: not an OPML document (no <opml><body>)"]
-    entries: list[Entry] = []
+    entries: list[Entry | Refused] = []
     problems: list[str] = []
     for index, (outline, group) in enumerate(_feed_outlines(body)):
         url = outline.get("xmlUrl", "")
@@ -203,7 +236,9 @@ def outline_entries(root: ElementTree.Element, file: str) -> tuple[list[Entry], 
         names = {"name": name_key, "url": "xmlUrl"}
         spec, found = checked(_SOURCE, data, file, (f"outline[{index}]",), names)
         problems += found
+        origin = f"{file}: outline[{index}]"
         if spec is not None:
-            origin = f"{file}: outline[{index}]"
             entries.append(Entry(spec=spec, origin=origin, group=group, names=names))
+        else:
+            entries.append(_refused(data, origin, group, names))
     return entries, problems

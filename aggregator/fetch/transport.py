@@ -4,8 +4,8 @@ and hands back the response as it comes: it follows no redirect, decodes no body
 size cap and turns no error into a message (client.py, body.py and messages.py do).
 """
 
-# One plain httpx.AsyncClient pool is 16-27x slower than aiohttp at c=50 (PERFORMANCE.md; its
-# pool rescans every connection on each event, encode/httpx#3215).
+# One plain httpx.AsyncClient pool is 16-27x slower than aiohttp at c=50 on loopback (its pool
+# rescans every connection on each event, encode/httpx#3215).
 # Measured on loopback, 2,000 conditional GETs answered 304 at c=50 (2 cores, server in another
 # process), CPU per request: bare aiohttp loop ~150-200 µs · the Fetcher ~310-340 µs (through
 # httpx.AsyncClient and the package's request method it was ~1,100 µs) · one plain httpx pool
