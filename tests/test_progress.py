@@ -15,6 +15,8 @@ from builders import site_rss, site_section, write_config
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
 
+from aggregator.normalize import MAX_BODY_CHARS
+
 pytestmark = pytest.mark.slow
 
 
@@ -84,3 +86,18 @@ def test_after_a_round_where_every_source_failed_the_next_says_why_nothing_is_du
     )
     assert datetime.now(UTC) < when < datetime.now(UTC) + timedelta(hours=3)
     assert "round: 0 due" in second
+
+
+def test_items_cut_before_sanitizing_make_one_warning_for_their_source(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    huge = "<p>" + "word " * (MAX_BODY_CHARS // 4) + "</p>"
+    stories = [(f"h{i}", f"Huge {i}", huge) for i in range(3)]
+    feed_server.add("/big.rss", site_rss("big", stories))
+    sources = [{"name": "big", "url": feed_server.url("/big.rss"), "category": "news"}]
+    config = write_config(tmp_path, sources)
+    err = run_cli(config, "run", "--once").stderr
+    cut = [line for line in err.splitlines() if "cut before sanitizing" in line]
+    assert len(cut) == 1, err
+    assert "WARNING big: 3 item bodies cut before sanitizing" in cut[0]
+    assert len(err.splitlines()) == 3, err  # with the round's and the publish's lines
