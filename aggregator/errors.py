@@ -8,13 +8,15 @@ AggregatorError
 │   └── ParseError    the bytes are not a usable feed
 ├── StoreError        the database is unreachable or refused a write
 ├── AlreadyRunning    another process holds the store's instance lock (aggregator.lock)
-└── PublishError      an output file could not be written
+├── PublishError      an output file could not be written, or a template failed
+└── ServeError        `serve` cannot listen where it was asked (the port is taken)
 
 Raised on purpose outside the tree, each where a library or Python asks for that type, and
 none escaping the project as itself:
 - ValueError in pydantic validators (config/specs.py, config/checks.py, rules.py's checks):
   pydantic turns it into a problem line of a ConfigError;
-- argparse.ArgumentTypeError in the CLI's argument types: argparse prints it, exit code 2;
+- argparse.ArgumentTypeError in the CLI's argument types: argparse prints it, and the CLI's
+  parser exits with its usage code (64);
 - yaml ConstructorError for a duplicate key (config/files.py): read as every YAML error is;
 - PrivateAddress (fetch/guard.py), an OSError raised inside aiohttp's resolver: it reaches
   the Fetcher wrapped by aiohttp and leaves it as a FetchError;
@@ -39,6 +41,7 @@ __all__ = [
     "HostDeferred",
     "ParseError",
     "PublishError",
+    "ServeError",
     "SourceError",
     "StoreError",
 ]
@@ -100,3 +103,7 @@ class AlreadyRunning(AggregatorError):
 
 class PublishError(AggregatorError):
     """An output file could not be written."""
+
+
+class ServeError(AggregatorError):
+    """The server cannot listen on the address it was given; the message says what to do."""

@@ -13,6 +13,9 @@ from httpserver import FeedServer
 
 from aggregator.fetch import Fetcher, FetchLimits
 
+# In CI a skip is a failure (tests/ciskips.py).
+pytest_plugins = ["ciskips"]
+
 
 @pytest.fixture
 def feed_server() -> Iterator[FeedServer]:

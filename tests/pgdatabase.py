@@ -9,6 +9,11 @@ import uuid
 from collections.abc import Iterator
 
 PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
+# Why a PostgreSQL test skips, and what to install (in CI a skip fails: .ci/run sets it).
+PG_MISSING = (
+    "AGGREGATOR_TEST_POSTGRES_URL is not set (apt-get install postgresql, start it and set"
+    " it to postgresql+psycopg://postgres@127.0.0.1:5432/postgres; .ci/run does)"
+)
 
 
 @contextlib.contextmanager

@@ -3,6 +3,7 @@ index to a category and the golden post, check its autodiscovery and back links.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from builders import site_rss
 from chromium import MISSING, chromium
 from clirunner import GOLDEN, aggregator_command, run_cli, validate_feeds
 from httpserver import FeedServer
@@ -19,7 +21,9 @@ from httpserver import FeedServer
 pytestmark = pytest.mark.slow
 
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is missing (pip install -e '.[test]')"
+)
 if MISSING:
     pytest.skip(MISSING, allow_module_level=True)
 
@@ -30,19 +34,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def served_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[str]:
-    """The golden site published by the real CLI and served by `aggregator serve`."""
+def golden_config(tmp_path: Path, feed_server: FeedServer) -> Path:
     feed_server.add("/tianjinribao.rss", (GOLDEN / "tianjinribao.rss").read_bytes())
     config = tmp_path / "config.yaml"
     text = (GOLDEN / "config.yaml").read_text(encoding="utf-8")
     config.write_text(text.replace("PORT", str(feed_server.port)), encoding="utf-8")
-    run_cli(config, "run", "--once")
-    validate_feeds(tmp_path / "out")
+    return config
+
+
+@contextlib.contextmanager
+def serving(config: Path) -> Iterator[str]:
+    """`aggregator serve` of the config's output tree, stopped on leaving; its root URL."""
     port = free_port()
     proc = subprocess.Popen(
         [*aggregator_command(), "--config", str(config), "serve", "--port", str(port)],
-        cwd=tmp_path,
+        cwd=config.parent,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -61,6 +67,16 @@ def served_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+@pytest.fixture
+def served_site(tmp_path: Path, feed_server: FeedServer) -> Iterator[str]:
+    """The golden site published by the real CLI and served by `aggregator serve`."""
+    config = golden_config(tmp_path, feed_server)
+    run_cli(config, "run", "--once")
+    validate_feeds(tmp_path / "out")
+    with serving(config) as url:
+        yield url
 
 
 @pytest.fixture
@@ -110,3 +126,35 @@ def test_browse_index_category_and_golden_post(
 
     browser.find_element(By.CSS_SELECTOR, "nav.back a.back-home").click()
     assert browser.current_url == served_site
+
+
+def test_an_old_post_page_shows_the_new_title_and_category_after_a_config_change(
+    tmp_path: Path, feed_server: FeedServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    config = golden_config(tmp_path, feed_server)
+    run_cli(config, "run", "--once")
+    old = next((tmp_path / "out" / "tianjinribao").rglob("*.html"))
+    path = old.relative_to(tmp_path / "out").as_posix()
+
+    # A new title and a new category with a source of its own; then one plain round.
+    feed_server.add("/wire.rss", site_rss("wire", [("w1", "Wire story")]))
+    text = config.read_text(encoding="utf-8").replace("title: 财经新闻", "title: 新财经")
+    text = text.replace(
+        "categories:\n",
+        "categories:\n  wire:\n    title: 通讯社\n",
+    )
+    text += f"  - name: Wire\n    url: {feed_server.url('/wire.rss')}\n    category: wire\n"
+    config.write_text(text, encoding="utf-8")
+    run_cli(config, "run", "--once")
+
+    with serving(config) as site:
+        browser.get(site + path)
+        assert browser.title.endswith(" · 新财经")
+        assert browser.find_element(By.CSS_SELECTOR, "header.site h1 a").text == "新财经"
+        menu = browser.find_elements(By.CSS_SELECTOR, "nav.categories a")
+        assert [a.text for a in menu] == ["通讯社", "天津日报新闻"]  # in the config's order
+        menu[0].click()
+        assert browser.current_url == site + "category/wire.html"
+        assert browser.find_element(By.CSS_SELECTOR, "ul.posts a.title").text == "Wire story"

@@ -1026,7 +1026,10 @@ def test_libyaml_reads_every_shipped_config_as_the_python_parser_does() -> None:
     from aggregator.config.files import _FastLoader, _Loader
 
     if _FastLoader is _Loader:
-        pytest.skip("PyYAML was built without libyaml: only the Python parser is used")
+        pytest.skip(
+            "PyYAML was built without libyaml (pip install --force-reinstall PyYAML: its wheels"
+            " bring it)"
+        )
     root = Path(__file__).resolve().parent.parent
     files = [root / "config.yaml", *sorted((root / "feeds").glob("*.yaml"))]
     files += sorted((root / "tests").rglob("*.yaml"))

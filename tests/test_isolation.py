@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from builders import Story, site_rss
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
-from pgdatabase import emptied, new_database
+from pgdatabase import PG_MISSING, emptied, new_database
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +35,7 @@ POSTGRES = pytest.param(
     id="postgresql",
     marks=[
         pytest.mark.postgres,
-        pytest.mark.skipif(not PG_URL, reason="set AGGREGATOR_TEST_POSTGRES_URL"),
+        pytest.mark.skipif(not PG_URL, reason=PG_MISSING),
     ],
 )
 BACKENDS = [pytest.param("sqlite", id="sqlite"), POSTGRES]
@@ -74,7 +74,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 def pg_url(request: pytest.FixtureRequest) -> str:
     """The module's PostgreSQL database, emptied (for what only PostgreSQL does)."""
     if not PG_URL:
-        pytest.skip("set AGGREGATOR_TEST_POSTGRES_URL")
+        pytest.skip(PG_MISSING)
     return emptied(request.getfixturevalue("pg_database"))
 
 

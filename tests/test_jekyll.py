@@ -23,7 +23,9 @@ pytestmark = pytest.mark.slow
 JEKYLL = shutil.which("jekyll")
 SECRET = "SECRET-7f3a9c"  # in the site's _config.yml: must never reach a built page
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+webdriver = pytest.importorskip(
+    "selenium.webdriver", reason="selenium is missing (pip install -e '.[test]')"
+)
 if JEKYLL is None:
     pytest.skip(
         "jekyll is missing (apt-get install jekyll; .ci/run installs it)", allow_module_level=True

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pgdatabase import new_database
+from pgdatabase import PG_MISSING, new_database
 
 from aggregator.errors import StoreError
 from aggregator.lock import AlreadyRunning, acquire_instance_lock, lock_path_for
@@ -122,7 +122,7 @@ def test_unwritable_folder_is_a_store_error(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_postgres_advisory_lock_refuses_then_frees_on_sigkill() -> None:
     if not PG_URL:
-        pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
+        pytest.skip(PG_MISSING)
     child = hold_in_child(PG_URL)
     try:
         with pytest.raises(AlreadyRunning) as refused:
@@ -138,7 +138,7 @@ def test_postgres_advisory_lock_refuses_then_frees_on_sigkill() -> None:
 @pytest.mark.postgres
 def test_postgres_lock_released_by_release() -> None:
     if not PG_URL:
-        pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
+        pytest.skip(PG_MISSING)
     lock = acquire_instance_lock(PG_URL)
     with pytest.raises(AlreadyRunning):
         acquire_instance_lock(PG_URL)
@@ -167,7 +167,7 @@ def pg_database() -> Iterator[str]:
     """A PostgreSQL database of the test's own: advisory locks are per database, and other
     test runs may hold the one of the server's default database."""
     if not PG_URL:
-        pytest.skip("AGGREGATOR_TEST_POSTGRES_URL is not set")
+        pytest.skip(PG_MISSING)
     with new_database() as url:
         yield url
 

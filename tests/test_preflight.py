@@ -9,7 +9,7 @@ from pathlib import Path
 import builders
 import pytest
 from clirunner import run_cli, tree_mtimes
-from pgdatabase import PG_URL, new_database
+from pgdatabase import PG_MISSING, PG_URL, new_database
 
 from aggregator.config import load_config
 
@@ -150,7 +150,7 @@ def test_a_database_that_would_not_open_is_one_line(
     assert refused(config) == [f"config.yaml: database: {fault.format(tmp=tmp_path)}"]
 
 
-@pytest.mark.skipif(PG_URL is None, reason="AGGREGATOR_TEST_POSTGRES_URL is not set")
+@pytest.mark.skipif(PG_URL is None, reason=PG_MISSING)
 def test_postgresql_is_connected_to_and_left_as_it_was(tmp_path: Path) -> None:
     import sqlalchemy as sa
 

@@ -6,15 +6,28 @@ from __future__ import annotations
 import ast
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from aggregator.publish import plan
 from aggregator.publish.feeds import FORMATS
+from aggregator.publish.fingerprint import (
+    EVERYTHING,
+    FEEDS,
+    FINGERPRINT_FILE,
+    PAGES,
+    Aspect,
+    changed_aspects,
+    config_aspects,
+    read_fingerprint,
+    rewritten,
+    write_fingerprint,
+)
+from aggregator.publish.form import environment
 from aggregator.publish.sitemap import Sitemap, day_strings, tag_slug
-from aggregator.types import ListedPost, Post, Site
+from aggregator.types import Category, Config, ListedPost, Post, Schedule, Site
 
 PACKAGE = Path(__file__).resolve().parent.parent / "aggregator" / "publish"
 WHEN = datetime(2021, 12, 26, 17, 35, 42, tzinfo=UTC)  # 2021-12-27 01:35 in Shanghai
@@ -105,6 +118,88 @@ def test_full_plan() -> None:
     assert made.fresh == {"a"}
     assert made.categories == ("news", "tech")
     assert made.tags is None
+
+
+def test_a_change_of_feeds_alone_writes_every_category_feed_and_no_post() -> None:
+    made = plan.incremental_plan([], [], rewrite=FEEDS, categories=["tech", "news"])
+    assert made is not None
+    assert made.categories == ("news", "tech") and made.pending == () and made.marks == ()
+    assert not made.every_post and not made.full
+    assert not made.rebuild("news") and made.rebuild_archives("news")
+    assert made.tags is None
+
+
+def test_a_change_of_the_menu_writes_every_post_page_and_list_page() -> None:
+    made = plan.full_plan([("a", 2)], ["news"], [], rewrite=PAGES)
+    assert made.every_post and not made.full
+    assert made.rebuild("news") and not made.rebuild_archives("news")
+
+
+@pytest.mark.parametrize(
+    ("change", "shapes"),
+    [
+        pytest.param({"base_url": "https://other.example/"}, EVERYTHING, id="base-url"),
+        pytest.param({"timezone": "Asia/Shanghai"}, EVERYTHING, id="zone-moves-paths"),
+        pytest.param({"language": "zh-CN"}, EVERYTHING, id="language"),
+        pytest.param({"title": "New"}, PAGES | FEEDS, id="title-not-in-post-files"),
+        pytest.param({"feed_size": 3}, FEEDS, id="feed-size"),
+        pytest.param({"archives": True}, FEEDS, id="archives"),
+        pytest.param({"tag_feeds": True}, frozenset({"feeds"}), id="tag-feeds"),
+        pytest.param({"retention": timedelta(days=1)}, frozenset(), id="retention-shapes-nothing"),
+    ],
+)
+def test_what_each_site_key_rewrites(change: dict[str, object], shapes: frozenset[str]) -> None:
+    config = Config(
+        path=Path("/c/config.yaml"),
+        site=Site(title="T", base_url="https://example.org/", output_dir=Path("/c/out")),
+        database="sqlite://",
+        schedule=Schedule(),
+        categories={"news": Category(slug="news", title="News")},
+        sources=(),
+    )
+    env = environment(None)
+    before = {a.name: a.digest for a in config_aspects(config, env)}
+    changed_config = replace(config, site=replace(config.site, **change))  # type: ignore[arg-type]
+    changed = changed_aspects(config_aspects(changed_config, env), before)
+    assert rewritten(changed) == shapes
+
+
+def test_a_category_renamed_or_added_rewrites_everything() -> None:
+    news = Category(slug="news", title="News")
+    config = Config(
+        path=Path("/c/config.yaml"),
+        site=Site(title="T", base_url="https://example.org/", output_dir=Path("/c/out")),
+        database="sqlite://",
+        schedule=Schedule(),
+        categories={"news": news},
+        sources=(),
+    )
+    env = environment(None)
+    before = {a.name: a.digest for a in config_aspects(config, env)}
+    for categories in (
+        {"news": replace(news, title="Headlines")},
+        {"news": news, "tech": Category(slug="tech", title="Tech")},
+    ):
+        changed = changed_aspects(
+            config_aspects(replace(config, categories=categories), env), before
+        )
+        assert [a.name for a in changed] == ["categories"]
+        assert rewritten(changed) == EVERYTHING
+    # Its dedupe or rules shape no file.
+    same = replace(config, categories={"news": replace(news, dedupe="off")})
+    assert changed_aspects(config_aspects(same, env), before) == []
+
+
+def test_an_unusable_fingerprint_file_reads_as_none(tmp_path: Path) -> None:
+    assert read_fingerprint(tmp_path) is None
+    (tmp_path / FINGERPRINT_FILE).write_bytes(b"\xff{")
+    assert read_fingerprint(tmp_path) is None
+    (tmp_path / FINGERPRINT_FILE).write_text('{"version": 99, "aspects": {}}')
+    assert read_fingerprint(tmp_path) is None
+    aspects = [Aspect("extra", {"id": "x"}, FEEDS)]
+    assert write_fingerprint(tmp_path, aspects)
+    assert read_fingerprint(tmp_path) == {"extra": aspects[0].digest}
+    assert not write_fingerprint(tmp_path, aspects)  # unchanged: not written again
 
 
 SITEMAP = Sitemap.for_site(

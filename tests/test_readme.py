@@ -354,7 +354,7 @@ def test_gitignore_ignores_what_a_checkout_run_writes() -> None:
     """The database of config.yaml, its lock file (as the lock code names it), the output
     folder and the cron line's log."""
     if shutil.which("git") is None or not (ROOT / ".git").exists():
-        pytest.skip("not a git checkout")
+        pytest.skip("needs git and a git checkout (apt-get install git; run from a clone)")
     config = load_config(ROOT / "config.yaml")
     lock = lock_path_for(config.database)
     assert lock is not None, "config.yaml names no SQLite file"

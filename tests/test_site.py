@@ -121,3 +121,42 @@ def test_post_pages_sit_where_jekyll_puts_them(tmp_path: Path, store: Store) -> 
     for post_file in files:
         assert (out / jekyll_permalink(post_file)).is_file(), post_file.name
     assert (out / "news" / "2021" / "12" / "27" / "post-number-2.html").is_file()
+
+
+def menu_of(path: Path) -> list[str]:
+    return [a.text for a in html(path).iterfind(".//nav[@class='categories']/a")]
+
+
+def test_a_category_joins_every_menu_with_its_first_post(tmp_path: Path, store: Store) -> None:
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1)], now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+    old_page = out / "news" / "2021" / "12" / "26" / "post-number-1.html"
+    # "tech" is configured but has no post: no page links it.
+    assert menu_of(old_page) == menu_of(out / "index.html") == ["News"]
+
+    store.upsert_posts([make_post(2, category="tech")], now=WHEN)
+    report = Publisher(config, store).publish()
+    assert report.changed == ("menu",)
+    assert (
+        menu_of(old_page) == menu_of(out / "category" / "news.html") == ["News", "Tech & Science"]
+    )
+    assert menu_of(out / "tech" / "2021" / "12" / "26" / "post-number-2.html") == menu_of(old_page)
+    # The post file shows no menu: it is not rewritten.
+    assert out / "_posts" / "2021-12-26-post-number-1.md" not in report.written
+
+
+def test_an_extra_aspect_rewrites_what_it_shapes(tmp_path: Path, store: Store) -> None:
+    from aggregator.publish.fingerprint import FEEDS, Aspect
+
+    config = make_config(tmp_path)
+    store.upsert_posts([make_post(1)], now=WHEN)
+    # Named as a built-in aspect, it replaces it.
+    Publisher(config, store, aspects=[Aspect("ids", "one", FEEDS)]).publish()
+    assert Publisher(config, store, aspects=[Aspect("ids", "one", FEEDS)]).publish().written == []
+    report = Publisher(config, store, aspects=[Aspect("ids", "two", FEEDS)]).publish()
+    assert report.changed == ("ids",)
+    # Every feed was rendered again (the same bytes: nothing written), no post.
+    assert report.written == [] and report.posts == 0
+    assert report.categories == ("news", "tech")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from pgdatabase import emptied, new_database
+from pgdatabase import PG_MISSING, emptied, new_database
 from sqlalchemy.engine import Connection, Engine
 
 from aggregator.errors import StoreError
@@ -35,7 +35,7 @@ BACKENDS = [
             pytest.mark.postgres,
             pytest.mark.skipif(
                 not PG_URL,
-                reason="set AGGREGATOR_TEST_POSTGRES_URL to run the store contract on PostgreSQL",
+                reason=PG_MISSING,
             ),
         ],
     ),

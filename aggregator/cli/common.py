@@ -18,9 +18,11 @@ from aggregator.types import Config
 
 __all__ = [
     "EXIT_CONFIG",
+    "EXIT_PIPE",
     "EXIT_PUBLISH",
     "EXIT_RUNNING",
     "EXIT_STORE",
+    "EXIT_USAGE",
     "duration_arg",
     "locked",
     "log",
@@ -35,6 +37,8 @@ EXIT_CONFIG = 2
 EXIT_STORE = 3
 EXIT_PUBLISH = 4
 EXIT_RUNNING = 5  # another process holds the store's instance lock
+EXIT_USAGE = 64  # the command line itself is wrong (sysexits.h EX_USAGE): not 2, a refused config
+EXIT_PIPE = 141  # stdout's reader went away (`status --json | head`): as if killed by SIGPIPE
 
 if TYPE_CHECKING:
     # What add_subparsers() returns: each command group adds its commands to it.

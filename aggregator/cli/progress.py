@@ -65,6 +65,13 @@ class Progress:
                 self._handler_stream = handler.setStream(sys.stderr)
         return self
 
+    def set_total(self, total: int) -> None:
+        """The work turned out to be `total` steps (a publish widened by a site change)."""
+        self.total = total
+        self._step = max(1, total // 10)
+        if self._bar is not None:
+            self._bar.update(self._task, total=total)
+
     def advance(self, label: str = "") -> None:
         self.done += 1
         if self._bar is not None:

@@ -48,7 +48,8 @@ def add_parsers(sub: SubParsers) -> None:
         metavar="SECONDS",
         help="on SIGTERM/SIGINT, how long fetches in flight may finish (default: %(default)s)",
     )
-    run.set_defaults(func=cmd_run)
+    # The CLI's main() asks `refuse` before anything runs: a usage error, as argparse's are.
+    run.set_defaults(func=cmd_run, refuse=_refused_run, command_parser=run)
 
     fetch = sub.add_parser("fetch", help="fetch due sources into the store, no publishing")
     fetch.add_argument("--all", action="store_true", help="every enabled source, due or not")
@@ -58,6 +59,13 @@ def add_parsers(sub: SubParsers) -> None:
     pub = sub.add_parser("publish", help="write what changed since the last publish")
     pub.add_argument("--all", action="store_true", help="rebuild every file")
     pub.set_defaults(func=cmd_publish)
+
+
+def _refused_run(args: argparse.Namespace) -> str | None:
+    if args.all and not args.once:
+        # The daemon fetches what is due; `--all` there would be silently ignored.
+        return "--all needs --once (the daemon fetches each source when it is due)"
+    return None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -169,6 +177,6 @@ def _publish(config: Config, store: Store, *, full: bool, verbose: bool = False)
         def on_post(post: Post) -> None:
             progress.advance()
 
-        result = publish(config, store, full=full, on_post=on_post)
+        result = publish(config, store, full=full, on_post=on_post, on_total=progress.set_total)
     log_publish(result, time.monotonic() - started, logger=log)
     return result

@@ -5,11 +5,14 @@ store when asked (`--metrics`). The server is serve.py's; must NOT answer reques
 from __future__ import annotations
 
 import argparse
+import errno
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aggregator.cli.common import duration_arg
 from aggregator.config import load_config
+from aggregator.errors import ServeError
 from aggregator.store import open_store
 
 if TYPE_CHECKING:
@@ -50,7 +53,19 @@ def cmd_serve(args: argparse.Namespace) -> int:
         routes = status_routes(config, store, stale_after=args.stale_after)
     try:
         serve(config.site.output_dir, host=args.host, port=args.port, routes=routes)
+    except OSError as e:
+        raise ServeError(_cannot_serve(config.site.output_dir, args.host, args.port, e)) from e
     finally:
         if store is not None:
             store.close()
     return 0
+
+
+def _cannot_serve(root: Path, host: str, port: int, e: OSError) -> str:
+    if e.errno == errno.EADDRINUSE:
+        return f"cannot serve on {host}:{port}: the port is in use (stop what holds it, or --port)"
+    if e.errno == errno.EACCES and port < 1024:
+        return f"cannot serve on {host}:{port}: a port below 1024 needs privileges (use --port)"
+    if e.filename is not None:
+        return f"cannot serve {root}: {e.filename}: {e.strerror}"
+    return f"cannot serve on {host}:{port}: {e.strerror or e}"

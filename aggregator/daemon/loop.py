@@ -21,7 +21,7 @@ from aggregator.config import ConfigFingerprint, config_fingerprint, load_config
 from aggregator.daemon.debounce import Debouncer
 from aggregator.daemon.lockwatch import LockWatch
 from aggregator.daemon.logs import log, log_publish, log_round
-from aggregator.daemon.reload import log_reload, reloaded
+from aggregator.daemon.reload import log_reload, reloaded, site_shape
 from aggregator.errors import PublishError, StoreError
 from aggregator.lock import InstanceLock, acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files, publish
@@ -81,6 +81,7 @@ class Daemon:
         self._wake = asyncio.Event()
         self._debounce = Debouncer(delay=s.debounce, max_delay=s.max_publish_delay)
         self._fingerprint: ConfigFingerprint = config_fingerprint(config_path)
+        self._shape = site_shape(config)  # of the site the config publishes
 
     # ------------------------------------------------------------ lifecycle
 
@@ -267,7 +268,7 @@ class Daemon:
         )
         if fingerprint != self._fingerprint:
             self._fingerprint = fingerprint
-            self.reload("a config file changed")
+            self.reload("a config file changed")  # or a template
 
     def reload(self, why: str) -> None:
         """Load the config again; keep the running one when the new one is refused."""
@@ -288,6 +289,12 @@ class Daemon:
         ):
             self._schedule_publish_job()
         log_reload(why, old, config)
+        shape = site_shape(config)
+        if shape != self._shape:
+            # The site's URL, title, templates, categories...: the publish rewrites them.
+            self._shape = shape
+            log.info("the site changed: publishing")
+            self._request_publish(immediately=True)
 
 
 async def _let_finish(current: asyncio.Task[None], force: asyncio.Event, *, grace: float) -> None:

@@ -1,7 +1,8 @@
 """A reload of the running daemon's config: the new config checked against the running
-one, and the shortened schedules it brings carried out in the store (as
-decide.after_reschedule decides: the only state the daemon writes). Must NOT swap the
-running config or the scheduler's jobs: the Daemon does.
+one, the shortened schedules it brings carried out in the store (as
+decide.after_reschedule decides: the only state the daemon writes), and the shape of the
+site it fixes (a change asks for a publish). Must NOT swap the running config or the
+scheduler's jobs, nor publish: the Daemon does.
 """
 
 from __future__ import annotations
@@ -16,7 +17,17 @@ from aggregator.errors import ConfigError, StoreError
 from aggregator.store.api import SourceStates
 from aggregator.types import UTC, Config, Source
 
-__all__ = ["log_reload", "reloaded", "reschedule"]
+__all__ = ["log_reload", "reloaded", "reschedule", "site_shape"]
+
+
+def site_shape(config: Config) -> tuple[tuple[str, str], ...]:
+    """What the config and its templates fix of the published site (publish.fingerprint):
+    a reload that changes it publishes at once, whatever `schedule.publish` says."""
+    from aggregator.publish.fingerprint import config_aspects
+    from aggregator.publish.form import environment
+
+    aspects = config_aspects(config, environment(config.site.templates_dir))
+    return tuple((a.name, a.digest) for a in aspects)
 
 
 def reloaded(config_path: Path, old: Config, store: SourceStates, why: str) -> Config | None:

@@ -1,7 +1,8 @@
 """Publish stage: posts from the store -> post files, feeds, OPML and HTML pages.
 
-Owns the output tree: what changes (plan), where everything lives (sitemap: the one place
-a path or URL is made), Jekyll post files and pages (posts), templates filled or rendered
+Owns the output tree: what changes (plan), what shaped the tree last time and which
+outputs a change of it rewrites (fingerprint), where everything lives (sitemap: the one
+place a path or URL is made), Jekyll post files and pages (posts), templates filled or rendered
 (form), text escaped for each syntax (escape), what a feed format is (format), the
 formats and documents (feeds; Atom in atom, feedgen there only), list pages (pages), a
 category's outputs (categories), RFC 5005 archives (archives), the threaded atomic writer

@@ -69,6 +69,16 @@ class Archives:
             page = sitemap.category_page(slug, (number - 1) * size // PAGE_SIZE + 1)
             self._feeds.archive(category, number, page, posts, sources)
 
+    def remove_all(self, slug: str) -> None:
+        """Remove every archive document of `slug` (the site keeps none any more).
+
+        Raises:
+            PublishError: one cannot be removed.
+        """
+        folder = self._out / self.sitemap.archives_folder(slug)
+        for fmt in FORMATS:
+            self._prune(folder, fmt.extension.lstrip("."), 0)
+
     def completed(self, slug: str, posts: Sequence[Post], archived: int) -> list[Post]:
         """`posts` (the newest by date) with the arrivals not archived yet that are not
         among them, newest first: what the subscription document holds (RFC 5005 §4)."""

@@ -66,9 +66,11 @@ class Categories:
         *,
         changed: Sequence[Post] = (),
         rebuild: bool = False,
+        rebuild_archives: bool | None = None,
     ) -> None:
-        """A category's feed, archives and pages: all of them with `rebuild`, else only
-        those that `changed` posts can alter.
+        """A category's feed, archives and pages: every page with `rebuild`, every archive
+        with `rebuild_archives` (default: `rebuild`), else only those that `changed` posts
+        can alter.
 
         Raises:
             PublishError: a file could not be written or removed.
@@ -88,9 +90,13 @@ class Categories:
         feed_size = self.site.feed_size
         posts = self.store.recent_posts(category=slug, limit=feed_size)
         archived = archive_count(total, feed_size, archives=self.site.archives)
+        if rebuild_archives is None:
+            rebuild_archives = rebuild
         if self.site.archives:
-            self._archives.write(category, archived, sources, rebuild=rebuild)
+            self._archives.write(category, archived, sources, rebuild=rebuild_archives)
             posts = self._archives.completed(slug, posts, archived)
+        elif rebuild_archives:
+            self._archives.remove_all(slug)  # archives were turned off
         self._feeds.category(category, posts, archived, sources)
         newest = self.store.recent_posts(category=slug, limit=PAGE_SIZE)
         self._pages.write_newest(category, newest, total)

@@ -29,6 +29,7 @@ __all__ = [
     "is_default",
     "marks",
     "template_faults",
+    "template_problem",
     "words_for",
 ]
 
@@ -198,6 +199,32 @@ def is_default(env: jinja2.Environment, name: str) -> bool:
     except jinja2.TemplateNotFound:
         return False
     return filename is not None and Path(filename).resolve() == _DEFAULT_TEMPLATES / name
+
+
+def template_problem(e: Exception) -> str | None:
+    """`e` as one line naming the template file and the line in it that failed; None
+    when `e` did not come from a template (a bug of ours, which must surface)."""
+    if isinstance(e, jinja2.TemplateNotFound):
+        return f"template {e.name}: not found"
+    if isinstance(e, jinja2.TemplateSyntaxError):
+        return f"template {e.filename or e.name}, line {e.lineno}: {_first_line(e)}"
+    # A fault while rendering (an undefined name, `1/0`, a filter given the wrong type):
+    # Jinja rewrites the traceback so that each template frame is one of its file and
+    # line, marked by `__jinja_exception__`; the last is where it failed.
+    where = None
+    tb = e.__traceback__
+    while tb is not None:
+        if "__jinja_exception__" in tb.tb_frame.f_globals:
+            where = (tb.tb_frame.f_code.co_filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if where is None:
+        return f"template: {_first_line(e)}" if isinstance(e, jinja2.TemplateError) else None
+    return f"template {where[0]}, line {where[1]}: {_first_line(e)}"
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
 
 
 def _version(templates_dir: Path | None) -> tuple[tuple[str, int], ...]:

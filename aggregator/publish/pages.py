@@ -1,5 +1,6 @@
 """Publish stage, pages: the HTML list pages (the index, each category's newest posts and
-its numbered pages), and the context every page template sees.
+its numbered pages), and the context every page template sees (its menu: the configured
+categories that have posts, the same on every page).
 
 Must NOT read the store (the publisher hands it the posts), choose a path or URL itself
 (the sitemap does) or write a file but through the writer it is given.
@@ -33,9 +34,11 @@ class Pages:
         words: dict[str, str],
         *,
         category: Callable[[str], Category],
+        menu: Callable[[], Sequence[Category]],
         write: WriteFile,
     ) -> None:
         self.config = config
+        self._menu = menu
         self.sitemap = sitemap
         self.words = words
         self._category = category
@@ -57,7 +60,8 @@ class Pages:
                 "root": root,
                 "home": root or "./",
                 "words": self.words,
-                "categories": list(self.config.categories.values()),
+                # Asked once, on the first page: the publisher settles it before any.
+                "categories": list(self._menu()),
             }
             # The category menu is the same on every page at one depth: rendered once.
             base["nav"] = Markup(self._nav.render(base))

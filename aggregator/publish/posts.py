@@ -81,15 +81,18 @@ class PostFiles:
         )
         self._forms: dict[tuple[str, str, object], Form | None] = {}  # see _file_form
         self._liquid_categories: dict[str, bool] = {}
+        # Look for old files of every post written, not only of an edited one: set when a
+        # publish rewrites every post file (a new zone moves dates).
+        self.sweep = False
         # slug -> names in _posts with the date each gives
         self._old_post_files: dict[str, list[tuple[str, tuple[str, str, str]]]] | None = None
 
     # ---------------------------------------------------------------- writing
 
-    def write(self, post: Post, *, fresh: bool) -> None:
-        """Write a post's file and its page (queued); `fresh`: never published, so its
-        files cannot exist yet (or are leftovers of an interrupted publish, rewritten
-        whole) and are not read back first.
+    def write(self, post: Post, *, fresh: bool, file: bool = True, page: bool = True) -> None:
+        """Write a post's file and its page (queued; each unless told not to); `fresh`:
+        never published, so its files cannot exist yet (or are leftovers of an interrupted
+        publish, rewritten whole) and are not read back first.
 
         Raises:
             PublishError: an old file cannot be removed, or an earlier write failed.
@@ -97,8 +100,8 @@ class PostFiles:
         date, minute, stamp, iso = day_strings(post.published.astimezone(self.sitemap.zone))
         name = self.sitemap.post_file_name(date, post.slug)
         page_path = self.sitemap.post_page_on(post, date)
-        if post.revision > 1 and not fresh:
-            # An edited post whose date moved leaves its old files behind: remove them.
+        if (post.revision > 1 or self.sweep) and not fresh:
+            # An edited post whose date moved (or a new zone) leaves its old files behind.
             for old, day in self._post_files_named(post.slug):
                 if old != name:
                     self._remove(self._out / self.sitemap.in_posts(old))
@@ -106,10 +109,12 @@ class PostFiles:
                     self._remove(self._out / stale)
         out = str(self._out)
         write = self._writer.write
-        text = self._render_file(post, stamp)
-        write(f"{out}/{self.sitemap.in_posts(name)}", text.encode(), fresh=fresh)
-        page = self._render_page(post, page_path, minute, iso)
-        write(f"{out}/{page_path}", page.encode(), fresh=fresh)
+        if file:
+            text = self._render_file(post, stamp)
+            write(f"{out}/{self.sitemap.in_posts(name)}", text.encode(), fresh=fresh)
+        if page:
+            html = self._render_page(post, page_path, minute, iso)
+            write(f"{out}/{page_path}", html.encode(), fresh=fresh)
 
     def _post_files_named(self, slug: str) -> list[tuple[str, tuple[str, str, str]]]:
         """Names in _posts/ of files of the post with `slug`, whatever their date, each

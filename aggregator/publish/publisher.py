@@ -1,8 +1,9 @@
 """Publish stage, the publisher: one publish, from the store's reads through the plan to
-the writers; the OPML file and the WebSub ping.
+the writers; the OPML file, the WebSub ping, and the fingerprint kept once all is written.
 
-Orchestrates only: what to write is plan.py's decision, where it goes the sitemap's, how
-it reads the other modules'; the OPML text is config.opml's, the ping's HTTP fetch.websub's.
+Orchestrates only: what to write is plan.py's decision (widened by what fingerprint.py
+says changed), where it goes the sitemap's, how it reads the other modules'; the OPML text
+is config.opml's, the ping's HTTP fetch.websub's.
 Must NOT build a path or URL itself, render a feed format or speak HTTP.
 """
 
@@ -14,10 +15,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.config.opml import Subscription, subscriptions_opml
+from aggregator.errors import PublishError
 from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
-from aggregator.publish.form import environment, words_for
+from aggregator.publish.fingerprint import (
+    EVERYTHING,
+    FINGERPRINT_FILE,
+    Aspect,
+    Output,
+    changed_aspects,
+    fingerprint,
+    read_fingerprint,
+    rewritten,
+    write_fingerprint,
+)
+from aggregator.publish.form import environment, template_problem, words_for
 from aggregator.publish.pages import PAGE_SIZE, Pages
 from aggregator.publish.plan import Plan, full_plan, incremental_plan
 from aggregator.publish.posts import PostFiles
@@ -50,8 +63,13 @@ class Publisher:
         *,
         now: datetime | None = None,
         on_post: Callable[[Post], None] | None = None,
+        aspects: Iterable[Aspect] = (),
+        on_total: Callable[[int], None] | None = None,
     ) -> None:
         self.config = config
+        # Told how many posts are written when a site change makes it every one (progress).
+        self.on_total = on_total
+        self.extra_aspects = tuple(aspects)  # more of what shapes the output (fingerprint.py)
         self.on_post = on_post  # called after each post's files are queued (progress)
         self.site = config.site
         self.store = store
@@ -65,8 +83,16 @@ class Publisher:
         self.env = environment(self.site.templates_dir)
         self.report = PublishReport()
         self._writer = Writer(self.out, self.report)
+        self._menu: list[Category] | None = None
+        self._with_posts: list[str] | None = None
         self._pages = Pages(
-            config, self.sitemap, self.env, self.words, category=self.category, write=self._write
+            config,
+            self.sitemap,
+            self.env,
+            self.words,
+            category=self.category,
+            menu=self.menu,
+            write=self._write,
         )
         self._posts = PostFiles(
             self.sitemap,
@@ -116,17 +142,25 @@ class Publisher:
         # Before anything is read: a post's slug is final from its first publish on.
         self.store.settle_slugs()
         expired = self._expire()
-        plan: Plan | None
+        # After expiry (it may empty a category), before any page is rendered.
+        aspects = self.aspects()
+        rewrite = EVERYTHING if full else self._rewrite(aspects)
         if full:
+            # A full publish cut short must leave the next one full too: no fingerprint.
+            try:
+                (self.out / FINGERPRINT_FILE).unlink(missing_ok=True)
+            except OSError as e:
+                raise PublishError(f"cannot remove {self.out / FINGERPRINT_FILE}: {e}") from e
+        plan: Plan | None
+        categories = [*self.config.categories, *self._having()]
+        if full or rewrite & {"post_files", "post_pages"}:
             marks = self.store.pending_revisions()
-            plan = full_plan(marks, [*self.config.categories, *self.store.categories()], expired)
-            self._fresh = plan.fresh
-            for batch in self.store.iter_posts():
-                for post in batch:
-                    self.write_post(post)
-                self.report.posts += len(batch)
+            plan = full_plan(marks, categories, expired, rewrite=rewrite)
+            self._write_every_post(plan)
         else:
-            plan = incremental_plan(self.store.pending(), expired)
+            plan = incremental_plan(
+                self.store.pending(), expired, rewrite=rewrite, categories=categories
+            )
             if plan is None:
                 return self.report
             self._fresh = plan.fresh
@@ -135,22 +169,87 @@ class Publisher:
             self.report.posts = len(plan.pending)
         sources = {s.name: s for s in self.store.states()}
         for slug in plan.categories:
-            self.write_category(
-                self.category(slug), sources, changed=plan.changed(slug), rebuild=plan.rebuild(slug)
+            self._categories.write(
+                self.category(slug),
+                sources,
+                changed=plan.changed(slug),
+                rebuild=plan.rebuild(slug),
+                rebuild_archives=plan.rebuild_archives(slug),
             )
         if self.site.tag_feeds:
             if plan.tags is None:
                 self.write_tag_feeds(self.store.tags(), sources, prune=True)
             else:
                 self.write_tag_feeds(plan.tags, sources)
+        elif plan.tags is None:
+            self.write_tag_feeds((), sources, prune=True)  # tag feeds were turned off
         self.write_combined(sources)
         self.write_index()
         self.write_opml()
         self._writer.flush()
         self.store.mark_published(list(plan.marks))
         self.report.categories = plan.categories
+        # Only now: a publish cut short leaves the old fingerprint, and the next one
+        # rewrites what this one had to.
+        try:
+            write_fingerprint(self.out, aspects)
+        except OSError as e:
+            raise PublishError(f"cannot write {self.out / FINGERPRINT_FILE}: {e}") from e
         self.ping_hub()
         return self.report
+
+    def aspects(self) -> list[Aspect]:
+        """What shapes this publish's output (fingerprint.py), with the extra aspects."""
+        ids = (self.sitemap.entry_ids, self.sitemap.feed_ids)
+        return fingerprint(
+            self.config, self.env, menu=self.menu(), ids=ids, extra=self.extra_aspects
+        )
+
+    def _rewrite(self, aspects: Sequence[Aspect]) -> frozenset[Output]:
+        """The outputs to rewrite whole: those the aspects that changed since the last
+        complete publish shape (everything when it left no fingerprint)."""
+        previous = read_fingerprint(self.out)
+        if previous is None:
+            self.report.changed = ("fingerprint",)
+            return EVERYTHING
+        changed = changed_aspects(aspects, previous)
+        self.report.changed = tuple(a.name for a in changed)
+        if changed:
+            log.info("the site changed (%s): rewriting its files", ", ".join(self.report.changed))
+        return rewritten(changed)
+
+    def _write_every_post(self, plan: Plan) -> None:
+        """Every post the store holds: its file and page as `plan.rewrite` says, both for a
+        pending post. A new zone moves posts' dates: old files of a post are removed."""
+        self._fresh = plan.fresh
+        pending = {key for key, _ in plan.marks}
+        files, pages = "post_files" in plan.rewrite, "post_pages" in plan.rewrite
+        self._posts.sweep = files
+        if self.on_total is not None:
+            self.on_total(self.store.count_posts())
+        for batch in self.store.iter_posts():
+            for post in batch:
+                mine = post.key in pending
+                self._posts.write(
+                    post, fresh=post.key in self._fresh, file=files or mine, page=pages or mine
+                )
+                if self.on_post is not None:
+                    self.on_post(post)
+            self.report.posts += len(batch)
+
+    def menu(self) -> list[Category]:
+        """The categories every page links: the configured ones that have posts, in the
+        config's order (read once per publish)."""
+        if self._menu is None:
+            having = set(self._having())
+            self._menu = [c for c in self.config.categories.values() if c.slug in having]
+        return self._menu
+
+    def _having(self) -> list[str]:
+        """The slugs of the categories that have posts (read once per publish)."""
+        if self._with_posts is None:
+            self._with_posts = self.store.categories()
+        return self._with_posts
 
     def category(self, slug: str) -> Category:
         return self.config.categories.get(slug) or Category(slug=slug, title=slug)
@@ -281,11 +380,24 @@ def publish(
     *,
     full: bool = False,
     on_post: Callable[[Post], None] | None = None,
+    aspects: Iterable[Aspect] = (),
+    on_total: Callable[[int], None] | None = None,
 ) -> PublishReport:
     """Publish what changed (everything with `full`); `on_post` is told of each post
-    written.
+    written; `aspects`: more of what shapes the output, beside the config's (a change of
+    one rewrites the outputs it shapes); `on_total` is told how many posts are written
+    when a change of the site makes it every one.
 
     Raises:
-        PublishError: a file could not be written.
+        PublishError: a file could not be written, or a template failed (the message
+            names the template's file and line).
     """
-    return Publisher(config, store, on_post=on_post).publish(full=full)
+    try:
+        publisher = Publisher(config, store, on_post=on_post, aspects=aspects, on_total=on_total)
+        return publisher.publish(full=full)
+    except Exception as e:
+        # An operator's template is the operator's code: its fault is a publish's, named.
+        problem = template_problem(e)
+        if problem is None:
+            raise
+        raise PublishError(problem) from e

@@ -19,4 +19,7 @@ class PublishReport:
     posts: int = 0
     expired: int = 0
     categories: tuple[str, ...] = ()
+    # Aspects of the site that changed since the last publish (fingerprint.py), whose
+    # outputs this one rewrote whole; ("fingerprint",): none was kept, all was rewritten.
+    changed: tuple[str, ...] = ()
     pinged: list[str] = field(default_factory=list)  # feed URLs announced to the WebSub hub

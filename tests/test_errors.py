@@ -1,0 +1,230 @@
+"""End to end: each documented failure of an operator or of the machine, through the real
+CLI in a subprocess: its exit code (README's table), one line on stderr, no traceback."""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import builders
+import pytest
+import yaml
+from builders import site_rss
+from clirunner import aggregator_command, run_cli
+from httpserver import FeedServer
+
+pytestmark = pytest.mark.slow
+
+write_config = functools.partial(builders.write_config, fetch=builders.timeouts("1s", "2s", "3s"))
+UNUSED_SOURCE = {
+    "name": "A",
+    "url": "http://127.0.0.1:9/a.rss",
+    "category": "news",
+}  # never fetched
+
+
+def aggregator(
+    config: Path,
+    *args: str,
+    stdout: int | None = subprocess.PIPE,
+    preexec_fn: Callable[[], None] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`aggregator --config CONFIG --log-level warning ARGS`: the log's INFO lines left out,
+    stderr holds the failure alone."""
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    return subprocess.run(
+        [*aggregator_command(), "--config", str(config), "--log-level", "warning", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        env=env,
+        cwd=config.parent,
+        preexec_fn=preexec_fn,
+    )
+
+
+def one_line(proc: subprocess.CompletedProcess[str], code: int) -> str:
+    """The one line `proc` wrote on stderr, once its exit code is `code`."""
+    assert "Traceback" not in proc.stderr and "Traceback" not in (proc.stdout or ""), proc.stderr
+    assert proc.returncode == code, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def site(tmp_path: Path, feed_server: FeedServer) -> Path:
+    """A config with one source, fetched and published once; its path."""
+    feed_server.add("/a.rss", site_rss("a", [("a1", "First", "<p>one</p>")]))
+    config = write_config(
+        tmp_path, [{"name": "A", "url": feed_server.url("/a.rss"), "category": "news"}]
+    )
+    run_cli(config, "run", "--once")
+    return config
+
+
+def edit_site(config: Path, **values: str) -> None:
+    """Set keys of the config's `site:` section."""
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    data["site"].update(values)
+    config.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+
+
+def test_serve_on_a_port_in_use_says_so(site: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = aggregator(site, "serve", "--port", str(port))
+    line = one_line(proc, 1)
+    assert line == (
+        f"aggregator: cannot serve on 127.0.0.1:{port}: the port is in use"
+        " (stop what holds it, or --port)"
+    )
+
+
+def test_status_into_a_closed_pipe_exits_141_quietly(site: Path) -> None:
+    # `status --json | head -c1`: the reader is gone before the command writes.
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        proc = aggregator(site, "status", "--json", stdout=write)
+    finally:
+        os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("args", [("status", "--json"), ("status",), ("sources", "export")])
+def test_output_to_a_full_disk_is_one_line(site: Path, args: Sequence[str]) -> None:
+    with open("/dev/full", "w") as full:
+        proc = aggregator(site, *args, stdout=full.fileno())
+    line = one_line(proc, 1)
+    assert line == "aggregator: cannot write the output: No space left on device"
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    def limit_files() -> None:
+        # Past the limit a write fails with EFBIG, as on a full disk (ENOSPC), once the
+        # signal the kernel sends first is ignored.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return limit_files
+
+
+def test_publish_onto_a_full_disk_is_one_line_exit_4(site: Path) -> None:
+    # Each page carries the site's title: every one is past the limit, the store is not.
+    store_size = (site.parent / "test.db").stat().st_size
+    limit = store_size + 100_000
+    edit_site(site, title="T" * (limit + 1))
+    proc = aggregator(site, "publish", "--all", preexec_fn=_file_size_limit(limit))
+    line = one_line(proc, 4)
+    assert line.startswith(f"aggregator: publish: cannot write {site.parent / 'out'}/"), line
+    assert line.endswith(": File too large"), line
+
+
+def test_a_store_on_a_full_disk_is_one_line_exit_3(site: Path) -> None:
+    # Too little room for SQLite's write-ahead log: the store cannot be opened for writing.
+    proc = aggregator(site, "run", "--once", "--all", preexec_fn=_file_size_limit(4000))
+    line = one_line(proc, 3)
+    assert line.startswith("aggregator: store: cannot open database sqlite:///"), line
+
+
+def test_an_output_file_that_cannot_be_written_is_one_line_exit_4(site: Path) -> None:
+    # A folder where the site's feed goes: rename() refuses, even to root.
+    feed = site.parent / "out" / "atom.xml"
+    feed.unlink()
+    (feed / "in-the-way").mkdir(parents=True)
+    line = one_line(aggregator(site, "publish", "--all"), 4)
+    assert line == f"aggregator: publish: cannot write {feed}: Is a directory"
+    shutil.rmtree(feed)  # what the operator does; the rebuild cut short is then finished
+    run_cli(site, "publish")  # by the next publish, with no --all
+    assert feed.is_file()
+
+
+def test_a_store_that_cannot_be_written_is_one_line_exit_3(tmp_path: Path) -> None:
+    (tmp_path / "file").write_text("not a folder", encoding="utf-8")
+    config = write_config(tmp_path, [UNUSED_SOURCE], database="sqlite:///file/test.db")
+    line = one_line(aggregator(config, "publish"), 3)
+    assert line.startswith("aggregator: store: cannot open "), line
+    assert f"{tmp_path / 'file' / 'test.db'}" in line, line
+
+
+@pytest.mark.parametrize(
+    ("template", "line", "problem"),
+    [
+        pytest.param("{% for x in %}", 1, "Expected an expression", id="syntax"),
+        pytest.param("<p>\n{{ nosuch.attr }}\n", 2, "'nosuch' is undefined", id="undefined"),
+        pytest.param("<p>\n\n{{ 1 / 0 }}", 3, "division by zero", id="runtime"),
+    ],
+)
+def test_a_template_fault_names_the_file_and_line_exit_4(
+    site: Path, template: str, line: int, problem: str
+) -> None:
+    templates = site.parent / "templates"
+    templates.mkdir()
+    (templates / "list.html").write_text(template, encoding="utf-8")
+    edit_site(site, templates_dir="templates")
+    message = one_line(aggregator(site, "publish", "--all"), 4)
+    assert message.startswith(
+        f"aggregator: publish: template {templates / 'list.html'}, line {line}: {problem}"
+    ), message
+
+
+def test_a_template_that_includes_a_missing_one_is_named(site: Path) -> None:
+    templates = site.parent / "templates"
+    templates.mkdir()
+    (templates / "list.html").write_text('{% include "nope.html" %}', encoding="utf-8")
+    edit_site(site, templates_dir="templates")
+    line = one_line(aggregator(site, "publish", "--all"), 4)
+    assert line == "aggregator: publish: template nope.html: not found"
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        pytest.param(("nope",), "argument COMMAND: invalid choice: 'nope'", id="unknown-command"),
+        pytest.param(("run", "--all"), "--all needs --once", id="run-all-without-once"),
+        pytest.param(("serve", "--port", "x"), "argument --port: invalid int", id="bad-value"),
+    ],
+)
+def test_usage_errors_exit_64_not_a_refused_configs_2(
+    tmp_path: Path, args: Sequence[str], error: str
+) -> None:
+    config = write_config(
+        tmp_path, [{"name": "A", "url": "http://127.0.0.1:9/", "category": "news"}]
+    )
+    proc = aggregator(config, *args)
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 64, proc.stderr
+    assert error in proc.stderr.strip().splitlines()[-1], proc.stderr
+    # Nothing ran: `run --all` did not start the daemon, nothing was created.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
+
+
+def test_a_refused_config_exits_2(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path, [{"name": "A", "url": "ftp://example.org/", "category": "news"}]
+    )
+    proc = aggregator(config, "check")
+    assert "Traceback" not in proc.stderr
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "aggregator: config refused (1 problem(s))"
+
+
+@pytest.mark.parametrize("level", ["debug", "Info", "WARNING", "error"])
+def test_log_level_is_case_insensitive(tmp_path: Path, level: str) -> None:
+    config = write_config(
+        tmp_path, [{"name": "A", "url": "http://127.0.0.1:9/", "category": "news"}]
+    )
+    proc = run_cli(config, "--log-level", level, "check")
+    assert proc.stdout.startswith(f"{config}: ok"), proc.stdout
