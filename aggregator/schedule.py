@@ -14,7 +14,15 @@ from apscheduler.triggers.cron import CronTrigger
 
 from aggregator.types import UTC, Source
 
-__all__ = ["JITTER", "MAX_BACKOFF", "cache_lifetime", "http_date", "jitter", "next_check"]
+__all__ = [
+    "JITTER",
+    "MAX_BACKOFF",
+    "cache_lifetime",
+    "http_date",
+    "jitter",
+    "next_check",
+    "schedule_key",
+]
 
 MAX_BACKOFF = timedelta(days=1)
 JITTER = 0.1  # up to 10% of the delay, so sources that fail together don't retry together
@@ -26,6 +34,14 @@ _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNOR
 def jitter(delay: timedelta, rng: random.Random) -> timedelta:
     """`delay` stretched by a random 0..JITTER fraction of itself."""
     return delay * (1 + JITTER * rng.random())
+
+
+def schedule_key(source: Source) -> str:
+    """What `source`'s next check is drawn from (its interval, or its cron and zone), as
+    the store keeps it beside that check: a config changed while nothing ran shows."""
+    if source.cron:
+        return f"cron {source.cron} {source.timezone or 'UTC'}"
+    return f"every {int(source.interval.total_seconds())}s"
 
 
 def next_check(

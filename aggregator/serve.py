@@ -2,10 +2,11 @@
 
 Static files only: it never writes, and never answers with anything outside `output_dir`
 (no link out of it is followed) or with what the README's nginx configuration hides
-(dotfiles, `_posts/`, Markdown). ETag and Last-Modified with 304s, gzip for text, Atom
-served as Atom; idle connections time out and their number is capped. For a busy
+(dotfiles, `_posts/`, Markdown). HTTP/1.1 with keep-alive (every response framed by its
+Content-Length), ETag and Last-Modified with 304s, gzip for text, Atom served as Atom in
+UTF-8; idle connections time out and their number is capped. For a busy
 production site put nginx in front (README shows the equivalent configuration). Paths
-answered by code (health, metrics) are routes the server is given; `status_routes` makes
+answered by code (health, metrics) are routes the server is given; healthroutes.py makes
 them from status.py's health. Where the site keeps what it hides comes from the sitemap.
 Must NOT decide a source's health (status.py) nor build a path of the output tree.
 """
@@ -22,19 +23,14 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
-from aggregator.errors import StoreError
 from aggregator.gzipcache import COMPRESSIBLE, GZIP_CACHE_SIZE, MIN_GZIP, GzipCache, accepts_gzip
 from aggregator.publish.sitemap import FEED_EXTENSION, POSTS_DIR, Sitemap
-from aggregator.status import metrics_text, read_health, source_health, stale_source
-from aggregator.store.api import Metrics
-from aggregator.types import UTC, Config
 
 __all__ = [
     "MEDIA_TYPES",
@@ -42,13 +38,14 @@ __all__ = [
     "SiteServer",
     "make_server",
     "serve",
-    "status_routes",
 ]
 
 log = logging.getLogger("aggregator.serve")
 
 MEDIA_TYPES: dict[str, str] = {
-    FEED_EXTENSION: "application/atom+xml",  # every .xml we publish is an Atom feed
+    # Every .xml we publish is an Atom feed, written in UTF-8: without the charset a browser
+    # guesses another (RFC 7303 §3.2 lets it), and shows the text as mojibake.
+    FEED_EXTENSION: "application/atom+xml; charset=utf-8",
     Path(Sitemap.opml).suffix: "text/x-opml; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
@@ -80,6 +77,12 @@ class SiteHandler(SimpleHTTPRequestHandler):
         **MEDIA_TYPES,
     }
     gzip_cache: ClassVar[GzipCache] = GzipCache(GZIP_CACHE_SIZE)
+    # Keep-alive: a browser fetches a page, its CSS and feeds over one connection. Every
+    # response must then say where it ends (Content-Length), or the client waits for more.
+    protocol_version = "HTTP/1.1"
+    # Headers and body are two writes: without TCP_NODELAY the second waits for the
+    # client's delayed ACK (40 ms) on every request of a kept-alive connection.
+    disable_nagle_algorithm = True
 
     def __init__(self, *args: Any, routes: Routes | None = None, **kwargs: Any) -> None:
         # Set first: the base class answers the request inside its __init__.
@@ -137,21 +140,25 @@ class SiteHandler(SimpleHTTPRequestHandler):
         headers = [("ETag", etag), ("Last-Modified", last_modified), ("Cache-Control", "no-cache")]
         if compressible:
             headers.append(("Vary", "Accept-Encoding"))
-        if self._not_modified(etag, int(st.st_mtime)):
-            self.send_response(HTTPStatus.NOT_MODIFIED)
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            return None
+        not_modified = self._not_modified(etag, int(st.st_mtime))
         try:
             if use_gzip:
                 key = (path, st.st_mtime_ns, st.st_size)
                 body = self.gzip_cache.get(key, functools.partial(_read, path))
                 headers.append(("Content-Encoding", "gzip"))
             else:
-                body = _read(path)
+                body = b"" if not_modified else _read(path)
         except OSError:
             self.send_error(HTTPStatus.NOT_FOUND)
+            return None
+        if not_modified:
+            self.send_response(HTTPStatus.NOT_MODIFIED)
+            # The length a 200 would have had (RFC 9110 §8.6); a 304 has no body.
+            size = len(body) if use_gzip else st.st_size
+            self.send_header("Content-Length", str(size))
+            for name, value in headers:
+                self.send_header(name, value)
+            self.end_headers()
             return None
         self.send_response(HTTPStatus.OK)
         self.send_header("Content-Type", media_type)
@@ -160,6 +167,20 @@ class SiteHandler(SimpleHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         return io.BytesIO(body)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """http.server's error page, but a 404 keeps the connection open (a missing
+        favicon must not cost the page its connection); other errors close it."""
+        if code != HTTPStatus.NOT_FOUND:
+            super().send_error(code, message, explain)
+            return
+        body = b"404 Not Found\n"
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def _find(self) -> tuple[str, str | None] | HTTPStatus:
         """The real path of the file a request names, or where to redirect, or an error.
@@ -342,47 +363,3 @@ def serve(
         log.info("serving %s on http://%s:%d/", root, host, httpd.server_address[1])
         with contextlib.suppress(KeyboardInterrupt):
             httpd.serve_forever()
-
-
-# ------------------------------------------------------- health and metrics
-
-
-def status_routes(config: Config, store: Metrics, *, stale_after: timedelta) -> dict[str, Route]:
-    """`/healthz` and Prometheus `/metrics` (text exposition format 0.0.4), read from `store`.
-
-    /healthz answers 503 when the store cannot be read or an enabled source is overdue by
-    more than `stale_after` (no daemon is taking due sources), else 200.
-    """
-
-    def healthz(handler: SiteHandler) -> None:
-        try:
-            # The states only: staleness needs no post counts, and /healthz is polled.
-            health = source_health(config, store.states(), {})
-            problem = stale_source(health, now=datetime.now(UTC), stale_after=stale_after)
-        except StoreError as e:
-            problem = f"store unreadable: {e}"
-        status = HTTPStatus.SERVICE_UNAVAILABLE if problem else HTTPStatus.OK
-        _send_text(handler, status, (problem or "ok") + "\n", "text/plain; charset=utf-8")
-
-    def metrics(handler: SiteHandler) -> None:
-        try:
-            text = metrics_text(read_health(config, store))
-        except StoreError as e:
-            _send_text(
-                handler, HTTPStatus.SERVICE_UNAVAILABLE, f"{e}\n", "text/plain; charset=utf-8"
-            )
-            return
-        _send_text(handler, HTTPStatus.OK, text, "text/plain; version=0.0.4; charset=utf-8")
-
-    return {"/healthz": healthz, "/metrics": metrics}
-
-
-def _send_text(handler: SiteHandler, status: HTTPStatus, text: str, media_type: str) -> None:
-    body = text.encode()
-    handler.send_response(status)
-    handler.send_header("Content-Type", media_type)
-    handler.send_header("Content-Length", str(len(body)))
-    handler.send_header("Cache-Control", "no-store")
-    handler.end_headers()
-    if handler.command != "HEAD":
-        handler.wfile.write(body)

@@ -325,3 +325,5 @@ class SourceState:
     redirect_count: int = 0
     feed_ttl: timedelta | None = None  # the feed's last <ttl>: a lower bound after a 304 too
     dropped_items: int = 0  # items of the last parsed body past max_items, not stored
+    # schedule.schedule_key of the config `next_check` was drawn from; None: not known.
+    schedule: str | None = None

@@ -11,6 +11,7 @@ import yaml
 from clirunner import run_cli
 
 from aggregator.config import (
+    ImportReport,
     Subscription,
     config_fingerprint,
     export_opml,
@@ -421,7 +422,8 @@ source_lists: [feeds/*.yaml]
 """,
     )
 
-    written, added = import_opml(load_config(path), opml_file)
+    report = import_opml(load_config(path), opml_file)
+    written, added = report.path, report.added
 
     original = load_config(PROJECT / "config.yaml")
     imported = load_config(path)
@@ -432,7 +434,8 @@ source_lists: [feeds/*.yaml]
     ]
     # Importing the same file again adds nothing and leaves the file alone.
     before = written.read_text(encoding="utf-8")
-    assert import_opml(imported, opml_file) == (written, 0)
+    again = import_opml(imported, opml_file)
+    assert (again.path, again.added, len(again.skipped)) == (written, 0, len(original.sources))
     assert written.read_text(encoding="utf-8") == before
 
 
@@ -599,19 +602,73 @@ source_lists: [feeds/*.yaml]
         ),
     )
 
-    assert import_opml(load_config(path), opml_file) == (imported, 3)
+    report = import_opml(load_config(path), opml_file)
+    assert (report.path, report.added) == (imported, 3)
+    assert report.skipped == (
+        "in.opml: outline[0]: 'Old again' https://old.example/: already source 'Old'"
+        " (feeds/imported.yaml: sources[0])",
+        "in.opml: outline[3]: 'Twice' https://twice.example/: already imported as 'Twice'"
+        " (in.opml: outline[2])",
+    )
 
     text = imported.read_text(encoding="utf-8")
     assert text.startswith("# kept\nsources:\n  - name: Old   # also kept\n")
     assert yaml.safe_load(text)["sources"][1:] == [
         {"name": "Same name (2)", "url": "https://other.example/", "category": "tech"},
         {"name": "Twice", "url": "https://twice.example/", "category": "tech"},
-        {"name": "Lonely", "url": "https://lonely.example/"},
+        # The group is kept, as an OPML source list keeps it: its category made on load.
+        {"name": "Lonely", "url": "https://lonely.example/", "group": "Unknown group"},
     ]
     config = load_config(path)
     lonely = config.source("Lonely")
     assert lonely is not None
-    assert lonely.category == "lonely"
+    assert lonely.category == "unknown-group"
+    assert config.categories["unknown-group"].title == "Unknown group"
+
+
+def test_import_command_keeps_groups_as_an_opml_source_list_does(tmp_path: Path) -> None:
+    outlines = opml(
+        '<outline text="Tech News">',
+        '  <outline text="Gadgets" xmlUrl="https://gadgets.example/"/>',
+        '  <outline text="Chips" xmlUrl="https://chips.example/"/>',
+        "</outline>",
+        '<outline text="世界">',
+        '  <outline text="Globe" xmlUrl="https://globe.example/"/>',
+        '  <outline text="Gadgets again" xmlUrl="https://gadgets.example/"/>',
+        "</outline>",
+        '<outline text="Known" xmlUrl="https://known.example/"/>',
+    )
+    # The same OPML file taken in by source_lists: what the import must come to.
+    listed = write(tmp_path / "listed", "config.yaml", SITE + "source_lists: [feeds/*.opml]\n")
+    write(tmp_path / "listed", "feeds/in.opml", outlines)
+    importing = tmp_path / "importing"
+    path = write(
+        importing,
+        "config.yaml",
+        SITE
+        + "categories: {news: {title: News}}\n"
+        + "sources: [{name: Known, url: 'https://known.example/', category: news}]\n"
+        + "source_lists: [feeds/*.yaml]\n",
+    )
+    opml_file = write(importing, "in.opml", outlines)
+
+    out = run_cli(path, "sources", "import", str(opml_file)).stdout.splitlines()
+
+    assert out == [
+        "skipped, a duplicate: in.opml: outline[3]: 'Gadgets again' https://gadgets.example/:"
+        " already imported as 'Gadgets' (in.opml: outline[0])",
+        "skipped, a duplicate: in.opml: outline[4]: 'Known' https://known.example/:"
+        " already source 'Known' (config.yaml: sources[0])",
+        f"3 source(s) added to {importing / 'feeds' / 'imported.yaml'}, 2 skipped as duplicates",
+    ]
+    want, got = load_config(listed), load_config(path)
+    imported = [(s.name, s.category, s.tags) for s in got.sources if s.name != "Known"]
+    assert imported == [(s.name, s.category, s.tags) for s in want.sources[:3]]
+    assert {slug: c.title for slug, c in got.categories.items() if slug != "news"} == {
+        slug: c.title for slug, c in want.categories.items() if slug != "known"
+    }
+    assert {s.category for s in got.sources} == {"news", "tech-news", "shi-jie"}
+    run_cli(path, "check")
 
 
 def test_import_rewrites_a_list_it_cannot_append_to(tmp_path: Path) -> None:
@@ -623,7 +680,7 @@ def test_import_rewrites_a_list_it_cannot_append_to(tmp_path: Path) -> None:
         tmp_path, "in.opml", opml('<outline text="New" xmlUrl="https://n.example/"/>')
     )
 
-    assert import_opml(load_config(path), opml_file) == (imported, 1)
+    assert import_opml(load_config(path), opml_file) == ImportReport(path=imported, added=1)
 
     assert imported.read_text(encoding="utf-8").startswith("# Sources added by")
     assert [s.name for s in load_config(path).sources] == ["Old", "New"]

@@ -13,7 +13,7 @@ import pytest
 
 from aggregator.errors import FetchError, ParseError, SourceError
 from aggregator.fetch import HostDeferred
-from aggregator.schedule import JITTER, http_date
+from aggregator.schedule import JITTER, http_date, schedule_key
 from aggregator.types import FetchResult, FetchSettings, Source, SourceState, Validators
 from aggregator.update import decide
 from aggregator.update.decide import Decision, FeedFields, HostDeferral
@@ -547,7 +547,8 @@ def test_after_deferred_records_no_failure(
     error = HostDeferred("host asked to wait", retry_after=retry_after)
     d = decide.after_deferred(src(), state, error, now=NOW, settings=SETTINGS, rng=rng())
     assert (d.status, d.error, d.defer_host) == ("deferred", str(error), None)
-    assert replace(d.state, next_check=None) == state
+    assert replace(d.state, next_check=None, schedule=None) == state
+    assert d.state.schedule == "every 1800s"  # what the check was drawn from
     assert d.log == (decide.LogLine(level=logging.INFO, message="%s: %s", args=("s", error)),)
     if not state.failures:
         in_band(d, *band)
@@ -742,7 +743,8 @@ def test_after_reschedule(
     assert d.save is save
     if band is not None:
         in_band(d, *band)
-    assert replace(d.state, next_check=None) == replace(state, next_check=None)
+    assert replace(d.state, next_check=None, schedule=None) == replace(state, next_check=None)
+    assert d.state.schedule == schedule_key(source)
 
 
 @pytest.mark.parametrize(
@@ -776,3 +778,41 @@ def test_states_decided_are_cleaned_for_the_store() -> None:
     error = FetchError("bad\x00 gateway", status=502)
     d = decide.after_failure(src(), st(), error, now=NOW, settings=SETTINGS, rng=rng())
     assert d.state.last_error is not None and "\x00" not in d.state.last_error
+
+
+# An interval of 2 h was in force when the next check (due in 2 h) was drawn.
+DRAWN_AT_2H = replace(HEALTHY, schedule=schedule_key(src(interval=2 * H)))
+
+
+@pytest.mark.parametrize(
+    ("source", "band"),
+    [
+        pytest.param(src(interval=30 * M), jittered(30 * M), id="shorter-brings-it-forward"),
+        pytest.param(src(interval=4 * H), (2 * H, 2 * H), id="longer-never-pushes-it-back"),
+        pytest.param(src(interval=2 * H, cron="0 13 * * *"), (H, H), id="cron-fires-on-its-own"),
+    ],
+)
+def test_after_schedule_edit_draws_again_and_records_the_schedule(
+    source: Source, band: tuple[timedelta, timedelta]
+) -> None:
+    d = decide.after_schedule_edit(source, DRAWN_AT_2H, now=NOW + M)
+    assert d is not None and d.save
+    in_band(d, *band)
+    assert d.state.schedule == schedule_key(source) != DRAWN_AT_2H.schedule
+    # Recorded: the next look finds nothing to do, so no check drifts by drawing again.
+    assert decide.after_schedule_edit(source, d.state, now=NOW + 2 * M) is None
+
+
+@pytest.mark.parametrize(
+    "state",
+    [
+        pytest.param(DRAWN_AT_2H, id="same-schedule"),
+        pytest.param(replace(DRAWN_AT_2H, schedule=None), id="stored-before-schedules-were-kept"),
+        pytest.param(replace(DRAWN_AT_2H, failures=2), id="failing-keeps-its-backoff"),
+        pytest.param(replace(DRAWN_AT_2H, next_check=None), id="already-due"),
+        pytest.param(replace(DRAWN_AT_2H, disabled="HTTP 410"), id="disabled"),
+    ],
+)
+def test_after_schedule_edit_leaves_alone(state: SourceState) -> None:
+    source = src(interval=2 * H) if state is DRAWN_AT_2H else src(interval=30 * M)
+    assert decide.after_schedule_edit(source, state, now=NOW) is None

@@ -47,6 +47,14 @@ UNSAFE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # --------------------------------------------------------------------- databases
 
 
+def create_schema(config: Path) -> None:
+    """The store of `config`, its schema made (`status` creates none): for a test to alter."""
+    from aggregator.config import load_config
+    from aggregator.store import open_store
+
+    open_store(load_config(config).database).close()
+
+
 @pytest.fixture(scope="module")
 def pg_database() -> Iterator[str]:
     """A PostgreSQL database of this module's own, dropped at the end."""
@@ -250,7 +258,7 @@ def test_a_state_the_database_refuses_fails_only_its_source(
     serve_good(feed_server)
     feed_server.add("/bad.xml", site_rss("bad", posts("bad"), title="Refused title"))
     config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=pg_url)
-    run_cli(config, "status")  # creates the schema
+    create_schema(config)
     execute(
         pg_url,
         "ALTER TABLE sources ADD CONSTRAINT no_refused "
@@ -280,7 +288,7 @@ def test_a_post_the_database_refuses_fails_only_its_source(
     serve_good(feed_server)
     feed_server.add("/bad.xml", site_rss("bad", posts("bad", 3)))
     config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=pg_url)
-    run_cli(config, "status")
+    create_schema(config)
     execute(
         pg_url,
         "ALTER TABLE posts ADD CONSTRAINT no_refused CHECK (title <> 'Post 1 of bad')",
@@ -309,7 +317,7 @@ def test_a_round_the_store_fails_still_records_the_next_checks(
     serve_good(feed_server)
     feed_server.add("/bad.xml", site_rss("bad", posts("bad")))
     config = write_config(tmp_path, news_sources(feed_server, ["bad", *GOOD]), database=pg_url)
-    run_cli(config, "status")
+    create_schema(config)
     execute(
         pg_url,
         "CREATE FUNCTION fail_bad() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
@@ -405,7 +413,7 @@ def test_daemon_backs_off_when_no_state_can_be_saved(
     serve_good(feed_server)
     names = list(GOOD)
     config = write_config(tmp_path, news_sources(feed_server, names), database=db_url)
-    run_cli(config, "status")  # creates the schema
+    create_schema(config)
     _refuse_source_writes(db_url)
 
     log = daemon_requests(config, feed_server, names, seconds=5)

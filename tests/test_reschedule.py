@@ -1,5 +1,7 @@
 """The real daemon carrying out decide.after_reschedule on a reload: a shorter interval
-brings a healthy source's next check forward, a longer one leaves it where it was."""
+brings a healthy source's next check forward, a longer one leaves it where it was; and
+`run --once` / `fetch` after the config changed while nothing ran
+(decide.after_schedule_edit)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,8 @@ import signal
 import time
 from pathlib import Path
 
+import pytest
+from clirunner import run_cli
 from httpserver import FeedServer
 from test_daemon import Daemon, daemons, rss, source, start, write_config
 
@@ -50,3 +54,38 @@ def test_a_longer_interval_on_reload_keeps_the_next_check(
     # The check already due in two seconds is not pushed back to an hour from now.
     d.wait_for("the fetch due before the reload", lambda: feed_server.hits("/quick.rss") >= 2)
     assert d.stop() == 0
+
+
+@pytest.mark.parametrize("where", ["source", "schedule"])
+def test_an_interval_shortened_while_nothing_ran_applies_to_the_next_run_once(
+    tmp_path: Path, feed_server: FeedServer, where: str
+) -> None:
+    feed_server.add("/slow.rss", rss("slow", [("s1", "one")]), etag=True)
+
+    def configured(interval: str) -> Path:
+        if where == "source":
+            return write_config(tmp_path, [source(feed_server, "slow", interval=interval)])
+        slow = {k: v for k, v in source(feed_server, "slow").items() if k != "interval"}
+        return write_config(tmp_path, [slow], schedule={"interval": interval})
+
+    config = configured("1h")
+    run_cli(config, "run", "--once")
+    assert feed_server.hits("/slow.rss") == 1
+    run_cli(config, "run", "--once")
+    assert feed_server.hits("/slow.rss") == 1  # due in an hour
+
+    configured("1s")
+    time.sleep(1.5)
+    # Without the schedule kept beside the check, the hour drawn before would still hold.
+    run_cli(config, "fetch")
+    assert feed_server.hits("/slow.rss") == 2
+    time.sleep(1.5)
+    run_cli(config, "run", "--once")
+    assert feed_server.hits("/slow.rss") == 3
+
+    configured("1h")  # longer: the check drawn at 1s is not pushed back
+    time.sleep(1.5)
+    run_cli(config, "run", "--once")
+    assert feed_server.hits("/slow.rss") == 4
+    run_cli(config, "run", "--once")
+    assert feed_server.hits("/slow.rss") == 4  # the hour now holds

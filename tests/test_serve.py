@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from clirunner import aggregator_command
 
-from aggregator.serve import SiteHandler, make_server
+from aggregator.serve import MEDIA_TYPES, SiteHandler, make_server
 
 FEED = (
     b'<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">'
@@ -55,24 +55,24 @@ def site(tmp_path: Path) -> Iterator[tuple[Path, int]]:
 
 
 def get(port: int, path: str, **headers: str) -> http.client.HTTPResponse:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    response.read()  # keep the body on the response for the caller
-    return response
+    return body(port, path, **headers)[0]
 
 
 def body(port: int, path: str, **headers: str) -> tuple[http.client.HTTPResponse, bytes]:
+    """One request on a connection of its own, closed after (the server keeps it alive)."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    conn.request("GET", path, headers=headers)
-    response = conn.getresponse()
-    return response, response.read()
+    try:
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        return response, response.read()
+    finally:
+        conn.close()
 
 
 @pytest.mark.parametrize(
     ("path", "media_type"),
     [
-        pytest.param("/category/news.xml", "application/atom+xml", id="atom"),
+        pytest.param("/category/news.xml", "application/atom+xml; charset=utf-8", id="atom"),
         pytest.param("/index.html", "text/html; charset=utf-8", id="html"),
         pytest.param("/", "text/html; charset=utf-8", id="directory-index"),
         pytest.param("/subscriptions.opml", "text/x-opml; charset=utf-8", id="opml"),
@@ -229,6 +229,108 @@ def test_readme_nginx_hides_the_same() -> None:
         "disable_symlinks on from=$document_root;",
     ):
         assert rule in nginx, rule
+
+
+def test_readme_nginx_sends_the_same_charset() -> None:
+    """nginx adds `charset=utf-8` to text/html only unless charset_types names the rest."""
+    text = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    (nginx,) = re.findall(r"```nginx\n(.*?)```", text, re.DOTALL)
+    assert re.search(r"^\s*charset utf-8;", nginx, re.MULTILINE)
+    (types,) = re.findall(r"^\s*charset_types ([^;]*);", nginx, re.MULTILINE)
+    charset_types = {*types.split(), "text/html"}
+    for media_type in MEDIA_TYPES.values():
+        name, _, params = media_type.partition(";")
+        if "charset=utf-8" in params and name in nginx:
+            assert name in charset_types, name
+
+
+# ------------------------------------------------------------- keep-alive
+
+
+def _response(
+    sock: socket.socket, buffered: bytearray, *, head: bool = False
+) -> tuple[str, dict[str, str], bytes]:
+    """One response read off `sock`, framed by its Content-Length alone (as a keep-alive
+    client must): its status line, headers (lower-cased names) and body."""
+    while b"\r\n\r\n" not in buffered:
+        chunk = sock.recv(65536)
+        assert chunk, f"connection closed mid-response: {bytes(buffered)!r}"
+        buffered += chunk
+    end = buffered.index(b"\r\n\r\n")
+    status, *lines = buffered[:end].decode("latin-1").split("\r\n")
+    del buffered[: end + 4]
+    headers = {k.lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+    code = int(status.split()[1])
+    assert "content-length" in headers, (status, headers)
+    size = 0 if head or code == 304 else int(headers["content-length"])
+    while len(buffered) < size:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed mid-body"
+        buffered += chunk
+    data = bytes(buffered[:size])
+    del buffered[:size]
+    return status, headers, data
+
+
+def test_keep_alive_answers_every_request_on_one_connection(site: tuple[Path, int]) -> None:
+    root, port = site
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        buffered = bytearray()
+
+        def ask(method: str, path: str, *headers: str) -> tuple[str, dict[str, str], bytes]:
+            lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", *headers, "", ""]
+            sock.sendall("\r\n".join(lines).encode())
+            return _response(sock, buffered, head=method == "HEAD")
+
+        status, headers, data = ask("GET", "/category/news.xml")
+        assert status == "HTTP/1.1 200 OK" and data == FEED
+        assert headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert headers.get("connection") != "close"
+        etag = headers["etag"]
+
+        status, headers, data = ask("HEAD", "/index.html")
+        assert status.endswith("200 OK") and data == b""
+        assert int(headers["content-length"]) == (root / "index.html").stat().st_size
+
+        status, headers, _ = ask("GET", "/category/news.xml", f"If-None-Match: {etag}")
+        assert status.endswith("304 Not Modified")
+        assert int(headers["content-length"]) == len(FEED)  # what the 200 would carry
+
+        status, headers, data = ask("GET", "/category/news.xml", "Accept-Encoding: gzip")
+        assert headers["content-encoding"] == "gzip" and gzip.decompress(data) == FEED
+        gz_etag = headers["etag"]
+        status, headers, _ = ask(
+            "GET", "/category/news.xml", "Accept-Encoding: gzip", f"If-None-Match: {gz_etag}"
+        )
+        assert status.endswith("304 Not Modified")
+        assert int(headers["content-length"]) == len(data)
+
+        status, headers, data = ask("GET", "/nope.html")  # a 404 keeps the connection
+        assert status.endswith("404 Not Found") and int(headers["content-length"]) == len(data)
+        status, headers, _ = ask("GET", "/category")
+        assert status.endswith("301 Moved Permanently") and headers["content-length"] == "0"
+
+        status, headers, data = ask("GET", "/subscriptions.opml", "Connection: close")
+        assert headers["content-type"] == "text/x-opml; charset=utf-8" and data == b"<opml/>"
+        assert sock.recv(1) == b""  # closed as asked
+
+
+def test_http_client_reuses_one_connection(site: tuple[Path, int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", site[1], timeout=5)
+    try:
+        for path in ("/", "/category/news.xml", "/index.html", "/nope.html", "/"):
+            conn.request("GET", path)
+            response = conn.getresponse()
+            response.read()
+            assert response.version == 11
+            assert not response.will_close, path
+        local = conn.sock.getsockname()
+        conn.request("HEAD", "/category/news.xml")
+        head = conn.getresponse()
+        assert head.read() == b"" and int(head.getheader("Content-Length")) == len(FEED)
+        assert conn.sock.getsockname() == local  # the same connection all along
+    finally:
+        conn.close()
 
 
 # ------------------------------------------------------------- odd requests

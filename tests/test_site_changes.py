@@ -226,7 +226,7 @@ def test_a_missing_or_broken_fingerprint_rewrites_everything(
     page = post_page(out, "aa-story-0")
     page.write_text("tampered", encoding="utf-8")
     (out / FINGERPRINT_FILE).write_text("{not json", encoding="utf-8")
-    proc = run_cli(config, "publish")
+    proc = run_cli(config, "-v", "publish")  # -v: the progress lines, off a terminal
     assert page.read_text(encoding="utf-8").startswith("<!doctype html>")
     assert json.loads((out / FINGERPRINT_FILE).read_text(encoding="utf-8"))["version"] == 1
     assert "Traceback" not in proc.stderr

@@ -632,6 +632,29 @@ def test_dropped_items_are_part_of_the_state(store: Store) -> None:
     assert store.get_state("s") == state
 
 
+def test_the_schedule_a_check_was_drawn_from_is_part_of_the_state(store: Store) -> None:
+    state = SourceState(
+        name="s", url="https://example.org/feed", config_url="https://example.org/feed"
+    )
+    store.save_state(dataclasses.replace(state, schedule="every 1800s"))
+    assert store.get_state("s") == dataclasses.replace(state, schedule="every 1800s")
+    store.save_states([dataclasses.replace(state, schedule="cron 0 * * * * Asia/Shanghai")])
+    assert store.get_state("s") == dataclasses.replace(
+        state, schedule="cron 0 * * * * Asia/Shanghai"
+    )
+
+
+def test_version_8_sources_have_no_schedule_after_migration_9(engine: Engine) -> None:
+    store_migrations._migrate(engine, MIGRATIONS[:8])
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO sources (name, url, config_url, failures) VALUES ('s', 'u', 'u', 0)"
+        )
+    store_migrations._migrate(engine, MIGRATIONS)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT schedule FROM sources").scalar_one() is None
+
+
 def test_version_4_database_keeps_its_slugs_through_migration_5(
     db_url: str, engine: Engine
 ) -> None:

@@ -128,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
     )
     p.add_argument("--log-format", default="plain", choices=["plain", "json"])
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="off a terminal too, a progress line per source and every tenth of a publish",
+    )
     p.add_argument("--version", action="version", version=f"aggregator {__version__}")
     # Each command's parser is a _Parser too (argparse makes them of the parent's class).
     sub = cast("SubParsers", p.add_subparsers(dest="command", required=True, metavar="COMMAND"))

@@ -1,6 +1,8 @@
-"""Progress of a round or a publish: a rich bar on a terminal, else a plain log line at
-every tenth of the way (cron, systemd, pipes). Told of each step through the callbacks of
-Updater.run_round (`on_source`) and publish (`on_post`); must NOT drive the work itself.
+"""Progress of a round or a publish: a rich bar on a terminal; off one (cron, systemd,
+pipes) nothing unless `-v` asks for a log line per step (`every`) or at every tenth of the
+way, so cron mail holds the round's summary and its warnings only. Told of each step
+through the callbacks of Updater.run_round (`on_source`) and publish (`on_post`); must NOT
+drive the work itself.
 """
 
 from __future__ import annotations
@@ -21,13 +23,17 @@ def _show_bar() -> bool:
 
 
 class Progress:
-    """A rich bar on a terminal, else a plain log line at every tenth of the way."""
+    """A rich bar on a terminal; else, when `verbose`, a log line at each step (`every`)
+    or at every tenth of the way; else nothing."""
 
-    def __init__(self, what: str, total: int) -> None:
+    def __init__(
+        self, what: str, total: int, *, verbose: bool = False, every: bool = False
+    ) -> None:
         self.what = what
         self.total = total
         self.done = 0
-        self._step = max(1, total // 10)
+        self._verbose = verbose
+        self._step = 1 if every else max(1, total // 10)
         self._bar: Any = None
         self._task: Any = None
         self._handler_stream: Any = None
@@ -70,7 +76,7 @@ class Progress:
         self.done += 1
         if self._bar is not None:
             self._bar.update(self._task, advance=1)
-        elif self.done % self._step == 0 or self.done == self.total:
+        elif self._verbose and (self.done % self._step == 0 or self.done == self.total):
             log.info("%s: %d/%d %s", self.what, self.done, self.total, label)
 
     def __exit__(self, *exc: object) -> None:

@@ -9,6 +9,7 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from aggregator.cli.common import locked, log, positive_seconds
@@ -17,7 +18,7 @@ from aggregator.config import load_config
 from aggregator.daemon import DaemonSettings, log_publish, log_round
 from aggregator.publish import PublishReport, publish
 from aggregator.store import Store, open_store
-from aggregator.types import Config, Post
+from aggregator.types import UTC, Config, Post
 
 # Fetching (aiohttp, httpx, the parsers, the process pool) is imported by the commands that
 # need it: `publish` and `check` start in a fraction of the time without it.
@@ -76,10 +77,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     with locked(config):
         store = open_store(config.database)
         try:
-            _round(config, store, every=args.all)
+            _round(config, store, every=args.all, verbose=args.verbose)
             # Publish whatever is pending, not just this round's changes: a run that
             # crashed after storing is completed here.
-            _publish(config, store, full=False)
+            _publish(config, store, full=False, verbose=args.verbose)
         finally:
             store.close()
     return 0
@@ -94,7 +95,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     with locked(config):
         store = open_store(config.database)
         try:
-            _round(config, store, every=args.all, names=args.names)
+            _round(config, store, every=args.all, names=args.names, verbose=args.verbose)
         finally:
             store.close()
     return 0
@@ -105,13 +106,20 @@ def cmd_publish(args: argparse.Namespace) -> int:
     with locked(config):
         store = open_store(config.database)
         try:
-            _publish(config, store, full=args.all)
+            _publish(config, store, full=args.all, verbose=args.verbose)
         finally:
             store.close()
     return 0
 
 
-def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = ()) -> RoundReport:
+def _round(
+    config: Config,
+    store: Store,
+    *,
+    every: bool,
+    names: Sequence[str] = (),
+    verbose: bool = False,
+) -> RoundReport:
     """One round over `names` (default: the due sources), its progress shown."""
     import asyncio
 
@@ -123,10 +131,12 @@ def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = 
         if names
         else updater.due_sources(every=every)
     )
-    with Progress("fetching", len(chosen)) as progress:
+    if not chosen:
+        _nothing_due(config, store)
+    with Progress("fetching", len(chosen), verbose=verbose, every=True) as progress:
 
         def on_source(outcome: SourceOutcome) -> None:
-            progress.advance(outcome.name)
+            progress.advance(f"{outcome.name}: {outcome.status}")
 
         report = asyncio.run(updater.run_round(chosen, on_source=on_source))
     # Each failure was logged where it happened (update/); this is the round's summary.
@@ -134,12 +144,35 @@ def _round(config: Config, store: Store, *, every: bool, names: Sequence[str] = 
     return report
 
 
-def _publish(config: Config, store: Store, *, full: bool) -> PublishReport:
+def _nothing_due(config: Config, store: Store) -> None:
+    """Why a round has nothing to fetch: when the next check is, and how many sources
+    wait out a backoff after failing (a cron line every ten minutes must not look stuck)."""
+    from zoneinfo import ZoneInfo
+
+    states = {s.name: s for s in store.states()}
+    enabled = [states[s.name] for s in config.sources if s.name in states]
+    enabled = [s for s in enabled if not s.disabled and s.next_check is not None]
+    if not config.sources:
+        log.info("nothing due: no sources configured")
+        return
+    if not enabled:
+        log.info("nothing due: every source is disabled (`aggregator sources enable NAME`)")
+        return
+    first = min(enabled, key=lambda s: s.next_check or datetime.max.replace(tzinfo=UTC))
+    assert first.next_check is not None
+    zone = config.site.timezone
+    when = first.next_check.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M:%S")
+    failing = sum(1 for s in enabled if s.failures)
+    backoff = f"; {failing} failing source(s) retried later, with backoff" if failing else ""
+    log.info("nothing due: next check %s at %s %s%s", first.name, when, zone, backoff)
+
+
+def _publish(config: Config, store: Store, *, full: bool, verbose: bool = False) -> PublishReport:
     """A publish, its progress shown."""
     started = time.monotonic()
     store.settle_slugs()  # as the publish does first: the count is of what it writes
     total = store.count_posts() if full else store.count_pending()
-    with Progress("publishing", total) as progress:
+    with Progress("publishing", total, verbose=verbose) as progress:
 
         def on_post(post: Post) -> None:
             progress.advance()

@@ -42,7 +42,8 @@ def add_parsers(sub: SubParsers) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from aggregator.serve import serve, status_routes
+    from aggregator.healthroutes import status_routes
+    from aggregator.serve import serve
 
     config = load_config(args.config)
     store = None

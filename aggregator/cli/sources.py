@@ -35,8 +35,11 @@ def add_parsers(sub: SubParsers) -> None:
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    path, added = import_opml(config, args.file)
-    print(f"{added} source(s) added to {path}")
+    report = import_opml(config, args.file)
+    for line in report.skipped:
+        print(f"skipped, a duplicate: {line}")
+    skipped = f", {len(report.skipped)} skipped as duplicates" if report.skipped else ""
+    print(f"{report.added} source(s) added to {report.path}{skipped}")
     return 0
 
 

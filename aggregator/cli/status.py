@@ -10,12 +10,14 @@ import argparse
 import json
 import re
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from aggregator import status
-from aggregator.cli.common import open_config_and_store
-from aggregator.config import read_config
+from aggregator.config import load_config, read_config
 from aggregator.errors import ConfigError
+from aggregator.store import open_store, store_exists
 from aggregator.store.api import Metrics
 from aggregator.types import Config
 
@@ -67,36 +69,55 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    config, store = open_config_and_store(args)
-    try:
-        rows = status_rows(config, store)
-    finally:
-        store.close()
+    config = load_config(args.config)
+    if not store_exists(config.database):
+        # Opening it would create it: `status` looks, it never makes a store.
+        print(
+            "aggregator: no round has run yet (no database at "
+            f"{_shown(config.database)}): every source is due",
+            file=sys.stderr,
+        )
+        rows = status.status_rows(status.source_health(config, [], {}))
+    else:
+        store = open_store(config.database)
+        try:
+            rows = status_rows(config, store)
+        finally:
+            store.close()
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
-    _print_table(rows)
+    _print_table(rows, config.site.timezone)
     return 0
 
 
-def _print_table(rows: list[dict[str, Any]]) -> None:
+def _shown(url: str) -> str:
+    """The database URL without its user and password."""
+    scheme, sep, rest = url.partition("://")
+    authority, slash, path = rest.partition("/")
+    return f"{scheme}{sep}{authority.rpartition('@')[2]}{slash}{path}" if sep else url
+
+
+def _print_table(rows: list[dict[str, Any]], zone: str) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(title=f"{len(rows)} sources", show_lines=False)
-    columns = ("source", "last fetched", "last success", "HTTP", "posts", "fails", "next due")
-    for col in (*columns, "error"):
+    tz = ZoneInfo(zone)
+    table = Table(title=f"{len(rows)} sources, times in {zone}", show_lines=False)
+    columns = ("source", "URL", "last fetched", "last success", "HTTP", "posts", "fails")
+    for col in (*columns, "next due", "error"):
         table.add_column(col, overflow="fold")
     for r in rows:
         cells = (
             r["name"],
-            _when(r["last_fetched"], "never"),
-            _when(r["last_success"], "never"),
+            r["url"],
+            _when(r["last_fetched"], tz, "never"),
+            _when(r["last_success"], tz, "never"),
             str(r["last_status"] or "-"),
             str(r["posts"]),
             str(r["failures"]),
-            "disabled" if r["disabled"] else _when(r["next_check"], "now"),
+            "disabled" if r["disabled"] else _when(r["next_check"], tz, "now"),
             _error_cell(r),
         )
         # Names and errors carry servers' and feeds' words ("[link=…]", "[/x]", ESC): Text
@@ -107,8 +128,11 @@ def _print_table(rows: list[dict[str, Any]]) -> None:
     console.print(table)
 
 
-def _when(iso: str | None, missing: str) -> str:
-    return (iso or missing).replace("T", " ")[:16]
+def _when(iso: str | None, tz: ZoneInfo, missing: str) -> str:
+    """A stored time (ISO, UTC) in the site's zone, to the minute."""
+    if iso is None:
+        return missing
+    return datetime.fromisoformat(iso).astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _error_cell(r: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ but the one `sources import` adds to (importing.py).
 
 from aggregator.config.assemble import load_config, read_config
 from aggregator.config.checks import parse_duration
-from aggregator.config.importing import IMPORTED_SOURCES, import_opml
+from aggregator.config.importing import IMPORTED_SOURCES, ImportReport, import_opml
 from aggregator.config.opml import Subscription, export_opml, subscriptions_opml
 from aggregator.config.sections import DEFAULT_DATABASE
 from aggregator.config.watch import ConfigFingerprint, config_fingerprint
@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_DATABASE",
     "IMPORTED_SOURCES",
     "ConfigFingerprint",
+    "ImportReport",
     "Subscription",
     "config_fingerprint",
     "export_opml",

@@ -11,6 +11,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path, PurePath
 
@@ -24,16 +25,26 @@ from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import Config
 
-__all__ = ["IMPORTED_SOURCES", "import_opml"]
+__all__ = ["IMPORTED_SOURCES", "ImportReport", "import_opml"]
 
 IMPORTED_SOURCES = "feeds/imported.yaml"  # where `sources import` writes, relative to the config
 
 
-def import_opml(config: Config, opml_path: Path) -> tuple[Path, int]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ImportReport:
+    """What `sources import` did."""
+
+    path: Path  # the source list written (or that would have been)
+    added: int
+    skipped: tuple[str, ...] = ()  # one line per feed left out as a duplicate, and why
+
+
+def import_opml(config: Config, opml_path: Path) -> ImportReport:
     """Add the feeds of an OPML file that the config lacks to feeds/imported.yaml.
 
-    Returns the source list's path and how many sources were added; the config is loaded
-    again afterwards, and the file put back as it was if that fails.
+    Returns the source list's path, how many sources were added and the feeds skipped as
+    duplicates; the config is loaded again afterwards, and the file put back as it was if
+    that fails.
 
     Raises:
         ConfigError: the OPML file is unreadable or has bad outlines, `source_lists` does not
@@ -54,9 +65,9 @@ def import_opml(config: Config, opml_path: Path) -> tuple[Path, int]:
     )
     if problems:
         raise ConfigError(problems)
-    items = _plan_import(config, entries)
+    items, skipped = _plan_import(config, entries)
     if not items:
-        return target, 0
+        return ImportReport(path=target, added=0, skipped=skipped)
     before, problems = read_text(target, IMPORTED_SOURCES) if target.exists() else (None, [])
     if problems:
         raise ConfigError(problems)
@@ -73,7 +84,7 @@ def import_opml(config: Config, opml_path: Path) -> tuple[Path, int]:
         else:
             _write_atomically(target, before)
         raise
-    return target, len(items)
+    return ImportReport(path=target, added=len(items), skipped=skipped)
 
 
 def _source_list_patterns(config_path: Path) -> tuple[str, ...]:
@@ -103,31 +114,40 @@ def _unique_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _plan_import(config: Config, entries: Iterable[Entry | Refused]) -> list[dict[str, str]]:
-    """OPML entries -> `sources:` items for the feeds the config does not have yet.
+def _plan_import(
+    config: Config, entries: Iterable[Entry | Refused]
+) -> tuple[list[dict[str, str]], tuple[str, ...]]:
+    """OPML entries -> `sources:` items for the feeds the config does not have yet, and a
+    line for each feed skipped as a duplicate (of a source, or of an earlier outline).
 
-    A source list cannot declare categories, so an item names a category only when the
-    config already has it (the outline's own, else its group's slug); otherwise it names
-    none and gets the category of its own name, created on load.
+    An item names a category the config already has (the outline's own, else its group's
+    slug); else it keeps its outline group as `group:`, which makes the category on load
+    as the group of an OPML source list does; else it names none and gets the category of
+    its own name.
     """
-    urls = {source.url for source in config.sources}
+    urls = {source.url: f"source '{source.name}' ({source.origin})" for source in config.sources}
     names = {source.name for source in config.sources}
     items: list[dict[str, str]] = []
+    skipped: list[str] = []
     for entry in entries:
         if not isinstance(entry, Entry):
             continue  # refused: its problem lines stopped the import already
-        if entry.spec.url in urls:
+        url = entry.spec.url
+        if url in urls:
+            skipped.append(f"{entry.origin}: '{entry.spec.name}' {url}: already {urls[url]}")
             continue
-        urls.add(entry.spec.url)
         name = _unique_name(entry.spec.name, names)
+        urls[url] = f"imported as '{name}' ({entry.origin})"
         names.add(name)
-        item = {"name": name, "url": entry.spec.url}
+        item = {"name": name, "url": url}
         wanted = (entry.spec.category, slugify(entry.group) if entry.group else None)
         category = next((slug for slug in wanted if slug and slug in config.categories), None)
         if category is not None:
             item["category"] = category
+        elif entry.group and slugify(entry.group):
+            item["group"] = entry.group
         items.append(item)
-    return items
+    return items, tuple(skipped)
 
 
 _IMPORTED_HEADER = (

@@ -64,7 +64,7 @@ class Entry:
 
     spec: SourceSpec
     origin: str  # "feeds/tech.yaml: sources[3]"
-    group: str | None = None  # OPML: the text of the enclosing outline
+    group: str | None = None  # OPML: the text of the enclosing outline; YAML: `group:`
     names: Mapping[str, str] = field(default_factory=dict)  # key names as the file spells them
 
     def where(self, key: str) -> str:
@@ -110,6 +110,8 @@ def _refused(
     raw: Mapping[Any, Any] = item if isinstance(item, Mapping) else {}
     name, _ = checked(_TEXT, raw.get("name"), "")
     category, _ = checked(_TEXT, raw.get("category"), "") if "category" in raw else (None, [])
+    if group is None and "group" in raw:  # a YAML source's `group:`, as an OPML group
+        group, _ = checked(_TEXT, raw.get("group"), "")
     return Refused(origin=origin, name=name, category=category, group=group, names=names or {})
 
 
@@ -123,7 +125,9 @@ def _check_sources(value: object, file: str) -> tuple[list[Entry | Refused], lis
         spec, found = checked(_SOURCE, item, file, ("sources", index))
         problems += found
         origin = f"{file}: sources[{index}]"
-        entries.append(Entry(spec=spec, origin=origin) if spec else _refused(item, origin))
+        entries.append(
+            Entry(spec=spec, origin=origin, group=spec.group) if spec else _refused(item, origin)
+        )
     return entries, problems
 
 

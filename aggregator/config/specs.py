@@ -140,6 +140,9 @@ class SourceSpec(_RulesSpec):
     name: Text
     url: HttpUrl
     category: Text | None = None
+    # Without `category`: the category titled so (its slug made from it), created when
+    # missing, as an OPML outline group gives; what `sources import` writes for a group.
+    group: Text | None = None
     tags: list[Text] | None = None
     interval: Duration | None = None
     cron: Cron | None = None

@@ -8,7 +8,8 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
     api.py           SourceStates, PostWriter (UpdateStore: both), PublishReads, Metrics, Owner
     schema.py        tables, column types, indexes
     migrations.py    the migration steps and _migrate
-    engine.py        open_store: engines, SQLite pragmas, why opening failed; probe_store
+    engine.py        open_store, store_exists: engines, SQLite pragmas, why opening failed;
+                     probe_store
     transactions.py  one call, one transaction; driver errors -> StoreError
     rows.py          rows <-> records, by column name
     database.py      the Store, composed of the methods in
@@ -31,7 +32,7 @@ from aggregator.store.api import (
     UpdateStore,
 )
 from aggregator.store.database import Store
-from aggregator.store.engine import open_store, probe_store
+from aggregator.store.engine import open_store, probe_store, store_exists
 from aggregator.store.migrations import MIGRATIONS, _migrate
 from aggregator.store.posts import FULL_TEXT_TRIES
 from aggregator.store.schema import posts
@@ -50,6 +51,7 @@ __all__ = [
     "open_store",
     "posts",
     "probe_store",
+    "store_exists",
 ]
 
 if TYPE_CHECKING:

@@ -1,6 +1,7 @@
 """Opening a store: the URL checked, the engine created (SQLite pragmas and transaction
 begins, PostgreSQL timeouts), the schema brought up to date, and why it failed if it did;
-and probe_store, `check`'s look at whether it would open, which creates nothing.
+probe_store, `check`'s look at whether it would open, and store_exists, `status`'s look
+at whether a round made it: both create nothing.
 
 Touches no table itself (migrations.py changes the schema, the Store's methods the
 rows), and must not let a password into a message.
@@ -20,9 +21,10 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from aggregator.errors import StoreError
 from aggregator.store.database import Store
 from aggregator.store.migrations import MIGRATIONS, _migrate
+from aggregator.store.schema import schema_version
 from aggregator.store.transactions import WRITE, reason
 
-__all__ = ["_create_engine", "open_store", "probe_store"]
+__all__ = ["_create_engine", "open_store", "probe_store", "store_exists"]
 
 
 def open_store(url: str) -> Store:
@@ -97,6 +99,39 @@ def probe_store(url: str) -> str | None:
     finally:
         engine.dispose()
     return None
+
+
+def store_exists(url: str) -> bool:
+    """Whether a round has made the database at `url`: a SQLite file that exists, a
+    PostgreSQL database with our schema in it. Creates nothing (`status` asks first).
+
+    Raises:
+        StoreError: the URL is invalid or the database is unreachable.
+    """
+    try:
+        parsed = sa.make_url(url)
+    except ArgumentError as e:
+        raise StoreError(f"invalid database URL: {e}") from e
+    if parsed.get_backend_name() == "sqlite":
+        if "uri" in parsed.query:  # a "file:" URI the driver reads itself: cannot tell
+            return True
+        database = parsed.database or ""
+        # An in-memory database is made afresh by whoever opens it.
+        return database in ("", ":memory:") or os.path.exists(database)
+    if parsed.get_backend_name() != "postgresql":
+        return True  # open_store says why it cannot open it
+    shown = parsed.render_as_string(hide_password=True)
+    try:
+        engine = _create_engine(parsed)
+    except (SQLAlchemyError, ImportError) as e:  # ImportError: the URL's driver is missing
+        raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
+    try:
+        with engine.connect() as conn:
+            return sa.inspect(conn).has_table(schema_version.name)
+    except SQLAlchemyError as e:
+        raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
+    finally:
+        engine.dispose()
 
 
 def _create_engine(url: sa.URL) -> Engine:

@@ -150,6 +150,12 @@ def _site_v8(conn: Connection) -> None:
     metadata.create_all(conn, tables=[site], checkfirst=False)
 
 
+def _schedule_v9(conn: Connection) -> None:
+    # NULL: the schedule a stored next check was drawn from is not known; the next one
+    # drawn records it.
+    conn.exec_driver_sql("ALTER TABLE sources ADD COLUMN schedule TEXT")
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -160,6 +166,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _identity_v6,
     _authors_v7,
     _site_v8,
+    _schedule_v9,
 )
 
 

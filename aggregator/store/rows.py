@@ -49,6 +49,7 @@ def state_values(state: SourceState) -> dict[str, Any]:
             None if state.feed_ttl is None else int(state.feed_ttl.total_seconds())
         ),
         "dropped_items": state.dropped_items,
+        "schedule": state.schedule,
     }
 
 
@@ -74,6 +75,7 @@ def state_from_row(row: Any) -> SourceState:
         redirect_count=row.redirect_count,
         feed_ttl=None if row.feed_ttl_seconds is None else timedelta(seconds=row.feed_ttl_seconds),
         dropped_items=row.dropped_items,
+        schedule=row.schedule,
     )
 
 

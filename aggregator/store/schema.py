@@ -105,6 +105,8 @@ sources = sa.Table(
     sa.Column("feed_ttl_seconds", sa.Integer),
     # Version 5: items past max_items the last parsed body held, dropped unread.
     sa.Column("dropped_items", sa.Integer, nullable=False, default=0, server_default="0"),
+    # Version 9: the schedule (interval, or cron and zone) next_check was drawn from.
+    sa.Column("schedule", sa.Text),
 )
 
 # Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from aggregator.errors import FetchError, HostDeferred, SourceError
 from aggregator.fetch import host_key as _host_key
-from aggregator.schedule import cache_lifetime, next_check
+from aggregator.schedule import cache_lifetime, next_check, schedule_key
 from aggregator.types import UTC, FetchResult, FetchSettings, Source, SourceState, Validators
 from aggregator.update.clean import storable
 from aggregator.update.decision import Decision, FeedFields, HostDeferral, LogLine
@@ -33,6 +33,7 @@ __all__ = [
     "after_posts_refused",
     "after_reschedule",
     "after_response",
+    "after_schedule_edit",
     "after_state_refused",
     "current_state",
     "followed",
@@ -100,7 +101,20 @@ def after_reschedule(
     if state is None or state.next_check is None or state.failures:
         return None
     due = next_check(source, now=state.last_fetched or now)
-    return Decision(state=replace(state, next_check=due), save=due < state.next_check)
+    rescheduled = replace(state, next_check=due, schedule=schedule_key(source))
+    return Decision(state=rescheduled, save=due < state.next_check)
+
+
+def after_schedule_edit(source: Source, state: SourceState, *, now: datetime) -> Decision | None:
+    """The config schedules `source` otherwise than when its stored next check was drawn
+    (edited while nothing ran): drawn again as on a reload, never later, the new schedule
+    recorded. None: the same schedule, none recorded, or failing (its next try draws anew).
+    """
+    key = schedule_key(source)
+    if state.schedule in (None, key) or not state.next_check or state.failures or state.disabled:
+        return None
+    due = min(next_check(source, now=state.last_fetched or now), state.next_check)
+    return Decision(state=replace(state, next_check=due, schedule=key))
 
 
 def followed(state: SourceState, result: FetchResult, *, threshold: int) -> SourceState:
@@ -155,7 +169,7 @@ def scheduled(
         max_backoff=settings.max_backoff,
         rng=rng,
     )
-    return storable(replace(state, next_check=due))
+    return storable(replace(state, next_check=due, schedule=schedule_key(source)))
 
 
 def _fetched(
@@ -371,7 +385,9 @@ def after_state_refused(
     )
     at_least = refused.next_check or UTC_MIN
     return Decision(
-        state=storable(replace(failed, next_check=max(due, at_least))),
+        state=storable(
+            replace(failed, next_check=max(due, at_least), schedule=schedule_key(source))
+        ),
         status="error",
         error=error,
         log=(LogLine(level=logging.WARNING, message="%s: %s", args=(refused.name, error)),),

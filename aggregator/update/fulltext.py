@@ -45,7 +45,7 @@ def extract_article(page: bytes | str, *, url: str, allow_data_images: bool = Fa
             with_metadata=False,
         )
     except Exception as e:  # a third-party parser on arbitrary bytes: any failure is "none"
-        log.info("%s: no article extracted: %s: %s", url, type(e).__name__, e)
+        log.debug("%s: no article extracted: %s: %s", url, type(e).__name__, e)
         return None
     if not isinstance(found, str) or not found.strip():
         return None
@@ -105,6 +105,8 @@ async def enrich_within(
     Raises nothing: a page that cannot be fetched or read leaves its post as it was.
     """
     slots = asyncio.Semaphore(PAGES_AT_ONCE)
+    # One line for the pages that failed, not one a page: cron mail holds a round's summary.
+    missed: list[str] = []
 
     async def one(post: Post) -> Post:
         if not post.link:
@@ -113,7 +115,8 @@ async def enrich_within(
             try:
                 page = await fetcher.fetch(post.link, trusted=False)
             except SourceError as e:  # FetchError, HostDeferred: the summary stays
-                log.info("%s: full text not fetched: %s", post.link, e)
+                log.debug("%s: full text not fetched: %s", post.link, e)
+                missed.append(f"{post.link}: {e}")
                 return post
         return await _with_article(post, page, allow_data_images, executor)
 
@@ -125,6 +128,8 @@ async def enrich_within(
     done, late = await asyncio.wait(tasks, timeout=budget)
     for task in late:
         task.cancel()
+    if missed:
+        log.info("%d full-text pages not fetched (first %s)", len(missed), missed[0])
     if late:
         await asyncio.gather(*late, return_exceptions=True)  # let them unwind
         log.info("%d full-text pages did not fit the budget: tried again later", len(late))

@@ -199,8 +199,19 @@ class Pipeline:
                 len(parsed.dropped_links),
                 parsed.dropped_links[0][:200],
             )
-        for cut in parsed.oversized:
+        if parsed.oversized:
+            # One line a source, not one an item (cron mail); each item at DEBUG.
+            first = parsed.oversized[0]
             log.warning(
+                "%s: %d item bodies cut before sanitizing (first %s: %d characters to %d)",
+                source.name,
+                len(parsed.oversized),
+                first.item or "(no link)",
+                first.size,
+                first.kept,
+            )
+        for cut in parsed.oversized:
+            log.debug(
                 "%s: item %s: body of %d characters cut to %d before sanitizing",
                 source.name,
                 cut.item or "(no link)",

@@ -20,7 +20,7 @@ from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.fetch import host_key as _host_key
 from aggregator.store.api import UpdateStore
 from aggregator.types import UTC, Config, Source
-from aggregator.update.decide import current_state
+from aggregator.update.decide import after_schedule_edit, current_state
 from aggregator.update.pipeline import Pipeline
 from aggregator.update.pool import Parsers
 from aggregator.update.report import RoundReport, SourceOutcome
@@ -73,6 +73,7 @@ class Updater:
         for name, until in list(self.held.items()):
             if until <= now:
                 del self.held[name]
+        self._apply_schedule_edits(now)
         names = [s.name for s in self.config.sources if s.name not in self.held]
         if every:
             states = {s.name: s for s in self.store.states()}
@@ -89,6 +90,18 @@ class Updater:
             if st is not None and st.config_url != s.url and s.name not in self.held:
                 due.add(s.name)
         return [s for s in self.config.sources if s.name in due]
+
+    def _apply_schedule_edits(self, now: datetime) -> None:
+        """Draw again the next checks that a schedule changed since (decide.after_schedule_edit):
+        `run --once` after an edit does not wait out a check drawn from the old interval."""
+        states = {s.name: s for s in self.store.states()}
+        for source in self.config.sources:
+            stored = states.get(source.name)
+            if stored is None or stored.config_url != source.url:
+                continue  # never fetched, or moved: due at once anyway
+            decision = after_schedule_edit(source, stored, now=now)
+            if decision is not None and decision.save:
+                self.store.save_state(decision.state)
 
     async def run_round(
         self,
