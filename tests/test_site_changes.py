@@ -124,6 +124,12 @@ def test_each_change_takes_effect_on_the_next_run_and_the_tree_stays_whole(
     assert walked.menu()[0] == ("category/news.html", "Headlines")
     post_file = next((out / "_posts").glob("*aa-story-0.md")).read_text(encoding="utf-8")
     assert "[Back to Headlines]" in post_file
+    # Its posts' default tags are its title: the stored posts take the new one, not as an
+    # edit (their feed entries keep their dates), and the next fetch sees no change.
+    assert "\ntags: Headlines\n" in post_file, post_file
+    before = tree_mtimes(out)
+    run_cli(config, "run", "--once", "--all")
+    assert tree_mtimes(out) == before
     assert "<title>Headlines · New Title</title>" in (out / "category" / "news.xml").read_text(
         encoding="utf-8"
     )

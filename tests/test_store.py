@@ -836,3 +836,21 @@ def test_the_id_base_is_the_first_one_given_and_survives_a_migrated_database(
         assert reopened.id_base("https://new.example.org/") == "https://old.example.org/planet/"
     finally:
         reopened.close()
+
+
+def test_retag_gives_a_sources_posts_its_tags_as_a_new_revision(store: Store) -> None:
+    store.upsert_posts([make_post("a"), make_post("b", source="other")], now=T0)
+    store.settle_slugs()
+    store.mark_published(store.pending_revisions())
+
+    def rehash(post: Post) -> Post:
+        return dataclasses.replace(post, content_hash="re-" + ",".join(post.tags))
+
+    wanted = {"天津日报": ("Tianjin",), "gone": ("x",)}
+    assert store.retag(wanted, rehash) == 1
+    [post] = store.pending()
+    assert (post.key, post.tags, post.content_hash) == ("a", ("Tianjin",), "re-Tianjin")
+    assert post.updated == T0  # no edit of the story
+    assert store.retag(wanted, rehash) == 0  # already so: nothing moves
+    other = {p.key: p for p in store.recent_posts()}["b"]
+    assert other.tags == ("天津日报新闻", "news")  # a source not named keeps its tags

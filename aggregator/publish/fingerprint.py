@@ -76,7 +76,8 @@ def config_aspects(config: Config, env: jinja2.Environment) -> list[Aspect]:
       and pages;
     - categories (slugs and titles, in order): every file (back links, labels, feed titles);
     - feed_size, archives: feeds and archives (the archive cut moves);
-    - tag_feeds, websub hub: the feeds.
+    - tag_feeds, websub hub: the feeds;
+    - each source's tags: the feeds (tag feeds come and go), the posts retagged.
     """
     site = config.site
     return [
@@ -90,6 +91,8 @@ def config_aspects(config: Config, env: jinja2.Environment) -> list[Aspect]:
         Aspect("archives", site.archives, FEEDS),
         Aspect("tag_feeds", site.tag_feeds, frozenset({"feeds"})),
         Aspect("hub", config.websub.hub if config.websub else None, frozenset({"feeds"})),
+        # Stored posts are retagged (publisher.py): they are rewritten as changed ones.
+        Aspect("tags", sorted([s.name, list(s.tags)] for s in config.sources), FEEDS),
     ]
 
 

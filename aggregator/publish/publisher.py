@@ -118,8 +118,6 @@ class Publisher:
         )
         self._fresh: frozenset[str] = frozenset()  # see Plan.fresh
 
-    # ----------------------------------------------------------------- driver
-
     def publish(self, *, full: bool = False) -> PublishReport:
         """Write what changed since the last publish (everything with `full`).
 
@@ -137,6 +135,7 @@ class Publisher:
     def _publish(self, *, full: bool) -> PublishReport:
         # A site never published (or deleted) is built whole, even with nothing pending:
         # an operator's first run, whose sources all failed, still gets a site and feeds.
+        retag = full  # asked for; or, below, the tags of a site published before changed
         full = full or not (self.out / self.sitemap.index).exists()
         clear_stale_temp_files(self.out)
         # Before anything is read: a post's slug is final from its first publish on.
@@ -145,6 +144,8 @@ class Publisher:
         # After expiry (it may empty a category), before any page is rendered.
         aspects = self.aspects()
         rewrite = EVERYTHING if full else self._rewrite(aspects)
+        if retag or {"tags", "fingerprint"} & set(self.report.changed):
+            self._retag()
         if full:
             forget_fingerprint(self.out)  # one cut short leaves the next publish full
         plan: Plan | None
@@ -190,6 +191,13 @@ class Publisher:
         write_fingerprint(self.out, aspects)
         self.ping_hub()
         return self.report
+
+    def _retag(self) -> None:
+        """Stored posts take their sources' tags now (a category's new title by default)."""
+        from aggregator.normalize import with_content  # nh3: only when tags may move
+
+        tags = {s.name: s.tags for s in self.config.sources}
+        self.store.retag(tags, lambda post: with_content(post, post.content_html))
 
     def aspects(self) -> list[Aspect]:
         """What shapes this publish's output (fingerprint.py), with the extra aspects."""
@@ -259,8 +267,6 @@ class Publisher:
         self.report.expired = len(published)
         return published
 
-    # ------------------------------------------------------------------ posts
-
     def render_post_file(self, post: Post) -> str:
         """The text of a post's file (`_posts/<date>-<slug>.md`)."""
         return self._posts.render_file(post)
@@ -277,8 +283,6 @@ class Publisher:
         self._posts.write(post, fresh=post.key in self._fresh)
         if self.on_post is not None:
             self.on_post(post)
-
-    # ---------------------------------------------------------- feeds, pages
 
     def write_category(
         self,
@@ -354,8 +358,6 @@ class Publisher:
         from aggregator.fetch.websub import ping_hub
 
         self.report.pinged.extend(ping_hub(self.hub, urls, logger=log))
-
-    # ------------------------------------------------------------------ files
 
     def _write(self, path: str, data: str | bytes) -> None:
         """Replace `path` (under the output folder) with `data` unless it holds those

@@ -10,7 +10,7 @@ Store's method, in sources.py, posts.py and reads.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
@@ -181,6 +181,11 @@ class PublishReads(Protocol):
 
     def id_base(self, base_url: str) -> str:
         """The base URL the site's ids are made from: the first publish's (`base_url` then)."""
+        ...
+
+    def retag(self, tags: Mapping[str, tuple[str, ...]], rehash: Callable[[Post], Post]) -> int:
+        """Give each named source's posts its `tags` (a new revision each changed one, its
+        hashes by `rehash`); how many changed."""
         ...
 
 

@@ -2,19 +2,20 @@
 
 It satisfies the four Protocols of api.py (source states, post writing, publishing
 reads, metrics). Adds no method of its own: each lives in sources.py, posts.py or
-reads.py, and its transactions in transactions.py.
+reads.py or retag.py, and its transactions in transactions.py.
 """
 
 from __future__ import annotations
 
 from aggregator.store.posts import PostMethods
 from aggregator.store.reads import CountMethods, ReadMethods
+from aggregator.store.retag import RetagMethods
 from aggregator.store.sources import SourceMethods
 
 __all__ = ["Store"]
 
 
-class Store(SourceMethods, PostMethods, ReadMethods, CountMethods):
+class Store(SourceMethods, PostMethods, ReadMethods, RetagMethods, CountMethods):
     """Posts and source state in one database. Every method is one short transaction.
 
     Raises (every method):
