@@ -11,22 +11,26 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from aggregator.config.files import display
+from aggregator.config.sections import Entry
 from aggregator.types import Config
 
 __all__ = ["preflight_problems"]
 
 
-def preflight_problems(config: Config) -> list[str]:
-    """The problem lines of `config`'s surroundings, in config.yaml's order. Raises nothing."""
+def preflight_problems(config: Config, entries: Sequence[Entry]) -> list[str]:
+    """The problem lines of `config`'s surroundings, in config.yaml's order; `entries`: every
+    source read (a source refused for its category still has its auth checked). Raises
+    nothing."""
     file = config.path.name
     return [
         *_database(config, file),
         *_output_dir(config, file),
         *_templates(config, file),
-        *_auth(config),
+        *_auth(entries),
     ]
 
 
@@ -77,10 +81,10 @@ def _templates(config: Config, file: str) -> list[str]:
     ]
 
 
-def _auth(config: Config) -> list[str]:
+def _auth(entries: Sequence[Entry]) -> list[str]:
     problems: list[str] = []
-    for source in config.sources:
-        auth = source.auth
+    for source in entries:
+        auth = source.spec.auth
         if auth is None:
             continue
         key = "token_env" if auth.type == "bearer" else "password_env"

@@ -214,3 +214,35 @@ def test_the_surroundings_are_checked_by_check_alone(
     )
     assert load_config(config).sources[0].auth is not None
     assert len(refused(config)) == 2
+
+
+@pytest.mark.parametrize(
+    ("category", "categories", "fault"),
+    [
+        pytest.param(
+            "a",
+            {"a": {"title": "A", "include": ["/(unclosed/"]}},
+            "config.yaml: categories.a.include[0]: not a valid RE2 regex",
+            id="its-category-refused",
+        ),
+        pytest.param(
+            "nope", {"news": "News"}, "config.yaml: sources[0].category: unknown", id="unknown"
+        ),
+    ],
+)
+def test_a_source_left_out_for_its_category_still_has_its_auth_checked(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    category: str,
+    categories: dict[str, object],
+    fault: str,
+) -> None:
+    monkeypatch.delenv(BEARER["token_env"], raising=False)
+    source = {"name": "Secret", "url": "https://s.example/", "category": category, "auth": BEARER}
+    config = builders.write_config(tmp_path, [source], categories)
+    lines = refused(config)
+    assert any(line.startswith(fault) for line in lines), lines
+    assert (
+        "config.yaml: sources[0].auth.token_env: environment variable"
+        " AGGREGATOR_TEST_UNSET_TOKEN is not set (or empty) where check runs"
+    ) in lines

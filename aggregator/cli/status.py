@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aggregator import status
 from aggregator.config import load_config, read_config
+from aggregator.config.sections import Entry
 from aggregator.errors import ConfigError
 from aggregator.store import open_store, store_exists
 from aggregator.store.api import Metrics
@@ -57,9 +58,10 @@ def cmd_check(args: argparse.Namespace) -> int:
     """
     from aggregator.preflight import preflight_problems
 
-    config, problems = read_config(args.config)
+    entries: list[Entry] = []
+    config, problems = read_config(args.config, entries_out=entries)
     if config is not None:
-        problems += preflight_problems(config)
+        problems += preflight_problems(config, entries)
     if problems or config is None:
         raise ConfigError(problems)
     print(

@@ -49,10 +49,13 @@ def load_config(path: Path) -> Config:
     return config
 
 
-def read_config(path: Path) -> tuple[Config | None, list[str]]:
+def read_config(
+    path: Path, *, entries_out: list[Entry] | None = None
+) -> tuple[Config | None, list[str]]:
     """load_config without raising: the Config of what passed its checks (None when a
     section it needs failed, or config.yaml is unreadable) and every fault, over all files.
-    `check` looks further at that Config while reporting the faults in the same pass.
+    `check` looks further at that Config while reporting the faults in the same pass, and
+    at every source read (`entries_out` gets them, those refused for their category too).
     """
     path = Path(os.path.abspath(path))
     root, file = path.parent, path.name
@@ -67,6 +70,8 @@ def read_config(path: Path) -> tuple[Config | None, list[str]]:
         more, found = _read_source_list(source_list, root)
         entries += more
         problems += found
+    if entries_out is not None:
+        entries_out += [e for e in entries if isinstance(e, Entry)]
     config, found = _assemble(path, settings, entries)
     problems += found + (_check_folders(config) if config else [])
     if config is None and not problems:
