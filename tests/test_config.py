@@ -610,6 +610,9 @@ source_lists: [feeds/*.yaml]
         "in.opml: outline[3]: 'Twice' https://twice.example/: already imported as 'Twice'"
         " (in.opml: outline[2])",
     )
+    assert report.renamed == (
+        "in.opml: outline[1]: 'Same name' https://other.example/: imported as 'Same name (2)'",
+    )
 
     text = imported.read_text(encoding="utf-8")
     assert text.startswith("# kept\nsources:\n  - name: Old   # also kept\n")

@@ -38,6 +38,8 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
     report = import_opml(config, args.file)
     for line in report.skipped:
         print(f"skipped, a duplicate: {line}")
+    for line in report.renamed:
+        print(f"renamed, its name is taken: {line}")
     skipped = f", {len(report.skipped)} skipped as duplicates" if report.skipped else ""
     print(f"{report.added} source(s) added to {report.path}{skipped}")
     return 0

@@ -37,6 +37,7 @@ class ImportReport:
     path: Path  # the source list written (or that would have been)
     added: int
     skipped: tuple[str, ...] = ()  # one line per feed left out as a duplicate, and why
+    renamed: tuple[str, ...] = ()  # one line per feed imported under another name (taken)
 
 
 def import_opml(config: Config, opml_path: Path) -> ImportReport:
@@ -65,9 +66,9 @@ def import_opml(config: Config, opml_path: Path) -> ImportReport:
     )
     if problems:
         raise ConfigError(problems)
-    items, skipped = _plan_import(config, entries)
+    items, skipped, renamed = _plan_import(config, entries)
     if not items:
-        return ImportReport(path=target, added=0, skipped=skipped)
+        return ImportReport(path=target, added=0, skipped=skipped, renamed=renamed)
     before, problems = read_text(target, IMPORTED_SOURCES) if target.exists() else (None, [])
     if problems:
         raise ConfigError(problems)
@@ -84,7 +85,7 @@ def import_opml(config: Config, opml_path: Path) -> ImportReport:
         else:
             _write_atomically(target, before)
         raise
-    return ImportReport(path=target, added=len(items), skipped=skipped)
+    return ImportReport(path=target, added=len(items), skipped=skipped, renamed=renamed)
 
 
 def _source_list_patterns(config_path: Path) -> tuple[str, ...]:
@@ -116,9 +117,10 @@ def _unique_name(name: str, taken: set[str]) -> str:
 
 def _plan_import(
     config: Config, entries: Iterable[Entry | Refused]
-) -> tuple[list[dict[str, str]], tuple[str, ...]]:
-    """OPML entries -> `sources:` items for the feeds the config does not have yet, and a
-    line for each feed skipped as a duplicate (of a source, or of an earlier outline).
+) -> tuple[list[dict[str, str]], tuple[str, ...], tuple[str, ...]]:
+    """OPML entries -> `sources:` items for the feeds the config does not have yet, a line
+    for each feed skipped as a duplicate (of a source, or of an earlier outline), and one
+    for each feed whose name was taken (it is imported as "NAME (2)").
 
     An item names a category the config already has (the outline's own, else its group's
     slug); else it keeps its outline group as `group:`, which makes the category on load
@@ -129,6 +131,7 @@ def _plan_import(
     names = {source.name for source in config.sources}
     items: list[dict[str, str]] = []
     skipped: list[str] = []
+    renamed: list[str] = []
     for entry in entries:
         if not isinstance(entry, Entry):
             continue  # refused: its problem lines stopped the import already
@@ -137,6 +140,8 @@ def _plan_import(
             skipped.append(f"{entry.origin}: '{entry.spec.name}' {url}: already {urls[url]}")
             continue
         name = _unique_name(entry.spec.name, names)
+        if name != entry.spec.name:
+            renamed.append(f"{entry.origin}: '{entry.spec.name}' {url}: imported as '{name}'")
         urls[url] = f"imported as '{name}' ({entry.origin})"
         names.add(name)
         item = {"name": name, "url": url}
@@ -147,7 +152,7 @@ def _plan_import(
         elif entry.group and slugify(entry.group):
             item["group"] = entry.group
         items.append(item)
-    return items, tuple(skipped)
+    return items, tuple(skipped), tuple(renamed)
 
 
 _IMPORTED_HEADER = (
