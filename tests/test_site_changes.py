@@ -161,6 +161,28 @@ def test_each_change_takes_effect_on_the_next_run_and_the_tree_stays_whole(
     validate_feeds(out)
 
 
+def test_a_category_gone_from_the_config_keeps_its_title_while_its_posts_stay(
+    tmp_path: Path, feeds: FeedServer
+) -> None:
+    out = tmp_path / "out"
+    auto = {"name": "Auto Src", "url": feeds.url("/bb.rss"), "interval": "1h"}  # its own category
+    config = write_config(tmp_path, [*sources(feeds, "aa"), auto], {"news": "News"}, site=site())
+    run_cli(config, "run", "--once")
+    assert "<title>Auto Src · Old Title</title>" in (out / "category" / "auto-src.xml").read_text(
+        encoding="utf-8"
+    )
+
+    config = write_config(tmp_path, sources(feeds, "aa"), {"news": "News"}, site=site(title="T2"))
+    run_cli(config, "run", "--once")
+    feed = (out / "category" / "auto-src.xml").read_text(encoding="utf-8")
+    assert "<title>Auto Src · T2</title>" in feed and 'label="Auto Src"' in feed
+    post_file = next((out / "_posts").glob("*bb-story-0.md")).read_text(encoding="utf-8")
+    assert "[Back to Auto Src]" in post_file
+    opml = (out / "subscriptions.opml").read_text(encoding="utf-8")
+    assert 'text="Auto Src · T2"' in opml and "category/auto-src.xml" in opml
+    walk(out, BASE)
+
+
 def test_a_new_zone_moves_post_files_and_leaves_no_old_ones(
     tmp_path: Path, feeds: FeedServer
 ) -> None:

@@ -854,3 +854,12 @@ def test_retag_gives_a_sources_posts_its_tags_as_a_new_revision(store: Store) ->
     assert store.retag(wanted, rehash) == 0  # already so: nothing moves
     other = {p.key: p for p in store.recent_posts()}["b"]
     assert other.tags == ("天津日报新闻", "news")  # a source not named keeps its tags
+
+
+def test_category_titles_are_kept_after_their_category_goes(store: Store) -> None:
+    assert store.category_titles({"news": "News", "tech": "Tech"}) == {
+        "news": "News",
+        "tech": "Tech",
+    }
+    assert store.category_titles({"news": "Headlines"}) == {"news": "Headlines", "tech": "Tech"}
+    assert store.category_titles({}) == {"news": "Headlines", "tech": "Tech"}

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from aggregator.config.opml import Subscription, subscriptions_opml
+from aggregator.config.opml import subscriptions_opml
 from aggregator.errors import PublishError
 from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
@@ -117,6 +117,7 @@ class Publisher:
             report=self.report,
         )
         self._fresh: frozenset[str] = frozenset()  # see Plan.fresh
+        self._titles: dict[str, str] = {}  # every category title kept (see category())
 
     def publish(self, *, full: bool = False) -> PublishReport:
         """Write what changed since the last publish (everything with `full`).
@@ -135,16 +136,17 @@ class Publisher:
     def _publish(self, *, full: bool) -> PublishReport:
         # A site never published (or deleted) is built whole, even with nothing pending:
         # an operator's first run, whose sources all failed, still gets a site and feeds.
-        retag = full  # asked for; or, below, the tags of a site published before changed
         full = full or not (self.out / self.sitemap.index).exists()
         clear_stale_temp_files(self.out)
         # Before anything is read: a post's slug is final from its first publish on.
         self.store.settle_slugs()
+        titles = {c.slug: c.title for c in self.config.categories.values()}
+        self._titles = self.store.category_titles(titles)
         expired = self._expire()
         # After expiry (it may empty a category), before any page is rendered.
         aspects = self.aspects()
         rewrite = EVERYTHING if full else self._rewrite(aspects)
-        if retag or {"tags", "fingerprint"} & set(self.report.changed):
+        if "tags" in self.report.changed:  # since the last publish, not of older versions'
             self._retag()
         if full:
             forget_fingerprint(self.out)  # one cut short leaves the next publish full
@@ -253,7 +255,9 @@ class Publisher:
         return self._with_posts
 
     def category(self, slug: str) -> Category:
-        return self.config.categories.get(slug) or Category(slug=slug, title=slug)
+        """The config's category, else the one a removed category was (its title kept)."""
+        found = self.config.categories.get(slug)
+        return found or Category(slug=slug, title=self._titles.get(slug, slug))
 
     def _expire(self) -> list[ListedPost]:
         """Delete posts older than `site.retention` and their files; the published ones."""
@@ -325,21 +329,9 @@ class Publisher:
 
     def write_opml(self) -> None:
         """subscriptions.opml: the combined feed and every category feed, to import at once."""
-        sitemap, title = self.sitemap, self.site.title
-        feeds = [
-            Subscription(
-                title=title, xml_url=sitemap.url(sitemap.combined_feed()), html_url=sitemap.base
-            )
-        ]
-        feeds += [
-            Subscription(
-                title=f"{category.title} · {title}",
-                xml_url=sitemap.url(sitemap.category_feed(category.slug)),
-                html_url=sitemap.url(sitemap.category_page(category.slug)),
-            )
-            for category in self.config.categories.values()
-        ]
-        self._write(sitemap.opml, subscriptions_opml(title, feeds))
+        slugs = dict.fromkeys([*self.config.categories, *self._having()])
+        subscriptions = self.sitemap.subscriptions(self.site.title, map(self.category, slugs))
+        self._write(self.sitemap.opml, subscriptions_opml(self.site.title, subscriptions))
 
     def ping_hub(self) -> None:
         """Tell the WebSub hub about every subscription feed this publish changed.

@@ -10,13 +10,15 @@ WebSub topics and the page writer all ask it. Pure: no I/O; it must NOT render o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from aggregator.config.opml import Subscription
 from aggregator.slug import slugify
-from aggregator.types import ListedPost, Post, Site
+from aggregator.types import Category, ListedPost, Post, Site
 
 __all__ = ["FEED_EXTENSION", "POSTS_DIR", "Sitemap", "day_strings", "tag_slug"]
 
@@ -206,6 +208,22 @@ class Sitemap:
     def combined_feed(self, extension: str = FEED_EXTENSION) -> str:
         """The feed of every category."""
         return f"{self.combined_feed_stem}{extension}"
+
+    def subscriptions(self, title: str, categories: Iterable[Category]) -> list[Subscription]:
+        """What subscriptions.opml lists: the combined feed (the site's `title`), then each
+        of `categories`' feeds."""
+        found = [
+            Subscription(title=title, xml_url=self.url(self.combined_feed()), html_url=self.base)
+        ]
+        found += [
+            Subscription(
+                title=f"{category.title} · {title}",
+                xml_url=self.url(self.category_feed(category.slug)),
+                html_url=self.url(self.category_page(category.slug)),
+            )
+            for category in categories
+        ]
+        return found
 
     def is_topic(self, path: str, extension: str = FEED_EXTENSION) -> bool:
         """Whether `path` is a subscription feed (combined, category or tag): a WebSub

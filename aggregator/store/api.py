@@ -183,6 +183,10 @@ class PublishReads(Protocol):
         """The base URL the site's ids are made from: the first publish's (`base_url` then)."""
         ...
 
+    def category_titles(self, titles: Mapping[str, str]) -> dict[str, str]:
+        """Keep `titles` (slug -> title); every title kept, those of categories gone too."""
+        ...
+
     def retag(self, tags: Mapping[str, tuple[str, ...]], rehash: Callable[[Post], Post]) -> int:
         """Give each named source's posts its `tags` (a new revision each changed one, its
         hashes by `rehash`); how many changed."""

@@ -1,6 +1,6 @@
 """The store's publishing methods: what a publish reads, and the marks it writes back
-(revisions published, old posts deleted, the base its ids are made from); and the counts
-that status and metrics read.
+(revisions published, old posts deleted, the base its ids are made from, the categories'
+titles); and the counts that status and metrics read.
 
 Every read for publishing leaves out posts whose slugs are not settled yet: a page or
 feed never links a slug that may still move. Must not write a post's content or slug.
@@ -9,7 +9,7 @@ feed never links a slug that may still move. Must not write a post's content or 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -243,6 +243,29 @@ class ReadMethods(Transactions):
             return str(conn.scalar(kept))
 
         return self._run("cannot read the site's id base", work, write=True)
+
+    def category_titles(self, titles: Mapping[str, str]) -> dict[str, str]:
+        """Keep `titles` (slug -> title, the config's now) and return every title kept: a
+        category gone from the config keeps the title it last had while its posts stay."""
+        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
+        rows = [{"key": _TITLE + slug, "value": title} for slug, title in titles.items()]
+        kept = sa.select(site.c.key, site.c.value).where(site.c.key.startswith(_TITLE))
+
+        def work(conn: Connection) -> dict[str, str]:
+            if rows:
+                statement = insert(site)
+                conn.execute(
+                    statement.on_conflict_do_update(
+                        index_elements=[site.c.key], set_={"value": statement.excluded.value}
+                    ),
+                    rows,
+                )
+            return {str(r.key)[len(_TITLE) :]: str(r.value) for r in conn.execute(kept)}
+
+        return self._run("cannot keep the categories' titles", work, write=True)
+
+
+_TITLE = "category_title:"  # the site table's keys of category titles
 
 
 class CountMethods(Transactions):
