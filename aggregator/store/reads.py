@@ -248,21 +248,29 @@ class ReadMethods(Transactions):
         """Keep `titles` (slug -> title, the config's now) and return every title kept: a
         category gone from the config keeps the title it last had while its posts stay."""
         insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        rows = [{"key": _TITLE + slug, "value": title} for slug, title in titles.items()]
-        kept = sa.select(site.c.key, site.c.value).where(site.c.key.startswith(_TITLE))
+        statement = insert(site)
+        upsert = statement.on_conflict_do_update(
+            index_elements=[site.c.key], set_={"value": statement.excluded.value}
+        )
+        query = sa.select(site.c.key, site.c.value).where(site.c.key.startswith(_TITLE))
 
-        def work(conn: Connection) -> dict[str, str]:
-            if rows:
-                statement = insert(site)
-                conn.execute(
-                    statement.on_conflict_do_update(
-                        index_elements=[site.c.key], set_={"value": statement.excluded.value}
-                    ),
-                    rows,
-                )
-            return {str(r.key)[len(_TITLE) :]: str(r.value) for r in conn.execute(kept)}
+        def read(conn: Connection) -> dict[str, str]:
+            return {str(r.key)[len(_TITLE) :]: str(r.value) for r in conn.execute(query)}
 
-        return self._run("cannot keep the categories' titles", work, write=True)
+        kept = self._run("cannot read the categories' titles", read)
+        # Written only when one moved: most publishes change no title, and take no write lock.
+        rows = [
+            {"key": _TITLE + slug, "value": title}
+            for slug, title in titles.items()
+            if kept.get(slug) != title
+        ]
+        if rows:
+            self._run(
+                "cannot keep the categories' titles",
+                lambda conn: conn.execute(upsert, rows),
+                write=True,
+            )
+        return kept | dict(titles)
 
 
 _TITLE = "category_title:"  # the site table's keys of category titles
