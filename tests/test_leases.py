@@ -393,3 +393,32 @@ def test_two_updaters_as_two_nodes_fetch_each_source_once(tmp_path: Path, url: s
         finally:
             for s in opened:
                 s.close()
+
+
+# ------------------------------------------------------------------ schema
+
+
+def test_nodes_starting_together_migrate_once(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from aggregator.store import MIGRATIONS
+
+    opener = (
+        "import sys\nfrom aggregator.store import open_store\nopen_store(sys.argv[1]).close()\n"
+    )
+    with new_database() as fresh:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", opener, fresh], stderr=subprocess.PIPE)
+            for _ in range(4)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+        engine = sa.create_engine(fresh, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                versions = conn.execute(sa.text("SELECT version FROM schema_version")).all()
+                tables = set(sa.inspect(conn).get_table_names())
+        finally:
+            engine.dispose()
+        assert versions == [(len(MIGRATIONS),)]
+        assert {"nodes", "leases", "sources", "posts"} <= tables
