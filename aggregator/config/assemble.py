@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from aggregator.cluster import NodeSettings
 from aggregator.config.files import (
     NOTHING,
     OPML_SUFFIXES,
@@ -37,7 +38,7 @@ from aggregator.types import (
     Category,
     Config,
     FetchSettings,
-    NodeSettings,
+    History,
     Schedule,
     Site,
     Source,
@@ -305,5 +306,6 @@ def _assemble(
         websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
         parser=settings.parser,
         node=NodeSettings(id=settings.node.id, lease=settings.node.lease),
+        history=History(keep=settings.history.keep),
     )
     return config, problems

@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 
+from aggregator.cluster import NodeSettings
 from aggregator.config.checks import (
     BaseUrl,
     CategorySlug,
@@ -34,13 +35,14 @@ from aggregator.config.checks import (
     Text,
     TimeZoneName,
 )
-from aggregator.types import DateOrder, FetchSettings, NodeSettings, Rules, Schedule
+from aggregator.types import DateOrder, FetchSettings, History, Rules, Schedule
 
 __all__ = [
     "AuthSpec",
     "CategorySpec",
     "ConfigFile",
     "FetchSpec",
+    "HistorySpec",
     "NodeSpec",
     "ScheduleSpec",
     "SiteSpec",
@@ -70,6 +72,10 @@ class SiteSpec(_Model):
 
 class WebSubSpec(_Model):
     hub: HttpUrl
+
+
+class HistorySpec(_Model):
+    keep: Duration = History().keep
 
 
 class NodeSpec(_Model):
@@ -203,6 +209,7 @@ class ConfigFile(_Model):
     websub: object = None
     parser: object = None
     node: object = None
+    history: object = None
 
 
 class SourceListFile(_Model):

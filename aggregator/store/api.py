@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.types import (
-    Candidate,
-    Lease,
-    LeasedSave,
+    Attempt,
     ListedPost,
-    NodeRecord,
     Post,
     Reconcile,
     SourceState,
@@ -94,6 +92,14 @@ class SourceStates(Protocol):
 
     def deferred_hosts(self, *, now: datetime) -> dict[str, datetime]:
         """Hosts that asked to be left alone past `now`, with the time they gave."""
+        ...
+
+    def record_attempts(self, made: Sequence[Attempt]) -> None:
+        """Add `made` to the history."""
+        ...
+
+    def prune_attempts(self, before: datetime, *, limit: int = ...) -> int:
+        """Delete at most `limit` of the oldest attempts made before `before`; how many."""
         ...
 
 
@@ -312,6 +318,12 @@ class Metrics(Protocol):
 
     def post_counts(self) -> dict[str, int]:
         """Number of stored posts by source name (sources without posts are absent)."""
+        ...
+
+    def attempts(
+        self, *, source: str | None = None, since: datetime | None = None, limit: int = ...
+    ) -> list[Attempt]:
+        """The newest `limit` attempts (of `source`, since `since`), oldest first."""
         ...
 
     def publish_counts(self) -> tuple[int, int]:

@@ -22,6 +22,7 @@ from aggregator.store.schema import (
     VOLUME_INDEXES,
     Tags,
     UTCDateTime,
+    attempts,
     hosts,
     leases,
     metadata,
@@ -175,6 +176,11 @@ def _posting_rate_v11(conn: Connection) -> None:
         conn.exec_driver_sql(ddl)
 
 
+def _history_v12(conn: Connection) -> None:
+    # Empty: attempts are recorded from the next round on (its indexes come with it).
+    metadata.create_all(conn, tables=[attempts], checkfirst=False)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -188,6 +194,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _schedule_v9,
     _nodes_v10,
     _posting_rate_v11,
+    _history_v12,
 )
 
 
