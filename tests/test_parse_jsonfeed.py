@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -569,3 +570,37 @@ def test_the_cli_publishes_a_json_feed_source(tmp_path: Path, feed_server: FeedS
     assert text.startswith('---\nlayout: post\ntitle: "Reading JSON Feed & more"\n')
     assert "date: 2024-03-05 09:30:00 +0000\n" in text
     assert "<p>Hello <b>JSON</b></p>" in text
+
+
+# ---------------------------------------------------------- the bench corpus
+
+
+def _bench_pairs() -> list[tuple[int, bytes, bytes, str]]:
+    root = str(Path(__file__).resolve().parent.parent)
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    from bench.corpus import feed_spec, generate_feed
+    from bench.jsonfeed import generate_jsonfeed
+
+    return [
+        (i, generate_feed(1, i, 4), generate_jsonfeed(1, i, 4), feed_spec(1, i).content_type)
+        for i in range(20)
+    ]
+
+
+@pytest.mark.parametrize(("index", "xml", "jsonfeed", "content_type"), _bench_pairs(), ids=str)
+def test_the_bench_json_corpus_makes_the_posts_its_rss_and_atom_twins_make(
+    index: int, xml: bytes, jsonfeed: bytes, content_type: str
+) -> None:
+    # The JSON Feed parse figure is comparable with the RSS/Atom one only if the bodies
+    # hold the same items: the same posts, field for field.
+    def posts(content: bytes, headers: dict[str, str]) -> list[tuple[Any, ...]]:
+        feed = parse(content, headers, url=URL)
+        return [
+            (p.key, p.title, p.link, p.published, p.author, p.content_html, p.category)
+            for p in normalize(feed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=URL)
+        ]
+
+    from_json = posts(jsonfeed, FEED_JSON)
+    assert len(from_json) == 4
+    assert from_json == posts(xml, {"content-type": content_type})
