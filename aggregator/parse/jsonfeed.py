@@ -4,16 +4,17 @@ fetch what a feed names (next_url, feed_url, icons) nor clean what normalize cle
 is sanitized there, text scrubbed there). Whatever is not JSON it declines, for the XML
 backends.
 
-How the spec's fields map (what a reader shows, as NetNewsWire and Miniflux do):
+How the spec's fields map (to what a reader would show of them):
 - item `id` is the guid (a number is coerced to a string, as the spec asks); `url` the
   link, else `external_url`. With both, the post links to its own page and its content
   ends with a link to the external one (a linkblog's post is about that page).
 - `content_html` is the content, else `content_text` escaped (blank lines make paragraphs,
   line breaks <br>); `summary` (plain text) is the summary. `image`, else `banner_image`,
   opens the content when the content does not show it already; `attachments` close it as
-  links (RSS enclosures are not read at all: a JSON Feed podcast keeps its episodes'
-  files). `date_published`/`date_modified` are read by parse.dates; `authors` (1.1), else
-  `author` (1.0), else the feed's, name the author; `tags` are the categories.
+  links to their files (a Post has no enclosures, and RSS enclosures are not read: this
+  keeps a JSON Feed podcast's episodes reachable). `date_published`/`date_modified` are
+  read by parse.dates; `authors` (1.1), else `author` (1.0), else the feed's (the spec
+  says they apply to items naming none), name the author; `tags` are the categories.
 - the feed's `title`, `home_page_url` (its link) and `feed_url` (its id, else the home
   page). `description`, `icon`, `favicon`, `language` and `expired` have no place in a
   ParsedFeed, as RSS's description, image and language have none: an expired feed is read
