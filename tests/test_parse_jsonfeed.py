@@ -544,11 +544,21 @@ def test_the_cli_publishes_a_json_feed_source(tmp_path: Path, feed_server: FeedS
         json.dumps(feed).encode(),
         content_type="application/feed+json; charset=utf-8",
     )
+    broken = b'{"version": "https://jsonfeed.org/version/1.1", "items": {"id": "1"}}'
+    feed_server.add("/broken.json", broken, content_type="application/feed+json")
     config = write_config(
-        tmp_path, [{"name": "Jay", "url": feed_server.url("/feed.json"), "category": "news"}]
+        tmp_path,
+        [
+            {"name": "Jay", "url": feed_server.url("/feed.json"), "category": "news"},
+            {"name": "Broken", "url": feed_server.url("/broken.json"), "category": "news"},
+        ],
     )
 
-    run_cli(config, "run", "--once")
+    proc = run_cli(config, "run", "--once")
+    assert "Traceback" not in proc.stderr
+    rows = {r["name"]: r for r in json.loads(run_cli(config, "status", "--json").stdout)}
+    assert "malformed JSON Feed: items is an object, not a list" in str(rows["Broken"])
+    assert "malformed JSON Feed: items is an object" in run_cli(config, "status").stdout
 
     (request,) = feed_server.requests("/feed.json")
     assert "application/feed+json" in request.headers["accept"]
