@@ -36,7 +36,7 @@ __all__ = [
 
 # A node stopped, or silent, for longer than this is left out of `status`'s node table
 # and of /metrics (`status --nodes` lists every node): each process is a node of its own
-# id, so a `run --once` from cron adds one every time, and the store keeps them all.
+# id, so a `run --once` from cron adds one every time, kept for a day (update/node.py).
 GONE_AFTER: Final = timedelta(hours=1)
 
 
