@@ -21,7 +21,7 @@ from aggregator.config.sections import Entry
 from aggregator.errors import ConfigError
 from aggregator.store import open_store, store_exists
 from aggregator.store.api import Metrics
-from aggregator.types import UTC, Config
+from aggregator.types import UTC, Config, Lease
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,20 +60,12 @@ def status_rows(
     """
     now = now or datetime.now(UTC)
     leases = status.held_leases(store.leases_held(), now=now) if store.shared else {}
+    return _source_rows(config, store, leases)
+
+
+def _source_rows(config: Config, store: Metrics, leases: dict[str, Lease]) -> list[dict[str, Any]]:
     health = status.source_health(config, store.states(), store.post_counts(), leases)
     return status.status_rows(health)
-
-
-def node_health(config: Config, store: Metrics, *, now: datetime) -> tuple[status.NodeHealth, ...]:
-    """Every node that joined `store`, as status.py sees it at `now` (none on SQLite).
-
-    Raises:
-        StoreError: the store cannot be read.
-    """
-    if not store.shared:
-        return ()
-    leases = status.held_leases(store.leases_held(), now=now)
-    return status.node_health(store.node_records(), leases, now=now, lease=config.node.lease)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -114,8 +106,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         store = open_store(config.database)
         try:
             shared = store.shared
-            nodes = node_health(config, store, now=now)
-            rows = [] if args.nodes else status_rows(config, store, now=now)
+            # Read once for both tables: a source's lease and its node's count agree.
+            leases = status.held_leases(store.leases_held(), now=now) if shared else {}
+            if shared:
+                records = store.node_records()
+                nodes = status.node_health(records, leases, now=now, lease=config.node.lease)
+            rows = [] if args.nodes else _source_rows(config, store, leases)
         finally:
             store.close()
     if args.nodes:
