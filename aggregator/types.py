@@ -78,6 +78,9 @@ class Site:
 class Schedule:
     interval: timedelta = timedelta(minutes=30)  # default per-source check interval
     publish: str | None = None  # cron expression; None: publish after each changed round
+    adaptive: bool = False  # `interval: auto`: each source's from its posting rate
+    min_interval: timedelta = timedelta(minutes=15)  # auto's bounds, for every source
+    max_interval: timedelta = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +120,11 @@ class Source:
     url: str  # as configured
     category: str  # a category slug that exists in Config.categories
     tags: tuple[str, ...]  # resolved: default (category title,)
-    interval: timedelta  # resolved: default Schedule.interval
+    interval: timedelta  # resolved: default Schedule.interval (min_interval when adaptive)
+    # `interval: auto`: the next check follows the source's posting rate, between these.
+    adaptive: bool = False
+    min_interval: timedelta = timedelta(minutes=15)
+    max_interval: timedelta = timedelta(days=1)
     cron: str | None = None  # when given, replaces interval
     timezone: str | None = None  # zone for dates without one; None: the site's
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers
@@ -385,3 +392,7 @@ class SourceState:
     dropped_items: int = 0  # items of the last parsed body past max_items, not stored
     # schedule.schedule_key of the config `next_check` was drawn from; None: not known.
     schedule: str | None = None
+    # What the last parsed body's item dates say (schedule.posting_rate), for `interval:
+    # auto`: the median gap between its newest items, and the newest date.
+    posting_gap: timedelta | None = None
+    newest_item: datetime | None = None

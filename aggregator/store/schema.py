@@ -110,6 +110,9 @@ sources = sa.Table(
     sa.Column("dropped_items", sa.Integer, nullable=False, default=0, server_default="0"),
     # Version 9: the schedule (interval, or cron and zone) next_check was drawn from.
     sa.Column("schedule", sa.Text),
+    # Version 11: what `interval: auto` reads of the last parsed body (schedule.posting_rate).
+    sa.Column("posting_gap_seconds", sa.Integer),
+    sa.Column("newest_item", UTCDateTime),
 )
 
 # Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,

@@ -156,6 +156,7 @@ class Pipeline:
             feed_id=parsed.feed_id,
             ttl=parsed.ttl,
             dropped=parsed.dropped,
+            item_dates=parsed.item_dates,
         )
         d = decide.after_body(
             source, state, result, feed, now=now, settings=settings, rng=rng, digest=digest
