@@ -310,7 +310,13 @@ class PublishReads(Protocol):
 
 @runtime_checkable
 class Metrics(Protocol):
-    """The figures `status`, `serve` (/healthz, /metrics) and metrics read."""
+    """The figures `status`, `serve` (/healthz, /metrics) and metrics read: the sources',
+    and on a shared store the nodes' and their leases."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
 
     def states(self) -> list[SourceState]:
         """Every saved source state, ordered by name."""
@@ -328,4 +334,12 @@ class Metrics(Protocol):
 
     def publish_counts(self) -> tuple[int, int]:
         """(posts published at least once, posts new or changed since last published)."""
+        ...
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that joined, with the leases each holds now ([] on SQLite)."""
+        ...
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> who holds it until when ({} on SQLite)."""
         ...
