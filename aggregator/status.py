@@ -201,6 +201,7 @@ def status_rows(sources: Iterable[SourceHealth]) -> list[dict[str, Any]]:
 def _status_row(h: SourceHealth) -> dict[str, Any]:
     source, st = h.source, h.state
     moved = st.url != source.url
+    discovered = moved and st.discovered_from is not None
     return {
         "name": source.name,
         "category": source.category,
@@ -210,6 +211,8 @@ def _status_row(h: SourceHealth) -> dict[str, Any]:
         # Where the source moved from, and the config line to change to make it stick.
         "original_url": source.url if moved else None,
         "config_change": f"{h.origin}: url: {st.url}" if moved else None,
+        # The configured URL is a page advertising the feed read instead (autodiscovery).
+        "discovered_from": st.discovered_from if discovered else None,
         # A permanent redirect seen on fewer fetches than fetch.redirect_threshold.
         "redirect_pending": st.redirect_target,
         "redirect_seen": st.redirect_count,

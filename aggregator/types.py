@@ -21,6 +21,7 @@ __all__ = [
     "DateOrder",
     "FetchResult",
     "FetchSettings",
+    "HtmlSelectors",
     "ListedPost",
     "ParsedFeed",
     "Post",
@@ -115,6 +116,24 @@ DateOrder = Literal["dmy", "mdy", "ymd"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HtmlSelectors:
+    """`html:` of a `type: html` source: CSS selectors reading items out of a page.
+
+    A field given as "selector@attribute" reads that attribute of the first match; else
+    the match's text (title, date) or markup (summary, content).
+    """
+
+    item: str  # each match is one item
+    title: str | None = None  # within the item; None: the item's own text
+    link: str | None = None  # None: the first a@href
+    date: str | None = None
+    date_format: str | None = None  # strptime format; None: parse.dates reads the text
+    summary: str | None = None
+    content: str | None = None
+    image: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Source:
     """One feed the operator listed (config.yaml, feeds/*.yaml or feeds/*.opml)."""
 
@@ -145,6 +164,9 @@ class Source:
     # ambiguous. Out of repr, and so of normalize's salt: its effect on an entry is in the
     # entry's dates, which the raw hash holds already.
     date_order: DateOrder | None = field(default=None, repr=False)
+    # `type: html`: read the page by these selectors; None: a feed (RSS, Atom, JSON Feed).
+    # Out of repr too: what they select is in the entries, and so in the raw hash.
+    html: HtmlSelectors | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -260,6 +282,7 @@ class ParsedFeed:
     updated: datetime | None = None
     ttl: timedelta | None = None  # RSS <ttl>
     entries: tuple[RawEntry, ...] = ()
+    skipped: int = 0  # items of an HTML page left out: no title or no http(s) link
 
 
 # ------------------------------------------------------------ normalize/store
@@ -362,6 +385,9 @@ class SourceState:
     # it once the count reaches FetchSettings.redirect_threshold.
     redirect_target: str | None = None
     redirect_count: int = 0
+    # The page whose advertised feed `url` is (autodiscovery); None: `url` was configured or
+    # reached by redirects.
+    discovered_from: str | None = None
     feed_ttl: timedelta | None = None  # the feed's last <ttl>: a lower bound after a 304 too
     dropped_items: int = 0  # items of the last parsed body past max_items, not stored
     # schedule.schedule_key of the config `next_check` was drawn from; None: not known.

@@ -255,7 +255,11 @@ def _ago(seconds: float) -> str:
 
 def _error_cell(r: dict[str, Any]) -> str:
     error: str = (r["disabled"] and f"disabled: {r['disabled']}") or r["last_error"] or ""
-    if r["moved"]:
+    if r["discovered_from"]:
+        source = r["config_change"].rpartition(": url: ")[0]
+        moved = f"reads the feed advertised by the page: set url: {r['url']} ({source})"
+        error = f"{moved} {error}".strip()
+    elif r["moved"]:
         moved = f"moved from {r['original_url']} to {r['url']}: change {r['config_change']}"
         error = f"{moved} {error}".strip()
     if r["dropped"]:

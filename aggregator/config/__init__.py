@@ -12,13 +12,13 @@ but the one `sources import` adds to (importing.py).
     sections.py   a file's parsed data -> checked sections and source entries
     assemble.py   load_config (read_config: the same, not raising): every file -> one Config
     opml.py       the one OPML writer
-    importing.py  `sources import`
+    importing.py  `sources import`, `sources add`
     watch.py      the fingerprint the daemon watches
 """
 
 from aggregator.config.assemble import load_config, read_config
 from aggregator.config.checks import parse_duration
-from aggregator.config.importing import IMPORTED_SOURCES, ImportReport, import_opml
+from aggregator.config.importing import IMPORTED_SOURCES, ImportReport, add_source, import_opml
 from aggregator.config.opml import Subscription, export_opml, subscriptions_opml
 from aggregator.config.sections import DEFAULT_DATABASE
 from aggregator.config.watch import ConfigFingerprint, config_fingerprint
@@ -29,6 +29,7 @@ __all__ = [
     "ConfigFingerprint",
     "ImportReport",
     "Subscription",
+    "add_source",
     "config_fingerprint",
     "export_opml",
     "import_opml",

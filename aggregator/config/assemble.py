@@ -234,6 +234,7 @@ def _source(entry: Entry, slug: str, category: Category, schedule: Schedule) -> 
         allow_data_images=spec.allow_data_images,
         max_items=spec.max_items,
         full_text_budget=spec.full_text_budget,
+        html=spec.html.selectors() if spec.html is not None else None,
     )
 
 

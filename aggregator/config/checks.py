@@ -24,8 +24,10 @@ __all__ = [
     "CategorySlug",
     "Cron",
     "DatabaseUrl",
+    "DateFormat",
     "Duration",
     "EnvName",
+    "FieldSelector",
     "Headers",
     "HttpUrl",
     "Interval",
@@ -308,7 +310,33 @@ def _selector(value: object) -> str:
     return check_selector(value)
 
 
+def _field_selector(value: object) -> str:
+    # "a@href": the selector, then the attribute read of its first match.
+    if not isinstance(value, str):
+        raise ValueError(f"should be text, not '{value}'")
+    from aggregator.rules import check_selector
+
+    selector, at, attribute = value.rpartition("@")
+    if not at:
+        selector = value
+    elif not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute.strip()):
+        raise ValueError(f"not an attribute name after '@': '{attribute}'")
+    if selector.strip():
+        check_selector(selector)
+    elif not at:
+        raise ValueError("should be a CSS selector, not empty")
+    return value
+
+
+def _date_format(value: object) -> str:
+    if not isinstance(value, str) or "%" not in value:
+        raise ValueError(f"should be a strptime format such as '%Y-%m-%d %H:%M', not '{value}'")
+    return value
+
+
 SignedDuration = Annotated[timedelta, PlainValidator(_signed_duration)]
+FieldSelector = Annotated[str, PlainValidator(_field_selector)]
+DateFormat = Annotated[str, PlainValidator(_date_format)]
 Pattern = Annotated[str, PlainValidator(_pattern)]
 Selector = Annotated[str, PlainValidator(_selector)]
 EnvName = Annotated[str, PlainValidator(_env_name)]

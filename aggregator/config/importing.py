@@ -1,5 +1,5 @@
-"""Config stage, `sources import`: the feeds of an OPML file that the config lacks, added to
-feeds/imported.yaml.
+"""Config stage, `sources import` and `sources add`: the feeds of an OPML file that the
+config lacks, or one feed found by `sources add`, added to feeds/imported.yaml.
 
 The one place the config stage writes a file, and only that one (atomically, put back
 when the config no longer loads after it); no network, no clock.
@@ -25,7 +25,7 @@ from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import Config
 
-__all__ = ["IMPORTED_SOURCES", "ImportReport", "import_opml"]
+__all__ = ["IMPORTED_SOURCES", "ImportReport", "add_source", "import_opml"]
 
 IMPORTED_SOURCES = "feeds/imported.yaml"  # where `sources import` writes, relative to the config
 
@@ -52,6 +52,58 @@ def import_opml(config: Config, opml_path: Path) -> ImportReport:
             take in feeds/imported.yaml, or the config no longer loads.
     """
     root = config.path.parent
+    target = _target(config)
+    entries, problems = read_opml_entries(
+        opml_path, display(Path(os.path.abspath(opml_path)), root)
+    )
+    if problems:
+        raise ConfigError(problems)
+    items, skipped, renamed = _plan_import(config, entries)
+    if not items:
+        return ImportReport(path=target, added=0, skipped=skipped, renamed=renamed)
+    _append(config, target, items)
+    return ImportReport(path=target, added=len(items), skipped=skipped, renamed=renamed)
+
+
+def add_source(
+    config: Config,
+    *,
+    name: str,
+    url: str,
+    category: str | None = None,
+    also_known_as: tuple[str, ...] = (),
+) -> ImportReport:
+    """Add one source (`sources add`) to feeds/imported.yaml, as `sources import` adds an
+    outline: `category` named when the config has it, else kept as `group:` (the category
+    of that title is made on load). Refused, nothing written, when a source has the name
+    or the URL already (or one of `also_known_as`, the page the feed was found on): the
+    report's `skipped` says which.
+
+    Raises:
+        ConfigError: `source_lists` does not take in feeds/imported.yaml, the file is
+            unreadable, or the config no longer loads with the source (then put back).
+    """
+    target = _target(config)
+    for source in config.sources:
+        if source.name == name:
+            taken = f"'{name}': the name of source '{source.name}' ({source.origin})"
+            return ImportReport(path=target, added=0, skipped=(taken,))
+        if source.url == url or source.url in also_known_as:
+            taken = f"{source.url}: already source '{source.name}' ({source.origin})"
+            return ImportReport(path=target, added=0, skipped=(taken,))
+    item = {"name": name, "url": url}
+    if category is not None:
+        item["category" if category in config.categories else "group"] = category
+    _append(config, target, [item])
+    return ImportReport(path=target, added=1)
+
+
+def _target(config: Config) -> Path:
+    """feeds/imported.yaml under the config's folder.
+
+    Raises: ConfigError when `source_lists` does not take it in.
+    """
+    root = config.path.parent
     target = root / IMPORTED_SOURCES
     patterns = _source_list_patterns(config.path)
     if not any(_covers(pattern, root, target) for pattern in patterns):
@@ -61,14 +113,14 @@ def import_opml(config: Config, opml_path: Path) -> ImportReport:
                 " (add feeds/*.yaml)"
             ]
         )
-    entries, problems = read_opml_entries(
-        opml_path, display(Path(os.path.abspath(opml_path)), root)
-    )
-    if problems:
-        raise ConfigError(problems)
-    items, skipped, renamed = _plan_import(config, entries)
-    if not items:
-        return ImportReport(path=target, added=0, skipped=skipped, renamed=renamed)
+    return target
+
+
+def _append(config: Config, target: Path, items: list[dict[str, str]]) -> None:
+    """`items` added to the source list `target`; put back when the config no longer loads.
+
+    Raises: ConfigError.
+    """
     before, problems = read_text(target, IMPORTED_SOURCES) if target.exists() else (None, [])
     if problems:
         raise ConfigError(problems)
@@ -85,7 +137,6 @@ def import_opml(config: Config, opml_path: Path) -> ImportReport:
         else:
             _write_atomically(target, before)
         raise
-    return ImportReport(path=target, added=len(items), skipped=skipped, renamed=renamed)
 
 
 def _source_list_patterns(config_path: Path) -> tuple[str, ...]:
@@ -156,7 +207,8 @@ def _plan_import(
 
 
 _IMPORTED_HEADER = (
-    "# Sources added by `aggregator sources import`; same keys as `sources:` in config.yaml.\n"
+    "# Sources added by `aggregator sources import` and `sources add`;"
+    " same keys as `sources:` in config.yaml.\n"
 )
 
 

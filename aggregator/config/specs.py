@@ -18,8 +18,10 @@ from aggregator.config.checks import (
     BaseUrl,
     CategorySlug,
     Cron,
+    DateFormat,
     Duration,
     EnvName,
+    FieldSelector,
     Headers,
     HttpUrl,
     Interval,
@@ -35,7 +37,7 @@ from aggregator.config.checks import (
     Text,
     TimeZoneName,
 )
-from aggregator.types import DateOrder, FetchSettings, History, Rules, Schedule
+from aggregator.types import DateOrder, FetchSettings, History, HtmlSelectors, Rules, Schedule
 
 __all__ = [
     "AuthSpec",
@@ -43,6 +45,7 @@ __all__ = [
     "ConfigFile",
     "FetchSpec",
     "HistorySpec",
+    "HtmlSpec",
     "NodeSpec",
     "ScheduleSpec",
     "SiteSpec",
@@ -162,6 +165,23 @@ class AuthSpec(_Model):
         return self
 
 
+class HtmlSpec(_Model):
+    """`html:` of a `type: html` source (aggregator.parse.html): each key a CSS selector,
+    "selector@attribute" for an attribute."""
+
+    item: Selector
+    title: FieldSelector | None = None
+    link: FieldSelector | None = None
+    date: FieldSelector | None = None
+    date_format: DateFormat | None = None
+    summary: FieldSelector | None = None
+    content: FieldSelector | None = None
+    image: FieldSelector | None = None
+
+    def selectors(self) -> HtmlSelectors:
+        return HtmlSelectors(**self.model_dump())
+
+
 class SourceSpec(_RulesSpec):
     name: Text
     url: HttpUrl
@@ -186,9 +206,15 @@ class SourceSpec(_RulesSpec):
     allow_data_images: bool = False
     max_items: int | None = PydanticField(default=None, gt=0)
     full_text_budget: Seconds | None = None
+    type: Literal["feed", "html"] = "feed"
+    html: HtmlSpec | None = None
 
     @model_validator(mode="after")
     def _interval_or_cron(self) -> SourceSpec:
+        if self.type == "html" and self.html is None:
+            raise ValueError("type: html needs html.item (the CSS selector of an item)")
+        if self.type != "html" and self.html is not None:
+            raise ValueError("html given without type: html")
         if self.interval is not None and self.cron is not None:
             raise ValueError("interval and cron both given (use one)")
         if self.min_interval and self.max_interval and self.min_interval > self.max_interval:

@@ -5,7 +5,9 @@ jsonfeed.py reads JSON Feed and declines whatever is not JSON; fast.py (fastfeed
 extractor) declines whatever it cannot map exactly; reference.py (feedparser, imported
 there only) reads everything else, or raises ParseError. dates.py reads date text,
 charset.py decodes the bytes: every backend reads through them, and the two XML ones
-agree (tests/test_parse_differential.py). Pure: must NOT touch the network or read the clock.
+agree (tests/test_parse_differential.py). html.py reads a `type: html` source's page by
+its selectors (the worker calls it for those sources only, never in this list) and finds
+the feeds a page advertises. Pure: must NOT touch the network or read the clock.
 """
 
 from __future__ import annotations

@@ -181,6 +181,11 @@ def _history_v12(conn: Connection) -> None:
     metadata.create_all(conn, tables=[attempts], checkfirst=False)
 
 
+def _discovery_v13(conn: Connection) -> None:
+    # NULL: every source so far reads the URL configured or redirected to.
+    conn.exec_driver_sql("ALTER TABLE sources ADD COLUMN discovered_from TEXT")
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -195,6 +200,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _nodes_v10,
     _posting_rate_v11,
     _history_v12,
+    _discovery_v13,
 )
 
 

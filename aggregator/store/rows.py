@@ -54,6 +54,7 @@ def state_values(state: SourceState) -> dict[str, Any]:
             None if state.posting_gap is None else int(state.posting_gap.total_seconds())
         ),
         "newest_item": state.newest_item,
+        "discovered_from": state.discovered_from,
     }
 
 
@@ -84,6 +85,7 @@ def state_from_row(row: Any) -> SourceState:
             None if row.posting_gap_seconds is None else timedelta(seconds=row.posting_gap_seconds)
         ),
         newest_item=row.newest_item,
+        discovered_from=row.discovered_from,
     )
 
 

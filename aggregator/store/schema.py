@@ -115,6 +115,8 @@ sources = sa.Table(
     # Version 11: what `interval: auto` reads of the last parsed body (schedule.posting_rate).
     sa.Column("posting_gap_seconds", sa.Integer),
     sa.Column("newest_item", UTCDateTime),
+    # Version 13: the page whose advertised feed `url` is (autodiscovery).
+    sa.Column("discovered_from", sa.Text),
 )
 
 # Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,

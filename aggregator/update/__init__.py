@@ -5,6 +5,8 @@ HTTP client (fetch).
 
     decide.py    every state transition -> Decision (pure)
     decision.py  the Decision record and what it carries
+    moves.py     a source's URL moved: permanent redirects, autodiscovery (pure)
+    discover.py  `sources add`: the feed of a URL, or the feeds its page advertises
     clean.py     a state cleaned for the store
     updater.py   the Updater: due sources, rounds in lanes
     round.py     one round's resources (a context manager)

@@ -19,6 +19,7 @@ from aggregator.schedule import as_scheduled, cache_lifetime, next_check, postin
 from aggregator.types import UTC, FetchResult, FetchSettings, Source, SourceState, Validators
 from aggregator.update.clean import storable
 from aggregator.update.decision import Decision, FeedFields, HostDeferral, LogLine
+from aggregator.update.moves import after_discovery, followed
 
 __all__ = [
     "Decision",
@@ -28,6 +29,7 @@ __all__ = [
     "after_body",
     "after_config",
     "after_deferred",
+    "after_discovery",
     "after_enable",
     "after_failure",
     "after_posts_refused",
@@ -67,6 +69,7 @@ def after_config(source: Source, stored: SourceState | None) -> Decision:
             next_check=None,
             redirect_target=None,
             redirect_count=0,
+            discovered_from=None,
         )
         return Decision(state=moved, save=False)
     return Decision(state=stored, save=False)
@@ -114,21 +117,6 @@ def after_schedule_edit(source: Source, state: SourceState, *, now: datetime) ->
     due = next_check(as_scheduled(source, state, now=now), now=state.last_fetched or now)
     due = min(due, state.next_check)
     return Decision(state=replace(state, next_check=due, schedule=key))
-
-
-def followed(state: SourceState, result: FetchResult, *, threshold: int) -> SourceState:
-    """`state` after a successful fetch: counts a permanent redirect, moves the source at
-    `threshold` consecutive sightings of the same target (a flicker must not move it).
-
-    Raises: nothing.
-    """
-    target = result.permanent_redirect
-    if target is None or target == state.url:
-        return replace(state, redirect_target=None, redirect_count=0)
-    count = state.redirect_count + 1 if target == state.redirect_target else 1
-    if count >= threshold:
-        return replace(state, url=target, redirect_target=None, redirect_count=0)
-    return replace(state, redirect_target=target, redirect_count=count)
 
 
 def lower_bound(

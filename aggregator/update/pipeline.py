@@ -18,6 +18,7 @@ from datetime import datetime
 from aggregator.errors import HostDeferred, SourceError, StoreError
 from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
+from aggregator.parse.html import advertised_feeds, is_html
 from aggregator.store.api import UpdateStore
 from aggregator.types import (
     Attempt,
@@ -80,6 +81,9 @@ class Pipeline:
                 user_agent=source.user_agent,
             )
             received = len(result.content or b"")
+            if source.html is None and result.content and is_html(result.content, result.headers):
+                state, result = await self._discovered(source, state, result, fetcher, headers)
+                received += len(result.content or b"")
             outcome = await self._fetched(source, state, result, fetcher)
         except HostDeferred as e:
             d = decide.after_deferred(
@@ -108,6 +112,35 @@ class Pipeline:
             )
         )
         return outcome
+
+    async def _discovered(
+        self,
+        source: Source,
+        state: SourceState,
+        page: FetchResult,
+        fetcher: Fetcher,
+        headers: tuple[tuple[str, str], ...],
+    ) -> tuple[SourceState, FetchResult]:
+        """A feed source's URL answered with an HTML page: the first feed the page
+        advertises, fetched in this attempt, and the state reading it from now on
+        (decide.after_discovery). A page advertising none is left to the parse stage,
+        which refuses it as no feed.
+
+        Raises: SourceError (the advertised feed's fetch failed).
+        """
+        feeds = advertised_feeds(page.content or b"", page.headers, url=page.url)
+        if not feeds:
+            return state, page
+        d = decide.after_discovery(source, state, page=page.url, feed=feeds[0].url)
+        for line in d.log:
+            log.log(line.level, line.message, *line.args)
+        result = await fetcher.fetch(
+            feeds[0].url,
+            validators=d.state.validators,
+            headers=headers,
+            user_agent=source.user_agent,
+        )
+        return d.state, result
 
     def _failed(self, source: Source, state: SourceState, error: SourceError) -> SourceOutcome:
         d = decide.after_failure(
@@ -219,6 +252,12 @@ class Pipeline:
                 source.name,
                 parsed.dropped,
                 job.max_items,
+            )
+        if parsed.skipped:
+            log.warning(
+                "%s: %d page item(s) left out, without a title or an http(s) link",
+                source.name,
+                parsed.skipped,
             )
         if parsed.dropped_links:
             log.warning(

@@ -18,6 +18,7 @@ from typing import Any
 
 from aggregator.normalize import Oversized, clean_text, clean_url, normalize_with_keys
 from aggregator.parse import parse
+from aggregator.parse.html import parse_html
 from aggregator.types import Category, Post, RawEntry, Source
 
 __all__ = ["Job", "JobResult", "keep_newest", "parse_and_normalize", "process_pool", "stop_pool"]
@@ -50,6 +51,7 @@ class JobResult:
     dropped: int = 0  # entries past max_items, never normalized
     oversized: tuple[Oversized, ...] = ()  # items whose body was cut before sanitizing
     dropped_links: tuple[str, ...] = ()  # item links left out: no http(s) URL
+    skipped: int = 0  # items of an HTML page left out: no title or no http(s) link
     # The dates of the body's newest items (naive ones taken as UTC), all of them kept or
     # not: what `interval: auto` reads of the posting rate (schedule.posting_rate).
     item_dates: tuple[datetime, ...] = ()
@@ -58,15 +60,26 @@ class JobResult:
 def parse_and_normalize(job: Job) -> JobResult:
     """Parse `job.content` and normalize its entries, skipping those already known.
 
-    Raises: ParseError when the bytes are not a usable feed.
+    A `type: html` source's body is read by its selectors (parse.html), and only its.
+
+    Raises: ParseError when the bytes are not a usable feed (or page).
     """
-    feed = parse(
-        job.content,
-        job.headers,
-        url=job.url,
-        fast=job.fast,
-        date_order=job.source.date_order,
-    )
+    if job.source.html is not None:
+        feed = parse_html(
+            job.content,
+            job.headers,
+            url=job.url,
+            selectors=job.source.html,
+            date_order=job.source.date_order,
+        )
+    else:
+        feed = parse(
+            job.content,
+            job.headers,
+            url=job.url,
+            fast=job.fast,
+            date_order=job.source.date_order,
+        )
     dropped = 0
     if job.max_items is not None and len(feed.entries) > job.max_items:
         # Before normalizing: each entry costs sanitizing now and a post and files later.
@@ -99,6 +112,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         dropped=dropped,
         oversized=tuple(oversized),
         dropped_links=tuple(dropped_links),
+        skipped=feed.skipped,
         item_dates=item_dates,
     )
 
