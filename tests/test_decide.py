@@ -656,6 +656,25 @@ WORN = st(
             ),
             id="changed-config-url-forgets-validators-errors-and-disabling",
         ),
+        pytest.param(
+            src(url="https://x.example/feed.xml"),
+            replace(WORN, url="https://x.example/feed.xml", discovered_from=URL),
+            replace(
+                WORN,
+                url="https://x.example/feed.xml",
+                config_url="https://x.example/feed.xml",
+                validators=Validators(),
+                content_hash=None,
+                failures=0,
+                last_error=None,
+                disabled=None,
+                next_check=None,
+                redirect_target=None,
+                redirect_count=0,
+                discovered_from=None,
+            ),
+            id="the-discovered-feed-set-as-url-forgets-the-page",
+        ),
     ],
 )
 def test_after_config(source: Source, stored: SourceState | None, expected: SourceState) -> None:
@@ -816,3 +835,20 @@ def test_after_schedule_edit_draws_again_and_records_the_schedule(
 def test_after_schedule_edit_leaves_alone(state: SourceState) -> None:
     source = src(interval=2 * H) if state is DRAWN_AT_2H else src(interval=30 * M)
     assert decide.after_schedule_edit(source, state, now=NOW) is None
+
+
+def test_discovery_moves_the_source_to_the_feed_and_forgets_the_pages_validators() -> None:
+    page = replace(WORN, url=URL, config_url=URL)
+    d = decide.after_discovery(src(), page, page=URL, feed="https://x.example/feed.xml")
+    assert not d.save
+    assert d.state == replace(
+        page,
+        url="https://x.example/feed.xml",
+        discovered_from=URL,
+        validators=Validators(),
+        content_hash=None,
+        redirect_target=None,
+        redirect_count=0,
+    )
+    (line,) = d.log
+    assert "set url: %s" in line.message and "https://x.example/feed.xml" in line.args

@@ -632,6 +632,17 @@ def test_dropped_items_are_part_of_the_state(store: Store) -> None:
     assert store.get_state("s") == state
 
 
+def test_the_page_a_feed_was_discovered_on_is_part_of_the_state(store: Store) -> None:
+    state = SourceState(
+        name="s", url="https://example.org/feed.xml", config_url="https://example.org/"
+    )
+    found = dataclasses.replace(state, discovered_from="https://example.org/")
+    store.save_state(found)
+    assert store.get_state("s") == found
+    store.save_states([state])
+    assert store.get_state("s") == state
+
+
 def test_the_schedule_a_check_was_drawn_from_is_part_of_the_state(store: Store) -> None:
     state = SourceState(
         name="s", url="https://example.org/feed", config_url="https://example.org/feed"
