@@ -281,6 +281,24 @@ def test_redirect_within_a_private_network_is_followed() -> None:
     assert run(site, "http://10.0.0.1/feed", limits=GUARDED).content == FEED
 
 
+@pytest.mark.parametrize(
+    ("page", "limits", "trusted"),
+    [
+        pytest.param(PUBLIC, GUARDED, False, id="public-page-guarded"),
+        pytest.param("http://10.0.0.1/blog/", GUARDED, True, id="private-page-stays-inside"),
+        pytest.param(PUBLIC, OPEN, True, id="allow-private"),
+    ],
+)
+def test_links_a_page_names_are_trusted_as_a_redirect_from_it_would_be(
+    page: str, limits: FetchLimits, trusted: bool
+) -> None:
+    async def go() -> bool:
+        async with Fetcher(limits, transport=FakeSite().transport()) as fetcher:
+            return await fetcher.trusts_links_of(page)
+
+    assert asyncio.run(go()) is trusted
+
+
 def test_allow_private_lets_a_redirect_into_a_private_network() -> None:
     site = FakeSite(
         {PUBLIC: redirect(302, "http://10.1.2.3/feed"), "http://10.1.2.3/feed": httpx.Response(200)}

@@ -133,6 +133,17 @@ class Fetcher:
         """Hosts left alone and until when: given by `defer_host` or learnt from a Retry-After."""
         return dict(self._deferred)
 
+    async def trusts_links_of(self, url: str) -> bool:
+        """Whether URLs that `url`'s body names (a page's advertised feed) may be fetched as
+        trusted: when private addresses are allowed, or `url` is on a private network itself
+        (the operator put the source there), as a redirect from it may stay there.
+
+        Raises: FetchError for a URL that is not http(s).
+        """
+        if self._limits.allow_private:
+            return True
+        return await self._guard.is_private(_request_url(url, what="URL"))
+
     async def fetch(
         self,
         url: str,

@@ -134,11 +134,14 @@ class Pipeline:
         d = decide.after_discovery(source, state, page=page.url, feed=feeds[0].url)
         for line in d.log:
             log.log(line.level, line.message, *line.args)
+        # The page names the feed: from a public page it may not lead into a private
+        # network, as a redirect from it may not (Fetcher.fetch).
         result = await fetcher.fetch(
             feeds[0].url,
             validators=d.state.validators,
             headers=headers,
             user_agent=source.user_agent,
+            trusted=await fetcher.trusts_links_of(page.url),
         )
         return d.state, result
 
