@@ -14,14 +14,12 @@ import sys
 from typing import TYPE_CHECKING
 
 from aggregator.config import load_config
-from aggregator.doctor import Report, Settings, diagnose
-from aggregator.doctor.probe import probe
 from aggregator.errors import FetchError
-from aggregator.fetch import FetchLimits, auth_header
 from aggregator.types import Config, Source
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
+    from aggregator.doctor import Report, Settings
 
 __all__ = ["add_parsers", "cmd_doctor"]
 
@@ -40,6 +38,12 @@ def add_parsers(sub: SubParsers) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Raises: ConfigError when a config is found at --config and refused."""
+    # Imported here: the fetcher, the parsers and normalize would slow every other command's
+    # start.
+    from aggregator.doctor import Settings, diagnose
+    from aggregator.doctor.probe import probe
+    from aggregator.fetch import FetchLimits, auth_header
+
     config = load_config(args.config) if args.config.is_file() else None
     url = args.url.strip()
     source = _source(config, url)

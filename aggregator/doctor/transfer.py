@@ -82,8 +82,8 @@ def _redirects(url: str, result: FetchResult, settings: Settings) -> Finding:
             "redirects",
             "warn",
             text,
-            "A redirect leads from https to plain http: the feed travels unencrypted; use "
-            f"{result.url} only if the site has no https address.",
+            "A redirect leads from https to plain http: the feed travels unencrypted, and "
+            "anyone on the way can change what is republished.",
             chain=chain,
         )
     if permanent:
