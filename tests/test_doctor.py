@@ -260,6 +260,28 @@ def test_the_configs_limits_and_source_apply_and_nothing_is_written(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.yaml"]
 
 
+def test_a_sources_missing_auth_variable_is_an_error_finding(
+    feed_server: FeedServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DOCTOR_TEST_TOKEN", raising=False)
+    feed_server.add("/private", FEED)
+    source = {
+        "name": "private",
+        "url": feed_server.url("/private"),
+        "category": "news",
+        "auth": {"type": "bearer", "token_env": "DOCTOR_TEST_TOKEN"},
+    }
+    config = write_config(tmp_path, [source])
+
+    code, report = doctor(tmp_path, feed_server.url("/private"), config=config)
+
+    assert code == 1 and report["source"] == "private"
+    failure = found(report, "fetch")
+    assert failure.level == "error"
+    assert failure.text == "bearer auth: environment variable DOCTOR_TEST_TOKEN is not set"
+    assert feed_server.hits("/private") == 0
+
+
 def test_feed_words_stay_inert_in_the_table(feed_server: FeedServer, tmp_path: Path) -> None:
     hostile = "[bold red]x[/bold red]\x1b[2J"
     feed_server.add("/feed", rss(item(hostile), item(hostile)))

@@ -11,6 +11,7 @@ import asyncio
 import json
 import re
 import sys
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aggregator.config import load_config
@@ -19,7 +20,7 @@ from aggregator.types import Config, Source
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
-    from aggregator.doctor import Report, Settings
+    from aggregator.doctor import Probe, Report, Settings
 
 __all__ = ["add_parsers", "cmd_doctor"]
 
@@ -40,7 +41,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     """Raises: ConfigError when a config is found at --config and refused."""
     # Imported here: the fetcher, the parsers and normalize would slow every other command's
     # start.
-    from aggregator.doctor import Settings, diagnose
+    from aggregator.doctor import Probe, Settings, diagnose
     from aggregator.doctor.probe import probe
     from aggregator.fetch import FetchLimits, auth_header
 
@@ -54,17 +55,17 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         site_timezone=config.site.timezone if config else "UTC",
         config=str(config.path) if config else None,
     )
-    headers: tuple[tuple[str, str], ...] = source.headers if source else ()
-    try:
-        if source is not None and source.auth is not None:
-            headers = (*headers, auth_header(source.auth))
-    except FetchError as e:
-        print(f"aggregator: doctor: source {source.name if source else ''}: {e}", file=sys.stderr)
-        return 1
     limits = FetchLimits.of(settings.fetch)
-    fetched = asyncio.run(
-        probe(url, limits, headers=headers, user_agent=source.user_agent if source else None)
-    )
+    headers: tuple[tuple[str, str], ...] = source.headers if source else ()
+    fetched: Probe | None = None
+    if source is not None and source.auth is not None:
+        try:
+            headers = (*headers, auth_header(source.auth))
+        except FetchError as e:  # its variable is not set: a round would fail the same way
+            fetched = Probe(url=url, now=datetime.now(UTC), seconds=0.0, error=str(e))
+    if fetched is None:
+        user_agent = source.user_agent if source else None
+        fetched = asyncio.run(probe(url, limits, headers=headers, user_agent=user_agent))
     report = diagnose(fetched, settings)
     if args.json:
         out = report.as_json()

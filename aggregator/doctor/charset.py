@@ -17,6 +17,7 @@ __all__ = ["charset_finding"]
 
 _HEADER_CHARSET = re.compile(r"""charset\s*=\s*["']?([^\s"';,]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_HTML_ROOT = re.compile(rb"<html[\s>]", re.I)
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.I)
 _BOMS = (
     (b"\xff\xfe\x00\x00", "utf-32le"),
@@ -33,8 +34,10 @@ def charset_finding(content: bytes, content_type: str | None) -> tuple[Finding, 
     Raises nothing.
     """
     header_label = _label(_HEADER_CHARSET.search(content_type or ""))
-    document_label = _label(_XML_ENCODING.match(content[:1024])) or _label(
-        _META_CHARSET.search(content[:4096])
+    head = content[:4096]
+    document_label = _label(_XML_ENCODING.match(head)) or (
+        # A <meta> names an HTML page's charset; in a feed it is some item's markup.
+        _label(_META_CHARSET.search(head)) if _HTML_ROOT.search(head) else None
     )
     bom = next((name for mark, name in _BOMS if content.startswith(mark)), None)
     header, document = _whatwg(header_label), _whatwg(document_label)

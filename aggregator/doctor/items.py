@@ -6,6 +6,7 @@ normalize as a round resolves them. Pure: no I/O, and `now` is a parameter.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ from aggregator.urls import http_url
 __all__ = ["item_findings"]
 
 _EXAMPLES = 3  # items named in a finding's text
+_RESOLVED = 20  # relative links resolved one by one to show what they become (JSON `data`)
 
 
 def item_findings(
@@ -36,17 +38,20 @@ def item_findings(
     entries = feed.entries
     limit = source.max_items or settings.fetch.max_items
     kept = keep_newest(entries, limit)
+    dropped: list[str] = []  # links normalize left out: no http(s) URL once resolved
     posts, _ = normalize_with_keys(
         replace(feed, entries=kept),
         source,
         now=now,
         site_timezone=settings.site_timezone,
         feed_url=url,
+        dropped_links=dropped,
     )
+    resolve = _Resolver(feed, source, url=url, now=now, site_timezone=settings.site_timezone)
     return [
         _count(entries, kept, len(posts), limit),
         _ids(entries),
-        _links(feed, entries, source, url=url, now=now, site_timezone=settings.site_timezone),
+        _links(entries, resolve, lost=len(dropped)),
         *_dates(entries, _zone(zone_name), zone_name, now=now),
     ]
 
@@ -108,42 +113,53 @@ def _ids(entries: tuple[RawEntry, ...]) -> Finding:
     return finding("ids", "ok", text, "Items keep their identity when edited.", **data)
 
 
+class _Resolver:
+    """The link normalize gives one item of the feed (None: it leaves the link out)."""
+
+    def __init__(
+        self, feed: ParsedFeed, source: Source, *, url: str, now: datetime, site_timezone: str
+    ) -> None:
+        self._feed, self._source, self._url = feed, source, url
+        self._now, self._zone = now, site_timezone
+
+    def __call__(self, entry: RawEntry) -> str | None:
+        posts, _ = normalize_with_keys(
+            replace(self._feed, entries=(entry,)),
+            self._source,
+            now=self._now,
+            site_timezone=self._zone,
+            feed_url=self._url,
+        )
+        return posts[0].link if posts and posts[0].link else None
+
+
 def _links(
-    feed: ParsedFeed,
-    entries: tuple[RawEntry, ...],
-    source: Source,
-    *,
-    url: str,
-    now: datetime,
-    site_timezone: str,
+    entries: tuple[RawEntry, ...], resolve: Callable[[RawEntry], str | None], *, lost: int
 ) -> Finding:
+    """`lost`: how many links normalize left out of the posts, relative or not."""
     with_link = [e for e in entries if (e.link or "").strip()]
     relative = [e for e in with_link if http_url((e.link or "").strip()) is None]
-    resolved: list[dict[str, str | None]] = []
-    for entry in relative:
-        # One item at a time through normalize: the link each post would carry, or none.
-        posts, _ = normalize_with_keys(
-            replace(feed, entries=(entry,)),
-            source,
-            now=now,
-            site_timezone=site_timezone,
-            feed_url=url,
-        )
-        link = posts[0].link if posts and posts[0].link else None
-        resolved.append({"link": (entry.link or "").strip(), "resolved": link})
-    data = {"with_link": len(with_link), "entries": len(entries), "relative": resolved}
+    # One item at a time through normalize, for the first few: what each post would link to.
+    resolved = [
+        {"link": (e.link or "").strip(), "resolved": resolve(e)} for e in relative[:_RESOLVED]
+    ]
+    data = {
+        "with_link": len(with_link),
+        "entries": len(entries),
+        "relative_count": len(relative),
+        "relative": resolved,
+        "left_out": lost,
+    }
     text = f"{len(with_link)} of {len(entries)} items have a link"
-    lost = [r for r in resolved if r["resolved"] is None]
     if resolved:
         shown = ", ".join(f"{r['link']} -> {r['resolved'] or 'none'}" for r in resolved[:_EXAMPLES])
-        text += f"; {len(resolved)} relative: {shown}"
+        text += f"; {len(relative)} relative: {shown}"
     if lost:
         return finding(
             "links",
             "warn",
             text,
-            f"{len(lost)} links resolve to no http(s) URL: those posts are published "
-            "without a link.",
+            f"{lost} links resolve to no http(s) URL: those posts are published without a link.",
             **data,
         )
     if resolved:
