@@ -97,7 +97,7 @@ def read_body(content: bytes, headers: Mapping[str, str], *, url: str, settings:
         )
         findings.append(advertised(content, url))
         return Body(findings=findings, feed=None, url=url)
-    findings.append(_format(kind, version, content_type))
+    findings.append(_format(kind, version, content_type, parsed=feed is not None))
     if refused is not None:
         findings.append(
             finding(
@@ -182,15 +182,18 @@ def _xml_format(root: etree._Element, tag: str) -> str | None:
     return None
 
 
-def _format(kind: str, version: str | None, content_type: str | None) -> Finding:
+def _format(kind: str, version: str | None, content_type: str | None, *, parsed: bool) -> Finding:
     media = (content_type or "").split(";", 1)[0].strip().lower() or None
     if version is None:
         what = {"json": "JSON, but no JSON Feed", "xml": "XML of no feed format known"}
         return finding(
             "format",
-            "error",
+            # feedparser reads some shapes no spec names (a root without its namespace...).
+            "warn" if parsed else "error",
             what.get(kind, "neither XML nor JSON"),
-            "Not a feed aggregator reads (RSS 0.9x/2.0, RSS 1.0, Atom, JSON Feed 1.x).",
+            "Not a format the feed specs name, though the parser made a feed of it."
+            if parsed
+            else "Not a feed aggregator reads (RSS 0.9x/2.0, RSS 1.0, Atom, JSON Feed 1.x).",
             kind=kind,
             version=None,
             content_type=media,
