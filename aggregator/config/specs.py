@@ -33,6 +33,7 @@ from aggregator.config.checks import (
     Seconds,
     Selector,
     SignedDuration,
+    StatusToken,
     TagAuthority,
     Text,
     TimeZoneName,
@@ -48,6 +49,7 @@ __all__ = [
     "HtmlSpec",
     "NodeSpec",
     "ScheduleSpec",
+    "ServeSpec",
     "SiteSpec",
     "SourceListFile",
     "SourceSpec",
@@ -75,6 +77,10 @@ class SiteSpec(_Model):
 
 class WebSubSpec(_Model):
     hub: HttpUrl
+
+
+class ServeSpec(_Model):
+    status_token: StatusToken | None = None
 
 
 class HistorySpec(_Model):
@@ -236,6 +242,7 @@ class ConfigFile(_Model):
     parser: object = None
     node: object = None
     history: object = None
+    serve: object = None
 
 
 class SourceListFile(_Model):
