@@ -5,12 +5,8 @@ what the page names.
 
 from __future__ import annotations
 
-from urllib.parse import urljoin
-
-from lxml import etree
-
 from aggregator.doctor.findings import Finding, finding
-from aggregator.urls import http_url
+from aggregator.parse.html import advertised_feeds as parse_advertised
 
 __all__ = ["advertised", "advertised_feeds"]
 
@@ -25,7 +21,6 @@ _FEED_TYPES = frozenset(
         "application/json",
     }
 )
-_HTML_PARSER = etree.HTMLParser(no_network=True)
 
 
 def advertised(content: bytes, url: str) -> Finding:
@@ -53,29 +48,7 @@ def advertised(content: bytes, url: str) -> Finding:
 
 
 def advertised_feeds(content: bytes, url: str) -> list[dict[str, str | None]]:
-    """The feeds an HTML page names in <link rel="alternate" type=...>, absolute, each once."""
-    try:
-        root = etree.fromstring(content, parser=_HTML_PARSER)
-    except (etree.XMLSyntaxError, ValueError):
-        return []
-    if root is None:
-        return []
-    base = url
-    for element in root.iterfind(".//base[@href]"):
-        base = urljoin(url, element.get("href") or "")
-        break
-    found: list[dict[str, str | None]] = []
-    seen: set[str] = set()
-    for link in root.iter("link"):
-        rels = (link.get("rel") or "").lower().split()
-        kind = (link.get("type") or "").split(";", 1)[0].strip().lower()
-        if "alternate" not in rels or kind not in _FEED_TYPES:
-            continue
-        href = http_url(urljoin(base, (link.get("href") or "").strip()))
-        if href is None or href in seen:
-            continue
-        seen.add(href)
-        found.append(
-            {"url": href, "type": kind, "title": (link.get("title") or "").strip() or None}
-        )
-    return found
+    """The feeds an HTML page names in <link rel="alternate" type=...>, absolute, each once
+    (aggregator.parse.html reads them, as autodiscovery does, over more types)."""
+    feeds = parse_advertised(content, {}, url=url, types=_FEED_TYPES)
+    return [{"url": f.url, "type": f.type, "title": f.title} for f in feeds]

@@ -26,17 +26,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from aggregator.errors import ParseError
 from aggregator.parse.charset import to_utf8
 from aggregator.parse.dates import parse_date
 from aggregator.types import DateOrder, HtmlSelectors, ParsedFeed, RawEntry
+from aggregator.urls import http_url
 
 __all__ = ["FEED_TYPES", "Advertised", "advertised_feeds", "is_html", "parse_html"]
 
 # The media types an autodiscovery link names a feed by (RSS Autodiscovery, RFC 4287's
-# practice, jsonfeed.org's "Discovery").
+# practice, jsonfeed.org's "Discovery"). Not plain application/json: WordPress names its
+# REST API so (rel="alternate" type="application/json" href=".../wp-json/..."), no feed.
 FEED_TYPES = frozenset({"application/rss+xml", "application/atom+xml", "application/feed+json"})
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _HTML_START = re.compile(
@@ -90,10 +92,15 @@ def is_html(content: bytes, headers: Mapping[str, str]) -> bool:
 
 
 def advertised_feeds(
-    content: bytes, headers: Mapping[str, str], *, url: str
+    content: bytes,
+    headers: Mapping[str, str],
+    *,
+    url: str,
+    types: frozenset[str] = FEED_TYPES,
 ) -> tuple[Advertised, ...]:
     """The feeds an HTML page advertises, in page order, each once, hrefs resolved against
-    the page (`url`, after redirects, or its <base href>); only http(s) URLs.
+    the page (`url`, after redirects, or its <base href>); only http(s) URLs, and only links
+    of `types` (`doctor` lists RSS 1.0's and plain JSON's too).
 
     Only the page's head is read when it has one: the links are there, and the pipeline
     calls this in its event loop.
@@ -113,7 +120,7 @@ def advertised_feeds(
     for link in root.iter("link"):
         rel = (link.get("rel") or "").lower().split()
         media = (link.get("type") or "").split(";", 1)[0].strip().lower()
-        if "alternate" not in rel or media not in FEED_TYPES:
+        if "alternate" not in rel or media not in types:
             continue
         href = _absolute(link.get("href"), base)
         if href is None or href in seen:
@@ -213,17 +220,13 @@ def _base(root: Any, url: str) -> str:
 
 
 def _absolute(value: str | None, base: str) -> str | None:
-    """`value` resolved against `base` when that gives an http(s) URL with a host."""
+    """`value` resolved against `base` when that gives an http(s) URL (urls.http_url)."""
     if not value or not value.strip():
         return None
     try:
-        resolved = urljoin(base, value.strip())
-        parts = urlsplit(resolved)
+        return http_url(urljoin(base, value.strip()))
     except ValueError:  # a malformed IPv6 host and the like
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        return None
-    return resolved
 
 
 @lru_cache(maxsize=256)
