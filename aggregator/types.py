@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Literal
 
 from aggregator.cluster import NodeSettings
+from aggregator.selectors import HtmlSelectors
 
 __all__ = [
     "UTC",
@@ -113,24 +114,6 @@ class FetchSettings:
 
 # How a source writes numeric dates whose order the text does not show (03/04/2023).
 DateOrder = Literal["dmy", "mdy", "ymd"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HtmlSelectors:
-    """`html:` of a `type: html` source: CSS selectors reading items out of a page.
-
-    A field given as "selector@attribute" reads that attribute of the first match; else
-    the match's text (title, date) or markup (summary, content).
-    """
-
-    item: str  # each match is one item
-    title: str | None = None  # within the item; None: the item's own text
-    link: str | None = None  # None: the first a@href
-    date: str | None = None
-    date_format: str | None = None  # strptime format; None: parse.dates reads the text
-    summary: str | None = None
-    content: str | None = None
-    image: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
