@@ -90,6 +90,17 @@ def test_child_markup_in_fixtures_found_as_the_pattern_finds_it() -> None:
     assert found >= 5  # the fixtures hold child markup, so both answers are compared
 
 
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"<", b"!", b"<!", b"a", b"!!!!!!!!!!!!!!!!", b"<<"]), max_size=40),
+    st.integers(min_value=0, max_value=300),
+)
+def test_find_bang_is_the_two_byte_search(pieces: list[bytes], pos: int) -> None:
+    # Runs of "!" past _find_bang's budget of misses send it to the two-byte search.
+    body = b"".join(pieces)
+    assert fastparse._find_bang(body, pos) == body.find(b"<!", pos)
+
+
 def _without_text(span: bytes) -> bytes:
     # What the item's tags are looked for in: CDATA and comments hold text, never an element.
     return re.sub(rb"<!\[CDATA\[.*?(?:\]\]>|\Z)|<!--.*?(?:-->|\Z)", b" ", span, flags=re.S)
@@ -142,6 +153,68 @@ def test_item_tags_in_fixtures_are_what_each_pattern_finds() -> None:
             assert (item.dates, item.authors) == _tags_one_by_one(body, item.start, item.end)
             items += 1
     assert items > 1000  # most fixtures' items are compared
+
+
+def _notes_one_by_one(span: bytes) -> tuple[int, int, bool, bool]:
+    # What fast_rss and fast_atom asked of an item's bytes before _spans noted it.
+    last_guid = span.rfind(b"<guid")
+    return (
+        last_guid,
+        span.count(b"<content:encoded"),
+        b"<email" in span,
+        fastparse._EMPTY_LINK.search(span) is not None,
+    )
+
+
+def _compare_item_notes(
+    body: bytes, prefixes: tuple[bytes, ...] = (b"atom",), *, atom: bool = False
+) -> int:
+    """The items _spans finds in `body` (0 when it declines), each noted as the single
+    searches over its bytes find."""
+    try:
+        spans = _spans(body, atom=atom, prefixes=() if atom else prefixes)
+    except _Decline:
+        return 0
+    for item in spans.items:
+        span = body[item.start : item.end]
+        last_guid = item.last_guid - item.start if item.last_guid >= 0 else -1
+        assert (last_guid, item.encoded, item.email, item.empty_link) == _notes_one_by_one(span)
+    return len(spans.items)
+
+
+_NOTED_PIECES = [
+    "<guid>", "<guid isPermaLink='false'>", "</guid>", "<guidX:author>", "<guid:x>", "<email>",
+    "<email:name>", "</email>", "<content:encoded>", "</content:encoded>", "<content:x>",
+    "<link>", "<link/>", "<link />", "</link>", "<link href='h'/>", "<linkx>", " ", "\n", "t",
+    "<![CDATA[", "]]>", "<!--", "-->", "<title>", "</title>", "<author>", "<a10:link/>",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_NOTED_PIECES), max_size=12).map(
+            lambda p: "<item>" + "".join(p) + "</item>"
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from([(b"atom",), (b"atom", b"a10"), (b"atom", b"guid"), (b"atom", b"content")]),
+)
+def test_item_notes_are_what_each_search_finds(
+    items: list[str], prefixes: tuple[bytes, ...]
+) -> None:
+    body = ("<rss><channel>" + "".join(items) + "</channel></rss>").encode()
+    _compare_item_notes(body, prefixes)
+
+
+def test_item_notes_in_fixtures_are_what_each_search_finds() -> None:
+    bodies = [p.read_bytes() for d in ("feeds", "platforms") for p in (DATA / d).glob("*.xml")]
+    items = 0
+    for body in [*bodies, *_bench_corpus()]:
+        atom = b"<feed" in body[:4096] and b"<rss" not in body[:4096]
+        items += _compare_item_notes(body, atom=atom)
+    assert items > 1000
 
 
 @pytest.mark.parametrize(

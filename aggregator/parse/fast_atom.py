@@ -92,7 +92,7 @@ def _atom_entry(
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
     dates = _dates(scan.dates, e)
-    if b"<email" in span:
+    if scan.email:
         raise _Decline  # feedparser writes the author as "name (email)"
     content, summary, base = _atom_texts(e, span, root_base=root_base, media=media)
     guid, link = _atom_guid_and_link(e, root_base)
