@@ -265,7 +265,10 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
     item: _Item | None = None
     for start, end, in_text in _sections(body):
         # Matches end before the section does: none holds a "<" but a date's end tag.
-        for m in (text if in_text else markup).finditer(body, start, end):
+        search = (text if in_text else markup).search
+        pos = start
+        while (m := search(body, pos, end)) is not None:
+            pos = m.end()
             kind = m.lastindex
             if kind is not None and kind >= _DATE_ELEMENT:
                 if item is not None:
@@ -288,6 +291,12 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
                 _child_markup(body, m.start())
                 if item is not None and body.startswith(_ENCODED, m.start()):
                     item.encoded += 1
+                # Every match starts with "<": the scan goes on at the next one, found by a
+                # memchr. Past a title, description or content that is most of the body
+                # (their escaped text), which the pattern's own scan reads a byte at a time.
+                pos = body.find(b"<", pos, end)
+                if pos < 0:
+                    break
             elif kind == _NOTED:
                 if item is not None:
                     _note(item, body, m.start())
