@@ -79,6 +79,39 @@ def test_child_markup_found_as_the_pattern_finds_it(
     assert _child_found(body, prefixes) == (_CHILD_MARKUP.search(body) is not None)
 
 
+# Pieces that make no reason for _spans to decline but child markup: CDATA sections and
+# comments come whole, and nothing spells an item tag.
+_CHILD_PIECES = [
+    "<title>", "</title>", "<title type='html'>", "<description>", "</description>",
+    "<summary>", "</summary>", "<content>", "</content>", "<content:encoded>",
+    "</content:encoded>", "<content:x>", "<content:encodedx>", "<p>", "</p>", "text ",
+    "&lt;b&gt;", "<", ">", " ", "\n", "<titles>", "</", "<![CDATA[<p>a</p>]]>", "<![CDATA[x]]>",
+    "<!-- <title>a<b> -->", "<guid>", "</guid>", "<link>", "</link>", "<dc:creator>",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_CHILD_PIECES), max_size=12).map(
+            lambda p: "<item>" + "".join(p) + "</item>"
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_spans_declines_child_markup_as_the_pattern_finds_it(items: list[str]) -> None:
+    # _spans reads most start tags without _child_markup's pattern, and skips their text.
+    body = ("<rss><channel>" + "".join(items) + "</channel></rss>").encode()
+    try:
+        _spans(body, atom=False, prefixes=(b"atom",))
+    except _Decline:
+        declined = True
+    else:
+        declined = False
+    assert declined == (_CHILD_MARKUP.search(body) is not None)
+
+
 def test_child_markup_in_fixtures_found_as_the_pattern_finds_it() -> None:
     bodies = [p.read_bytes() for d in ("feeds", "platforms") for p in (DATA / d).glob("*.xml")]
     assert len(bodies) > 300

@@ -270,34 +270,57 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
         while (m := search(body, pos, end)) is not None:
             pos = m.end()
             kind = m.lastindex
-            if kind is not None and kind >= _DATE_ELEMENT:
+            # The commonest kinds first: element starts, dates, authors.
+            if kind == _CHILD:
+                at = m.start()
+                if body[pos : pos + 1] == b">":  # <title>, <description>: a whole start tag
+                    # _child_markup, the start tag read without its pattern.
+                    after = body.find(b"<", pos + 1)
+                    ends = _CHILD_ENDS[body[at + 1 : pos]]
+                    if after >= 0 and not body.startswith(ends, after + 1):
+                        raise _Decline
+                    pos = after
+                else:
+                    if item is not None:
+                        encoded = body.startswith(_ENCODED, at)
+                        if encoded:
+                            item.encoded += 1
+                        if (
+                            not in_text
+                            and body[pos : pos + 1] in _NAME_GOES_ON
+                            and not (encoded and body[at + 16 : at + 17] not in _NAME_GOES_ON)
+                        ):
+                            _tag_again(item, body, at)  # no tag's name is content:encoded
+                    _child_markup(body, at)
+                    pos = body.find(b"<", pos)
+                # Every match starts with "<": the scan goes on at the next one, found by a
+                # memchr. Past a title, description or content that is most of the body
+                # (their escaped text), which the pattern's own scan reads a byte at a time.
+                if not 0 <= pos < end:
+                    break
+                continue
+            if kind == _DATE_TEXT:
                 if item is not None:
-                    _entry_tag(item, m, _DATE_ELEMENT)
+                    item.dates.append((m.group(_DATE_ELEMENT), m.group(_DATE_TEXT)))
+                continue
+            if kind == _AUTHOR:
+                if item is not None:
+                    item.authors.append(m.group(_AUTHOR))
+                continue
+            if kind == _DATE_ELEMENT:
+                if item is not None:
+                    # CDATA, a comment or an element inside a date element: feedparser
+                    # reads its text, which _DATE does not.
+                    raise _Decline
                 continue
             if (
                 item is not None
                 and not in_text
                 and _LINK <= (kind or 0) <= _NOTED
-                and (kind in (_MEDIA, _PREFIXED) or body[m.end() : m.end() + 1] in _NAME_GOES_ON)
+                and (kind in (_MEDIA, _PREFIXED) or body[pos : pos + 1] in _NAME_GOES_ON)
             ):
-                # A tag this scan reads otherwise may be an author or date tag too
-                # (atom:author, atom:updated...): each "<" is one match, so look again. No
-                # date or author name starts like <link or <title: only a prefix (link:,
-                # content.x:) can make one of those, so the name must go on.
-                tag = _ENTRY_TAGS.match(body, m.start())
-                if tag is not None:
-                    _entry_tag(item, tag, 1)
-            if kind == _CHILD:
-                _child_markup(body, m.start())
-                if item is not None and body.startswith(_ENCODED, m.start()):
-                    item.encoded += 1
-                # Every match starts with "<": the scan goes on at the next one, found by a
-                # memchr. Past a title, description or content that is most of the body
-                # (their escaped text), which the pattern's own scan reads a byte at a time.
-                pos = body.find(b"<", pos, end)
-                if pos < 0:
-                    break
-            elif kind == _NOTED:
+                _tag_again(item, body, m.start())
+            if kind == _NOTED:
                 if item is not None:
                     _note(item, body, m.start())
             elif kind == _LINK:
@@ -356,16 +379,22 @@ def _note(item: _Item, body: bytes, at: int) -> None:
         item.encoded += 1
 
 
-def _entry_tag(item: _Item, m: re.Match[bytes], date_group: int) -> None:
-    """Keep a date element or author tag (a match of _entry_tag_pattern(date_group))."""
-    if m.lastindex == date_group + 2:
-        item.authors.append(m.group(date_group + 2))
-    elif m.lastindex == date_group + 1:
-        item.dates.append((m.group(date_group), m.group(date_group + 1)))
+def _tag_again(item: _Item, body: bytes, at: int) -> None:
+    """Keep the date element or author tag at `at`, if one starts there.
+
+    A tag _spans reads as another kind may be an author or date tag too (atom:author,
+    atom:updated...): each "<" is one match, so it looks again. No date or author name
+    starts like <link or <title: only a prefix (link:, content.x:) can make one of those,
+    so it looks again only where the name goes on."""
+    m = _ENTRY_TAGS.match(body, at)
+    if m is None:
+        return
+    if m.lastindex == 3:
+        item.authors.append(m.group(3))
+    elif m.lastindex == 2:
+        item.dates.append((m.group(1), m.group(2)))
     else:
-        # CDATA, a comment or an element inside a date element: feedparser reads its text,
-        # which _DATE does not.
-        raise _Decline
+        raise _Decline  # an element inside a date element (see _spans)
 
 
 def _child_markup(body: bytes, at: int) -> None:
@@ -378,8 +407,14 @@ def _child_markup(body: bytes, at: int) -> None:
     after = body.find(b"<", start.end()) + 1
     if after == 0:
         return
-    if not body.startswith((b"/" + start.group(1) + b">", b"![CDATA["), after):
+    if not body.startswith(_CHILD_ENDS[start.group(1)], after):
         raise _Decline
+
+
+# What may follow the first "<" after a start tag of _CHILD_START's names.
+_CHILD_ENDS = {
+    name: (b"/" + name + b">", b"![CDATA[") for name in (*_CHILD_NAMES, b"content:encoded")
+}
 
 
 _MRSS_DECLARATION = (
