@@ -1,8 +1,9 @@
 """The fast path's combined scans find exactly what the single patterns they replace find:
 aggregator.parse.fast_scan looks for unescaped child markup (_CHILD_MARKUP) and for each item's
-dates and author tags (_DATE, _AUTHOR_TAG outside CDATA) inside its item scan (_spans); for
-the markers a body is declined for, and whether it is UTF-8, with one set of patterns
-(_markers); and it reads a body as UTF-8 without decoding it first (utf8_unchecked).
+dates and author tags (_DATE, _AUTHOR_TAG outside CDATA) inside its item scan (_spans), and
+notes what the mappers once searched each item's bytes for; fast_body finds the markers a
+body is declined for, and whether it is UTF-8, with one set of patterns (_markers); and it
+reads a body as UTF-8 without decoding it first (utf8_unchecked).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.parse import fast_body
 from aggregator.parse import fast_scan as fastparse
 from aggregator.parse.charset import to_utf8, utf8_unchecked
+from aggregator.parse.fast_body import _NOT_UTF8
 from aggregator.parse.fast_markup import _Decline
 from aggregator.parse.fast_scan import (
     _AUTHOR_TAG,
     _CHILD_MARKUP,
     _DATE,
-    _NOT_UTF8,
     _span_pattern,
     _spans,
 )
@@ -293,15 +295,15 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _markers_one_by_one(body: bytes) -> frozenset[bytes]:
-    found = {m for m in fastparse._MARKERS if m in body}
-    if re.search(fastparse._C1_PATTERN, body):
-        found.add(fastparse._C1_FOUND)
+    found = {m for m in fast_body._MARKERS if m in body}
+    if re.search(fast_body._C1_PATTERN, body):
+        found.add(fast_body._C1_FOUND)
     if not _is_utf8(body):
         found.add(_NOT_UTF8)
     return frozenset(found)
 
 
-_MARKER_PIECES = [m.decode("latin-1") for m in fastparse._MARKERS] + [
+_MARKER_PIECES = [m.decode("latin-1") for m in fast_body._MARKERS] + [
     "\x85", "\xc2", "&#146;", "&#x92;", "&#128;", "&#160;", "text ", "<", "dcterm", "ource",
 ]  # fmt: skip
 
@@ -310,14 +312,14 @@ _MARKER_PIECES = [m.decode("latin-1") for m in fastparse._MARKERS] + [
 @given(st.lists(st.sampled_from(_MARKER_PIECES), max_size=12))
 def test_markers_are_those_the_body_holds(pieces: list[str]) -> None:
     body = "".join(pieces).encode("utf-8")
-    assert fastparse._markers(body) == _markers_one_by_one(body)
+    assert fast_body._markers(body) == _markers_one_by_one(body)
 
 
 def test_markers_in_fixtures_are_those_the_body_holds() -> None:
     for d in ("feeds", "platforms"):
         for path in (DATA / d).glob("*.xml"):
             body = path.read_bytes()
-            assert fastparse._markers(body) == _markers_one_by_one(body), path.name
+            assert fast_body._markers(body) == _markers_one_by_one(body), path.name
 
 
 # Bytes around UTF-8's edges: leads of each length and their limits, continuations,
@@ -334,22 +336,22 @@ def test_not_utf8_is_what_decoding_refuses() -> None:
     bodies += [bytes(t) for t in itertools.product(_UTF8_EDGES, repeat=4)]
     for tail in bodies:
         for body in (tail, b"a" + tail, "é".encode() + tail):
-            assert (_NOT_UTF8 in fastparse._markers(body)) == (not _is_utf8(body)), body
+            assert (_NOT_UTF8 in fast_body._markers(body)) == (not _is_utf8(body)), body
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=200), st.binary(max_size=3))
 def test_not_utf8_found_anywhere_in_a_long_body(text: str, cut: bytes) -> None:
     body = text.encode("utf-8") * 50 + cut + "é".encode() * 10
-    assert (_NOT_UTF8 in fastparse._markers(body)) == (not _is_utf8(body))
+    assert (_NOT_UTF8 in fast_body._markers(body)) == (not _is_utf8(body))
 
 
 def test_not_utf8_found_past_megabytes() -> None:
     valid = "<p>中文 é ok</p>".encode() * 400_000  # 8 MB
-    assert _NOT_UTF8 not in fastparse._markers(valid)
-    assert _NOT_UTF8 in fastparse._markers(valid + b"\xe4\xb8")
-    assert _NOT_UTF8 in fastparse._markers(valid + b"\xe4\xb8" + valid)  # cut in the middle
-    assert _NOT_UTF8 in fastparse._markers(valid + "\ud800".encode("utf-8", "surrogatepass"))
+    assert _NOT_UTF8 not in fast_body._markers(valid)
+    assert _NOT_UTF8 in fast_body._markers(valid + b"\xe4\xb8")
+    assert _NOT_UTF8 in fast_body._markers(valid + b"\xe4\xb8" + valid)  # cut in the middle
+    assert _NOT_UTF8 in fast_body._markers(valid + "\ud800".encode("utf-8", "surrogatepass"))
 
 
 _CONTENT_TYPES = [

@@ -35,7 +35,7 @@ def _atom_document(
     body: bytes, found: frozenset[bytes], root: Any, entries: list[dict[str, Any]], *, url: str
 ) -> tuple[ParsedFeed, tuple[RawEntry, ...]]:
     """The feed (`root`: the document without its entries) and its entries (`entries`:
-    the extractor's), from the body as UTF-8 and its markers (fast_scan)."""
+    the extractor's), from the body as UTF-8 and its markers (fast_body)."""
     if root.tag != f"{{{_ATOM_NS}}}feed":
         raise _Decline  # Atom 0.3 (and the https namespace variant) stay with feedparser
     spans = _spans(body, atom=True)

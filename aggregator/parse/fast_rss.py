@@ -1,7 +1,8 @@
 """Parse stage, fast path: an RSS 2.0 document mapped to the records the reference
 (feedparser) gives: the channel, each item, and the Atom and Media RSS elements inside
 items, read from the item's bytes. Pure: no network, no clock. It never guesses: whatever
-feedparser would read otherwise raises _Decline. The whole-body scans are fast_scan's.
+feedparser would read otherwise raises _Decline. The whole-body scans are fast_body's and
+fast_scan's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _rss_document(
     body: bytes, found: frozenset[bytes], root: Any, header: bytes, entries: list[dict[str, Any]]
 ) -> tuple[ParsedFeed, tuple[RawEntry, ...]]:
     """The channel (`root`: the document without its items) and its items (`entries`:
-    the extractor's), from the body as UTF-8 and its markers (fast_scan)."""
+    the extractor's), from the body as UTF-8 and its markers (fast_body)."""
     if b"xml:base" in found:
         raise _Decline
     prefixes = _atom_prefixes(header)
