@@ -388,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--naive-feeds", type=int, help="feeds the naive pipeline runs (scaled up)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
-    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale,dates")
+    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale,dates,rounds")
     p.add_argument(
         "--dir",
         type=Path,
@@ -462,142 +462,144 @@ def main(argv: Sequence[str] | None = None) -> int:
             bodies = _corpus_bodies(srv.root, n_feeds, args.seed)
             measure_stages(report, bodies, sample=10 if quick else 25, atom_dir=tmp / "atom-floor")
             del bodies
-            floors_sum = (
-                floor.cold_s
-                + report.floors_parse_s
-                + report.floors_sanitize_s
-                + report.floors_atom_s
-            )
-
-            naive: Measured | None = None
-            naive_scale = n_feeds / naive_feeds
-            if "naive" not in skip:
-                url_file = tmp / "naive-urls.txt"
-                url_file.write_text("\n".join(urls[:naive_feeds]), encoding="utf-8")
-                naive = run_measured(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.floors",
-                        "naive",
-                        str(url_file),
-                        str(tmp / "naive"),
-                    ],
-                    env=env,
+            if "rounds" not in skip:  # the CLI rounds (and the naive pipeline beside them)
+                floors_sum = (
+                    floor.cold_s
+                    + report.floors_parse_s
+                    + report.floors_sanitize_s
+                    + report.floors_atom_s
                 )
-                if naive.returncode != 0:
-                    report.notes.append(f"naive pipeline failed: {naive.stderr[-500:]}")
-                    naive = None
 
-            work = tmp / "aggregator"
-            config = write_config(work, urls, seed=args.seed)
-            command = [sys.executable, "-m", "aggregator", "--config", str(config)]
-
-            def cli(*extra: str) -> Measured:
-                result = run_measured([*command, *extra], env=env, cwd=work, timeout=900)
-                if result.returncode != 0:
-                    raise RuntimeError(
-                        f"{' '.join(extra)}: exit {result.returncode}\n{result.stderr[-2000:]}"
+                naive: Measured | None = None
+                naive_scale = n_feeds / naive_feeds
+                if "naive" not in skip:
+                    url_file = tmp / "naive-urls.txt"
+                    url_file.write_text("\n".join(urls[:naive_feeds]), encoding="utf-8")
+                    naive = run_measured(
+                        [
+                            sys.executable,
+                            "-m",
+                            "bench.floors",
+                            "naive",
+                            str(url_file),
+                            str(tmp / "naive"),
+                        ],
+                        env=env,
                     )
-                return result
+                    if naive.returncode != 0:
+                        report.notes.append(f"naive pipeline failed: {naive.stderr[-500:]}")
+                        naive = None
 
-            cold = cli("run", "--once", "--all")
-            # The floor for writing the output tree: the same files, same sizes, same
-            # folders, created fresh beside the cold round's on the same file system.
-            tree = floors.tree_files(work / "site")  # write_config: output_dir "site"
-            files = floors.create_files(tree, tmp / "files-floor")
-            del tree
-            if naive is not None:
-                naive_wall = naive.wall_s * naive_scale
+                work = tmp / "aggregator"
+                config = write_config(work, urls, seed=args.seed)
+                command = [sys.executable, "-m", "aggregator", "--config", str(config)]
+
+                def cli(*extra: str) -> Measured:
+                    result = run_measured([*command, *extra], env=env, cwd=work, timeout=900)
+                    if result.returncode != 0:
+                        raise RuntimeError(
+                            f"{' '.join(extra)}: exit {result.returncode}\n{result.stderr[-2000:]}"
+                        )
+                    return result
+
+                cold = cli("run", "--once", "--all")
+                # The floor for writing the output tree: the same files, same sizes, same
+                # folders, created fresh beside the cold round's on the same file system.
+                tree = floors.tree_files(work / "site")  # write_config: output_dir "site"
+                files = floors.create_files(tree, tmp / "files-floor")
+                del tree
+                if naive is not None:
+                    naive_wall = naive.wall_s * naive_scale
+                    report.add(
+                        Row(
+                            figure=f"cold `run --once`, {n_feeds} × {n_items}, wall",
+                            ours=f"{cold.wall_s:.1f} s",
+                            baseline=f"naive {naive_wall:.1f} s",
+                            ratio=f"1/{naive_wall / cold.wall_s:.1f} of naive",
+                            target="≤ 1/15 of naive",
+                            met=cold.wall_s * 15 <= naive_wall,
+                            note=(
+                                f"naive pipeline ran {naive_feeds} feeds in {naive.wall_s:.1f} s,"
+                                f" scaled ×{naive_scale:g} (it is sequential); it writes one Atom"
+                                " file per feed, no post files or pages"
+                                if naive_scale != 1
+                                else "the naive pipeline writes one Atom file per feed, no post"
+                                " files or pages"
+                            ),
+                        )
+                    )
+                per_core = floors_sum / cores
                 report.add(
                     Row(
-                        figure=f"cold `run --once`, {n_feeds} × {n_items}, wall",
+                        figure="cold `run --once` vs issue floors",
                         ours=f"{cold.wall_s:.1f} s",
-                        baseline=f"naive {naive_wall:.1f} s",
-                        ratio=f"1/{naive_wall / cold.wall_s:.1f} of naive",
-                        target="≤ 1/15 of naive",
-                        met=cold.wall_s * 15 <= naive_wall,
+                        baseline=f"floors' sum / {cores} cores {per_core:.1f} s",
+                        ratio=_x(cold.wall_s, per_core),
+                        target="≤ 2.5×",
+                        met=cold.wall_s <= 2.5 * per_core,
                         note=(
-                            f"naive pipeline ran {naive_feeds} feeds in {naive.wall_s:.1f} s,"
-                            f" scaled ×{naive_scale:g} (it is sequential); it writes one Atom"
-                            " file per feed, no post files or pages"
-                            if naive_scale != 1
-                            else "the naive pipeline writes one Atom file per feed, no post"
-                            " files or pages"
+                            f"floors as issue 7 defines them: aiohttp {floor.cold_s:.1f}"
+                            f" + lxml parse {report.floors_parse_s:.1f}"
+                            f" + nh3 {report.floors_sanitize_s:.1f}"
+                            f" + lxml Atom {report.floors_atom_s:.1f} s (one Atom file per feed)"
                         ),
                     )
                 )
-            per_core = floors_sum / cores
-            report.add(
-                Row(
-                    figure="cold `run --once` vs issue floors",
-                    ours=f"{cold.wall_s:.1f} s",
-                    baseline=f"floors' sum / {cores} cores {per_core:.1f} s",
-                    ratio=_x(cold.wall_s, per_core),
-                    target="≤ 2.5×",
-                    met=cold.wall_s <= 2.5 * per_core,
-                    note=(
-                        f"floors as issue 7 defines them: aiohttp {floor.cold_s:.1f} + lxml parse"
-                        f" {report.floors_parse_s:.1f} + nh3 {report.floors_sanitize_s:.1f}"
-                        f" + lxml Atom {report.floors_atom_s:.1f} s (one Atom file per feed)"
-                    ),
-                )
-            )
-            with_files = (floors_sum + files.seconds) / cores
-            report.add(
-                Row(
-                    figure="cold `run --once` vs issue floors + file creation",
-                    ours=f"{cold.wall_s:.1f} s",
-                    baseline=f"(floors' sum + files) / {cores} cores {with_files:.1f} s",
-                    ratio=_x(cold.wall_s, with_files),
-                    note=(
-                        f"file creation: the cold round's output tree ({files.files:,} files,"
-                        f" {files.bytes / _MB:,.0f} MB, {files.directories:,} folders) made"
-                        f" fresh beside it: {files.seconds:.1f} s, {files.us_per_file:.0f}"
-                        " µs/file (temp name, write, rename; one thread, no fsync)"
-                    ),
-                )
-            )
-            if naive is not None:
+                with_files = (floors_sum + files.seconds) / cores
                 report.add(
                     Row(
-                        figure="cold `run --once`, peak RSS",
-                        ours=_rss(cold),
-                        baseline=f"naive {_rss(naive)}",
-                        ratio=_x(cold.max_rss_bytes, naive.max_rss_bytes),
-                        target="≤ 1×",
-                        met=cold.max_rss_bytes <= naive.max_rss_bytes,
+                        figure="cold `run --once` vs issue floors + file creation",
+                        ours=f"{cold.wall_s:.1f} s",
+                        baseline=f"(floors' sum + files) / {cores} cores {with_files:.1f} s",
+                        ratio=_x(cold.wall_s, with_files),
                         note=(
-                            "peak of the summed VmRSS of the command's whole process tree,"
-                            f" sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms (cold: main,"
-                            " forkserver and workers); main: the kernel's ru_maxrss of the"
-                            " main process, from a small launcher; both pipelines alike"
+                            f"file creation: the cold round's output tree ({files.files:,} files,"
+                            f" {files.bytes / _MB:,.0f} MB, {files.directories:,} folders) made"
+                            f" fresh beside it: {files.seconds:.1f} s, {files.us_per_file:.0f}"
+                            " µs/file (temp name, write, rename; one thread, no fsync)"
                         ),
                     )
                 )
-            report.breakdown += _cold_breakdown(report.shares, cold, files, cores)
+                if naive is not None:
+                    report.add(
+                        Row(
+                            figure="cold `run --once`, peak RSS",
+                            ours=_rss(cold),
+                            baseline=f"naive {_rss(naive)}",
+                            ratio=_x(cold.max_rss_bytes, naive.max_rss_bytes),
+                            target="≤ 1×",
+                            met=cold.max_rss_bytes <= naive.max_rss_bytes,
+                            note=(
+                                "peak of the summed VmRSS of the command's whole process tree,"
+                                f" sampled every {SAMPLE_INTERVAL_S * 1000:.0f} ms (cold: main,"
+                                " forkserver and workers); main: the kernel's ru_maxrss of the"
+                                " main process, from a small launcher; both pipelines alike"
+                            ),
+                        )
+                    )
+                report.breakdown += _cold_breakdown(report.shares, cold, files, cores)
 
-            warm = cli("run", "--once", "--all")
-            report.add(
-                Row(
-                    figure="warm `run --once` (all 304), requests/s",
-                    ours=(f"{n_feeds / warm.wall_s:,.0f} ({warm.wall_s:.2f} s, {_rss(warm)})"),
-                    baseline=f"aiohttp {n_feeds / floor.warm_s:,.0f}",
-                    ratio=f"{floor.warm_s / warm.wall_s:.2f}× aiohttp's rate",
-                    note="whole CLI process: start-up, config, store, no publish",
+                warm = cli("run", "--once", "--all")
+                report.add(
+                    Row(
+                        figure="warm `run --once` (all 304), requests/s",
+                        ours=(f"{n_feeds / warm.wall_s:,.0f} ({warm.wall_s:.2f} s, {_rss(warm)})"),
+                        baseline=f"aiohttp {n_feeds / floor.warm_s:,.0f}",
+                        ratio=f"{floor.warm_s / warm.wall_s:.2f}× aiohttp's rate",
+                        note="whole CLI process: start-up, config, store, no publish",
+                    )
                 )
-            )
-            changed = srv.bump(0.1)
-            ten = cli("run", "--once", "--all")
-            report.add(
-                Row(
-                    figure=f"`run --once`, 10% changed ({len(changed)} feeds)",
-                    ours=f"{ten.wall_s:.1f} s, {_rss(ten)}",
-                    baseline=f"cold {cold.wall_s:.1f} s",
-                    ratio=_x(ten.wall_s, cold.wall_s),
-                    note="5 new items in each changed feed",
+                changed = srv.bump(0.1)
+                ten = cli("run", "--once", "--all")
+                report.add(
+                    Row(
+                        figure=f"`run --once`, 10% changed ({len(changed)} feeds)",
+                        ours=f"{ten.wall_s:.1f} s, {_rss(ten)}",
+                        baseline=f"cold {cold.wall_s:.1f} s",
+                        ratio=_x(ten.wall_s, cold.wall_s),
+                        note="5 new items in each changed feed",
+                    )
                 )
-            )
 
         if "publish" not in skip:
             publish_rows(report, tmp / "publish", n_posts, env)
