@@ -5,11 +5,13 @@ says otherwise; the site's zone is applied only when rendering.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
+
+from aggregator.cluster import NodeSettings
 
 __all__ = [
     "UTC",
@@ -78,6 +80,9 @@ class Site:
 class Schedule:
     interval: timedelta = timedelta(minutes=30)  # default per-source check interval
     publish: str | None = None  # cron expression; None: publish after each changed round
+    adaptive: bool = False  # `interval: auto`: each source's from its posting rate
+    min_interval: timedelta = timedelta(minutes=15)  # auto's bounds, for every source
+    max_interval: timedelta = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +122,11 @@ class Source:
     url: str  # as configured
     category: str  # a category slug that exists in Config.categories
     tags: tuple[str, ...]  # resolved: default (category title,)
-    interval: timedelta  # resolved: default Schedule.interval
+    interval: timedelta  # resolved: default Schedule.interval (min_interval when adaptive)
+    # `interval: auto`: the next check follows the source's posting rate, between these.
+    adaptive: bool = False
+    min_interval: timedelta = timedelta(minutes=15)
+    max_interval: timedelta = timedelta(days=1)
     cron: str | None = None  # when given, replaces interval
     timezone: str | None = None  # zone for dates without one; None: the site's
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers
@@ -156,6 +165,29 @@ class WebSub:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class History:
+    """The `history:` section: how long each source's attempts are kept."""
+
+    keep: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """One fetch of one source, as its history keeps it."""
+
+    source: str
+    at: datetime  # when it started
+    outcome: str  # SourceOutcome.status: new, unchanged, not-modified, deferred, error
+    seconds: float  # how long it took, fetch to store
+    http_status: int | None = None
+    bytes: int | None = None  # body bytes received (0 for a 304); None: no response
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    node: str | None = None  # the node that made it (a shared store)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     path: Path  # the config file, absolute
     site: Site
@@ -166,6 +198,8 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     parser: str = "auto"  # "auto": the fast path, feedparser for what it declines; "feedparser"
     websub: WebSub | None = None
+    node: NodeSettings = field(default_factory=NodeSettings)
+    history: History = field(default_factory=History)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -300,6 +334,11 @@ class UpsertResult:
 # -------------------------------------------------------------- source state
 
 
+# What Store.upsert_posts may be given to make the posts it writes of those it is given
+# and the identities stored for them (normalize.reconcile, with its source's settings).
+Reconcile = Callable[[Sequence["Post"], Sequence["StoredIdentity"]], Sequence["Post"]]
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SourceState:
     """What the store remembers about a source between fetches."""
@@ -327,3 +366,7 @@ class SourceState:
     dropped_items: int = 0  # items of the last parsed body past max_items, not stored
     # schedule.schedule_key of the config `next_check` was drawn from; None: not known.
     schedule: str | None = None
+    # What the last parsed body's item dates say (schedule.posting_rate), for `interval:
+    # auto`: the median gap between its newest items, and the newest date.
+    posting_gap: timedelta | None = None
+    newest_item: datetime | None = None

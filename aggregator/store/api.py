@@ -1,22 +1,40 @@
-"""What the rest of aggregator sees of the store: four Protocols, one per kind of consumer,
-and Owner, for whoever opened it.
+"""What the rest of aggregator sees of the store: a Protocol per kind of consumer, and
+Owner, for whoever opened it.
 
 The updater sees SourceStates and PostWriter (UpdateStore: both), the publisher
-PublishReads, status, serve and metrics Metrics; the daemon and the CLI open the Store
-(Owner: its URL and close) and lend it out as each of the others.
-Declares only: no SQL, no implementation (a method's behaviour is documented on the
-Store's method, in sources.py, posts.py and reads.py).
+PublishReads, status, serve and metrics Metrics, a node of a shared store Leases; the
+daemon and the CLI open the Store (Owner: its URL and close) and lend it out as each of
+the others. Declares only: no SQL, no implementation (a method's behaviour is documented
+on the Store's method, in sources.py, posts.py, reads.py and nodes.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from aggregator.types import ListedPost, Post, SourceState, StoredIdentity, UpsertResult
+from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
+from aggregator.types import (
+    Attempt,
+    ListedPost,
+    Post,
+    Reconcile,
+    SourceState,
+    StoredIdentity,
+    UpsertResult,
+)
 
-__all__ = ["Metrics", "Owner", "PostWriter", "PublishReads", "SourceStates", "UpdateStore"]
+__all__ = [
+    "Leases",
+    "Metrics",
+    "Owner",
+    "PostWriter",
+    "PublishReads",
+    "SourceStates",
+    "UpdateStore",
+]
 
 
 @runtime_checkable
@@ -47,8 +65,17 @@ class SourceStates(Protocol):
         """Every saved source state, ordered by name."""
         ...
 
+    def get_states(self, names: Sequence[str]) -> list[SourceState]:
+        """The states saved for `names` (those never saved left out), ordered by name."""
+        ...
+
     def save_state(self, state: SourceState) -> None:
         """Insert or replace the state of `state.name`."""
+        ...
+
+    def reschedule(self, state: SourceState, *, fetched: datetime | None) -> bool:
+        """Write `state`'s next check and schedule if its source's last fetch is still
+        `fetched`; whether it was written."""
         ...
 
     def save_states(self, states: Sequence[SourceState]) -> dict[str, str]:
@@ -67,14 +94,30 @@ class SourceStates(Protocol):
         """Hosts that asked to be left alone past `now`, with the time they gave."""
         ...
 
+    def record_attempts(self, made: Sequence[Attempt]) -> None:
+        """Add `made` to the history."""
+        ...
+
+    def prune_attempts(self, before: datetime, *, limit: int = ...) -> int:
+        """Delete at most `limit` of the oldest attempts made before `before`; how many."""
+        ...
+
 
 @runtime_checkable
 class PostWriter(Protocol):
     """Storing a source's posts, and the reads the updater needs to decide what to store
     (identities for dedupe, raw hashes to skip unchanged entries, articles to fetch)."""
 
-    def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
-        """Insert new posts, update changed ones, skip unchanged ones (by key and hash)."""
+    def upsert_posts(
+        self,
+        new_posts: Sequence[Post],
+        *,
+        now: datetime,
+        reconcile: Reconcile | None = None,
+    ) -> UpsertResult:
+        """Insert new posts, update changed ones, skip unchanged ones (by key and hash);
+        with `reconcile`, those it makes of them and their stored identities, read under
+        the post writers' lock."""
         ...
 
     def identities(
@@ -107,9 +150,81 @@ class UpdateStore(SourceStates, PostWriter, Protocol):
 
 
 @runtime_checkable
+class Leases(Protocol):
+    """What a node of a shared (PostgreSQL) store uses to work beside the others: its row
+    and heartbeat, claims on due sources, saves under a lease, the publish lock."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
+
+    @property
+    def store_seconds(self) -> float:
+        """Seconds this process has spent in the store's transactions."""
+        ...
+
+    def join_node(self, node: NodeRecord, *, forget_before: datetime | None = None) -> int:
+        """Record `node` as running; release the leases a previous life of its id left;
+        forget the nodes last heard of before `forget_before` that hold nothing."""
+        ...
+
+    def node_heartbeat(self, node: NodeRecord, *, until: datetime) -> int:
+        """Record that `node` is alive; extend its leases to `until`; how many it holds."""
+        ...
+
+    def leave_node(self, node: NodeRecord) -> int:
+        """Record that `node` stopped; release its leases; how many were released."""
+        ...
+
+    def claim_sources(
+        self,
+        node: str,
+        candidates: Sequence[Candidate],
+        *,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        per_host: int,
+        every: bool = False,
+    ) -> list[str]:
+        """Lease at most `limit` due, unheld `candidates` to `node`; the names leased."""
+        ...
+
+    def release_sources(self, node: str, names: Sequence[str]) -> None:
+        """Release the leases `node` holds on `names`."""
+        ...
+
+    def save_leased_states(self, states: Sequence[SourceState], *, node: str) -> LeasedSave:
+        """Save the states whose source `node` still holds, releasing each."""
+        ...
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that joined, with the leases each holds now."""
+        ...
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> who holds it until when."""
+        ...
+
+    def publishing(self) -> contextlib.AbstractContextManager[bool]:
+        """Hold the publish lock for a block if no other node does; whether it is held."""
+        ...
+
+
+@runtime_checkable
 class PublishReads(Protocol):
     """What a publish reads (settled posts only), and what it marks: slugs settled,
     revisions published, old posts deleted, the base of its ids kept."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
+
+    def publishing(self) -> contextlib.AbstractContextManager[bool]:
+        """Hold the publish lock for a block if no other node does; whether it is held."""
+        ...
 
     def settle_slugs(self) -> int:
         """Give the posts stored since the last call their slugs for good; how many moved."""
@@ -195,7 +310,13 @@ class PublishReads(Protocol):
 
 @runtime_checkable
 class Metrics(Protocol):
-    """The figures `status`, `serve` (/healthz, /metrics) and metrics read."""
+    """The figures `status`, `serve` (/healthz, /metrics) and metrics read: the sources',
+    and on a shared store the nodes' and their leases."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
 
     def states(self) -> list[SourceState]:
         """Every saved source state, ordered by name."""
@@ -205,6 +326,20 @@ class Metrics(Protocol):
         """Number of stored posts by source name (sources without posts are absent)."""
         ...
 
+    def attempts(
+        self, *, source: str | None = None, since: datetime | None = None, limit: int = ...
+    ) -> list[Attempt]:
+        """The newest `limit` attempts (of `source`, since `since`), oldest first."""
+        ...
+
     def publish_counts(self) -> tuple[int, int]:
         """(posts published at least once, posts new or changed since last published)."""
+        ...
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that joined, with the leases each holds now ([] on SQLite)."""
+        ...
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> who holds it until when ({} on SQLite)."""
         ...

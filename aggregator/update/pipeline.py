@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Sequence, Set
 from dataclasses import replace
 from datetime import datetime
 
@@ -18,7 +19,16 @@ from aggregator.errors import HostDeferred, SourceError, StoreError
 from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
 from aggregator.store.api import UpdateStore
-from aggregator.types import Config, FetchResult, Post, Source, SourceState, UpsertResult
+from aggregator.types import (
+    Attempt,
+    Config,
+    FetchResult,
+    Post,
+    Source,
+    SourceState,
+    StoredIdentity,
+    UpsertResult,
+)
 from aggregator.update import decide
 from aggregator.update.fulltext import FullText, enrich_within
 from aggregator.update.report import SourceOutcome
@@ -57,6 +67,8 @@ class Pipeline:
         state = decide.current_state(source, self.round.stored(source.name))
         if state.disabled:
             return SourceOutcome(name=source.name, status="disabled", error=state.disabled)
+        at, started = self.clock(), time.monotonic()
+        received: int | None = None
         try:
             headers = source.headers
             if source.auth is not None:
@@ -67,19 +79,35 @@ class Pipeline:
                 headers=headers,
                 user_agent=source.user_agent,
             )
-            return await self._fetched(source, state, result, fetcher)
+            received = len(result.content or b"")
+            outcome = await self._fetched(source, state, result, fetcher)
         except HostDeferred as e:
             d = decide.after_deferred(
                 source, state, e, now=self.clock(), settings=self.config.fetch, rng=self.rng
             )
-            return self._carry_out(source, d)
+            outcome = self._carry_out(source, d)
         except SourceError as e:
-            return self._failed(source, state, e)
+            outcome = self._failed(source, state, e)
         except StoreError as e:
             # The database failed, not the source: its fetch still counts (next check
             # recorded with the others), and the round stops.
             self._failed(source, state, SourceError(f"not stored: {e}"))
             raise
+        self.round.record(
+            Attempt(
+                source=source.name,
+                at=at,
+                outcome=outcome.status,
+                seconds=time.monotonic() - started,
+                http_status=outcome.http_status,
+                bytes=received,
+                new=outcome.new,
+                updated=outcome.updated,
+                error=outcome.error,
+                node=self.round.node.id if self.round.node is not None else None,
+            )
+        )
+        return outcome
 
     def _failed(self, source: Source, state: SourceState, error: SourceError) -> SourceOutcome:
         d = decide.after_failure(
@@ -131,7 +159,7 @@ class Pipeline:
             posts: list[Post] = []
             if parsed.posts:
                 posts = await self.round.in_store(self._reconciled, parsed.posts, parsed.keys)
-            upserted = await self._full_text(source, posts, fetcher, now=now)
+            upserted = await self._full_text(source, posts, fetcher, now=now, feed_keys=parsed.keys)
         else:
             # One trip to the store thread: identities, reconcile and upsert.
             upserted = await self.round.in_store(self._reconcile_and_upsert, parsed, now)
@@ -148,6 +176,7 @@ class Pipeline:
             feed_id=parsed.feed_id,
             ttl=parsed.ttl,
             dropped=parsed.dropped,
+            item_dates=parsed.item_dates,
         )
         d = decide.after_body(
             source, state, result, feed, now=now, settings=settings, rng=rng, digest=digest
@@ -221,7 +250,13 @@ class Pipeline:
         return parsed
 
     async def _full_text(
-        self, source: Source, fresh: Sequence[Post], fetcher: Fetcher, *, now: datetime
+        self,
+        source: Source,
+        fresh: Sequence[Post],
+        fetcher: Fetcher,
+        *,
+        now: datetime,
+        feed_keys: Set[str] = frozenset(),
     ) -> UpsertResult:
         """Store `fresh` (reconciled posts of this body) with their articles, and fetch the
         articles earlier rounds left, all in the source's one budget: a post whose page
@@ -241,10 +276,24 @@ class Pipeline:
         text = await enrich_within(
             todo, fetcher, budget=budget, allow_data_images=source.allow_data_images
         )
-        return await self.round.in_store(self._store_full_text, text, now)
+        return await self.round.in_store(self._store_full_text, text, now, keys, feed_keys)
 
-    def _store_full_text(self, text: FullText, now: datetime) -> UpsertResult:
-        upserted = self.store.upsert_posts(text.posts, now=now)
+    def _store_full_text(
+        self, text: FullText, now: datetime, keys: Set[str], feed_keys: Set[str]
+    ) -> UpsertResult:
+        # This body's posts (`keys`) are reconciled again as they are written: another
+        # node may have stored one of their stories while the articles were fetched. Those
+        # waiting from earlier rounds are stored posts already.
+        fresh = [p for p in text.posts if p.key in keys]
+        waiting = [p for p in text.posts if p.key not in keys]
+        written = self.store.upsert_posts(fresh, now=now, reconcile=self._reconciler(feed_keys))
+        later = self.store.upsert_posts(waiting, now=now)
+        upserted = UpsertResult(
+            new=written.new + later.new,
+            updated=written.updated + later.updated,
+            unchanged=written.unchanged + later.unchanged,
+            refused=written.refused + later.refused,
+        )
         late = set(text.late)
         self.store.mark_full_text([p.key for p in text.posts if p.key not in late], pending=False)
         self.store.mark_full_text(text.late, pending=True)
@@ -264,4 +313,20 @@ class Pipeline:
         return reconcile(posts, stored, feed_keys=keys, dedupe=modes)
 
     def _reconcile_and_upsert(self, parsed: JobResult, now: datetime) -> UpsertResult:
-        return self.store.upsert_posts(self._reconciled(parsed.posts, parsed.keys), now=now)
+        # Reconciled against the identities read in the write's own transaction, under the
+        # post writers' lock: another node storing the same story now is seen.
+        return self.store.upsert_posts(
+            parsed.posts, now=now, reconcile=self._reconciler(parsed.keys)
+        )
+
+    def _reconciler(
+        self, feed_keys: Set[str]
+    ) -> Callable[[Sequence[Post], Sequence[StoredIdentity]], list[Post]]:
+        """reconcile() with this body's keys and the categories' dedupe modes, for the
+        store to run on the identities it reads under its lock."""
+        modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
+
+        def reconciled(posts: Sequence[Post], stored: Sequence[StoredIdentity]) -> list[Post]:
+            return reconcile(posts, stored, feed_keys=feed_keys, dedupe=modes)
+
+        return reconciled
