@@ -14,8 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from aggregator.cluster import Lease, NodeRecord
 from aggregator.store.api import Metrics
-from aggregator.types import Config, Lease, NodeRecord, Source, SourceState
+from aggregator.types import Config, Source, SourceState
 
 __all__ = [
     "GONE_AFTER",

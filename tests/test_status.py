@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from aggregator.cluster import Lease, NodeRecord
 from aggregator.config import load_config
 from aggregator.status import (
     Health,
@@ -21,7 +22,7 @@ from aggregator.status import (
     stale_source,
     status_rows,
 )
-from aggregator.types import Config, Lease, NodeRecord, SourceState
+from aggregator.types import Config, SourceState
 
 NOW = datetime(2026, 1, 2, 12, 0, tzinfo=UTC)
 URL = "http://127.0.0.1:9/{}.rss"

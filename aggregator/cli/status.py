@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from aggregator import status
+from aggregator.cluster import Lease
 from aggregator.config import load_config, read_config
 from aggregator.config.sections import Entry
 from aggregator.errors import ConfigError
 from aggregator.store import open_store, store_exists
 from aggregator.store.api import Metrics
-from aggregator.types import UTC, Config, Lease
+from aggregator.types import UTC, Config
 
 if TYPE_CHECKING:
     from rich.console import Console
