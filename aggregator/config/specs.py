@@ -31,6 +31,7 @@ from aggregator.config.checks import (
     Seconds,
     Selector,
     SignedDuration,
+    StatusToken,
     TagAuthority,
     Text,
     TimeZoneName,
@@ -45,6 +46,7 @@ __all__ = [
     "HistorySpec",
     "NodeSpec",
     "ScheduleSpec",
+    "ServeSpec",
     "SiteSpec",
     "SourceListFile",
     "SourceSpec",
@@ -72,6 +74,10 @@ class SiteSpec(_Model):
 
 class WebSubSpec(_Model):
     hub: HttpUrl
+
+
+class ServeSpec(_Model):
+    status_token: StatusToken | None = None
 
 
 class HistorySpec(_Model):
@@ -210,6 +216,7 @@ class ConfigFile(_Model):
     parser: object = None
     node: object = None
     history: object = None
+    serve: object = None
 
 
 class SourceListFile(_Model):
