@@ -250,7 +250,8 @@ class Sitemap:
             self.tag_feed("*", extension),
         ]
 
-    def feed_extension(self, path: str) -> str | None:
+    @classmethod
+    def feed_extension(cls, path: str) -> str | None:
         """The extension of the format whose feed (combined, category, archive or tag) the
         file at `path` is, when it is one: `rss.xml` is RSS's. What `serve` types it by."""
         for extension, name in _COMBINED.items():
@@ -260,7 +261,7 @@ class Sitemap:
         extension = "." + parts[-1].rpartition(".")[2]
         if extension not in _COMBINED:
             return None
-        if len(parts) == 2 and parts[0] in ("category", self.tags_folder):
+        if len(parts) == 2 and parts[0] in ("category", cls.tags_folder):
             return extension
         if len(parts) == 4 and parts[0] == "category" and parts[2] == "archive":
             return extension
