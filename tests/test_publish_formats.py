@@ -137,6 +137,15 @@ def assert_agree(out: Path, atom: str, rss: str, jsonfeed: str) -> int:
 # ----------------------------------------------------------------- publishing
 
 
+def test_every_format_the_config_allows_has_a_feed_format() -> None:
+    from aggregator.publish.feeds import FORMATS
+    from aggregator.types import FEED_FORMATS
+
+    assert tuple(f.name for f in FORMATS) == FEED_FORMATS
+    extensions = [f.extension for f in FORMATS]
+    assert len(set(extensions)) == len(extensions)  # each its own files
+
+
 def test_three_formats_agree_entry_for_entry(tmp_path: Path, store: Store) -> None:
     config = make_config(tmp_path, formats=ALL, tag_feeds=True, archives=True, feed_size=3)
     posts = [make_post(n, tags=("News", "Markets")) for n in range(1, 8)]

@@ -20,7 +20,7 @@ from aggregator.publish.format import FeedFormat, FeedMeta, FeedSite
 from aggregator.publish.jsonfeed import JSON_FEED
 from aggregator.publish.rss import RSS
 from aggregator.publish.sitemap import Sitemap
-from aggregator.types import FEED_FORMATS, Category, Post, Site, SourceState
+from aggregator.types import Category, Post, Site, SourceState
 
 __all__ = ["FORMATS", "FeedFormat", "FeedMeta", "FeedSite", "Feeds", "formats_of"]
 
@@ -31,7 +31,7 @@ FORMATS: tuple[FeedFormat, ...] = (ATOM, RSS, JSON_FEED)  # one for each of FEED
 def formats_of(site: Site) -> tuple[FeedFormat, ...]:
     """The formats `site` publishes, in the order `site.formats` names them."""
     by_name = {f.name: f for f in FORMATS}
-    return tuple(by_name[name] for name in site.formats if name in FEED_FORMATS)
+    return tuple(by_name[name] for name in site.formats)
 
 
 class Feeds:
