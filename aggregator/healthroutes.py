@@ -21,7 +21,8 @@ def status_routes(config: Config, store: Metrics, *, stale_after: timedelta) -> 
     """`/healthz` and Prometheus `/metrics` (text exposition format 0.0.4), read from `store`.
 
     /healthz answers 503 when the store cannot be read or an enabled source is overdue by
-    more than `stale_after` (no daemon is taking due sources), else 200.
+    more than `stale_after` (no daemon is taking due sources), else 200. /metrics gives
+    each source's figures, and on a shared store each recent node's (status.recent_nodes).
     """
 
     def healthz(handler: SiteHandler) -> None:
@@ -36,7 +37,7 @@ def status_routes(config: Config, store: Metrics, *, stale_after: timedelta) -> 
 
     def metrics(handler: SiteHandler) -> None:
         try:
-            text = metrics_text(read_health(config, store))
+            text = metrics_text(read_health(config, store, now=datetime.now(UTC)))
         except StoreError as e:
             _send_text(
                 handler, HTTPStatus.SERVICE_UNAVAILABLE, f"{e}\n", "text/plain; charset=utf-8"

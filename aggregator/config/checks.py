@@ -31,6 +31,7 @@ __all__ = [
     "FeedFormats",
     "Headers",
     "HttpUrl",
+    "Interval",
     "Language",
     "LeaseSeconds",
     "Network",
@@ -79,6 +80,18 @@ def _duration(value: object) -> timedelta:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"bad duration '{value}' (use 90s, 15m, 2h, 1d)")
     return parse_duration(str(value))
+
+
+def _interval(value: object) -> timedelta | str:
+    # A check interval: a duration, or "auto" (from the source's own posting rate).
+    if value == "auto":
+        return "auto"
+    try:
+        return _duration(value)
+    except ValueError as e:
+        raise ValueError(
+            str(e).replace("(use 90s, 15m, 2h, 1d)", "(use 90s, 15m, 2h, 1d, or auto)")
+        ) from None
 
 
 def _seconds(value: object) -> float:
@@ -254,6 +267,7 @@ def _headers(value: object) -> dict[str, str]:
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
+Interval = Annotated[timedelta | str, PlainValidator(_interval)]
 Seconds = Annotated[float, PlainValidator(_seconds)]
 LeaseSeconds = Annotated[float, PlainValidator(_lease)]
 NodeId = Annotated[str, PlainValidator(_node_id)]

@@ -20,6 +20,7 @@ from aggregator.config.specs import (
     CategorySpec,
     ConfigFile,
     FetchSpec,
+    HistorySpec,
     NodeSpec,
     ScheduleSpec,
     SiteSpec,
@@ -51,6 +52,7 @@ _SCHEDULE = TypeAdapter(ScheduleSpec)
 _FETCH = TypeAdapter(FetchSpec)
 _WEBSUB = TypeAdapter(WebSubSpec)
 _NODE = TypeAdapter(NodeSpec)
+_HISTORY = TypeAdapter(HistorySpec)
 _PARSER: TypeAdapter[Literal["auto", "feedparser"]] = TypeAdapter(Literal["auto", "feedparser"])
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
@@ -104,6 +106,7 @@ class Settings:
     websub: WebSubSpec | None = None
     parser: str = "auto"
     node: NodeSpec = field(default_factory=NodeSpec)
+    history: HistorySpec = field(default_factory=HistorySpec)
 
 
 def _refused(
@@ -187,8 +190,10 @@ def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry | R
         problems += found
     parser = section(_PARSER, "parser", "auto")
     node = section(_NODE, "node", NodeSpec())
+    history = section(_HISTORY, "history", HistorySpec())
     settings = Settings(
         node=node or NodeSpec(),
+        history=history or HistorySpec(),
         parser=parser or "auto",
         site=site,
         database=database,
