@@ -7,7 +7,9 @@
   text element (HTML is escaped, never markup); absolute http(s) links; <source url>; and a
   feedparser round-trip that finds every item and reports nothing (`bozo` false).
 - JSON Feed 1.1 by tests/data/schema/jsonfeed-1.1.json (written from the spec) through
-  `jsonschema`, with the `uri` and `date-time` formats checked, ids unique in the feed.
+  `jsonschema`, with the `uri` and `date-time` formats checked, ids unique in the feed; and
+  a round-trip through our own JSON Feed input (aggregator.parse) that reads back every
+  item's id, link, title, dates, author, tags and content as written.
 """
 
 from __future__ import annotations
@@ -186,4 +188,51 @@ def validate_jsonfeed(path: Path) -> dict[str, Any]:
     ids = [item["id"] for item in document["items"]]
     if len(ids) != len(set(ids)):
         raise AssertionError(f"{path}: two items share an id")
+    _jsonfeed_round_trip(path, data, document)
     return dict(document)
+
+
+def _jsonfeed_round_trip(path: Path, data: bytes, document: dict[str, Any]) -> None:
+    """Our own JSON Feed input (the parse stage, served as application/feed+json) reads
+    back every item as written: id, link, title, dates, author, tags and content."""
+    import html
+
+    from aggregator.parse import parse
+
+    url = document.get("feed_url", "https://example.invalid/feed.json")
+    parsed = parse(data, {"content-type": "application/feed+json"}, url=url)
+
+    def same(what: str, read: object, written: object) -> None:
+        if read != written:
+            raise AssertionError(f"{path}: read back, {what} is {read!r}, not {written!r}")
+
+    text = _stripped
+    same("the title", parsed.title, text(document["title"]))
+    same("the home page", parsed.link, document.get("home_page_url"))
+    same("the feed id", parsed.feed_id, document.get("feed_url") or document.get("home_page_url"))
+    same("the ids", [e.guid for e in parsed.entries], [i["id"] for i in document["items"]])
+    for entry, item in zip(parsed.entries, document["items"], strict=True):
+        where = f"item {item['id']}"
+        same(f"{where}: the link", entry.link, item.get("url") or item.get("external_url"))
+        # A title is text; the parse stage hands it on as HTML, escaped once.
+        same(
+            f"{where}: the title", html.unescape(entry.title or "") or None, text(item.get("title"))
+        )
+        for key, read in (("date_published", entry.published), ("date_modified", entry.updated)):
+            if key in item:
+                same(f"{where}: {key}", read, datetime.fromisoformat(item[key]))
+        names = ", ".join(dict.fromkeys(text(a.get("name")) for a in item.get("authors", [])))
+        same(f"{where}: the author", entry.author, names or None)
+        same(
+            f"{where}: the tags",
+            list(entry.categories),
+            [t for t in map(text, item.get("tags", [])) if t],
+        )
+        content = text(item.get("content_html"))
+        if content is not None and not (entry.content or "").startswith(content):
+            raise AssertionError(f"{path}: read back, {where}: the content is not what was written")
+
+
+def _stripped(value: object) -> Any:
+    """A JSON Feed string as a reader takes it: stripped, None when blank."""
+    return value.strip() or None if isinstance(value, str) else None

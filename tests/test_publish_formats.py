@@ -491,6 +491,23 @@ def test_the_json_feed_check_refuses(tmp_path: Path, change: dict[str, Any], fau
         validate_jsonfeed(path)
 
 
+@pytest.mark.parametrize(
+    ("item", "fault"),
+    [
+        pytest.param({"id": " 1"}, "the ids", id="id-with-space"),
+        pytest.param({"image": "https://e.org/i.png"}, "the content", id="image-opens-it"),
+    ],
+)
+def test_the_json_feed_round_trip_refuses_what_reads_back_otherwise(
+    tmp_path: Path, item: dict[str, Any], fault: str
+) -> None:
+    # Valid by the schema, but our JSON Feed input reads these back otherwise.
+    path = tmp_path / "feed.json"
+    path.write_text(json.dumps(JSON_OK | {"items": [JSON_OK["items"][0] | item]}), "utf-8")
+    with pytest.raises(AssertionError, match=f"read back, .*{fault}"):
+        validate_jsonfeed(path)
+
+
 def test_the_json_feed_check_passes_a_good_feed(tmp_path: Path) -> None:
     path = tmp_path / "feed.json"
     path.write_text(json.dumps(JSON_OK | {"_x": {"a": 1}}), encoding="utf-8")
