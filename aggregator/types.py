@@ -178,6 +178,13 @@ class History:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServeSettings:
+    """The `serve:` section: what `aggregator serve` answers beside the site's files."""
+
+    status_token: str | None = None  # /status answers requests bearing it; None: no page
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Attempt:
     """One fetch of one source, as its history keeps it."""
 
@@ -206,6 +213,7 @@ class Config:
     websub: WebSub | None = None
     node: NodeSettings = field(default_factory=NodeSettings)
     history: History = field(default_factory=History)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)

@@ -33,7 +33,7 @@ pytestmark = [
 LEASE = 12  # node.lease: a heartbeat every 4s, silent after 8s without one
 # Seconds the slow feed takes to answer once it turns slow: time for four `status` calls
 # and a server's start on a busy machine.
-SLOW = 45.0
+SLOW = 100.0
 NODES = ("alpha-node", "beta-node")
 FAST = ("a", "b", "c")
 
@@ -51,7 +51,7 @@ def write_node_config(folder: Path, node: str, server: FeedServer, database: str
         sources,
         site=site_section(output_dir=str(folder.parent / "site"), language="en"),
         database=database,
-        fetch=timeouts("2s", "90s", "120s"),
+        fetch=timeouts("2s", "150s", "180s"),
         node={"id": node, "lease": LEASE},
     )
 

@@ -40,6 +40,7 @@ from aggregator.types import (
     FetchSettings,
     History,
     Schedule,
+    ServeSettings,
     Site,
     Source,
     WebSub,
@@ -308,5 +309,6 @@ def _assemble(
         parser=settings.parser,
         node=NodeSettings(id=settings.node.id, lease=settings.node.lease),
         history=History(keep=settings.history.keep),
+        serve=ServeSettings(status_token=settings.serve.status_token),
     )
     return config, problems

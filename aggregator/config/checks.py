@@ -40,6 +40,7 @@ __all__ = [
     "Seconds",
     "Selector",
     "SignedDuration",
+    "StatusToken",
     "TagAuthority",
     "Text",
     "TimeZoneName",
@@ -116,6 +117,12 @@ def _node_id(value: object) -> str:
             f"bad node id '{value}' (1-63 letters, digits and . _ : @ -, starting with a"
             " letter or digit)"
         )
+    return value
+
+
+def _status_token(value: object) -> str:
+    if not isinstance(value, str) or len(value) < 16 or not value.isprintable() or " " in value:
+        raise ValueError("bad status token (16 or more printable characters, no spaces)")
     return value
 
 
@@ -271,6 +278,7 @@ Interval = Annotated[timedelta | str, PlainValidator(_interval)]
 Seconds = Annotated[float, PlainValidator(_seconds)]
 LeaseSeconds = Annotated[float, PlainValidator(_lease)]
 NodeId = Annotated[str, PlainValidator(_node_id)]
+StatusToken = Annotated[str, PlainValidator(_status_token)]
 Cron = Annotated[str, PlainValidator(_cron)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
 HttpUrl = Annotated[str, PlainValidator(_checked_http_url)]

@@ -23,6 +23,7 @@ from aggregator.config.specs import (
     HistorySpec,
     NodeSpec,
     ScheduleSpec,
+    ServeSpec,
     SiteSpec,
     SourceListFile,
     SourceSpec,
@@ -53,6 +54,7 @@ _FETCH = TypeAdapter(FetchSpec)
 _WEBSUB = TypeAdapter(WebSubSpec)
 _NODE = TypeAdapter(NodeSpec)
 _HISTORY = TypeAdapter(HistorySpec)
+_SERVE = TypeAdapter(ServeSpec)
 _PARSER: TypeAdapter[Literal["auto", "feedparser"]] = TypeAdapter(Literal["auto", "feedparser"])
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
@@ -107,6 +109,7 @@ class Settings:
     parser: str = "auto"
     node: NodeSpec = field(default_factory=NodeSpec)
     history: HistorySpec = field(default_factory=HistorySpec)
+    serve: ServeSpec = field(default_factory=ServeSpec)
 
 
 def _refused(
@@ -191,7 +194,9 @@ def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry | R
     parser = section(_PARSER, "parser", "auto")
     node = section(_NODE, "node", NodeSpec())
     history = section(_HISTORY, "history", HistorySpec())
+    serve = section(_SERVE, "serve", ServeSpec())
     settings = Settings(
+        serve=serve or ServeSpec(),
         node=node or NodeSpec(),
         history=history or HistorySpec(),
         parser=parser or "auto",

@@ -32,6 +32,7 @@ from aggregator.config.checks import (
     Seconds,
     Selector,
     SignedDuration,
+    StatusToken,
     TagAuthority,
     Text,
     TimeZoneName,
@@ -46,6 +47,7 @@ __all__ = [
     "HistorySpec",
     "NodeSpec",
     "ScheduleSpec",
+    "ServeSpec",
     "SiteSpec",
     "SourceListFile",
     "SourceSpec",
@@ -74,6 +76,10 @@ class SiteSpec(_Model):
 
 class WebSubSpec(_Model):
     hub: HttpUrl
+
+
+class ServeSpec(_Model):
+    status_token: StatusToken | None = None
 
 
 class HistorySpec(_Model):
@@ -212,6 +218,7 @@ class ConfigFile(_Model):
     parser: object = None
     node: object = None
     history: object = None
+    serve: object = None
 
 
 class SourceListFile(_Model):
