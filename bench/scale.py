@@ -1,0 +1,617 @@
+"""Several nodes on one PostgreSQL (issue 15): sources refreshed per second by N
+`aggregator run` daemons sharing one database, beside one SQLite daemon on the same sources.
+
+    python -m bench.scale [--sources 20000] [--nodes 1,2,4] [--quick] [--dir DIR] [--pg-url URL]
+
+Each configuration gets a database of its own (CREATE DATABASE, dropped after; SQLite: a
+file in its folder) and one config.yaml that its nodes share; the daemons are the real CLI
+in subprocesses. Two rounds each: a cold one (empty store: every source answers a body),
+then one where every source is due again (its next check moved to now) and answers 304,
+but a few that changed. Measures only: the store is polled, never written, except the one
+UPDATE that makes every source due again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if not __package__:  # run as `python bench/scale.py`: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.corpus import (
+    REPO_ROOT,
+    CorpusServer,
+    TreeSampler,
+    cpu_seconds,
+    machine_facts,
+    serve_corpus,
+    write_config,
+)
+from bench.run import Report, Row, add_dir_options, delete_tree, working_dir
+
+_MB = 1024 * 1024
+DEFAULT_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+# The bench's own connections go by this name, so that the activity sampled is the nodes'.
+APP_NAME = "bench-scale"
+# A publish is not what is measured, and one of 20,000 new posts would take the cores from
+# the fetching: the nodes publish once a year (and are killed before a clean stop would).
+NEVER = "0 0 1 1 *"
+ACTIVITY_INTERVAL_S = 0.010
+POLL_INTERVAL_S = 0.2
+
+
+# ------------------------------------------------------------------ database
+
+
+def _engine(url: str) -> Any:
+    import sqlalchemy as sa
+
+    if sa.make_url(url).get_backend_name() == "postgresql":
+        return sa.create_engine(url, connect_args={"application_name": APP_NAME})
+    return sa.create_engine(url)
+
+
+@contextlib.contextmanager
+def new_database(admin_url: str) -> Iterator[str]:
+    """A new PostgreSQL database on the server of `admin_url`: its URL; dropped on leaving
+    (its sessions too)."""
+    import sqlalchemy as sa
+
+    name = f"bench_scale_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        try:
+            yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+def _statements_preloaded(engine: Any) -> bool:
+    """Whether pg_stat_statements is loaded (it counts nothing unless preloaded)."""
+    with engine.connect() as conn:
+        libraries = conn.exec_driver_sql("SHOW shared_preload_libraries").scalar() or ""
+        if "pg_stat_statements" not in libraries:
+            return False
+        conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        conn.commit()
+    return True
+
+
+def _statement_seconds(engine: Any) -> float:
+    """Execution time of every statement run on this database so far (pg_stat_statements)."""
+    with engine.connect() as conn:
+        ms = conn.exec_driver_sql(
+            "SELECT coalesce(sum(total_exec_time), 0) FROM pg_stat_statements"
+            " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ).scalar()
+    return float(ms or 0) / 1000
+
+
+def _fetched_since(engine: Any, since: datetime) -> tuple[int, int]:
+    """(sources fetched at or after `since`, of those the ones whose last attempt failed)."""
+    import sqlalchemy as sa
+
+    from aggregator.store.schema import sources
+
+    query = sa.select(
+        sa.func.count(),
+        sa.func.count().filter(sources.c.failures > 0),
+    ).where(sources.c.last_fetched >= since)
+    try:
+        with engine.connect() as conn:
+            fetched, failed = conn.execute(query).one()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return 0, 0  # no schema yet: the first node is still creating it
+    return int(fetched), int(failed)
+
+
+def _make_due(engine: Any, now: datetime) -> None:
+    """Every source due again now: its next check moved, nothing else touched."""
+    import sqlalchemy as sa
+
+    from aggregator.store.schema import sources
+
+    with engine.begin() as conn:
+        conn.execute(sa.update(sources).values(next_check=now))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeFigures:
+    """What the nodes say of themselves in the `nodes` table (the multi-node schema)."""
+
+    store_seconds: float
+    heartbeat: datetime | None  # the oldest of the live nodes' last heartbeats
+
+
+def _node_figures(engine: Any) -> NodeFigures | None:
+    """The nodes' summed store_seconds, or None where the schema has no `nodes` table."""
+    import sqlalchemy as sa
+
+    try:
+        with engine.connect() as conn:
+            row = conn.exec_driver_sql(
+                "SELECT coalesce(sum(store_seconds), 0), min(heartbeat) FROM nodes"
+                " WHERE stopped IS NULL"
+            ).one()
+    except (sa.exc.OperationalError, sa.exc.ProgrammingError):
+        return None
+    heartbeat = row[1]
+    if isinstance(heartbeat, str):  # SQLite: naive UTC text
+        heartbeat = datetime.fromisoformat(heartbeat)
+    if heartbeat is not None and heartbeat.tzinfo is None:
+        heartbeat = heartbeat.replace(tzinfo=UTC)
+    return NodeFigures(store_seconds=float(row[0]), heartbeat=heartbeat)
+
+
+class Activity(threading.Thread):
+    """Samples pg_stat_activity every ACTIVITY_INTERVAL_S: how many of this database's
+    backends are active (the bench's own left out), summed into active-backend-seconds;
+    and the CPU time of each backend seen, read from /proc (0 where the server is not on
+    this machine)."""
+
+    def __init__(self, engine: Any, interval: float = ACTIVITY_INTERVAL_S) -> None:
+        super().__init__(name="pg-activity", daemon=True)
+        self._engine = engine
+        self._interval = interval
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self.active_s = 0.0
+        self.samples = 0
+        self.backends: set[int] = set()
+        self.cpu: dict[int, float] = {}
+
+    def run(self) -> None:
+        query = (
+            "SELECT pid, state = 'active' FROM pg_stat_activity"
+            " WHERE datname = current_database() AND backend_type = 'client backend'"
+            f" AND application_name <> '{APP_NAME}'"
+        )
+        # Autocommit: inside a transaction pg_stat_activity would be read once and kept.
+        with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            last = time.perf_counter()
+            n = 0
+            while not self._done.wait(self._interval):
+                rows = conn.exec_driver_sql(query).all()
+                now = time.perf_counter()
+                with self._lock:
+                    # Each active backend counts for the time since the previous sample.
+                    self.active_s += sum(1 for _, active in rows if active) * (now - last)
+                    self.samples += 1
+                    self.backends.update(pid for pid, _ in rows)
+                last = now
+                n += 1
+                if n % 50 == 0:
+                    self.sample_cpu()
+
+    def sample_cpu(self) -> dict[int, float]:
+        """Read each backend's CPU time now; a copy of the figures by pid."""
+        with self._lock:
+            for pid in self.backends:
+                self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid))
+            return dict(self.cpu)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+# --------------------------------------------------------------------- nodes
+
+
+@dataclass(kw_only=True)
+class Mark:
+    """The counters at one moment: the round's figures are differences of two marks."""
+
+    at: float
+    nodes_cpu: dict[int, float]
+    backends_cpu: dict[int, float]
+    server_cpu: float
+    bench_cpu: float
+    active_s: float
+    store_s: float | None
+    statements_s: float | None
+
+
+def _cpu_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(v - before.get(pid, 0.0) for pid, v in after.items())
+
+
+@dataclass(kw_only=True)
+class RoundFigures:
+    name: str
+    sources: int
+    wall_s: float
+    first_s: float | None  # until the first source was fetched (start-up, for a cold round)
+    failed: int
+    nodes_cpu_s: float
+    backends_cpu_s: float
+    server_cpu_s: float
+    bench_cpu_s: float
+    active_s: float | None
+    store_s: float | None
+    statements_s: float | None
+
+    @property
+    def rate(self) -> float:
+        return self.sources / self.wall_s
+
+
+@dataclass(kw_only=True)
+class Configuration:
+    label: str
+    database: str
+    nodes: int
+    rounds: list[RoundFigures] = field(default_factory=list)
+    peak_rss: int = 0
+    processes: int = 0
+    error: str = ""
+
+
+class Nodes:
+    """N `aggregator run` daemons on one config, their process trees sampled."""
+
+    def __init__(self, config: Path, n: int, work: Path, env: dict[str, str]) -> None:
+        self.logs = [work / f"node-{k + 1}.log" for k in range(n)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        command = [sys.executable, "-m", "aggregator", "--config", str(config), "run"]
+        for log in self.logs:
+            with open(log, "wb") as err:
+                self.procs.append(
+                    subprocess.Popen(
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=subprocess.DEVNULL,
+                        stderr=err,
+                        cwd=work,
+                        env=env,
+                        start_new_session=True,  # a group of its own: its parse workers go with it
+                    )
+                )
+        self.sampler = TreeSampler([p.pid for p in self.procs], 0.025, include_roots=True)
+        self.sampler.start()
+
+    def exited(self) -> str | None:
+        """Why a node is gone (its exit status and last log line), or None while all run."""
+        for k, proc in enumerate(self.procs):
+            code = proc.poll()
+            if code is not None:
+                lines = self.logs[k].read_text(encoding="utf-8", errors="replace").splitlines()
+                last = lines[-1] if lines else "(no output)"
+                return f"node {k + 1} exited {code}: {last[-300:]}"
+        return None
+
+    def kill(self) -> None:
+        """SIGKILL every node's group. A clean stop would publish what the rounds stored
+        (40,000 files at 20,000 sources), which is not measured; the store is thrown away."""
+        self.sampler.stop()
+        for proc in self.procs:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        for proc in self.procs:
+            proc.wait()
+
+
+def _mark(
+    nodes: Nodes, activity: Activity | None, server: CorpusServer, engine: Any, statements: bool
+) -> Mark:
+    figures = _node_figures(engine)
+    return Mark(
+        at=time.perf_counter(),
+        nodes_cpu=nodes.sampler.sample(),
+        backends_cpu=activity.sample_cpu() if activity else {},
+        server_cpu=cpu_seconds(server.pid),
+        bench_cpu=time.process_time(),
+        active_s=activity.active_s if activity else 0.0,
+        store_s=figures.store_seconds if figures else None,
+        statements_s=_statement_seconds(engine) if statements else None,
+    )
+
+
+def _await_round(
+    name: str,
+    engine: Any,
+    n: int,
+    since: datetime,
+    before: Mark,
+    nodes: Nodes,
+    activity: Activity | None,
+    server: CorpusServer,
+    statements: bool,
+    timeout: float,
+) -> RoundFigures:
+    """Poll the store until all `n` sources were fetched at or after `since`.
+
+    Raises:
+        RuntimeError: a node exited, or the round took longer than `timeout`.
+    """
+    first: float | None = None
+    while True:
+        fetched, failed = _fetched_since(engine, since)
+        now = time.perf_counter()
+        if fetched and first is None:
+            first = now - before.at
+        if fetched >= n:
+            break
+        if (why := nodes.exited()) is not None:
+            raise RuntimeError(f"{name} round: {why}")
+        if now - before.at > timeout:
+            raise RuntimeError(f"{name} round: {fetched} of {n} sources after {timeout:.0f} s")
+        time.sleep(POLL_INTERVAL_S)
+    wall = now - before.at
+    # store_seconds is written with each heartbeat: wait for one after the round's end.
+    figures = _node_figures(engine)
+    ended = datetime.now(UTC)
+    deadline = time.perf_counter() + 15
+    while figures is not None and time.perf_counter() < deadline:
+        if figures.heartbeat is not None and figures.heartbeat >= ended:
+            break
+        time.sleep(0.25)
+        figures = _node_figures(engine)
+    after = _mark(nodes, activity, server, engine, statements)
+    return RoundFigures(
+        name=name,
+        sources=n,
+        wall_s=wall,
+        first_s=first,
+        failed=failed,
+        nodes_cpu_s=_cpu_delta(before.nodes_cpu, after.nodes_cpu),
+        backends_cpu_s=_cpu_delta(before.backends_cpu, after.backends_cpu),
+        server_cpu_s=after.server_cpu - before.server_cpu,
+        bench_cpu_s=after.bench_cpu - before.bench_cpu,
+        active_s=after.active_s - before.active_s if activity else None,
+        store_s=(
+            after.store_s - before.store_s
+            if after.store_s is not None and before.store_s is not None
+            else after.store_s
+        ),
+        statements_s=(
+            after.statements_s - before.statements_s
+            if after.statements_s is not None and before.statements_s is not None
+            else None
+        ),
+    )
+
+
+def run_configuration(
+    conf: Configuration,
+    server: CorpusServer,
+    work: Path,
+    *,
+    seed: int,
+    changed: float,
+    env: dict[str, str],
+) -> None:
+    """Start `conf.nodes` daemons on `conf.database`, time the cold round and the due-again
+    round; the figures (or what went wrong) go into `conf`."""
+    urls = server.feed_urls
+    n = len(urls)
+    config = write_config(
+        work, urls, seed=seed, database=conf.database, sections={"schedule": {"publish": NEVER}}
+    )
+    engine = _engine(conf.database)
+    postgres = engine.dialect.name == "postgresql"
+    statements = postgres and _statements_preloaded(engine)
+    activity = Activity(engine) if postgres else None
+    timeout = 120 + n * 0.03
+    nodes: Nodes | None = None
+    try:
+        if activity is not None:
+            activity.start()
+        since = datetime.now(UTC)
+        before = _mark_empty(activity, server)
+        nodes = Nodes(config, conf.nodes, work, env)
+        cold = _await_round(
+            "cold", engine, n, since, before, nodes, activity, server, statements, timeout
+        )
+        conf.rounds.append(cold)
+        server.bump(changed)
+        before = _mark(nodes, activity, server, engine, statements)
+        since = datetime.now(UTC)
+        _make_due(engine, since)
+        conf.rounds.append(
+            _await_round(
+                "due-again", engine, n, since, before, nodes, activity, server, statements, timeout
+            )
+        )
+    except RuntimeError as e:
+        conf.error = str(e)
+    finally:
+        if nodes is not None:
+            nodes.kill()
+            conf.peak_rss = nodes.sampler.peak
+            conf.processes = nodes.sampler.processes
+        if activity is not None:
+            activity.stop()
+        engine.dispose()
+
+
+def _mark_empty(activity: Activity | None, server: CorpusServer) -> Mark:
+    """The counters before any node starts: nothing of theirs yet."""
+    return Mark(
+        at=time.perf_counter(),
+        nodes_cpu={},
+        backends_cpu=activity.sample_cpu() if activity else {},
+        server_cpu=cpu_seconds(server.pid),
+        bench_cpu=time.process_time(),
+        active_s=activity.active_s if activity else 0.0,
+        store_s=0.0,
+        statements_s=0.0,
+    )
+
+
+# --------------------------------------------------------------------- report
+
+
+def _share(seconds: float | None, wall: float, nodes: int) -> str:
+    if seconds is None:
+        return "n/a"
+    return f"{seconds:.1f} s ({seconds / (wall * nodes):.0%} of wall × nodes)"
+
+
+def where_the_time_goes(conf: Configuration, r: RoundFigures, cores: int) -> str:
+    """One line: the database's share of the round, and whose CPU the cores spent."""
+    budget = r.wall_s * cores
+    db = [f"store_seconds {_share(r.store_s, r.wall_s, conf.nodes)}"]
+    if r.active_s is not None:
+        db.append(f"active backends {_share(r.active_s, r.wall_s, conf.nodes)}")
+    if r.statements_s is not None:
+        db.append(f"pg_stat_statements {_share(r.statements_s, r.wall_s, conf.nodes)}")
+    cpu = [f"nodes {r.nodes_cpu_s:.1f}"]
+    if r.active_s is not None:
+        cpu.append(f"postgres backends {r.backends_cpu_s:.1f}")
+    cpu += [f"feed server {r.server_cpu_s:.1f}", f"this benchmark {r.bench_cpu_s:.1f}"]
+    used = r.nodes_cpu_s + r.backends_cpu_s + r.server_cpu_s + r.bench_cpu_s
+    start = f", first fetch after {r.first_s:.1f} s" if r.first_s is not None else ""
+    failed = f", {r.failed} failed" if r.failed else ""
+    return (
+        f"- {conf.label}, {r.name} round: {r.wall_s:.1f} s{start}{failed}; database:"
+        f" {', '.join(db)}; CPU s: {', '.join(cpu)} = {used:.1f} of {budget:.1f}"
+        f" core-seconds (wall × {cores} cores)"
+    )
+
+
+def render(configurations: Sequence[Configuration], cores: int) -> str:
+    report = Report()
+    baseline = configurations[0]
+    for conf in configurations[1:]:
+        for k, r in enumerate(conf.rounds):
+            base = baseline.rounds[k] if k < len(baseline.rounds) else None
+            report.rows.append(
+                Row(
+                    figure=f"{r.name} round, sources/s, {conf.label}",
+                    ours=f"{r.rate:,.0f}/s ({r.wall_s:.1f} s)",
+                    baseline=(
+                        f"{baseline.label} {base.rate:,.0f}/s ({base.wall_s:.1f} s)"
+                        if base
+                        else "n/a"
+                    ),
+                    ratio=f"{r.rate / base.rate:.2f}×" if base else "",
+                )
+            )
+        if conf.peak_rss and not conf.error:
+            report.rows.append(
+                Row(
+                    figure=f"peak RSS, {conf.label}",
+                    ours=f"{conf.peak_rss / _MB:,.0f} MB in {conf.processes} processes",
+                    baseline=(
+                        f"{baseline.label} {baseline.peak_rss / _MB:,.0f} MB"
+                        f" in {baseline.processes} processes"
+                    ),
+                    ratio=f"{conf.peak_rss / baseline.peak_rss:.2f}×" if baseline.peak_rss else "",
+                )
+            )
+    lines = ["", "Where the time goes (each round from its start to its last source fetched):"]
+    for conf in configurations:
+        lines += [where_the_time_goes(conf, r, cores) for r in conf.rounds]
+    errors = [f"- {c.label}: FAILED: {c.error}" for c in configurations if c.error]
+    report.notes += lines + (["", *errors] if errors else [])
+    return report.render()
+
+
+# ----------------------------------------------------------------------- main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.scale", description=__doc__)
+    p.add_argument("--sources", type=int, help="loopback sources (default 20,000; --quick 2,000)")
+    p.add_argument("--nodes", default="1,2,4", help="comma-separated node counts on PostgreSQL")
+    p.add_argument("--quick", action="store_true", help="2,000 sources")
+    p.add_argument("--hosts", type=int, default=200, help="loopback hosts the sources spread over")
+    p.add_argument("--changed", type=float, default=0.02, help="share changed for the 2nd round")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--pg-url",
+        default=os.environ.get("AGGREGATOR_TEST_POSTGRES_URL", DEFAULT_PG_URL),
+        help="a PostgreSQL server where databases may be created (default:"
+        " $AGGREGATOR_TEST_POSTGRES_URL or %(default)s)",
+    )
+    add_dir_options(p)
+    args = p.parse_args(argv)
+    n = args.sources or (2000 if args.quick else 20_000)
+    try:
+        counts = [int(x) for x in args.nodes.split(",")]
+    except ValueError:
+        p.error(f"--nodes {args.nodes}: not a comma-separated list of numbers")
+    if n < 1 or any(c < 1 for c in counts) or args.hosts < 1:
+        p.error("--sources, --nodes and --hosts take positive numbers")
+    hosts = min(args.hosts, n)
+    cores = len(os.sched_getaffinity(0))
+    began = time.perf_counter()
+    print("machine")
+    for key, value in machine_facts().items():
+        print(f"  {key:<10} {value}")
+    load = os.getloadavg()
+    print(f"  load avg   {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} at start", flush=True)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    tmp = working_dir(p, args.dir)
+    print(f"  work dir   {tmp}", flush=True)
+    configurations = [Configuration(label="SQLite, 1 node", database="", nodes=1)]
+    configurations += [
+        Configuration(label=f"PostgreSQL, {c} node{'s' if c > 1 else ''}", database="", nodes=c)
+        for c in counts
+    ]
+    try:
+        with serve_corpus(n, 1, seed=args.seed, root=tmp / "corpus", hosts=hosts) as server:
+            print(
+                f"corpus     {n:,} feeds × 1 item, {server.total_bytes / _MB:.0f} MB, on {hosts}"
+                f" loopback hosts ({server.feed_urls[0]} …); {args.changed:.0%} change"
+                " before the due-again round\n",
+                flush=True,
+            )
+            for k, conf in enumerate(configurations):
+                work = tmp / f"config-{k}"
+                print(f"{conf.label} ...", flush=True)
+                with contextlib.ExitStack() as stack:
+                    if k == 0:
+                        conf.database = f"sqlite:///{work / 'aggregator.db'}"
+                    else:
+                        try:
+                            conf.database = stack.enter_context(new_database(args.pg_url))
+                        except Exception as e:  # the server is not there: say so in a line
+                            conf.error = f"cannot create a database at {args.pg_url}: {e}"
+                            print(f"  {conf.error}", flush=True)
+                            continue
+                    run_configuration(
+                        conf, server, work, seed=args.seed, changed=args.changed, env=env
+                    )
+                for r in conf.rounds:
+                    print(f"  {r.name}: {r.rate:,.0f} sources/s ({r.wall_s:.1f} s)", flush=True)
+                if conf.error:
+                    print(f"  FAILED: {conf.error}", flush=True)
+        print()
+        print(render(configurations, cores))
+        load = os.getloadavg()
+        print(
+            f"\nTotal {time.perf_counter() - began:.0f} s; load average at the end"
+            f" {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {cores} cores.",
+            flush=True,
+        )
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            delete_tree(tmp)
+    return 1 if any(c.error for c in configurations) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
