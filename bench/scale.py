@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +52,8 @@ APP_NAME = "bench-scale"
 NEVER = "0 0 1 1 *"
 ACTIVITY_INTERVAL_S = 0.010
 POLL_INTERVAL_S = 0.2
+HEARTBEAT_WAIT_S = 30.0
+TOP_STATEMENTS = 5  # the statements with the most active-backend-seconds, under each round
 
 
 # ------------------------------------------------------------------ database
@@ -142,30 +145,40 @@ class NodeFigures:
 
 
 def _node_figures(engine: Any) -> NodeFigures | None:
-    """The nodes' summed store_seconds, or None where the schema has no `nodes` table."""
+    """The nodes' summed store_seconds, or None where no node has a row (SQLite, or a
+    schema before the `nodes` table)."""
     import sqlalchemy as sa
 
+    from aggregator.store.schema import nodes
+
+    query = sa.select(sa.func.sum(nodes.c.store_seconds), sa.func.min(nodes.c.heartbeat))
     try:
         with engine.connect() as conn:
-            row = conn.exec_driver_sql(
-                "SELECT coalesce(sum(store_seconds), 0), min(heartbeat) FROM nodes"
-                " WHERE stopped IS NULL"
-            ).one()
+            seconds, heartbeat = conn.execute(query.where(nodes.c.stopped.is_(None))).one()
     except (sa.exc.OperationalError, sa.exc.ProgrammingError):
         return None
-    heartbeat = row[1]
-    if isinstance(heartbeat, str):  # SQLite: naive UTC text
-        heartbeat = datetime.fromisoformat(heartbeat)
-    if heartbeat is not None and heartbeat.tzinfo is None:
-        heartbeat = heartbeat.replace(tzinfo=UTC)
-    return NodeFigures(store_seconds=float(row[0]), heartbeat=heartbeat)
+    if seconds is None:
+        return None
+    return NodeFigures(store_seconds=float(seconds), heartbeat=heartbeat)
+
+
+def statement_shape(query: str) -> str:
+    """A statement as pg_stat_activity shows it, with its parameters and literals folded
+    (`$1, $2, …` and `'…'` become `?`), on one line, cut to 100 characters."""
+    shape = _LITERAL.sub("?", _PARAMS.sub("?", query))
+    shape = " ".join("".join(c if c.isprintable() else " " for c in shape).split())
+    return shape[:100]
+
+
+_PARAMS = re.compile(r"\$\d+(?:\s*(?:,|::\w+)\s*\$?\d*)*")
+_LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
 class Activity(threading.Thread):
     """Samples pg_stat_activity every ACTIVITY_INTERVAL_S: how many of this database's
-    backends are active (the bench's own left out), summed into active-backend-seconds;
-    and the CPU time of each backend seen, read from /proc (0 where the server is not on
-    this machine)."""
+    backends are active (the bench's own left out), summed into active-backend-seconds,
+    also by statement (`by_statement`, see statement_shape); and the CPU time of each
+    backend seen, read from /proc (0 where the server is not on this machine)."""
 
     def __init__(self, engine: Any, interval: float = ACTIVITY_INTERVAL_S) -> None:
         super().__init__(name="pg-activity", daemon=True)
@@ -174,13 +187,15 @@ class Activity(threading.Thread):
         self._done = threading.Event()
         self._lock = threading.Lock()
         self.active_s = 0.0
+        self.by_statement: dict[str, float] = {}
         self.samples = 0
         self.backends: set[int] = set()
         self.cpu: dict[int, float] = {}
 
     def run(self) -> None:
         query = (
-            "SELECT pid, state = 'active' FROM pg_stat_activity"
+            "SELECT pid, state = 'active', CASE WHEN state = 'active' THEN left(query, 300)"
+            " END FROM pg_stat_activity"
             " WHERE datname = current_database() AND backend_type = 'client backend'"
             f" AND application_name <> '{APP_NAME}'"
         )
@@ -193,13 +208,24 @@ class Activity(threading.Thread):
                 now = time.perf_counter()
                 with self._lock:
                     # Each active backend counts for the time since the previous sample.
-                    self.active_s += sum(1 for _, active in rows if active) * (now - last)
+                    for _, active, text in rows:
+                        if active:
+                            self.active_s += now - last
+                            shape = statement_shape(text or "")
+                            self.by_statement[shape] = self.by_statement.get(shape, 0.0) + (
+                                now - last
+                            )
                     self.samples += 1
-                    self.backends.update(pid for pid, _ in rows)
+                    self.backends.update(pid for pid, _, _ in rows)
                 last = now
                 n += 1
                 if n % 50 == 0:
                     self.sample_cpu()
+
+    def by_statement_now(self) -> dict[str, float]:
+        """A copy of the active seconds by statement so far."""
+        with self._lock:
+            return dict(self.by_statement)
 
     def sample_cpu(self) -> dict[int, float]:
         """Read each backend's CPU time now; a copy of the figures by pid."""
@@ -226,6 +252,7 @@ class Mark:
     server_cpu: float
     bench_cpu: float
     active_s: float
+    by_statement: dict[str, float]
     store_s: float | None
     statements_s: float | None
 
@@ -242,10 +269,12 @@ class RoundFigures:
     first_s: float | None  # until the first source was fetched (start-up, for a cold round)
     failed: int
     nodes_cpu_s: float
+    mains_cpu_s: float  # of which the nodes' main processes (the rest: their parse workers)
     backends_cpu_s: float
     server_cpu_s: float
     bench_cpu_s: float
     active_s: float | None
+    by_statement: dict[str, float]
     store_s: float | None
     statements_s: float | None
 
@@ -320,6 +349,7 @@ def _mark(
         server_cpu=cpu_seconds(server.pid),
         bench_cpu=time.process_time(),
         active_s=activity.active_s if activity else 0.0,
+        by_statement=activity.by_statement_now() if activity else {},
         store_s=figures.store_seconds if figures else None,
         statements_s=_statement_seconds(engine) if statements else None,
     )
@@ -356,10 +386,11 @@ def _await_round(
             raise RuntimeError(f"{name} round: {fetched} of {n} sources after {timeout:.0f} s")
         time.sleep(POLL_INTERVAL_S)
     wall = now - before.at
-    # store_seconds is written with each heartbeat: wait for one after the round's end.
+    # store_seconds is written with each heartbeat: wait for one after the round's end
+    # (a node beats three times a lease, every 20 s by default).
     figures = _node_figures(engine)
     ended = datetime.now(UTC)
-    deadline = time.perf_counter() + 15
+    deadline = time.perf_counter() + HEARTBEAT_WAIT_S
     while figures is not None and time.perf_counter() < deadline:
         if figures.heartbeat is not None and figures.heartbeat >= ended:
             break
@@ -373,10 +404,17 @@ def _await_round(
         first_s=first,
         failed=failed,
         nodes_cpu_s=_cpu_delta(before.nodes_cpu, after.nodes_cpu),
+        mains_cpu_s=_cpu_delta(
+            before.nodes_cpu,
+            {p.pid: after.nodes_cpu.get(p.pid, 0.0) for p in nodes.procs},
+        ),
         backends_cpu_s=_cpu_delta(before.backends_cpu, after.backends_cpu),
         server_cpu_s=after.server_cpu - before.server_cpu,
         bench_cpu_s=after.bench_cpu - before.bench_cpu,
         active_s=after.active_s - before.active_s if activity else None,
+        by_statement={
+            k: v - before.by_statement.get(k, 0.0) for k, v in after.by_statement.items()
+        },
         store_s=(
             after.store_s - before.store_s
             if after.store_s is not None and before.store_s is not None
@@ -452,6 +490,7 @@ def _mark_empty(activity: Activity | None, server: CorpusServer) -> Mark:
         server_cpu=cpu_seconds(server.pid),
         bench_cpu=time.process_time(),
         active_s=activity.active_s if activity else 0.0,
+        by_statement=activity.by_statement_now() if activity else {},
         store_s=0.0,
         statements_s=0.0,
     )
@@ -474,17 +513,22 @@ def where_the_time_goes(conf: Configuration, r: RoundFigures, cores: int) -> str
         db.append(f"active backends {_share(r.active_s, r.wall_s, conf.nodes)}")
     if r.statements_s is not None:
         db.append(f"pg_stat_statements {_share(r.statements_s, r.wall_s, conf.nodes)}")
-    cpu = [f"nodes {r.nodes_cpu_s:.1f}"]
+    cpu = [f"nodes {r.nodes_cpu_s:.1f} (main processes {r.mains_cpu_s:.1f})"]
     if r.active_s is not None:
         cpu.append(f"postgres backends {r.backends_cpu_s:.1f}")
     cpu += [f"feed server {r.server_cpu_s:.1f}", f"this benchmark {r.bench_cpu_s:.1f}"]
     used = r.nodes_cpu_s + r.backends_cpu_s + r.server_cpu_s + r.bench_cpu_s
     start = f", first fetch after {r.first_s:.1f} s" if r.first_s is not None else ""
     failed = f", {r.failed} failed" if r.failed else ""
-    return (
+    line = (
         f"- {conf.label}, {r.name} round: {r.wall_s:.1f} s{start}{failed}; database:"
         f" {', '.join(db)}; CPU s: {', '.join(cpu)} = {used:.1f} of {budget:.1f}"
         f" core-seconds (wall × {cores} cores)"
+    )
+    top = sorted(r.by_statement.items(), key=lambda kv: -kv[1])[:TOP_STATEMENTS]
+    return "\n".join(
+        [line]
+        + [f"    {seconds:6.1f} s active  {shape}" for shape, seconds in top if seconds >= 0.05]
     )
 
 
