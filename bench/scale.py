@@ -291,6 +291,7 @@ class Configuration:
     rounds: list[RoundFigures] = field(default_factory=list)
     peak_rss: int = 0
     processes: int = 0
+    load: float = 0.0  # the 1-minute load average when it started (other work on the cores)
     error: str = ""
 
 
@@ -436,6 +437,7 @@ def run_configuration(
     seed: int,
     changed: float,
     env: dict[str, str],
+    timeout: float,
 ) -> None:
     """Start `conf.nodes` daemons on `conf.database`, time the cold round and the due-again
     round; the figures (or what went wrong) go into `conf`."""
@@ -448,7 +450,6 @@ def run_configuration(
     postgres = engine.dialect.name == "postgresql"
     statements = postgres and _statements_preloaded(engine)
     activity = Activity(engine) if postgres else None
-    timeout = 120 + n * 0.03
     nodes: Nodes | None = None
     try:
         if activity is not None:
@@ -565,6 +566,8 @@ def render(configurations: Sequence[Configuration], cores: int) -> str:
     lines = ["", "Where the time goes (each round from its start to its last source fetched):"]
     for conf in configurations:
         lines += [where_the_time_goes(conf, r, cores) for r in conf.rounds]
+    loads = ", ".join(f"{c.label} {c.load:.1f}" for c in configurations)
+    lines.append(f"1-minute load average as each configuration started: {loads}")
     errors = [f"- {c.label}: FAILED: {c.error}" for c in configurations if c.error]
     report.notes += lines + (["", *errors] if errors else [])
     return report.render()
@@ -581,6 +584,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--hosts", type=int, default=200, help="loopback hosts the sources spread over")
     p.add_argument("--changed", type=float, default=0.02, help="share changed for the 2nd round")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--timeout", type=float, help="seconds a round may take (120 + 0.1/source)")
     p.add_argument(
         "--pg-url",
         default=os.environ.get("AGGREGATOR_TEST_POSTGRES_URL", DEFAULT_PG_URL),
@@ -623,7 +627,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             for k, conf in enumerate(configurations):
                 work = tmp / f"config-{k}"
-                print(f"{conf.label} ...", flush=True)
+                conf.load = os.getloadavg()[0]
+                print(f"{conf.label} (load average {conf.load:.1f}) ...", flush=True)
                 with contextlib.ExitStack() as stack:
                     if k == 0:
                         conf.database = f"sqlite:///{work / 'aggregator.db'}"
@@ -635,7 +640,13 @@ def main(argv: Sequence[str] | None = None) -> int:
                             print(f"  {conf.error}", flush=True)
                             continue
                     run_configuration(
-                        conf, server, work, seed=args.seed, changed=args.changed, env=env
+                        conf,
+                        server,
+                        work,
+                        seed=args.seed,
+                        changed=args.changed,
+                        env=env,
+                        timeout=args.timeout or 120 + n * 0.1,
                     )
                 for r in conf.rounds:
                     print(f"  {r.name}: {r.rate:,.0f} sources/s ({r.wall_s:.1f} s)", flush=True)
