@@ -174,11 +174,26 @@ _PARAMS = re.compile(r"\$\d+(?:\s*(?:,|::\w+)\s*\$?\d*)*")
 _LITERAL = re.compile(r"'(?:[^']|'')*'")
 
 
+def _lock_names() -> dict[int, str]:
+    """The store's advisory lock keys, by what they serialize."""
+    from aggregator.store import lock
+
+    names = {
+        "MIGRATION_LOCK": "migrations",
+        "POSTS_LOCK": "post writers' lock",
+        "CLAIM_LOCK": "claims' lock",
+        "PUBLISH_LOCK": "publish lock",
+    }
+    return {getattr(lock, k): v for k, v in names.items() if hasattr(lock, k)}
+
+
 class Activity(threading.Thread):
     """Samples pg_stat_activity every ACTIVITY_INTERVAL_S: how many of this database's
     backends are active (the bench's own left out), summed into active-backend-seconds,
-    also by statement (`by_statement`, see statement_shape); and the CPU time of each
-    backend seen, read from /proc (0 where the server is not on this machine)."""
+    also by statement (`by_statement`, see statement_shape); how long each of the store's
+    advisory locks is held (`held`, by name: the post writers' lock, the claims' lock…);
+    and the CPU time of each backend seen, read from /proc (0 where the server is not on
+    this machine)."""
 
     def __init__(self, engine: Any, interval: float = ACTIVITY_INTERVAL_S) -> None:
         super().__init__(name="pg-activity", daemon=True)
@@ -188,17 +203,24 @@ class Activity(threading.Thread):
         self._lock = threading.Lock()
         self.active_s = 0.0
         self.by_statement: dict[str, float] = {}
+        self.held: dict[str, float] = {}
         self.samples = 0
         self.backends: set[int] = set()
         self.cpu: dict[int, float] = {}
 
     def run(self) -> None:
+        # One round trip a sample: the backends, then the advisory locks granted.
         query = (
             "SELECT pid, state = 'active', CASE WHEN state = 'active' THEN left(query, 300)"
             " END FROM pg_stat_activity"
             " WHERE datname = current_database() AND backend_type = 'client backend'"
             f" AND application_name <> '{APP_NAME}'"
+            " UNION ALL SELECT DISTINCT NULL::int, NULL::bool,"
+            " ((l.classid::bigint << 32) | l.objid::bigint)::text FROM pg_locks l"
+            " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
+            " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
+        names = _lock_names()
         # Autocommit: inside a transaction pg_stat_activity would be read once and kept.
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             last = time.perf_counter()
@@ -208,15 +230,18 @@ class Activity(threading.Thread):
                 now = time.perf_counter()
                 with self._lock:
                     # Each active backend counts for the time since the previous sample.
-                    for _, active, text in rows:
-                        if active:
+                    for pid, active, text in rows:
+                        if pid is None:  # an advisory lock held (the nodes' own: not told)
+                            if (name := names.get(int(text))) is not None:
+                                self.held[name] = self.held.get(name, 0.0) + (now - last)
+                        elif active:
                             self.active_s += now - last
                             shape = statement_shape(text or "")
                             self.by_statement[shape] = self.by_statement.get(shape, 0.0) + (
                                 now - last
                             )
                     self.samples += 1
-                    self.backends.update(pid for pid, _, _ in rows)
+                    self.backends.update(pid for pid, _, _ in rows if pid is not None)
                 last = now
                 n += 1
                 if n % 50 == 0:
@@ -226,6 +251,11 @@ class Activity(threading.Thread):
         """A copy of the active seconds by statement so far."""
         with self._lock:
             return dict(self.by_statement)
+
+    def held_now(self) -> dict[str, float]:
+        """A copy of the seconds each advisory lock was held so far."""
+        with self._lock:
+            return dict(self.held)
 
     def sample_cpu(self) -> dict[int, float]:
         """Read each backend's CPU time now; a copy of the figures by pid."""
@@ -253,6 +283,7 @@ class Mark:
     bench_cpu: float
     active_s: float
     by_statement: dict[str, float]
+    held: dict[str, float]
     store_s: float | None
     statements_s: float | None
 
@@ -275,6 +306,7 @@ class RoundFigures:
     bench_cpu_s: float
     active_s: float | None
     by_statement: dict[str, float]
+    held: dict[str, float]
     store_s: float | None
     statements_s: float | None
 
@@ -351,6 +383,7 @@ def _mark(
         bench_cpu=time.process_time(),
         active_s=activity.active_s if activity else 0.0,
         by_statement=activity.by_statement_now() if activity else {},
+        held=activity.held_now() if activity else {},
         store_s=figures.store_seconds if figures else None,
         statements_s=_statement_seconds(engine) if statements else None,
     )
@@ -416,6 +449,7 @@ def _await_round(
         by_statement={
             k: v - before.by_statement.get(k, 0.0) for k, v in after.by_statement.items()
         },
+        held={k: v - before.held.get(k, 0.0) for k, v in after.held.items()},
         store_s=(
             after.store_s - before.store_s
             if after.store_s is not None and before.store_s is not None
@@ -438,14 +472,16 @@ def run_configuration(
     changed: float,
     env: dict[str, str],
     timeout: float,
+    lease: float | None = None,
 ) -> None:
     """Start `conf.nodes` daemons on `conf.database`, time the cold round and the due-again
     round; the figures (or what went wrong) go into `conf`."""
     urls = server.feed_urls
     n = len(urls)
-    config = write_config(
-        work, urls, seed=seed, database=conf.database, sections={"schedule": {"publish": NEVER}}
-    )
+    sections: dict[str, dict[str, Any]] = {"schedule": {"publish": NEVER}}
+    if lease is not None and not conf.database.startswith("sqlite"):
+        sections["node"] = {"lease": lease}
+    config = write_config(work, urls, seed=seed, database=conf.database, sections=sections)
     engine = _engine(conf.database)
     postgres = engine.dialect.name == "postgresql"
     statements = postgres and _statements_preloaded(engine)
@@ -492,6 +528,7 @@ def _mark_empty(activity: Activity | None, server: CorpusServer) -> Mark:
         bench_cpu=time.process_time(),
         active_s=activity.active_s if activity else 0.0,
         by_statement=activity.by_statement_now() if activity else {},
+        held=activity.held_now() if activity else {},
         store_s=0.0,
         statements_s=0.0,
     )
@@ -526,6 +563,13 @@ def where_the_time_goes(conf: Configuration, r: RoundFigures, cores: int) -> str
         f" {', '.join(db)}; CPU s: {', '.join(cpu)} = {used:.1f} of {budget:.1f}"
         f" core-seconds (wall × {cores} cores)"
     )
+    held = [
+        f"{name} {seconds:.1f} s ({seconds / r.wall_s:.0%} of wall)"
+        for name, seconds in sorted(r.held.items(), key=lambda kv: -kv[1])
+        if seconds >= 0.05
+    ]
+    if held:
+        line += f"\n    advisory locks held: {', '.join(held)}"
     top = sorted(r.by_statement.items(), key=lambda kv: -kv[1])[:TOP_STATEMENTS]
     return "\n".join(
         [line]
@@ -584,6 +628,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--hosts", type=int, default=200, help="loopback hosts the sources spread over")
     p.add_argument("--changed", type=float, default=0.02, help="share changed for the 2nd round")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument(
+        "--lease",
+        type=float,
+        help="node.lease in seconds (default: the config's default, 60; a node beats every"
+        " third of it, and store_seconds is read after a beat)",
+    )
     p.add_argument("--timeout", type=float, help="seconds a round may take (120 + 0.1/source)")
     p.add_argument(
         "--pg-url",
@@ -647,6 +697,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                         changed=args.changed,
                         env=env,
                         timeout=args.timeout or 120 + n * 0.1,
+                        lease=args.lease,
                     )
                 for r in conf.rounds:
                     print(f"  {r.name}: {r.rate:,.0f} sources/s ({r.wall_s:.1f} s)", flush=True)
