@@ -67,6 +67,16 @@ def _engine(url: str) -> Any:
     return sa.create_engine(url)
 
 
+def _shown(url: str) -> str:
+    """`url` with its password hidden, for a message."""
+    import sqlalchemy as sa
+
+    try:
+        return sa.make_url(url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return "(an invalid database URL)"
+
+
 @contextlib.contextmanager
 def new_database(admin_url: str) -> Iterator[str]:
     """A new PostgreSQL database on the server of `admin_url`: its URL; dropped on leaving
@@ -81,8 +91,11 @@ def new_database(admin_url: str) -> Iterator[str]:
         try:
             yield sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
         finally:
-            with admin.connect() as conn:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            try:
+                with admin.connect() as conn:
+                    conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            except sa.exc.SQLAlchemyError as e:
+                print(f"  could not drop database {name}: {' '.join(str(e).split())[:300]}")
     finally:
         admin.dispose()
 
@@ -205,6 +218,7 @@ class Activity(threading.Thread):
         self.by_statement: dict[str, float] = {}
         self.held: dict[str, float] = {}
         self.samples = 0
+        self.error = ""
         self.backends: set[int] = set()
         self.cpu: dict[int, float] = {}
 
@@ -220,7 +234,14 @@ class Activity(threading.Thread):
             " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1"
             " AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         )
-        names = _lock_names()
+        import sqlalchemy as sa
+
+        try:
+            self._sample(query, _lock_names())
+        except sa.exc.SQLAlchemyError as e:  # the server went away: the figures stop there
+            self.error = " ".join(str(e).split())[:300]
+
+    def _sample(self, query: str, names: dict[int, str]) -> None:
         # Autocommit: inside a transaction pg_stat_activity would be read once and kept.
         with self._engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             last = time.perf_counter()
@@ -356,8 +377,9 @@ class Nodes:
             code = proc.poll()
             if code is not None:
                 lines = self.logs[k].read_text(encoding="utf-8", errors="replace").splitlines()
-                last = lines[-1] if lines else "(no output)"
-                return f"node {k + 1} exited {code}: {last[-300:]}"
+                last = lines[-1][-300:] if lines else "(no output)"
+                last = "".join(c if c.isprintable() else "?" for c in last)
+                return f"node {k + 1} exited {code}: {last}"
         return None
 
     def kill(self) -> None:
@@ -372,12 +394,17 @@ class Nodes:
 
 
 def _mark(
-    nodes: Nodes, activity: Activity | None, server: CorpusServer, engine: Any, statements: bool
+    nodes: Nodes | None,
+    activity: Activity | None,
+    server: CorpusServer,
+    engine: Any,
+    statements: bool,
 ) -> Mark:
+    """The counters now (`nodes` None: before they start)."""
     figures = _node_figures(engine)
     return Mark(
         at=time.perf_counter(),
-        nodes_cpu=nodes.sampler.sample(),
+        nodes_cpu=nodes.sampler.sample() if nodes else {},
         backends_cpu=activity.sample_cpu() if activity else {},
         server_cpu=cpu_seconds(server.pid),
         bench_cpu=time.process_time(),
@@ -476,6 +503,8 @@ def run_configuration(
 ) -> None:
     """Start `conf.nodes` daemons on `conf.database`, time the cold round and the due-again
     round; the figures (or what went wrong) go into `conf`."""
+    import sqlalchemy as sa
+
     urls = server.feed_urls
     n = len(urls)
     sections: dict[str, dict[str, Any]] = {"schedule": {"publish": NEVER}}
@@ -484,14 +513,14 @@ def run_configuration(
     config = write_config(work, urls, seed=seed, database=conf.database, sections=sections)
     engine = _engine(conf.database)
     postgres = engine.dialect.name == "postgresql"
-    statements = postgres and _statements_preloaded(engine)
     activity = Activity(engine) if postgres else None
     nodes: Nodes | None = None
     try:
+        statements = postgres and _statements_preloaded(engine)
         if activity is not None:
             activity.start()
         since = datetime.now(UTC)
-        before = _mark_empty(activity, server)
+        before = _mark(None, activity, server, engine, statements)
         nodes = Nodes(config, conf.nodes, work, env)
         cold = _await_round(
             "cold", engine, n, since, before, nodes, activity, server, statements, timeout
@@ -506,32 +535,18 @@ def run_configuration(
                 "due-again", engine, n, since, before, nodes, activity, server, statements, timeout
             )
         )
-    except RuntimeError as e:
-        conf.error = str(e)
+    except (RuntimeError, OSError, sa.exc.SQLAlchemyError) as e:
+        conf.error = " ".join(str(e).split())[:500]  # one line, never a traceback
     finally:
         if nodes is not None:
             nodes.kill()
             conf.peak_rss = nodes.sampler.peak
             conf.processes = nodes.sampler.processes
-        if activity is not None:
+        if activity is not None and activity.is_alive():
             activity.stop()
+        if activity is not None and activity.error and not conf.error:
+            conf.error = f"pg_stat_activity could not be read: {activity.error}"
         engine.dispose()
-
-
-def _mark_empty(activity: Activity | None, server: CorpusServer) -> Mark:
-    """The counters before any node starts: nothing of theirs yet."""
-    return Mark(
-        at=time.perf_counter(),
-        nodes_cpu={},
-        backends_cpu=activity.sample_cpu() if activity else {},
-        server_cpu=cpu_seconds(server.pid),
-        bench_cpu=time.process_time(),
-        active_s=activity.active_s if activity else 0.0,
-        by_statement=activity.by_statement_now() if activity else {},
-        held=activity.held_now() if activity else {},
-        store_s=0.0,
-        statements_s=0.0,
-    )
 
 
 # --------------------------------------------------------------------- report
@@ -668,54 +683,75 @@ def main(argv: Sequence[str] | None = None) -> int:
         for c in counts
     ]
     try:
-        with serve_corpus(n, 1, seed=args.seed, root=tmp / "corpus", hosts=hosts) as server:
-            print(
-                f"corpus     {n:,} feeds × 1 item, {server.total_bytes / _MB:.0f} MB, on {hosts}"
-                f" loopback hosts ({server.feed_urls[0]} …); {args.changed:.0%} change"
-                " before the due-again round\n",
-                flush=True,
-            )
-            for k, conf in enumerate(configurations):
-                work = tmp / f"config-{k}"
-                conf.load = os.getloadavg()[0]
-                print(f"{conf.label} (load average {conf.load:.1f}) ...", flush=True)
-                with contextlib.ExitStack() as stack:
-                    if k == 0:
-                        conf.database = f"sqlite:///{work / 'aggregator.db'}"
-                    else:
-                        try:
-                            conf.database = stack.enter_context(new_database(args.pg_url))
-                        except Exception as e:  # the server is not there: say so in a line
-                            conf.error = f"cannot create a database at {args.pg_url}: {e}"
-                            print(f"  {conf.error}", flush=True)
-                            continue
-                    run_configuration(
-                        conf,
-                        server,
-                        work,
-                        seed=args.seed,
-                        changed=args.changed,
-                        env=env,
-                        timeout=args.timeout or 120 + n * 0.1,
-                        lease=args.lease,
-                    )
-                for r in conf.rounds:
-                    print(f"  {r.name}: {r.rate:,.0f} sources/s ({r.wall_s:.1f} s)", flush=True)
-                if conf.error:
-                    print(f"  FAILED: {conf.error}", flush=True)
-        print()
-        print(render(configurations, cores))
-        load = os.getloadavg()
-        print(
-            f"\nTotal {time.perf_counter() - began:.0f} s; load average at the end"
-            f" {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {cores} cores.",
-            flush=True,
-        )
+        return _run_all(args, configurations, tmp, n, hosts, cores, env, began)
+    except (RuntimeError, OSError) as e:  # the feed server did not start, a full disk...
+        print(f"bench.scale: {' '.join(str(e).split())[:500]}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # the nodes and the feed server are stopped on the way out
+        print("bench.scale: interrupted", file=sys.stderr)
+        return 130
     finally:
         if args.keep:
             print(f"kept {tmp}")
         else:
             delete_tree(tmp)
+
+
+def _run_all(
+    args: argparse.Namespace,
+    configurations: list[Configuration],
+    tmp: Path,
+    n: int,
+    hosts: int,
+    cores: int,
+    env: dict[str, str],
+    began: float,
+) -> int:
+    """Every configuration in turn over one served corpus, then the table; the exit status."""
+    with serve_corpus(n, 1, seed=args.seed, root=tmp / "corpus", hosts=hosts) as server:
+        print(
+            f"corpus     {n:,} feeds × 1 item, {server.total_bytes / _MB:.0f} MB, on {hosts}"
+            f" loopback hosts ({server.feed_urls[0]} …); {args.changed:.0%} change"
+            " before the due-again round\n",
+            flush=True,
+        )
+        for k, conf in enumerate(configurations):
+            work = tmp / f"config-{k}"
+            conf.load = os.getloadavg()[0]
+            print(f"{conf.label} (load average {conf.load:.1f}) ...", flush=True)
+            with contextlib.ExitStack() as stack:
+                if k == 0:
+                    conf.database = f"sqlite:///{work / 'aggregator.db'}"
+                else:
+                    try:
+                        conf.database = stack.enter_context(new_database(args.pg_url))
+                    except Exception as e:  # the server is not there: say so in a line
+                        conf.error = f"cannot create a database at {_shown(args.pg_url)}: "
+                        conf.error += " ".join(str(e).split())[:300]
+                        print(f"  {conf.error}", flush=True)
+                        continue
+                run_configuration(
+                    conf,
+                    server,
+                    work,
+                    seed=args.seed,
+                    changed=args.changed,
+                    env=env,
+                    timeout=args.timeout or 120 + n * 0.1,
+                    lease=args.lease,
+                )
+            for r in conf.rounds:
+                print(f"  {r.name}: {r.rate:,.0f} sources/s ({r.wall_s:.1f} s)", flush=True)
+            if conf.error:
+                print(f"  FAILED: {conf.error}", flush=True)
+    print()
+    print(render(configurations, cores))
+    load = os.getloadavg()
+    print(
+        f"\nTotal {time.perf_counter() - began:.0f} s; load average at the end"
+        f" {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} on {cores} cores.",
+        flush=True,
+    )
     return 1 if any(c.error for c in configurations) else 0
 
 
