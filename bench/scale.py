@@ -447,6 +447,7 @@ def _await_round(
             raise RuntimeError(f"{name} round: {fetched} of {n} sources after {timeout:.0f} s")
         time.sleep(POLL_INTERVAL_S)
     wall = now - before.at
+    after = _mark(nodes, activity, server, engine, statements)  # CPU, activity: at the end
     # store_seconds is written with each heartbeat: wait for one after the round's end
     # (a node beats three times a lease, every 20 s by default).
     figures = _node_figures(engine)
@@ -457,7 +458,8 @@ def _await_round(
             break
         time.sleep(0.25)
         figures = _node_figures(engine)
-    after = _mark(nodes, activity, server, engine, statements)
+    if figures is not None:
+        after.store_s = figures.store_seconds
     return RoundFigures(
         name=name,
         sources=n,
