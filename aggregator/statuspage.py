@@ -54,7 +54,7 @@ def interval_and_why(h: SourceHealth, *, now: datetime) -> tuple[timedelta | Non
     delay = state.next_check - state.last_fetched
     if state.failures:
         return delay, f"backoff after {state.failures} failure(s)"
-    if state.last_error and "Retry-After" in state.last_error:
+    if _asked_to_wait(state.last_error):
         return delay, "Retry-After"
     if source.cron:
         return delay, f"cron {source.cron}"
@@ -129,7 +129,7 @@ def _row(h: SourceHealth, days: list[int], *, now: datetime, tz: ZoneInfo) -> Ro
     elif state.disabled:
         health = "disabled"
     elif state.failures:
-        health = "deferred" if "Retry-After" in (state.last_error or "") else "failing"
+        health = "deferred" if _asked_to_wait(state.last_error) else "failing"
     elif state.url != h.source.url:
         health = "moved"
     else:
@@ -172,6 +172,11 @@ def _per_hour(made: Sequence[Attempt], *, now: datetime) -> list[tuple[int, int,
     return [(r, n, int(t / r) if r else 0) for r, n, t in zip(requests, new, ms, strict=True)]
 
 
+def _asked_to_wait(error: str | None) -> bool:
+    """The last error was a server's 429/503 with a time to wait (decide.after_failure)."""
+    return error is not None and "retry after" in error.lower()
+
+
 def _when(when: datetime | None, tz: ZoneInfo, missing: str) -> str:
     return missing if when is None else when.astimezone(tz).strftime("%m-%d %H:%M")
 
@@ -201,7 +206,8 @@ td.err{color:#a00;max-width:22rem;overflow-wrap:anywhere}
 .ok{background:#dfd}.failing{background:#fdd}.disabled{background:#ddd}
 .deferred{background:#ffd}.new{background:#def}.moved{background:#fed}
 svg.spark rect{fill:#369}svg.spark line{stroke:#999;stroke-width:1}
-.plots{display:flex;flex-wrap:wrap;gap:1rem}.plots svg{max-width:100%;height:auto}
+.plots{display:flex;flex-wrap:wrap;gap:1rem}
+.plots figure{margin:0;flex:1 1 16rem;min-width:0}.plots svg{width:100%;height:auto}
 @media (max-width:40rem){
  table,thead,tbody,tr,td,th{display:block}thead{display:none}
  tr{border-bottom:2px solid #bbb;padding:.3rem 0}td{border:0;padding:.1rem 0}

@@ -234,6 +234,8 @@ class FetchResult:
     headers: Mapping[str, str]  # response headers, keys lower-cased
     validators: Validators  # to send next time
     permanent_redirect: str | None = None  # target, when every hop was 301/308
+    # Each redirect followed, in order: (the URL asked, the status that sent us on).
+    redirects: tuple[tuple[str, int], ...] = ()
     fetched_at: datetime
 
     @property

@@ -806,6 +806,9 @@ class Measured:
     the kernel's high-water mark (ru_maxrss) from wait4() in a small launcher: the
     command's main process and the descendants it reaped (a forkserver is not reaped by
     it, so its workers are missing). `processes`: the most processes seen at once.
+    `process_peak_bytes`: the largest single process's own peak, the greater of each
+    sampled process's VmHWM (its kernel high-water mark, as last sampled) and
+    `largest_rss_bytes`.
     `tree_cpu_s`: user + system CPU of every process of the tree, as last sampled (up
     to one interval short per process).
     """
@@ -820,6 +823,7 @@ class Measured:
     tree_cpu_s: float
     stdout: str
     stderr: str
+    process_peak_bytes: int = 0
 
     @property
     def max_rss_bytes(self) -> int:
@@ -841,6 +845,19 @@ def _vm_rss(pid: int) -> int | None:
     at = status.find(b"\nVmRSS:")
     if at < 0:
         return None
+    return int(status[at + 7 : status.index(b"kB", at)]) * 1024
+
+
+def _vm_hwm(pid: int) -> int:
+    """VmHWM of `pid` in bytes, the peak of its resident set so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return 0
+    at = status.find(b"\nVmHWM:")
+    if at < 0:
+        return 0
     return int(status[at + 7 : status.index(b"kB", at)]) * 1024
 
 
@@ -888,7 +905,7 @@ def tree_rss(root: int, *, include_root: bool = True) -> dict[int, int]:
 class TreeSampler(threading.Thread):
     """Samples the process trees under `roots` until stopped (each root itself only with
     `include_roots`: a launcher is not counted): the peak of their summed VmRSS, the most
-    processes at once and, per process, the CPU time last seen (`cpu`, by pid)."""
+    processes at once and, per process, the CPU time (`cpu`) and VmHWM (`hwm`) last seen."""
 
     def __init__(
         self, roots: Sequence[int], interval: float, *, include_roots: bool = False
@@ -903,6 +920,7 @@ class TreeSampler(threading.Thread):
         self.processes = 0
         self.samples = 0
         self.cpu: dict[int, float] = {}
+        self.hwm: dict[int, int] = {}
 
     def sample(self) -> dict[int, float]:
         """Sample now (also while the thread runs); a copy of `cpu` after it."""
@@ -916,6 +934,7 @@ class TreeSampler(threading.Thread):
                 self.processes = max(self.processes, len(found))
                 for pid in found:
                     self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid))
+                    self.hwm[pid] = max(self.hwm.get(pid, 0), _vm_hwm(pid))
             return dict(self.cpu)
 
     def run(self) -> None:
@@ -992,6 +1011,7 @@ def run_measured(
             tree_cpu_s=sum(sampler.cpu.values()),
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            process_peak_bytes=max([largest, *sampler.hwm.values()]),
         )
 
 
@@ -1014,7 +1034,7 @@ def machine_facts() -> dict[str, str]:
             model = next(line for line in f if line.startswith("model name"))
         facts["cpu"] = model.split(":", 1)[1].strip()
     libs = []
-    for name in ("feedparser", "aiohttp", "httpx", "nh3", "SQLAlchemy"):
+    for name in ("feedparser", "aiohttp", "httpx", "nh3", "SQLAlchemy", "reader"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             libs.append(f"{name} {metadata.version(name)}")
     facts["libraries"] = ", ".join(libs)
