@@ -15,6 +15,7 @@ from aggregator.cluster import NodeSettings
 from aggregator.selectors import HtmlSelectors
 
 __all__ = [
+    "FEED_FORMATS",
     "UTC",
     "Auth",
     "Category",
@@ -39,6 +40,10 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------- config
+
+# The feed formats a site may publish (`site.formats`), by the names the config gives them:
+# Atom 1.0, RSS 2.0, JSON Feed 1.1. aggregator.publish.feeds has one FeedFormat for each.
+FEED_FORMATS = ("atom", "rss", "json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,6 +80,7 @@ class Site:
     feed_size: int = 50
     tag_feeds: bool = False  # also publish tag/<slug>.xml per tag
     archives: bool = False  # RFC 5005 archived feeds: category/<slug>/archive/<n>.xml
+    formats: tuple[str, ...] = ("atom",)  # the feed formats published, of FEED_FORMATS
     retention: timedelta | None = None  # posts published longer ago are removed; None: kept
 
 

@@ -88,6 +88,10 @@ class Report:
             )
             for r in self.rows
         ]
+        # A table with no targets (bench/scale.py's) shows no target and met columns.
+        keep = [i for i in range(len(head)) if i < 4 or any(row[i] for row in body)]
+        head = tuple(head[i] for i in keep)
+        body = [tuple(row[i] for i in keep) for row in body]
         widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
 
         def line(cells: Sequence[str]) -> str:
@@ -413,12 +417,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--reader-workers",
         help="comma-separated workers for reader's cold rounds (default 20; --quick: 20,1)",
     )
-    p.add_argument(
-        "--dir",
-        type=Path,
-        help="working directory, new or empty (default: a fresh one under the temp dir)",
-    )
-    p.add_argument("--keep", action="store_true", help="keep the working directory")
+    add_dir_options(p)
     args = p.parse_args(argv)
     quick = args.quick
     n_feeds = args.feeds or (100 if quick else 500)
@@ -443,13 +442,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     cores = len(os.sched_getaffinity(0))
     report = Report()
-    if args.dir is not None:
-        if args.dir.exists() and any(args.dir.iterdir()):
-            p.error(f"--dir {args.dir}: not empty (a new directory measures file creation fairly)")
-        args.dir.mkdir(parents=True, exist_ok=True)
-        tmp = args.dir.resolve()
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    tmp = working_dir(p, args.dir)
     print(f"  work dir   {tmp}", flush=True)
     try:
         if "dates" not in skip:
@@ -682,6 +675,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             deleted, seconds = delete_tree(tmp)
             print(f"deleted {deleted:,} files in {seconds:.0f} s")
     return 0
+
+
+def add_dir_options(parser: argparse.ArgumentParser) -> None:
+    """`--dir` and `--keep`, as every benchmark with a working directory takes them."""
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="working directory, new or empty (default: a fresh one under the temp dir)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+
+
+def working_dir(parser: argparse.ArgumentParser, given: Path | None) -> Path:
+    """The working directory: `given` (`--dir`), which must be new or empty, or a fresh one
+    under the temp dir. Exits through `parser` when `given` holds anything."""
+    if given is None:
+        return Path(tempfile.mkdtemp(prefix="bench-"))
+    if given.exists() and any(given.iterdir()):
+        parser.error(f"--dir {given}: not empty (a new directory measures file creation fairly)")
+    given.mkdir(parents=True, exist_ok=True)
+    return given.resolve()
 
 
 def delete_tree(root: Path, threads: int = 8) -> tuple[int, float]:

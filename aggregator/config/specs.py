@@ -21,6 +21,7 @@ from aggregator.config.checks import (
     DateFormat,
     Duration,
     EnvName,
+    FeedFormats,
     FieldSelector,
     Headers,
     HttpUrl,
@@ -72,6 +73,7 @@ class SiteSpec(_Model):
     feed_size: int = PydanticField(default=50, gt=0)
     tag_feeds: bool = False
     archives: bool = False
+    formats: FeedFormats = ("atom",)
     retention: Duration | None = None
 
 
