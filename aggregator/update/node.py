@@ -124,21 +124,44 @@ class Node:
 
     # ------------------------------------------------------------------- claims
 
-    def claim(self, sources: Sequence[Source], *, limit: int, every: bool = False) -> list[Source]:
-        """Of `sources`, those this node now holds (at most `limit`): still due (any, with
-        `every`), held by no other node, within their host's limit across the nodes."""
+    def sync(self, sources: Sequence[Source]) -> None:
+        """Make the store's lease rows those of `sources` (this node's whole config): each
+        then claimable by any node, a source no longer configured no longer."""
+        removed = self.store.sync_leases([self._candidate(s) for s in sources])
+        if removed:
+            log.debug(
+                "node %s: %d leases of sources no longer configured removed", self.id, removed
+            )
+
+    def claim(
+        self,
+        sources: Sequence[Source],
+        *,
+        limit: int,
+        every: bool = False,
+        skip: Sequence[str] = (),
+    ) -> list[Source]:
+        """Sources this node now holds (at most `limit`), still due (any, with `every`), held
+        by no other node, within their host's limit across the nodes: with `every`, of
+        `sources`; else of every source synced (`sync`), `sources` being this node's whole
+        config and `skip` those it must not fetch now. A source claimed that `sources` does
+        not name (another node's config has it) is given back at once."""
         now = self.clock()
         by_name = {s.name: s for s in sources}
         names = self.store.claim_sources(
             self.id,
-            [self._candidate(s) for s in sources],
+            [self._candidate(s) for s in sources] if every else None,
             now=now,
             until=now + self.lease,
             limit=limit,
             per_host=self.per_host,
             every=every,
+            skip=skip,
         )
-        return [by_name[n] for n in names]
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            self.release(unknown)
+        return [by_name[n] for n in names if n in by_name]
 
     def _candidate(self, source: Source) -> Candidate:
         # Made once per source and URL: a round of 20,000 sources claims many times.

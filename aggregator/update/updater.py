@@ -67,6 +67,7 @@ class Updater:
         # On a shared store: this process's node, which claims each source before a lane
         # fetches it. None: the only process on its store (the instance lock says so).
         self.node = node
+        self._synced = False  # the store's lease rows made those of this config
         self.limits = limits or limits_from(config)
         self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
@@ -171,8 +172,20 @@ class Updater:
         supply: _Supply = (
             _Fixed(todo)
             if self.node is None
-            else _Claimed(self.node, round_, todo, lanes=self.limits.max_connections, every=every)
+            else _Claimed(
+                self.node,
+                round_,
+                # With `every` (--all, or sources named), those given; else any due source
+                # of the config, whichever node's view found it due.
+                todo if every else self.config.sources,
+                lanes=self.limits.max_connections,
+                every=every,
+                skip=sorted(self.held),
+            )
         )
+        if self.node is not None and not self._synced:
+            self.node.sync(self.config.sources)  # once a config: its lease rows
+            self._synced = True
         alive = None if self.node is None else asyncio.create_task(self.node.keep_alive())
         outcomes: list[SourceOutcome] = []
         try:
@@ -298,10 +311,11 @@ class _Fixed:
 
 class _Claimed:
     """The sources of a round on a shared store: claimed `limit` at a time as the lanes
-    need them, among those still to do. A claim that gives nothing ends the lane that
-    asked, and every lane asking before another source finishes; a lane that finished one
-    asks again (its lease gone, a host's limit may allow another). The sources never
-    claimed were fetched by another node meanwhile, or are held by one.
+    need them, among those still to do (with `every`) or any due (else). A claim that
+    gives nothing ends the lane that asked, and every lane asking before another source
+    finishes; a lane that finished one asks again (its lease gone, a host's limit may
+    allow another). The sources never claimed were fetched by another node meanwhile, or
+    are held by one.
 
     A claim takes a twentieth of what is left, between twice the lanes and 1,000 sources:
     few claims in a big round, small ones at its end, where one node holding a long queue
@@ -309,14 +323,25 @@ class _Claimed:
     leave alone meanwhile."""
 
     def __init__(
-        self, node: Node, round_: Round, todo: Sequence[Source], *, lanes: int, every: bool
+        self,
+        node: Node,
+        round_: Round,
+        todo: Sequence[Source],
+        *,
+        lanes: int,
+        every: bool,
+        skip: Sequence[str],
     ) -> None:
+        # `todo`: with `every`, the sources to claim among (names sent); else this node's
+        # whole config, of which the store gives any due source (no names sent).
         self.fetcher: Fetcher | None = None
         self._node = node
+        self._skip = skip
         self._round = round_
         self._todo = todo
         # One host after another, as _Fixed (the claim takes the most overdue first).
         self._remaining = {todo[i].name: todo[i] for i in _interleaved(todo)}
+        self._all = list(todo)  # what a claim may give (anywhere: any due source of these)
         self._least = max(2 * lanes, 10)
         self._every = every
         self._queue: deque[Source] = deque()
@@ -338,9 +363,10 @@ class _Claimed:
     def _claim(self) -> tuple[list[Source], dict[str, datetime]]:
         # On the store thread, after every write queued before it.
         limit = max(self._least, min(1000, len(self._remaining) // 20))
-        claimed = self._node.claim(list(self._remaining.values()), limit=limit, every=self._every)
+        among = list(self._remaining.values()) if self._every else self._all
+        claimed = self._node.claim(among, limit=limit, every=self._every, skip=self._skip)
         for source in claimed:
-            del self._remaining[source.name]
+            self._remaining.pop(source.name, None)
         self._round.load([s.name for s in claimed])
         store = self._round.store
         return claimed, store.deferred_hosts(now=self._node.clock())
