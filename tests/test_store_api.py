@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.store import (
+    Leases,
     Metrics,
     Owner,
     PostWriter,
@@ -28,6 +29,7 @@ PROTOCOLS = [
     pytest.param(PostWriter, id="PostWriter"),
     pytest.param(PublishReads, id="PublishReads"),
     pytest.param(Metrics, id="Metrics"),
+    pytest.param(Leases, id="Leases"),
 ]
 ROOT = Path(__file__).resolve().parent.parent
 

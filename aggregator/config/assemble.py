@@ -32,7 +32,17 @@ from aggregator.config.sections import (
 from aggregator.config.specs import ScheduleSpec
 from aggregator.errors import ConfigError
 from aggregator.slug import slugify
-from aggregator.types import Auth, Category, Config, FetchSettings, Schedule, Site, Source, WebSub
+from aggregator.types import (
+    Auth,
+    Category,
+    Config,
+    FetchSettings,
+    NodeSettings,
+    Schedule,
+    Site,
+    Source,
+    WebSub,
+)
 
 __all__ = ["load_config", "read_config", "read_opml_entries"]
 
@@ -274,5 +284,6 @@ def _assemble(
         fetch=FetchSettings(**fetch.model_dump()),
         websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
         parser=settings.parser,
+        node=NodeSettings(id=settings.node.id, lease=settings.node.lease),
     )
     return config, problems

@@ -29,7 +29,9 @@ __all__ = [
     "Headers",
     "HttpUrl",
     "Language",
+    "LeaseSeconds",
     "Network",
+    "NodeId",
     "Pattern",
     "Seconds",
     "Selector",
@@ -45,6 +47,7 @@ _CATEGORY_SLUG = re.compile(r"[a-z0-9-]+")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
 _LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")  # BCP 47, loosely
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,62}")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -82,6 +85,22 @@ def _seconds(value: object) -> float:
             return float(value)
         raise ValueError(f"bad duration '{value}' (must be more than zero)")
     return _duration(value).total_seconds()
+
+
+def _lease(value: object) -> float:
+    seconds = _seconds(value)
+    if seconds < 2:
+        raise ValueError(f"bad lease '{value}' (at least 2 seconds)")
+    return seconds
+
+
+def _node_id(value: object) -> str:
+    if not isinstance(value, str) or not _NODE_ID.fullmatch(value):
+        raise ValueError(
+            f"bad node id '{value}' (1-63 letters, digits and . _ : @ -, starting with a"
+            " letter or digit)"
+        )
+    return value
 
 
 def _cron(value: object) -> str:
@@ -219,6 +238,8 @@ def _headers(value: object) -> dict[str, str]:
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
 Seconds = Annotated[float, PlainValidator(_seconds)]
+LeaseSeconds = Annotated[float, PlainValidator(_lease)]
+NodeId = Annotated[str, PlainValidator(_node_id)]
 Cron = Annotated[str, PlainValidator(_cron)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
 HttpUrl = Annotated[str, PlainValidator(_checked_http_url)]

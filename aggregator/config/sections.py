@@ -20,6 +20,7 @@ from aggregator.config.specs import (
     CategorySpec,
     ConfigFile,
     FetchSpec,
+    NodeSpec,
     ScheduleSpec,
     SiteSpec,
     SourceListFile,
@@ -49,6 +50,7 @@ _DATABASE: TypeAdapter[str] = TypeAdapter(DatabaseUrl)
 _SCHEDULE = TypeAdapter(ScheduleSpec)
 _FETCH = TypeAdapter(FetchSpec)
 _WEBSUB = TypeAdapter(WebSubSpec)
+_NODE = TypeAdapter(NodeSpec)
 _PARSER: TypeAdapter[Literal["auto", "feedparser"]] = TypeAdapter(Literal["auto", "feedparser"])
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
@@ -101,6 +103,7 @@ class Settings:
     patterns: tuple[str, ...] = ()
     websub: WebSubSpec | None = None
     parser: str = "auto"
+    node: NodeSpec = field(default_factory=NodeSpec)
 
 
 def _refused(
@@ -183,7 +186,9 @@ def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry | R
         websub, found = checked(_WEBSUB, raw["websub"], file, ("websub",))
         problems += found
     parser = section(_PARSER, "parser", "auto")
+    node = section(_NODE, "node", NodeSpec())
     settings = Settings(
+        node=node or NodeSpec(),
         parser=parser or "auto",
         site=site,
         database=database,

@@ -22,7 +22,9 @@ from aggregator.config.checks import (
     Headers,
     HttpUrl,
     Language,
+    LeaseSeconds,
     Network,
+    NodeId,
     Pattern,
     Seconds,
     Selector,
@@ -31,13 +33,14 @@ from aggregator.config.checks import (
     Text,
     TimeZoneName,
 )
-from aggregator.types import DateOrder, FetchSettings, Rules
+from aggregator.types import DateOrder, FetchSettings, NodeSettings, Rules
 
 __all__ = [
     "AuthSpec",
     "CategorySpec",
     "ConfigFile",
     "FetchSpec",
+    "NodeSpec",
     "ScheduleSpec",
     "SiteSpec",
     "SourceListFile",
@@ -66,6 +69,11 @@ class SiteSpec(_Model):
 
 class WebSubSpec(_Model):
     hub: HttpUrl
+
+
+class NodeSpec(_Model):
+    id: NodeId | None = None
+    lease: LeaseSeconds = NodeSettings().lease
 
 
 class ScheduleSpec(_Model):
@@ -178,6 +186,7 @@ class ConfigFile(_Model):
     source_lists: object = None
     websub: object = None
     parser: object = None
+    node: object = None
 
 
 class SourceListFile(_Model):

@@ -67,9 +67,11 @@ def reschedule(
         was = previous.get(source.name)
         if was is None or not schedule_changed(was, source):
             continue  # its state is not read: most sources of a reload are unchanged
-        decision = after_reschedule(was, source, store.get_state(source.name), now=now)
-        if decision is not None and decision.save:
-            store.save_state(decision.state)
+        stored = store.get_state(source.name)
+        decision = after_reschedule(was, source, stored, now=now)
+        if decision is not None and decision.save and stored is not None:
+            # Only the schedule, and only if no node fetched the source meanwhile.
+            store.reschedule(decision.state, fetched=stored.last_fetched)
 
 
 def log_reload(why: str, old: Config, config: Config) -> None:

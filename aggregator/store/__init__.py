@@ -5,7 +5,8 @@ here). It must NOT decide anything about feeds: it keeps what it is given, dedup
 hands out unique slugs and tracks what is left to publish. The rest of the code sees it
 through the Protocols of api.py; open_store gives the Store that satisfies them all.
 
-    api.py           SourceStates, PostWriter (UpdateStore: both), PublishReads, Metrics, Owner
+    api.py           SourceStates, PostWriter (UpdateStore: both), PublishReads, Metrics,
+                     Leases, Owner
     schema.py        tables, column types, indexes
     migrations.py    the migration steps and _migrate
     engine.py        open_store, store_exists: engines, SQLite pragmas, why opening failed;
@@ -14,7 +15,8 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
     rows.py          rows <-> records, by column name
     database.py      the Store, composed of the methods in
                      sources.py (source state, hosts), posts.py (upserts, what they read),
-                     reads.py (publishing reads and marks, counts)
+                     reads.py (publishing reads and marks, counts),
+                     nodes.py (nodes, leases, the publish lock)
     slugs.py         unique slugs, and settling them
     lock.py          PostgreSQL advisory locks
 """
@@ -24,6 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aggregator.store.api import (
+    Leases,
     Metrics,
     Owner,
     PostWriter,
@@ -40,6 +43,7 @@ from aggregator.store.schema import posts
 __all__ = [
     "FULL_TEXT_TRIES",
     "MIGRATIONS",
+    "Leases",
     "Metrics",
     "Owner",
     "PostWriter",
@@ -58,6 +62,6 @@ if TYPE_CHECKING:
 
     def _satisfies_every_protocol(
         store: Store,
-    ) -> tuple[SourceStates, PostWriter, UpdateStore, PublishReads, Metrics, Owner]:
+    ) -> tuple[SourceStates, PostWriter, UpdateStore, PublishReads, Metrics, Owner, Leases]:
         # mypy checks here that the Store is each Protocol, signature by signature.
-        return store, store, store, store, store, store
+        return store, store, store, store, store, store, store

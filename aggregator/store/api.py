@@ -1,22 +1,41 @@
-"""What the rest of aggregator sees of the store: four Protocols, one per kind of consumer,
-and Owner, for whoever opened it.
+"""What the rest of aggregator sees of the store: a Protocol per kind of consumer, and
+Owner, for whoever opened it.
 
 The updater sees SourceStates and PostWriter (UpdateStore: both), the publisher
-PublishReads, status, serve and metrics Metrics; the daemon and the CLI open the Store
-(Owner: its URL and close) and lend it out as each of the others.
-Declares only: no SQL, no implementation (a method's behaviour is documented on the
-Store's method, in sources.py, posts.py and reads.py).
+PublishReads, status, serve and metrics Metrics, a node of a shared store Leases; the
+daemon and the CLI open the Store (Owner: its URL and close) and lend it out as each of
+the others. Declares only: no SQL, no implementation (a method's behaviour is documented
+on the Store's method, in sources.py, posts.py, reads.py and nodes.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from aggregator.types import ListedPost, Post, SourceState, StoredIdentity, UpsertResult
+from aggregator.types import (
+    Candidate,
+    Lease,
+    LeasedSave,
+    ListedPost,
+    NodeRecord,
+    Post,
+    SourceState,
+    StoredIdentity,
+    UpsertResult,
+)
 
-__all__ = ["Metrics", "Owner", "PostWriter", "PublishReads", "SourceStates", "UpdateStore"]
+__all__ = [
+    "Leases",
+    "Metrics",
+    "Owner",
+    "PostWriter",
+    "PublishReads",
+    "SourceStates",
+    "UpdateStore",
+]
 
 
 @runtime_checkable
@@ -47,8 +66,17 @@ class SourceStates(Protocol):
         """Every saved source state, ordered by name."""
         ...
 
+    def get_states(self, names: Sequence[str]) -> list[SourceState]:
+        """The states saved for `names` (those never saved left out), ordered by name."""
+        ...
+
     def save_state(self, state: SourceState) -> None:
         """Insert or replace the state of `state.name`."""
+        ...
+
+    def reschedule(self, state: SourceState, *, fetched: datetime | None) -> bool:
+        """Write `state`'s next check and schedule if its source's last fetch is still
+        `fetched`; whether it was written."""
         ...
 
     def save_states(self, states: Sequence[SourceState]) -> dict[str, str]:
@@ -104,6 +132,68 @@ class PostWriter(Protocol):
 @runtime_checkable
 class UpdateStore(SourceStates, PostWriter, Protocol):
     """All the updater sees of the store: source states and post writes, nothing else."""
+
+
+@runtime_checkable
+class Leases(Protocol):
+    """What a node of a shared (PostgreSQL) store uses to work beside the others: its row
+    and heartbeat, claims on due sources, saves under a lease, the publish lock."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
+
+    @property
+    def store_seconds(self) -> float:
+        """Seconds this process has spent in the store's transactions."""
+        ...
+
+    def join_node(self, node: NodeRecord) -> int:
+        """Record `node` as running; release the leases a previous life of its id left."""
+        ...
+
+    def node_heartbeat(self, node: NodeRecord, *, until: datetime) -> int:
+        """Record that `node` is alive; extend its leases to `until`; how many it holds."""
+        ...
+
+    def leave_node(self, node: NodeRecord) -> int:
+        """Record that `node` stopped; release its leases; how many were released."""
+        ...
+
+    def claim_sources(
+        self,
+        node: str,
+        candidates: Sequence[Candidate],
+        *,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        per_host: int,
+        every: bool = False,
+    ) -> list[str]:
+        """Lease at most `limit` due, unheld `candidates` to `node`; the names leased."""
+        ...
+
+    def release_sources(self, node: str, names: Sequence[str]) -> None:
+        """Release the leases `node` holds on `names`."""
+        ...
+
+    def save_leased_states(self, states: Sequence[SourceState], *, node: str) -> LeasedSave:
+        """Save the states whose source `node` still holds, releasing each."""
+        ...
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that joined, with the leases each holds now."""
+        ...
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> who holds it until when."""
+        ...
+
+    def publishing(self) -> contextlib.AbstractContextManager[bool]:
+        """Hold the publish lock for a block if no other node does; whether it is held."""
+        ...
 
 
 @runtime_checkable

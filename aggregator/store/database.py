@@ -1,12 +1,13 @@
 """The Store: one class over one database, composed of its methods grouped by concern.
 
-It satisfies the four Protocols of api.py (source states, post writing, publishing
-reads, metrics). Adds no method of its own: each lives in sources.py, posts.py or
-reads.py or retag.py, and its transactions in transactions.py.
+It satisfies the Protocols of api.py (source states, post writing, publishing reads,
+metrics, leases). Adds no method of its own: each lives in sources.py, posts.py or
+reads.py, retag.py or nodes.py, and its transactions in transactions.py.
 """
 
 from __future__ import annotations
 
+from aggregator.store.nodes import NodeMethods
 from aggregator.store.posts import PostMethods
 from aggregator.store.reads import CountMethods, ReadMethods
 from aggregator.store.retag import RetagMethods
@@ -15,7 +16,7 @@ from aggregator.store.sources import SourceMethods
 __all__ = ["Store"]
 
 
-class Store(SourceMethods, PostMethods, ReadMethods, RetagMethods, CountMethods):
+class Store(SourceMethods, PostMethods, ReadMethods, RetagMethods, CountMethods, NodeMethods):
     """Posts and source state in one database. Every method is one short transaction.
 
     Raises (every method):

@@ -1,7 +1,8 @@
 """PostgreSQL advisory locks: every statement they take, with no policy of their own.
 
-Transaction-scoped keys serialize schema migrations and slug choice between nodes (SQLite
-serializes writers by itself); the session-scoped instance lock is run here for
+Transaction-scoped keys serialize schema migrations, slug choice and claims between nodes
+(SQLite serializes writers by itself); the session-scoped publish lock is taken by the
+store's `publishing`, and the session-scoped instance lock is run here for
 aggregator/lock.py, which keeps what the lock means (who holds it, what to tell the user,
 when to take it back). Must not decide anything: each function runs its statement and
 returns what the database said, raising what the driver raised (DatabaseError).
@@ -21,8 +22,10 @@ from aggregator.errors import StoreError
 from aggregator.store.transactions import reason
 
 __all__ = [
+    "CLAIM_LOCK",
     "MIGRATION_LOCK",
     "POSTS_LOCK",
+    "PUBLISH_LOCK",
     "DatabaseError",
     "SessionHolder",
     "backend_pid",
@@ -41,6 +44,10 @@ __all__ = [
 # choice reads then writes) between nodes.
 MIGRATION_LOCK: Final = 0x616767726567  # "aggreg"
 POSTS_LOCK: Final = 0x616767726568
+# Claims of sources, one node at a time: the per-host counts a claim reads stay exact.
+CLAIM_LOCK: Final = 0x616767726569
+# Session-scoped: held by the one node publishing (released when its session ends).
+PUBLISH_LOCK: Final = 0x61676772656A
 
 # What the functions below raise when the database fails; `reason` puts its message on
 # one line.

@@ -23,7 +23,9 @@ from aggregator.store.schema import (
     Tags,
     UTCDateTime,
     hosts,
+    leases,
     metadata,
+    nodes,
     schema_version,
     site,
     unsettled,
@@ -156,6 +158,12 @@ def _schedule_v9(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE sources ADD COLUMN schedule TEXT")
 
 
+def _nodes_v10(conn: Connection) -> None:
+    # Empty: nodes join, and sources get their lease rows, as they run. The tables'
+    # indexes (LEASE_INDEXES) come with them.
+    metadata.create_all(conn, tables=[nodes, leases], checkfirst=False)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -167,6 +175,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _authors_v7,
     _site_v8,
     _schedule_v9,
+    _nodes_v10,
 )
 
 

@@ -18,12 +18,15 @@ __all__ = [
     "ARRIVAL_INDEX",
     "IDENTITY_INDEXES",
     "IDENTITY_V6_INDEXES",
+    "LEASE_INDEXES",
     "VOLUME_INDEXES",
     "Tags",
     "UTCDateTime",
     "hosts",
     "is_pending",
+    "leases",
     "metadata",
+    "nodes",
     "posts",
     "schema_version",
     "settled",
@@ -160,6 +163,38 @@ site = sa.Table(
     metadata,
     sa.Column("key", sa.Text, primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
+)
+
+# Version 10: the nodes working on one PostgreSQL database, and which node holds which
+# source (a lease, until a time) while it fetches it. A lease row per configured source,
+# made when a node first claims it; `node` NULL: nobody holds it.
+nodes = sa.Table(
+    "nodes",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("started", UTCDateTime, nullable=False),
+    sa.Column("heartbeat", UTCDateTime, nullable=False),
+    sa.Column("stopped", UTCDateTime),  # NULL: running (or died without a word)
+    sa.Column("rounds", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("fetched", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("store_seconds", sa.Float, nullable=False, server_default="0"),
+)
+leases = sa.Table(
+    "leases",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("host", sa.Text, nullable=False),  # the source's host: per-host limits
+    sa.Column("url", sa.Text, nullable=False),  # its config URL as the claiming node knew it
+    sa.Column("node", sa.Text),
+    sa.Column("until", UTCDateTime),
+)
+# A node's own leases (renewal, release) and a host's held leases are read by index.
+LEASE_INDEXES: Final = (
+    sa.Index("ix_leases_node", leases.c.node),
+    sa.Index("ix_leases_host", leases.c.host),
 )
 
 is_pending = posts.c.revision > posts.c.published_revision

@@ -45,6 +45,38 @@ class SourceMethods(Transactions):
 
         return self._run("cannot read source states", work)
 
+    def get_states(self, names: Sequence[str]) -> list[SourceState]:
+        """The states saved for `names` (those never saved left out), ordered by name."""
+        wanted = list(dict.fromkeys(names))
+
+        def work(conn: Connection) -> list[SourceState]:
+            found: list[SourceState] = []
+            for chunk in chunks(wanted):
+                rows = conn.execute(sa.select(sources).where(sources.c.name.in_(chunk)))
+                found.extend(state_from_row(r) for r in rows)
+            return sorted(found, key=lambda s: s.name)
+
+        return self._run("cannot read source states", work)
+
+    def reschedule(self, state: SourceState, *, fetched: datetime | None) -> bool:
+        """Write `state`'s next check and schedule, only if its source was last fetched at
+        `fetched` still (no node fetched it meanwhile); whether it was written."""
+        statement = (
+            sa.update(sources)
+            .where(
+                sources.c.name == state.name,
+                sources.c.last_fetched.is_(None)
+                if fetched is None
+                else sources.c.last_fetched == fetched,
+            )
+            .values(next_check=state.next_check, schedule=state.schedule)
+        )
+        return self._run(
+            f"cannot save the schedule of {state.name!r}",
+            lambda conn: bool(conn.execute(statement).rowcount),
+            write=True,
+        )
+
     def save_state(self, state: SourceState) -> None:
         """Insert or replace the state of `state.name`."""
         values = state_values(state)

@@ -8,6 +8,7 @@ or create an engine (engine.py does).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Final, TypeVar
 
@@ -72,6 +73,12 @@ class Transactions:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        self._busy = 0.0  # seconds spent in transactions, by every thread of this process
+
+    @property
+    def store_seconds(self) -> float:
+        """Seconds this process has spent in the store's transactions (waiting included)."""
+        return self._busy
 
     @property
     def url(self) -> str:
@@ -89,11 +96,15 @@ class Transactions:
             raise StoreError(f"{what}: {reason(e)}") from e
 
     def _transaction(self, work: Callable[[Connection], T], *, write: bool = False) -> T:
-        with self._engine.connect() as conn:
-            if write:
-                conn.execution_options(**{WRITE: True})
-            with conn.begin():
-                return work(conn)
+        started = time.perf_counter()
+        try:
+            with self._engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{WRITE: True})
+                with conn.begin():
+                    return work(conn)
+        finally:
+            self._busy += time.perf_counter() - started
 
     def _write_rows(
         self, what: str, rows: Sequence[R], work: Callable[[Connection, Sequence[R]], T]

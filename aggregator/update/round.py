@@ -1,5 +1,6 @@
 """One round's resources, a context manager: the state snapshot, the store thread and its
-write queue, batched state saves, the round's parsers.
+write queue, batched state saves (under the node's leases on a shared store), the round's
+parsers.
 
 Must NOT fetch or decide a source's state (decide.py does; the pipeline carries it out):
 it only reads, queues and writes what it is given, in order.
@@ -15,13 +16,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from types import TracebackType
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from aggregator.errors import StoreError
 from aggregator.store.api import SourceStates
 from aggregator.types import UTC, FetchSettings, Source, SourceState
 from aggregator.update import decide
 from aggregator.update.pool import Parsers
+
+if TYPE_CHECKING:
+    from aggregator.update.node import Node
 
 __all__ = ["STATE_BATCH", "Round"]
 
@@ -46,6 +50,10 @@ class Round:
     On exit, the queued writes land, the last states are saved (a failed round still
     records the next check of every source it fetched) and the parsers end; the store's
     failures are in `failures`.
+
+    With a `node` (a shared store), the states are read as sources are claimed (`load`),
+    after the claim, and saved only while the node holds their leases, which each save
+    releases; leases claimed but not saved are released on exit.
     """
 
     def __init__(
@@ -58,8 +66,10 @@ class Round:
         clock: Callable[[], datetime],
         rng: random.Random,
         held: dict[str, datetime],
+        node: Node | None = None,
     ) -> None:
         self.store = store
+        self.node = node
         self.parsers = parsers
         self.settings = settings
         self.clock = clock
@@ -75,11 +85,25 @@ class Round:
         self._unsaved: list[SourceState] = []
         self._thread: ThreadPoolExecutor | None = None
         self._writes: list[Future[object]] = []  # queued on the store thread, not awaited
+        self._claimed: set[str] = set()  # leases this round holds, until each is saved
 
     def __enter__(self) -> Round:
-        self._states = {s.name: s for s in self.store.states()}
+        if self.node is None:
+            self._states = {s.name: s for s in self.store.states()}
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         return self
+
+    def load(self, names: Sequence[str]) -> None:
+        """Read the states of `names`, just claimed (on the store thread, in a round)."""
+        self._claimed.update(names)
+        self._states.update((s.name, s) for s in self.store.get_states(names))
+
+    def flush(self) -> None:
+        """Queue the states saved so far now, not with a full batch: their leases are
+        released by the write (on a shared store, before the next claim)."""
+        if self._unsaved:
+            self.write(self.save_batch, self._unsaved)
+            self._unsaved = []
 
     def __exit__(
         self,
@@ -103,6 +127,12 @@ class Round:
                 self.save_batch(unsaved)
             except StoreError as e:
                 self.failures.append(e)
+            if self.node is not None and self._claimed:
+                try:
+                    self.node.release(sorted(self._claimed))
+                except StoreError as e:
+                    # They run out within a lease; the node's leave releases them too.
+                    log.warning("cannot release %d leases: %s", len(self._claimed), e)
         finally:
             self.parsers.close(completed=exc_type is None)
 
@@ -149,10 +179,10 @@ class Round:
             return
         by_name = self.sources if sources is None else sources
         try:
-            refused = self.store.save_states(states)
+            refused = self._save(states)
             if not refused:
                 return
-            previous = {s.name: s for s in self.store.states() if s.name in refused}
+            previous = {s.name: s for s in self.store.get_states(list(refused))}
             fallbacks = []
             for state in states:
                 reason = refused.get(state.name)
@@ -173,13 +203,21 @@ class Round:
                 assert decision.error is not None
                 self.refused[state.name] = decision.error
                 fallbacks.append(decision.state)
-            unsaved = self.store.save_states(fallbacks)
+            unsaved = self._save(fallbacks)
             for name, reason in unsaved.items():
                 log.error("%s: the database refused its state twice: %s", name, reason)
                 self.hold([s for s in fallbacks if s.name == name])
         except StoreError:
             self.hold(states)
             raise
+
+    def _save(self, states: Sequence[SourceState]) -> Mapping[str, str]:
+        """Save `states` (under the node's leases, if any); the refused, name -> why."""
+        if self.node is None:
+            return self.store.save_states(states)
+        saved = self.node.save(states)
+        self._claimed.difference_update(s.name for s in states if s.name not in saved.refused)
+        return saved.refused
 
     def hold(self, states: Iterable[SourceState]) -> None:
         """Keep `states`' sources from being fetched again before their next check."""

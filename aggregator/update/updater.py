@@ -1,7 +1,8 @@
 """The Updater: which sources are due, and rounds over them, lanes fetching at once.
 
 Holds only what outlives a round (config, store, clock, the sources held after a round
-the store could not record); a round's resources are its `Round`'s. Must NOT decide a
+the store could not record, the node of a shared store); a round's resources are its
+`Round`'s, and on a shared store its sources are claimed as the lanes need them. Must NOT decide a
 source's state (decide.py) nor carry one source through the stages (pipeline.py).
 """
 
@@ -10,21 +11,26 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
 from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from aggregator.errors import StoreError
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.fetch import host_key as _host_key
 from aggregator.store.api import UpdateStore
-from aggregator.types import UTC, Config, Source
+from aggregator.types import UTC, Config, Source, SourceState
 from aggregator.update.decide import after_schedule_edit, current_state
 from aggregator.update.pipeline import Pipeline
 from aggregator.update.pool import Parsers
 from aggregator.update.report import RoundReport, SourceOutcome
 from aggregator.update.round import Round
+
+if TYPE_CHECKING:
+    from aggregator.update.node import Node
 
 __all__ = ["POOL_MIN_SOURCES", "Updater", "limits_from"]
 
@@ -51,9 +57,13 @@ class Updater:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         held: dict[str, datetime] | None = None,
+        node: Node | None = None,
     ) -> None:
         self.config = config
         self.store = store
+        # On a shared store: this process's node, which claims each source before a lane
+        # fetches it. None: the only process on its store (the instance lock says so).
+        self.node = node
         self.limits = limits or limits_from(config)
         self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
@@ -68,40 +78,54 @@ class Updater:
         self.held: dict[str, datetime] = {} if held is None else held
 
     def due_sources(self, *, every: bool = False) -> list[Source]:
-        """The enabled sources due now (all enabled ones with `every`), but those held."""
+        """The enabled sources due now (all enabled ones with `every`), but those held.
+
+        One read of every state: a daemon asks each tick. On a shared store this is this
+        node's view only; its claim takes those still due and free (Node.claim).
+        """
         now = self.clock()
         for name, until in list(self.held.items()):
             if until <= now:
                 del self.held[name]
-        self._apply_schedule_edits(now)
-        names = [s.name for s in self.config.sources if s.name not in self.held]
-        if every:
-            states = {s.name: s for s in self.store.states()}
-            return [
-                s
-                for s in self.config.sources
-                if s.name not in self.held and not current_state(s, states.get(s.name)).disabled
-            ]
-        due = set(self.store.due(names, now=now))
-        states = {s.name: s for s in self.store.states()}
-        # A source whose config URL changed is due at once, even if disabled before.
-        for s in self.config.sources:
-            st = states.get(s.name)
-            if st is not None and st.config_url != s.url and s.name not in self.held:
-                due.add(s.name)
-        return [s for s in self.config.sources if s.name in due]
+        states = self._apply_schedule_edits({s.name: s for s in self.store.states()}, now)
+        chosen = []
+        for source in self.config.sources:
+            if source.name in self.held:
+                continue
+            state = states.get(source.name)
+            if every:
+                if not current_state(source, state).disabled:
+                    chosen.append(source)
+            elif (
+                state is None
+                # A source whose config URL changed is due at once, even if disabled before.
+                or state.config_url != source.url
+                or (
+                    state.disabled is None and (state.next_check is None or state.next_check <= now)
+                )
+            ):
+                chosen.append(source)
+        return chosen
 
-    def _apply_schedule_edits(self, now: datetime) -> None:
+    def _apply_schedule_edits(
+        self, states: dict[str, SourceState], now: datetime
+    ) -> dict[str, SourceState]:
         """Draw again the next checks that a schedule changed since (decide.after_schedule_edit):
-        `run --once` after an edit does not wait out a check drawn from the old interval."""
-        states = {s.name: s for s in self.store.states()}
+        `run --once` after an edit does not wait out a check drawn from the old interval.
+        `states` with those drawn again; each written only if no node fetched the source
+        meanwhile (Store.reschedule)."""
         for source in self.config.sources:
             stored = states.get(source.name)
             if stored is None or stored.config_url != source.url:
                 continue  # never fetched, or moved: due at once anyway
             decision = after_schedule_edit(source, stored, now=now)
-            if decision is not None and decision.save:
-                self.store.save_state(decision.state)
+            if (
+                decision is not None
+                and decision.save
+                and self.store.reschedule(decision.state, fetched=stored.last_fetched)
+            ):
+                states[source.name] = decision.state
+        return states
 
     async def run_round(
         self,
@@ -139,15 +163,28 @@ class Updater:
             clock=self.clock,
             rng=self.rng,
             held=self.held,
+            node=self.node,
         )
+        supply: _Supply = (
+            _Fixed(todo)
+            if self.node is None
+            else _Claimed(self.node, round_, todo, limit=self._claim_batch(), every=every)
+        )
+        alive = None if self.node is None else asyncio.create_task(self.node.keep_alive())
+        outcomes: list[SourceOutcome] = []
         try:
             with round_:
                 self._pipeline = Pipeline(
                     self.config, self.store, round_, clock=self.clock, rng=self.rng
                 )
-                outcomes = await self._lanes(round_, todo, on_source)
+                outcomes = await self._lanes(round_, supply, len(todo), on_source)
         finally:
             self._pipeline = None
+            if alive is not None:
+                alive.cancel()
+            if self.node is not None:
+                errors = sum(o.status == "error" for o in outcomes)
+                self.node.counted(fetched=len(outcomes), errors=errors)
         report.outcomes = [
             replace(o, status="error", error=round_.refused[o.name])
             if o.name in round_.refused
@@ -159,28 +196,37 @@ class Updater:
         report.seconds = time.monotonic() - started
         return report
 
+    def _claim_batch(self) -> int:
+        """Sources a node claims at once: enough to keep every lane busy for a while, few
+        enough that the other nodes find work too."""
+        return max(2 * self.limits.max_connections, 10)
+
     async def _lanes(
         self,
         round_: Round,
-        todo: Sequence[Source],
+        supply: _Supply,
+        size: int,
         on_source: Callable[[SourceOutcome], None] | None,
     ) -> list[SourceOutcome]:
-        """Every source of `todo` through `update_source`, in lanes that each take the next
-        source until none is left: as many lanes as requests may be in flight, so a round
-        of 20,000 sources holds 50 tasks, not 20,000. A lane starts no source once the
-        store failed."""
-        outcomes: list[SourceOutcome | None] = [None] * len(todo)
+        """Every source `supply` gives through `update_source`, in lanes that each take the
+        next source until none is left: as many lanes as requests may be in flight, so a
+        round of 20,000 sources holds 50 tasks, not 20,000. A lane starts no source once
+        the store failed."""
+        outcomes: list[SourceOutcome] = []
 
-        async def lane(order: Iterator[int]) -> None:
-            for i in order:
-                if round_.stopping:
-                    return
+        async def lane() -> None:
+            first = True
+            while not round_.stopping:
                 try:
-                    outcome = await self.update_source(todo[i], fetcher)
+                    source = await supply.next(first=first)
+                    first = False
+                    if source is None:
+                        return
+                    outcome = await self.update_source(source, fetcher)
                 except StoreError as e:
                     round_.failures.append(e)
                     return
-                outcomes[i] = outcome
+                outcomes.append(outcome)
                 if on_source is not None:
                     on_source(outcome)
 
@@ -188,10 +234,10 @@ class Updater:
             # Hosts that asked to be left alone in an earlier round (or another process).
             for host, until in self.store.deferred_hosts(now=self.clock()).items():
                 fetcher.defer_host(host, until)
-            order = iter(_interleaved(todo))  # shared by the lanes
-            lanes = min(len(todo), self.limits.max_connections)
-            await asyncio.gather(*(lane(order) for _ in range(lanes)))
-        return [o for o in outcomes if o is not None]
+            lanes = min(size, self.limits.max_connections)
+            await asyncio.gather(*(lane() for _ in range(lanes)))
+        order = supply.order()
+        return sorted(outcomes, key=lambda o: order.get(o.name, 0))
 
     async def update_source(self, source: Source, fetcher: Fetcher) -> SourceOutcome:
         """One source through the pipeline, in the running round; its failure becomes its
@@ -203,6 +249,84 @@ class Updater:
             # A programming error (a caller outside run_round), not a tree error.
             raise RuntimeError("update_source runs in a round (run_round)")
         return await self._pipeline.run(source, fetcher)
+
+
+def _due(source: Source, state: SourceState, now: datetime) -> bool:
+    if state.config_url != source.url:
+        return True  # a source whose config URL changed is due at once, even if disabled
+    return state.disabled is None and (state.next_check is None or state.next_check <= now)
+
+
+class _Supply(Protocol):
+    """Where a round's lanes take their next source from."""
+
+    async def next(self, *, first: bool) -> Source | None:
+        """The next source to fetch for a lane (`first`: that lane's first; else it has
+        just finished one), or None: nothing left for that lane."""
+        ...
+
+    def order(self) -> dict[str, int]:
+        """Each source's place in the round as given (outcomes are reported in it)."""
+        ...
+
+
+class _Fixed:
+    """The sources of a round on a store of its own: all of them, one host after another."""
+
+    def __init__(self, todo: Sequence[Source]) -> None:
+        self._todo = todo
+        self._order = iter(_interleaved(todo))  # shared by the lanes
+
+    async def next(self, *, first: bool) -> Source | None:
+        i = next(self._order, None)
+        return None if i is None else self._todo[i]
+
+    def order(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self._todo)}
+
+
+class _Claimed:
+    """The sources of a round on a shared store: claimed `limit` at a time as the lanes
+    need them, among those still to do. A claim that gives nothing ends the lane that
+    asked, and every lane asking before another source finishes; a lane that finished one
+    asks again (its lease gone, a host's limit may allow another). The sources never
+    claimed were fetched by another node meanwhile, or are held by one."""
+
+    def __init__(
+        self, node: Node, round_: Round, todo: Sequence[Source], *, limit: int, every: bool
+    ) -> None:
+        self._node = node
+        self._round = round_
+        self._todo = todo
+        # One host after another, as _Fixed (the claim takes the most overdue first).
+        self._remaining = {todo[i].name: todo[i] for i in _interleaved(todo)}
+        self._limit = limit
+        self._every = every
+        self._queue: deque[Source] = deque()
+        self._claiming = asyncio.Lock()
+        self._dry = False  # the last claim gave nothing, and no source finished since
+
+    async def next(self, *, first: bool) -> Source | None:
+        async with self._claiming:
+            if not self._queue and self._remaining and not (self._dry and first):
+                self._round.flush()  # what was fetched gives back its lease first
+                claimed = await self._round.in_store(self._claim)
+                self._queue.extend(claimed)
+                self._dry = not claimed
+            return self._queue.popleft() if self._queue else None
+
+    def _claim(self) -> list[Source]:
+        # On the store thread, after every write queued before it.
+        claimed = self._node.claim(
+            list(self._remaining.values()), limit=self._limit, every=self._every
+        )
+        for source in claimed:
+            del self._remaining[source.name]
+        self._round.load([s.name for s in claimed])
+        return claimed
+
+    def order(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self._todo)}
 
 
 def _interleaved(sources: Sequence[Source]) -> list[int]:

@@ -1,0 +1,344 @@
+"""The store's node methods: the nodes working on one PostgreSQL database, and the leases
+by which each holds the sources it fetches.
+
+A node claims due sources (FOR UPDATE SKIP LOCKED, at most `per_host` leases per host
+across every node), renews its leases with its heartbeat, and saves a source's state only
+while it holds its lease, releasing it in the same transaction. Must not decide which
+sources a node wants, how long a lease lasts or what a lost lease means (the updater does):
+each method runs its statements on what it is given. PostgreSQL only: SQLite is one
+process per database, and the methods say so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.engine import Connection
+
+from aggregator.errors import StoreError
+from aggregator.store.lock import CLAIM_LOCK, PUBLISH_LOCK, serialize, try_lock, unlock
+from aggregator.store.rows import state_values
+from aggregator.store.schema import leases, nodes, sources
+from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, reason
+from aggregator.types import Candidate, Lease, LeasedSave, NodeRecord, SourceState
+
+__all__ = ["NodeMethods"]
+
+# A claim looks at this many free due sources per source it may take: those over their
+# host's limit are passed over, and the next ones can still fill the batch.
+_SCAN_FACTOR: Final = 4
+
+_CLAIM: Final = sa.text(
+    """
+    WITH free AS (
+        SELECT l.source, l.host, s.next_check
+        FROM leases l LEFT JOIN sources s ON s.name = l.source
+        WHERE l.source = ANY(CAST(:names AS text[]))
+          AND (l.node IS NULL OR l.until <= :now)
+          AND (:every OR s.name IS NULL OR s.config_url IS DISTINCT FROM l.url
+               OR (s.disabled IS NULL AND (s.next_check IS NULL OR s.next_check <= :now)))
+        ORDER BY s.next_check NULLS FIRST, l.source
+        LIMIT :scan
+        FOR UPDATE OF l SKIP LOCKED
+    ), held AS (
+        SELECT host, count(*) AS n FROM leases
+        WHERE node IS NOT NULL AND until > :now AND host IN (SELECT host FROM free)
+        GROUP BY host
+    ), ranked AS (
+        SELECT f.source, f.next_check,
+               coalesce(h.n, 0)
+               + row_number() OVER (PARTITION BY f.host ORDER BY f.next_check NULLS FIRST,
+                                    f.source) AS slot
+        FROM free f LEFT JOIN held h ON h.host = f.host
+    ), chosen AS (
+        SELECT source FROM ranked WHERE slot <= :per_host
+        ORDER BY next_check NULLS FIRST, source
+        LIMIT :limit
+    )
+    UPDATE leases SET node = :node, until = :until
+    FROM chosen WHERE leases.source = chosen.source
+    RETURNING leases.source
+    """
+).bindparams(
+    sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("until", type_=sa.DateTime(timezone=True)),
+)
+
+
+class NodeMethods(Transactions):
+    """Nodes, leases and the publish lock (see api.Leases)."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        return self._engine.dialect.name == "postgresql"
+
+    def join_node(self, node: NodeRecord) -> int:
+        """Record `node` as running (its counters as given), and release the leases a
+        previous life of the same id left; how many were released."""
+        self._shared_only("join the nodes")
+
+        def work(conn: Connection) -> int:
+            _upsert_node(conn, node)
+            return _release_all(conn, node.id)
+
+        return self._run(f"cannot record node {node.id!r}", work, write=True)
+
+    def node_heartbeat(self, node: NodeRecord, *, until: datetime) -> int:
+        """Record that `node` is alive (its counters as given), and extend every lease it
+        holds to `until`; how many it holds."""
+        self._shared_only("record a heartbeat")
+
+        def work(conn: Connection) -> int:
+            _upsert_node(conn, node)
+            renewed = conn.execute(
+                sa.update(leases).where(leases.c.node == node.id).values(until=until)
+            )
+            return int(renewed.rowcount or 0)
+
+        return self._run(f"cannot record the heartbeat of node {node.id!r}", work, write=True)
+
+    def leave_node(self, node: NodeRecord) -> int:
+        """Record that `node` stopped (`node.stopped`), and release its leases at once;
+        how many were released."""
+        self._shared_only("leave the nodes")
+
+        def work(conn: Connection) -> int:
+            _upsert_node(conn, node)
+            return _release_all(conn, node.id)
+
+        return self._run(f"cannot record that node {node.id!r} stopped", work, write=True)
+
+    def claim_sources(
+        self,
+        node: str,
+        candidates: Sequence[Candidate],
+        *,
+        now: datetime,
+        until: datetime,
+        limit: int,
+        per_host: int,
+        every: bool = False,
+    ) -> list[str]:
+        """Lease to `node`, until `until`, at most `limit` of `candidates` that no node
+        holds (or whose lease ran out) and that are due — never fetched, moved to another
+        config URL, or enabled with a next check not after `now` (any, with `every`) —
+        the most overdue first, and no more of one host than keeps every node's leases on
+        it within `per_host`. The names leased, in that order."""
+        self._shared_only("claim sources")
+        if not candidates or limit <= 0:
+            return []
+        names = [c.name for c in candidates]
+        # Lease rows this process made or saw made, with their host and URL: a claim among
+        # 20,000 sources writes only those new or changed.
+        known: dict[str, tuple[str, str]] = self.__dict__.setdefault("_lease_rows", {})
+        missing = [c for c in candidates if known.get(c.name) != (c.host, c.url)]
+
+        def work(conn: Connection) -> list[str]:
+            serialize(conn, CLAIM_LOCK)
+            _ensure_lease_rows(conn, missing)
+            rows = conn.execute(
+                _CLAIM,
+                {
+                    "names": names,
+                    "now": now,
+                    "until": until,
+                    "node": node,
+                    "every": every,
+                    "scan": limit * _SCAN_FACTOR,
+                    "per_host": per_host,
+                    "limit": limit,
+                },
+            )
+            leased = {row.source for row in rows}
+            return [n for n in names if n in leased]
+
+        claimed = self._run("cannot claim sources", work, write=True)
+        known.update((c.name, (c.host, c.url)) for c in missing)  # committed
+        return claimed
+
+    def release_sources(self, node: str, names: Sequence[str]) -> None:
+        """Release the leases `node` holds on `names` (a source it will not fetch now)."""
+        self._shared_only("release sources")
+        wanted = list(dict.fromkeys(names))
+
+        def work(conn: Connection) -> None:
+            for chunk in chunks(wanted):
+                conn.execute(
+                    sa.update(leases)
+                    .where(leases.c.node == node, leases.c.source.in_(chunk))
+                    .values(node=None, until=None)
+                )
+
+        if wanted:
+            self._run("cannot release sources", work, write=True)
+
+    def save_leased_states(self, states: Sequence[SourceState], *, node: str) -> LeasedSave:
+        """Save each of `states` whose source `node` still holds, and release it, in one
+        transaction; a source another node took meanwhile gets nothing written (`lost`).
+
+        A state whose data the database refuses keeps no other out (as save_states).
+        """
+        self._shared_only("save leased states")
+        if not states:
+            return LeasedSave()
+        rows = list({s.name: state_values(s) for s in states}.values())
+        insert = postgresql.insert(sources)
+        upsert = insert.on_conflict_do_update(
+            index_elements=[sources.c.name],
+            set_={c.name: insert.excluded[c.name] for c in sources.columns if c.name != "name"},
+        )
+
+        def work(conn: Connection, batch: Sequence[dict[str, Any]]) -> list[str]:
+            names = [row["name"] for row in batch]
+            held: set[str] = set()
+            for chunk in chunks(names):
+                held.update(
+                    conn.scalars(
+                        sa.select(leases.c.source)
+                        .where(leases.c.node == node, leases.c.source.in_(chunk))
+                        .with_for_update()
+                    )
+                )
+            kept = [row for row in batch if row["name"] in held]
+            for chunk in chunks(kept):
+                conn.execute(upsert, list(chunk))
+            for chunk in chunks(sorted(held)):
+                conn.execute(
+                    sa.update(leases)
+                    .where(leases.c.node == node, leases.c.source.in_(chunk))
+                    .values(node=None, until=None)
+                )
+            return [n for n in names if n not in held]
+
+        done, refused = self._write_rows("cannot save source states", rows, work)
+        return LeasedSave(
+            refused={row["name"]: why for row, why in refused},
+            lost=tuple(name for lost in done for name in lost),
+        )
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that ever joined, with the leases each holds now, by id."""
+        if not self.shared:
+            return []
+        held = (
+            sa.select(leases.c.node, sa.func.count().label("n"))
+            .where(leases.c.node.is_not(None))
+            .group_by(leases.c.node)
+            .subquery()
+        )
+        query = sa.select(nodes, sa.func.coalesce(held.c.n, 0).label("leased")).outerjoin(
+            held, held.c.node == nodes.c.id
+        )
+
+        def work(conn: Connection) -> list[NodeRecord]:
+            return sorted((_node_from_row(r) for r in conn.execute(query)), key=lambda n: n.id)
+
+        return self._run("cannot read nodes", work)
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> the node holding it and until when (sources nobody holds absent)."""
+        if not self.shared:
+            return {}
+        query = sa.select(leases.c.source, leases.c.node, leases.c.until).where(
+            leases.c.node.is_not(None)
+        )
+        return self._run(
+            "cannot read leases",
+            lambda conn: {
+                row.source: Lease(node=row.node, until=row.until) for row in conn.execute(query)
+            },
+        )
+
+    def publishing(self) -> contextlib.AbstractContextManager[bool]:
+        """Hold the publish lock while the block runs, if no other node holds it: yields
+        whether it is held (always, on SQLite, whose one process needs no lock). The
+        server releases it if this process dies."""
+        return self._publishing()
+
+    @contextlib.contextmanager
+    def _publishing(self) -> Iterator[bool]:
+        if not self.shared:
+            yield True
+            return
+        try:
+            conn = self._engine.connect()
+            got = try_lock(conn, PUBLISH_LOCK)
+            conn.commit()  # a session lock: it outlives the transaction that took it
+        except ROW_ERRORS as e:
+            raise StoreError(f"cannot take the publish lock: {reason(e)}") from e
+        try:
+            yield got
+        finally:
+            with contextlib.suppress(*ROW_ERRORS):
+                if got:
+                    unlock(conn, PUBLISH_LOCK)
+                    conn.commit()
+            with contextlib.suppress(*ROW_ERRORS):
+                conn.close()
+
+    def _shared_only(self, what: str) -> None:
+        if not self.shared:
+            raise StoreError(f"cannot {what}: several nodes need a PostgreSQL store")
+
+
+def _upsert_node(conn: Connection, node: NodeRecord) -> None:
+    values = {
+        "id": node.id,
+        "host": node.host,
+        "pid": node.pid,
+        "started": node.started,
+        "heartbeat": node.heartbeat,
+        "stopped": node.stopped,
+        "rounds": node.rounds,
+        "fetched": node.fetched,
+        "errors": node.errors,
+        "store_seconds": node.store_seconds,
+    }
+    insert = postgresql.insert(nodes).values(**values)
+    conn.execute(
+        insert.on_conflict_do_update(
+            index_elements=[nodes.c.id], set_={k: v for k, v in values.items() if k != "id"}
+        )
+    )
+
+
+def _release_all(conn: Connection, node: str) -> int:
+    released = conn.execute(
+        sa.update(leases).where(leases.c.node == node).values(node=None, until=None)
+    )
+    return int(released.rowcount or 0)
+
+
+def _ensure_lease_rows(conn: Connection, candidates: Sequence[Candidate]) -> None:
+    """A lease row for every candidate, holding its host and config URL as given."""
+    insert = postgresql.insert(leases)
+    statement = insert.on_conflict_do_update(
+        index_elements=[leases.c.source],
+        set_={"host": insert.excluded.host, "url": insert.excluded.url},
+        where=sa.or_(leases.c.host != insert.excluded.host, leases.c.url != insert.excluded.url),
+    )
+    rows = [{"source": c.name, "host": c.host, "url": c.url} for c in candidates]
+    for chunk in chunks(rows):
+        conn.execute(statement, list(chunk))
+
+
+def _node_from_row(row: Any) -> NodeRecord:
+    return NodeRecord(
+        id=row.id,
+        host=row.host,
+        pid=row.pid,
+        started=row.started,
+        heartbeat=row.heartbeat,
+        stopped=row.stopped,
+        rounds=row.rounds,
+        fetched=row.fetched,
+        errors=row.errors,
+        store_seconds=row.store_seconds,
+        leases=int(row.leased),
+    )

@@ -1,0 +1,162 @@
+"""This process as one node of a shared (PostgreSQL) store: its id, its row and heartbeat,
+its claims on due sources and its saves under their leases.
+
+Decides what a lease means for this process (how long one lasts, how often it is renewed,
+what a lost one says in the log); the store runs the statements. Must NOT fetch, decide a
+source's state (decide.py) nor choose which sources are due (the Updater gives its
+candidates; the claim only takes those still due and free).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from aggregator.fetch import host_key
+from aggregator.store.api import Leases
+from aggregator.types import (
+    UTC,
+    Candidate,
+    LeasedSave,
+    NodeRecord,
+    NodeSettings,
+    Source,
+    SourceState,
+)
+
+__all__ = ["Node", "node_id"]
+
+log = logging.getLogger("aggregator.update")
+
+
+def node_id(settings: NodeSettings, *, started: datetime | None = None) -> str:
+    """`node.id`, or one made of the host name, the pid and the start time (unique per
+    process: a restarted process is a new node, and its old leases simply run out)."""
+    if settings.id:
+        return settings.id
+    when = started or datetime.now(UTC)
+    return f"{socket.gethostname()[:40]}-{os.getpid()}-{when:%H%M%S}"
+
+
+class Node:
+    """One process's part in a shared store. `join()` before the first claim, `beat()`
+    every `beat_every` seconds (it renews the leases), `leave()` when stopping."""
+
+    def __init__(
+        self,
+        store: Leases,
+        settings: NodeSettings,
+        *,
+        per_host: int,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.lease = timedelta(seconds=settings.lease)
+        self.per_host = per_host
+        started = clock()
+        self.record = NodeRecord(
+            id=node_id(settings, started=started),
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            started=started,
+            heartbeat=started,
+        )
+
+    @property
+    def id(self) -> str:
+        return self.record.id
+
+    @property
+    def beat_every(self) -> float:
+        """Seconds between heartbeats: three renewals fit in one lease."""
+        return self.lease.total_seconds() / 3
+
+    # ------------------------------------------------------------------ the row
+
+    def join(self) -> None:
+        """Record this node as running; a previous life of the same `node.id` loses its
+        leases (it cannot be running: the instance lock is per node id)."""
+        released = self.store.join_node(self._now_record())
+        if released:
+            log.info("node %s: released %d leases of its previous run", self.id, released)
+
+    def beat(self) -> int:
+        """Say this node is alive and renew its leases; how many it holds."""
+        now = self.clock()
+        return self.store.node_heartbeat(self._now_record(now), until=now + self.lease)
+
+    def leave(self) -> int:
+        """Record that this node stopped; its leases are released at once, for the other
+        nodes to take without waiting for them to run out. How many were released."""
+        now = self.clock()
+        self.record = replace(self._now_record(now), stopped=now)
+        return self.store.leave_node(self.record)
+
+    def counted(self, *, fetched: int, errors: int) -> None:
+        """Add one round, with `fetched` sources tried and `errors` of them failed."""
+        r = self.record
+        self.record = replace(
+            r, rounds=r.rounds + 1, fetched=r.fetched + fetched, errors=r.errors + errors
+        )
+
+    async def keep_alive(self) -> None:
+        """Beat every `beat_every` seconds until cancelled (a round's leases stay held
+        however long it runs); a failed beat is logged and tried again."""
+        from aggregator.errors import StoreError
+
+        while True:
+            await asyncio.sleep(self.beat_every)
+            try:
+                await asyncio.to_thread(self.beat)
+            except StoreError as e:
+                log.warning("node %s: heartbeat failed: %s", self.id, e)
+
+    # ------------------------------------------------------------------- claims
+
+    def claim(self, sources: Sequence[Source], *, limit: int, every: bool = False) -> list[Source]:
+        """Of `sources`, those this node now holds (at most `limit`): still due (any, with
+        `every`), held by no other node, within their host's limit across the nodes."""
+        now = self.clock()
+        by_name = {s.name: s for s in sources}
+        candidates = [Candidate(name=s.name, host=host_key(s.url), url=s.url) for s in sources]
+        names = self.store.claim_sources(
+            self.id,
+            candidates,
+            now=now,
+            until=now + self.lease,
+            limit=limit,
+            per_host=self.per_host,
+            every=every,
+        )
+        return [by_name[n] for n in names]
+
+    def save(self, states: Sequence[SourceState]) -> LeasedSave:
+        """Save `states` of the sources this node still holds, releasing them; one whose
+        lease another node took is not written, and says so in the log."""
+        saved = self.store.save_leased_states(states, node=self.id)
+        for name in saved.lost:
+            log.warning(
+                "%s: its lease ran out and another node took it: this node's state of it is"
+                " not saved (the other node's stands)",
+                name,
+            )
+        return saved
+
+    def release(self, names: Sequence[str]) -> None:
+        """Give back the leases of `names` (claimed, not fetched)."""
+        self.store.release_sources(self.id, names)
+
+    def _now_record(self, now: datetime | None = None) -> NodeRecord:
+        self.record = replace(
+            self.record,
+            heartbeat=now or self.clock(),
+            stopped=None,
+            store_seconds=self.store.store_seconds,
+        )
+        return self.record
