@@ -191,8 +191,9 @@ class Cluster:
     """The daemons of one config on one database: started, stopped, killed; which pid is
     which node's life."""
 
-    def __init__(self, config: Path, daemons: list[Daemon]) -> None:
+    def __init__(self, config: Path, database: str, daemons: list[Daemon]) -> None:
         self.config = config
+        self.database = database
         self.daemons = daemons  # every life, in the order started
         self.running: dict[int, Daemon] = {}  # node slot -> its current life
 
@@ -228,6 +229,32 @@ class Cluster:
                 raise AssertionError(f"timed out waiting for {what}:\n{logs}")
             time.sleep(0.1)
 
+    def rows(self, sql: str) -> list[tuple[object, ...]]:
+        """What `sql` reads from the nodes' database."""
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(self.database, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.execute(sa.text(sql))]
+        finally:
+            engine.dispose()
+
+    def check_all_stopped(self, server: FeedServer) -> None:
+        """Fail unless every node said it stopped and let go of its leases, and each
+        counted the fetches the server saw from it."""
+        held = self.rows("SELECT source, node FROM leases WHERE node IS NOT NULL")
+        assert not held, held
+        nodes = {
+            pid: (stopped, fetched)
+            for pid, stopped, fetched in self.rows("SELECT pid, stopped, fetched FROM nodes")
+        }
+        asked = Counter(r.peer for r in server.requests())
+        assert set(nodes) == {d.pid for d in self.daemons}, nodes
+        for pid, (stopped, fetched) in nodes.items():
+            assert stopped is not None, (pid, nodes)
+            assert fetched == asked[pid], (pid, fetched, asked[pid])
+
     def logs_clean(self) -> None:
         for d in self.daemons:
             log = d.log()
@@ -249,7 +276,7 @@ def server_and_cluster(tmp_path: Path) -> Iterator[tuple[FeedServer, Callable[..
 
         def make(sources: list[dict[str, str]], **extra: object) -> Cluster:
             config = write_config(tmp_path, sources, url, **extra)
-            return Cluster(config, daemons)
+            return Cluster(config, url, daemons)
 
         try:
             yield server, make
@@ -270,7 +297,7 @@ def write_config(
         database=database,
         # One host serves every feed: per_host (held cluster-wide) must not be the bottleneck.
         fetch={**timeouts("2s", "10s", "20s"), "per_host": 64},
-        **({"node": {"lease": int(LEASE)}} if NODES > 1 else {}),  # TEMP
+        node={"lease": int(LEASE)},
         **extra,
     )
 
@@ -468,6 +495,7 @@ def test_nodes_share_the_sources_each_fetched_once_per_due_time(
         None not in nodes and len(nodes) == NODES and min(nodes.values()) >= 0.05 * nodes.total()
     ), nodes
     posts = check_output(out, wanted)
+    cluster.check_all_stopped(server)
     cluster.logs_clean()
     report(
         "300 sources, 3 nodes",
@@ -564,6 +592,7 @@ def test_a_rolling_restart_leaves_no_due_check_late_by_more_than_a_lease(
 
     gaps = check_gaps(server, names)
     check_output(out, wanted)
+    cluster.check_all_stopped(server)
     cluster.logs_clean()
     report(
         "150 sources, rolling restart",
