@@ -40,6 +40,7 @@ __all__ = [
     "FetchError",
     "HostDeferred",
     "ParseError",
+    "PublishBusy",
     "PublishError",
     "ServeError",
     "SourceError",
@@ -103,6 +104,10 @@ class AlreadyRunning(AggregatorError):
 
 class PublishError(AggregatorError):
     """An output file could not be written."""
+
+
+class PublishBusy(PublishError):
+    """Another node of a shared store is publishing now: this one's turn comes later."""
 
 
 class ServeError(AggregatorError):

@@ -1,15 +1,19 @@
-"""One instance per store: a lock the kernel or the database releases when its holder dies.
+"""One instance per store, or per node id on PostgreSQL: a lock the kernel or the database
+releases when its holder dies.
 
 Takes no part in the pipeline and never touches the store's tables: an flock(2) on a file
-beside a SQLite database, a session advisory lock on PostgreSQL. Speaks no SQL: the
-statements the PostgreSQL lock runs are in aggregator/store/lock.py; this module decides
-what they mean (who holds the lock, what to tell the user, when to take it back).
+beside a SQLite database (one process per file), a session advisory lock on PostgreSQL
+keyed by the node id (several nodes share the database; two processes of one id may not).
+Speaks no SQL: the statements the PostgreSQL lock runs are in aggregator/store/lock.py;
+this module decides what they mean (who holds the lock, what to tell the user, when to
+take it back).
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
     from sqlalchemy.engine import Connection
 
-__all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path_for"]
+__all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path_for", "node_key"]
 
 # pg_try_advisory_lock key ("aggrel"); the store's own keys are transaction-scoped ones.
 _PG_INSTANCE_LOCK: Final = 0x61676772656C
@@ -66,7 +70,10 @@ def _me() -> dict[str, object]:
 
 
 class InstanceLock:
-    """A held instance lock; `release()` (or the holder's death) frees it."""
+    """A held instance lock; `release()` (or the holder's death) frees it. `shared`: the
+    store admits other nodes beside this process (PostgreSQL)."""
+
+    shared = False
 
     def __init__(self, description: str) -> None:
         self.description = description
@@ -111,10 +118,13 @@ class _PgLock(InstanceLock):
     """Lives as long as its database session: an idle timeout, a pooler or a failover can
     end that session, and the lock with it, while this process goes on."""
 
-    def __init__(self, description: str, engine: sa.Engine, conn: Connection) -> None:
+    shared = True
+
+    def __init__(self, description: str, engine: sa.Engine, conn: Connection, key: int) -> None:
         super().__init__(description)
         self._engine: sa.Engine | None = engine
         self._conn = conn
+        self._key = key
         from aggregator.store import lock as pg
 
         self._backend = pg.backend_pid(conn)  # the server process of the lock's session
@@ -126,7 +136,7 @@ class _PgLock(InstanceLock):
             return False
         try:
             # One round trip on the lock's own session: it is alive and still holds the key.
-            held = pg.holds_lock(self._conn, _PG_INSTANCE_LOCK)
+            held = pg.holds_lock(self._conn, self._key)
         except pg.DatabaseError:
             held = False  # the session is gone
         if held:
@@ -135,11 +145,11 @@ class _PgLock(InstanceLock):
             self._conn.close()
         try:
             conn = self._engine.connect()
-            got = pg.try_lock(conn, _PG_INSTANCE_LOCK)
+            got = pg.try_lock(conn, self._key)
             if not got:
                 got = self._take_from_own_old_session(conn)
             if not got:
-                holder = _pg_holder(conn)
+                holder = _pg_holder(conn, self._key)
                 conn.close()
                 raise AlreadyRunning(
                     "instance lock lost (its database session ended): another aggregator "
@@ -165,14 +175,14 @@ class _PgLock(InstanceLock):
         """
         from aggregator.store import lock as pg
 
-        holder = _pg_holder(conn)
+        holder = _pg_holder(conn, self._key)
         ours = holder.backend is not None and holder.backend == self._backend
         ours = ours or (holder.pid == os.getpid() and holder.host == socket.gethostname())
         if not ours or holder.backend is None:
             return False
         pg.terminate_backend(conn, holder.backend)
         for _ in range(20):  # the backend ends, and frees the lock, a moment later
-            if pg.try_lock(conn, _PG_INSTANCE_LOCK):
+            if pg.try_lock(conn, self._key):
                 return True
             time.sleep(0.1)
         conn.close()
@@ -187,7 +197,7 @@ class _PgLock(InstanceLock):
         from aggregator.store import lock as pg
 
         with contextlib.suppress(pg.DatabaseError):
-            pg.unlock(self._conn, _PG_INSTANCE_LOCK)
+            pg.unlock(self._conn, self._key)
         with contextlib.suppress(pg.DatabaseError):
             self._conn.close()
         self._engine.dispose()
@@ -213,8 +223,9 @@ def _lock_file(database: str | None) -> Path | None:
     return Path(database + ".lock")
 
 
-def acquire_instance_lock(url: str) -> InstanceLock:
-    """Take the instance lock of the store at `url`, or fail at once.
+def acquire_instance_lock(url: str, *, node: str | None = None) -> InstanceLock:
+    """Take the instance lock of the store at `url`, or fail at once. On PostgreSQL the
+    lock is node `node`'s (None: the one key of a process not in a node's role).
 
     Raises:
         AlreadyRunning: another live process holds it (the message names it).
@@ -226,7 +237,7 @@ def acquire_instance_lock(url: str) -> InstanceLock:
 
         parsed = pg.parse_url(url)  # StoreError("invalid database URL: ...")
         if parsed.get_backend_name() == "postgresql":
-            return _pg_lock(parsed)
+            return _pg_lock(parsed, node)
     path = lock_path_for(url)
     if path is None:
         return _NoLock("no lock needed")
@@ -273,10 +284,20 @@ def _read_holder(fd: int) -> Holder:
     )
 
 
-def _pg_lock(url: sa.URL) -> InstanceLock:
+def node_key(node: str | None) -> int:
+    """The advisory key of node `node`'s instance lock (a positive 63-bit hash of its id)."""
+    if node is None:
+        return _PG_INSTANCE_LOCK
+    digest = hashlib.blake2b(f"aggregator node {node}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") & 0x7FFF_FFFF_FFFF_FFFF
+
+
+def _pg_lock(url: sa.URL, node: str | None) -> InstanceLock:
     from aggregator.store import lock as pg
 
     shown = url.render_as_string(hide_password=True)
+    key = node_key(node)
+    as_node = f" as node {node!r}" if node else ""
     me = _me()
     # application_name (at most 63 bytes) carries who we are, so a refused process can name us.
     name = f"{_APPLICATION_NAME} pid={me['pid']} host={me['host']}"
@@ -285,25 +306,25 @@ def _pg_lock(url: sa.URL) -> InstanceLock:
     )
     try:
         conn = engine.connect()
-        got = pg.try_lock(conn, _PG_INSTANCE_LOCK)
+        got = pg.try_lock(conn, key)
         if not got:
-            holder = _pg_holder(conn)
+            holder = _pg_holder(conn, key)
             conn.close()
             engine.dispose()
             raise AlreadyRunning(
-                f"another aggregator is running on this store: {holder.describe()} "
-                f"(advisory lock on {shown})"
+                f"another aggregator is running on this store{as_node}: {holder.describe()} "
+                f"(advisory lock on {shown}; each node needs its own node.id)"
             )
     except pg.DatabaseError as e:
         engine.dispose()
         raise StoreError(f"cannot lock database {shown}: {pg.reason(e)}") from e
-    return _PgLock(f"advisory lock on {shown}", engine, conn)
+    return _PgLock(f"advisory lock on {shown}{as_node}", engine, conn, key)
 
 
-def _pg_holder(conn: Connection) -> Holder:
+def _pg_holder(conn: Connection, key: int) -> Holder:
     from aggregator.store import lock as pg
 
-    row = pg.holder(conn, _PG_INSTANCE_LOCK)
+    row = pg.holder(conn, key)
     if row is None:
         return Holder(pid=None, host=None)
     fields = dict(

@@ -5,7 +5,7 @@ says otherwise; the site's zone is applied only when rendering.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -307,6 +307,11 @@ class UpsertResult:
 
 
 # -------------------------------------------------------------- source state
+
+
+# What Store.upsert_posts may be given to make the posts it writes of those it is given
+# and the identities stored for them (normalize.reconcile, with its source's settings).
+Reconcile = Callable[[Sequence["Post"], Sequence["StoredIdentity"]], Sequence["Post"]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

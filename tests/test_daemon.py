@@ -39,7 +39,7 @@ from pgdatabase import PG_MISSING, new_database
 
 from aggregator.cli import EXIT_RUNNING
 from aggregator.daemon import Debouncer
-from aggregator.lock import _PG_INSTANCE_LOCK
+from aggregator.lock import node_key
 
 ROOT = Path(__file__).parent.parent
 UNIT = ROOT / "contrib" / "aggregator.service"
@@ -451,12 +451,14 @@ def test_second_instance_is_refused_and_starts_after_the_first_is_killed(
     assert "round: 1 due" in once.stderr
 
 
-# The instance lock on PostgreSQL lives as long as its session, which the server (an idle
-# timeout, a failover) or a pooler may end under a running daemon.
+# The instance lock on PostgreSQL (one per node id) lives as long as its session, which
+# the server (an idle timeout, a failover) or a pooler may end under a running daemon.
 
 PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
 needs_postgres = pytest.mark.skipif(not PG_URL, reason=PG_MISSING)
-LOCK_KEY = {"hi": _PG_INSTANCE_LOCK >> 32, "lo": _PG_INSTANCE_LOCK & 0xFFFFFFFF}
+NODE = {"id": "web-1"}  # a fixed node id: a second process with it is refused
+NODE_LOCK = node_key(NODE["id"])
+LOCK_KEY = {"hi": NODE_LOCK >> 32, "lo": NODE_LOCK & 0xFFFFFFFF}
 LOCKS = (
     "SELECT l.pid, l.granted, a.application_name FROM pg_locks l "
     "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
@@ -507,7 +509,9 @@ def test_lost_postgres_lock_taken_by_another_stops_the_daemon(
     import sqlalchemy as sa
 
     feed_server.add("/aa.rss", rss("aa", [("a1", "one")]), etag=True)
-    config = write_config(tmp_path, [source(feed_server, "aa", "1h")], database=pg_database)
+    config = write_config(
+        tmp_path, [source(feed_server, "aa", "1h")], database=pg_database, node=NODE
+    )
     d = start(daemons, config, "--tick", "0.1")
     d.wait_log("published")
 
@@ -517,7 +521,7 @@ def test_lost_postgres_lock_taken_by_another_stops_the_daemon(
         with other.connect() as conn:
             got = threading.Thread(
                 target=conn.execute,
-                args=(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_INSTANCE_LOCK}),
+                args=(sa.text("SELECT pg_advisory_lock(:key)"), {"key": NODE_LOCK}),
             )
             got.start()
             d.wait_for("the other to queue", lambda: any(not r[1] for r in lock_rows(pg_database)))
@@ -543,7 +547,9 @@ def test_lost_postgres_lock_nobody_else_holds_is_taken_again(
     tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon], pg_database: str
 ) -> None:
     feed_server.add("/aa.rss", rss("aa", [("a1", "one")]), etag=True)
-    config = write_config(tmp_path, [source(feed_server, "aa", "1h")], database=pg_database)
+    config = write_config(
+        tmp_path, [source(feed_server, "aa", "1h")], database=pg_database, node=NODE
+    )
     d = start(daemons, config, "--tick", "0.1")
     d.wait_log("published")
 
@@ -551,7 +557,8 @@ def test_lost_postgres_lock_nobody_else_holds_is_taken_again(
     d.wait_log(r"WARNING instance lock was lost \(its database session ended\) and is held again")
     ((backend, granted, name),) = lock_rows(pg_database)
     assert granted and backend != ended and f"pid={d.pid} " in name
-    # Held, so a second instance is still refused; the daemon goes on and stops cleanly.
+    # Held, so a second process of that node id is still refused; the daemon goes on and
+    # stops cleanly.
     once = run_cli(config, "run", "--once", check=False)
     assert once.returncode == EXIT_RUNNING, once.stderr
     assert d.proc.poll() is None

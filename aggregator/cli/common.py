@@ -56,15 +56,19 @@ def open_config_and_store(args: argparse.Namespace) -> tuple[Config, Store]:
     return config, open_store(config.database)
 
 
-def locked(config: Config) -> InstanceLock:
-    """The store's instance lock, then the temp files a killed publish left (ours now).
+def locked(config: Config, *, node: str | None = None) -> InstanceLock:
+    """The store's instance lock (on PostgreSQL, node `node`'s), then the temp files a
+    killed publish left (ours now; on a shared store the publish clears them, under its
+    lock).
 
     Raises:
         AlreadyRunning: another process holds the store.
         StoreError: the lock cannot be taken.
         PublishError: a stale temp file cannot be removed.
     """
-    lock = acquire_instance_lock(config.database)
+    lock = acquire_instance_lock(config.database, node=node)
+    if lock.shared:
+        return lock
     try:
         stale = clear_stale_temp_files(config.site.output_dir)
     except OSError as e:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -16,6 +16,7 @@ from aggregator.cli.common import locked, log, positive_seconds
 from aggregator.cli.progress import Progress
 from aggregator.config import load_config
 from aggregator.daemon import DaemonSettings, log_publish, log_round
+from aggregator.errors import PublishBusy, PublishError
 from aggregator.publish import PublishReport, publish
 from aggregator.store import Store, open_store
 from aggregator.types import UTC, Config, Post
@@ -24,7 +25,7 @@ from aggregator.types import UTC, Config, Post
 # need it: `publish` and `check` start in a fraction of the time without it.
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
-    from aggregator.update import RoundReport, SourceOutcome
+    from aggregator.update import RoundReport, SourceOutcome, Updater
 
 __all__ = ["add_parsers", "cmd_fetch", "cmd_publish", "cmd_run"]
 
@@ -74,10 +75,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         return run_daemon(args.config, DaemonSettings(grace=args.grace, tick=args.tick))
     config = load_config(args.config)
-    with locked(config):
+    me = _node_id(config)
+    with locked(config, node=me):
         store = open_store(config.database)
         try:
-            _round(config, store, every=args.all, verbose=args.verbose)
+            _round(config, store, every=args.all, verbose=args.verbose, node=me)
             # Publish whatever is pending, not just this round's changes: a run that
             # crashed after storing is completed here.
             _publish(config, store, full=False, verbose=args.verbose)
@@ -92,10 +94,11 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     if unknown:
         print(f"aggregator: unknown source(s): {', '.join(unknown)}", file=sys.stderr)
         return 1
-    with locked(config):
+    me = _node_id(config)
+    with locked(config, node=me):
         store = open_store(config.database)
         try:
-            _round(config, store, every=args.all, names=args.names, verbose=args.verbose)
+            _round(config, store, every=args.all, names=args.names, verbose=args.verbose, node=me)
         finally:
             store.close()
     return 0
@@ -103,7 +106,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     config = load_config(args.config)
-    with locked(config):
+    with locked(config, node=_node_id(config)):
         store = open_store(config.database)
         try:
             _publish(config, store, full=args.all, verbose=args.verbose)
@@ -119,13 +122,35 @@ def _round(
     every: bool,
     names: Sequence[str] = (),
     verbose: bool = False,
+    node: str | None = None,
 ) -> RoundReport:
-    """One round over `names` (default: the due sources), its progress shown."""
-    import asyncio
+    """One round over `names` (default: the due sources), its progress shown; on a shared
+    store as node `node`, beside the others (joined for the round, left after it)."""
 
     from aggregator.update import Updater
+    from aggregator.update.node import Node
 
-    updater = Updater(config, store)
+    member = None
+    if store.shared:
+        member = Node(store, config.node, per_host=config.fetch.per_host, id=node)
+        member.join()
+    try:
+        return _round_as(config, store, Updater(config, store, node=member), every, names, verbose)
+    finally:
+        if member is not None:
+            member.leave()
+
+
+def _round_as(
+    config: Config,
+    store: Store,
+    updater: Updater,
+    every: bool,
+    names: Sequence[str],
+    verbose: bool,
+) -> RoundReport:
+    import asyncio
+
     chosen = (
         [s for s in config.sources if s.name in names]
         if names
@@ -138,10 +163,19 @@ def _round(
         def on_source(outcome: SourceOutcome) -> None:
             progress.advance(f"{outcome.name}: {outcome.status}")
 
-        report = asyncio.run(updater.run_round(chosen, on_source=on_source))
+        # Named sources are fetched whether due or not, on a shared store too.
+        run = updater.run_round(chosen, every=every or bool(names), on_source=on_source)
+        report = asyncio.run(run)
     # Each failure was logged where it happened (update/); this is the round's summary.
     log_round(report, logger=log)
     return report
+
+
+def _node_id(config: Config) -> str:
+    """This process's node id on a shared store (its instance lock is that node's)."""
+    from aggregator.update.node import node_id
+
+    return node_id(config.node)
 
 
 def _nothing_due(config: Config, store: Store) -> None:
@@ -177,6 +211,35 @@ def _publish(config: Config, store: Store, *, full: bool, verbose: bool = False)
         def on_post(post: Post) -> None:
             progress.advance()
 
-        result = publish(config, store, full=full, on_post=on_post, on_total=progress.set_total)
+        result = _publish_in_turn(
+            lambda: publish(config, store, full=full, on_post=on_post, on_total=progress.set_total)
+        )
     log_publish(result, time.monotonic() - started, logger=log)
     return result
+
+
+# How long a command waits for another node's publish before it gives up.
+PUBLISH_WAIT = 600.0
+
+
+def _publish_in_turn(go: Callable[[], PublishReport]) -> PublishReport:
+    """`go()`, waiting while another node of a shared store publishes (then this one
+    publishes what is still pending: that one may have begun before this round stored).
+
+    Raises:
+        PublishError: the other node is still publishing after PUBLISH_WAIT seconds.
+    """
+    deadline = time.monotonic() + PUBLISH_WAIT
+    said = False
+    while True:
+        try:
+            return go()
+        except PublishBusy as e:
+            if time.monotonic() > deadline:
+                raise PublishError(
+                    f"{e} for {PUBLISH_WAIT:.0f}s: try again later (`aggregator publish`)"
+                ) from e
+            if not said:
+                log.info("another node is publishing: waiting for its turn to end")
+                said = True
+            time.sleep(0.5)

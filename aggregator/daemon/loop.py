@@ -22,7 +22,7 @@ from aggregator.daemon.debounce import Debouncer
 from aggregator.daemon.lockwatch import LockWatch
 from aggregator.daemon.logs import log, log_publish, log_round
 from aggregator.daemon.reload import log_reload, reloaded, site_shape
-from aggregator.errors import PublishError, StoreError
+from aggregator.errors import PublishBusy, PublishError, StoreError
 from aggregator.lock import InstanceLock, acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files, publish
 from aggregator.store import open_store
@@ -33,6 +33,7 @@ from aggregator.types import UTC, Config, Source
 if TYPE_CHECKING:
     from aggregator.store import Store
     from aggregator.update import Updater
+    from aggregator.update.node import Node
 
 __all__ = ["Daemon", "DaemonSettings", "run_daemon"]
 
@@ -62,6 +63,7 @@ class Daemon:
         store: Store,
         settings: DaemonSettings | None = None,
         lock: InstanceLock | None = None,
+        node: Node | None = None,
     ) -> None:
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -72,7 +74,8 @@ class Daemon:
         self.store = store
         self.settings = s = settings or DaemonSettings()
         self.lock = LockWatch(lock)
-        self.updater = Updater(config, store)
+        self.node = node  # this process among the nodes of a shared store; None: alone
+        self.updater = Updater(config, store, node=node)
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
         self.force = asyncio.Event()  # a second SIGTERM/SIGINT: stop without waiting
@@ -101,11 +104,18 @@ class Daemon:
         self._request_publish(immediately=True)
         self.scheduler.start()
         log.info(
-            "daemon started: pid %d, %d sources, store %s",
+            "daemon started: pid %d, %d sources, store %s%s",
             os.getpid(),
             len(self.config.sources),
             self.store.url,
-            extra={"fields": {"event": "start", "sources": len(self.config.sources)}},
+            f", node {self.node.id}" if self.node is not None else "",
+            extra={
+                "fields": {
+                    "event": "start",
+                    "sources": len(self.config.sources),
+                    "node": self.node.id if self.node is not None else None,
+                }
+            },
         )
         await self._tick()  # the first round now, not a tick from now
         await self.stopping.wait()
@@ -124,6 +134,9 @@ class Daemon:
         if self.lock.lock is not None:
             lock_every = IntervalTrigger(seconds=s.lock_check)
             self.scheduler.add_job(self._check_lock, lock_every, id="lock", **job)
+        if self.node is not None:
+            beat_every = IntervalTrigger(seconds=self.node.beat_every)
+            self.scheduler.add_job(self._beat, beat_every, id="heartbeat", **job)
         self._schedule_publish_job()
 
     def _on_stop_signal(self, sig: signal.Signals) -> None:
@@ -142,6 +155,8 @@ class Daemon:
         self.scheduler.shutdown(wait=False)
         if self._round is not None:
             await _let_finish(self._round, self.force, grace=self.settings.grace)
+        if self.node is not None:
+            await self._leave(self.node)
         # The publisher finishes a publish in progress, then sees `stopping` and returns.
         self._wake.set()
         await publisher
@@ -156,6 +171,27 @@ class Daemon:
         log.exception("%s: unexpected error, stopping", what)
         self.failed = True
         self._stop_soon()
+
+    async def _beat(self) -> None:
+        assert self.node is not None
+        try:
+            await asyncio.to_thread(self.node.beat)
+        except StoreError as e:
+            log.warning("node %s: heartbeat failed: %s", self.node.id, e)
+
+    async def _leave(self, node: Node) -> None:
+        # At once, not when the leases run out: the other nodes take this one's sources.
+        try:
+            released = await asyncio.to_thread(node.leave)
+        except StoreError as e:
+            log.warning("node %s: cannot release its leases (they run out): %s", node.id, e)
+            return
+        log.info(
+            "node %s left: %d leases released",
+            node.id,
+            released,
+            extra={"fields": {"event": "left", "node": node.id, "released": released}},
+        )
 
     async def _check_lock(self) -> None:
         if self.stopping.is_set():
@@ -234,6 +270,11 @@ class Daemon:
             # In a thread: the loop keeps serving signals and ticks meanwhile. A publish
             # is never cancelled, so it always completes (or fails) as a whole.
             result = await asyncio.shield(asyncio.to_thread(publish, config, store))
+        except PublishBusy:
+            # Another node publishes; what it leaves pending goes out on this node's turn.
+            log.debug("another node is publishing: publishing later")
+            self._request_publish()
+            return
         except (PublishError, StoreError) as e:
             log.error("publish failed: %s", e)
             self._request_publish()  # try again later: the posts are still pending
@@ -282,8 +323,10 @@ class Daemon:
         if config is None:
             return
         self.config = config
+        if self.node is not None:
+            self.node.configure(config.node, per_host=config.fetch.per_host)
         # Sources held after a round the store could not record stay held.
-        self.updater = Updater(config, self.store, held=self.updater.held)
+        self.updater = Updater(config, self.store, held=self.updater.held, node=self.node)
         if config.schedule.publish != old.schedule.publish or (
             config.site.timezone != old.site.timezone
         ):
@@ -322,17 +365,28 @@ def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int
             lock was lost).
         StoreError: the store cannot be opened.
     """
+    from aggregator.update.node import Node, node_id
+
     config = load_config(config_path)
-    with acquire_instance_lock(config.database) as lock:
+    me = node_id(config.node)
+    with acquire_instance_lock(config.database, node=me) as lock:
         log.debug("instance lock: %s", lock.description)
         store = open_store(config.database)
         try:
-            stale = clear_stale_temp_files(config.site.output_dir)
-            if stale:
-                log.info("removed %d temp files left by an interrupted publish", stale)
+            node = None
+            if store.shared:
+                # Other nodes may be publishing: their temp files are cleared under the
+                # publish lock (publish), not here.
+                node = Node(store, config.node, per_host=config.fetch.per_host, id=me)
+                node.join()
+            else:
+                stale = clear_stale_temp_files(config.site.output_dir)
+                if stale:
+                    log.info("removed %d temp files left by an interrupted publish", stale)
 
             async def go() -> int:
-                return await Daemon(config_path, config, store, settings, lock=lock).run()
+                daemon = Daemon(config_path, config, store, settings, lock=lock, node=node)
+                return await daemon.run()
 
             return asyncio.run(go())
         finally:

@@ -209,8 +209,10 @@ def _replace(file: _File, temp: str) -> bool:
     return True
 
 
-def clear_stale_temp_files(output_dir: Path) -> int:
-    """Remove temp files of writers that died (SIGKILL, power cut) before renaming.
+def clear_stale_temp_files(output_dir: Path, *, others: bool = False) -> int:
+    """Remove temp files of writers that died (SIGKILL, power cut) before renaming: those
+    of processes not alive on this machine, or, with `others`, of every other process (the
+    caller holds the publish lock of a shared store, whose writers may be on other hosts).
 
     Every atomic write of the publisher goes through `output_dir/.tmp`, so only that
     folder is looked at, however big the site. Returns how many were removed.
@@ -221,7 +223,7 @@ def clear_stale_temp_files(output_dir: Path) -> int:
     removed = 0
     for path in folder.iterdir():
         pid = path.name.split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and (others or not _alive(int(pid))):
             if path.is_dir():  # one writer thread's folder
                 removed += sum(1 for _ in path.iterdir())
                 shutil.rmtree(path, ignore_errors=True)

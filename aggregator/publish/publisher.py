@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from aggregator.config.opml import subscriptions_opml
-from aggregator.errors import PublishError
+from aggregator.errors import PublishBusy, PublishError
 from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
@@ -137,7 +137,8 @@ class Publisher:
         # A site never published (or deleted) is built whole, even with nothing pending:
         # an operator's first run, whose sources all failed, still gets a site and feeds.
         full = full or not (self.out / self.sitemap.index).exists()
-        clear_stale_temp_files(self.out)
+        # Under the publish lock (publish()): on a shared store no other node writes now.
+        clear_stale_temp_files(self.out, others=self.store.shared)
         # Before anything is read: a post's slug is final from its first publish on.
         self.store.settle_slugs()
         titles = {c.slug: c.title for c in self.config.categories.values()}
@@ -375,13 +376,22 @@ def publish(
     one rewrites the outputs it shapes); `on_total` is told how many posts are written
     when a change of the site makes it every one.
 
+    On a shared store, one node publishes at a time (Store.publishing): the others get
+    PublishBusy, and publish later what is still pending then.
+
     Raises:
+        PublishBusy: another node is publishing now.
         PublishError: a file could not be written, or a template failed (the message
             names the template's file and line).
     """
     try:
-        publisher = Publisher(config, store, on_post=on_post, aspects=aspects, on_total=on_total)
-        return publisher.publish(full=full)
+        with store.publishing() as ours:
+            if not ours:
+                raise PublishBusy("another node is publishing now")
+            publisher = Publisher(
+                config, store, on_post=on_post, aspects=aspects, on_total=on_total
+            )
+            return publisher.publish(full=full)
     except Exception as e:
         # An operator's template is the operator's code: its fault is a publish's, named.
         problem = template_problem(e)

@@ -22,6 +22,7 @@ from aggregator.types import (
     ListedPost,
     NodeRecord,
     Post,
+    Reconcile,
     SourceState,
     StoredIdentity,
     UpsertResult,
@@ -101,8 +102,16 @@ class PostWriter(Protocol):
     """Storing a source's posts, and the reads the updater needs to decide what to store
     (identities for dedupe, raw hashes to skip unchanged entries, articles to fetch)."""
 
-    def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
-        """Insert new posts, update changed ones, skip unchanged ones (by key and hash)."""
+    def upsert_posts(
+        self,
+        new_posts: Sequence[Post],
+        *,
+        now: datetime,
+        reconcile: Reconcile | None = None,
+    ) -> UpsertResult:
+        """Insert new posts, update changed ones, skip unchanged ones (by key and hash);
+        with `reconcile`, those it makes of them and their stored identities, read under
+        the post writers' lock."""
         ...
 
     def identities(
@@ -200,6 +209,15 @@ class Leases(Protocol):
 class PublishReads(Protocol):
     """What a publish reads (settled posts only), and what it marks: slugs settled,
     revisions published, old posts deleted, the base of its ids kept."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
+
+    def publishing(self) -> contextlib.AbstractContextManager[bool]:
+        """Hold the publish lock for a block if no other node does; whether it is held."""
+        ...
 
     def settle_slugs(self) -> int:
         """Give the posts stored since the last call their slugs for good; how many moved."""

@@ -22,7 +22,7 @@ from aggregator.store.rows import IDENTITY, identity_from_row, new_post_row, pos
 from aggregator.store.schema import Tags, UTCDateTime, posts, unsettled, wants_article
 from aggregator.store.slugs import settle_slugs, unique_slugs
 from aggregator.store.transactions import Transactions, chunks
-from aggregator.types import Post, StoredIdentity, UpsertResult
+from aggregator.types import Post, Reconcile, StoredIdentity, UpsertResult
 
 __all__ = ["FULL_TEXT_TRIES", "PostMethods"]
 
@@ -33,8 +33,15 @@ FULL_TEXT_TRIES: Final = 3
 class PostMethods(Transactions):
     """Writing posts, and the reads that decide what to write (see api.PostWriter)."""
 
-    def upsert_posts(self, new_posts: Sequence[Post], *, now: datetime) -> UpsertResult:
+    def upsert_posts(
+        self, new_posts: Sequence[Post], *, now: datetime, reconcile: Reconcile | None = None
+    ) -> UpsertResult:
         """Insert new posts, update changed ones, skip unchanged ones (by key and content hash).
+
+        With `reconcile`, the posts written are `reconcile(new_posts, stored)`, `stored`
+        being the identities the store holds for them (as `identities` reads them), read in
+        the same transaction under the lock post writes take: two nodes storing the same
+        story at once see each other's post, and their dedupe holds.
 
         A new post gets a slug unique across the store (its base slug, then -2, -3, …); it
         may move among posts of the same base until settle_slugs, then it is kept for good.
@@ -44,10 +51,13 @@ class PostMethods(Transactions):
         """
         if not new_posts:
             return UpsertResult()
-        # First occurrences only: written one by one, a later copy would update the first.
-        first = list(_first_of_each_key(new_posts).values())
+        # First occurrences only: written one by one, a later copy would update the first
+        # (reconcile sees them all, as it did before the store took them).
+        first = list(new_posts if reconcile else _first_of_each_key(new_posts).values())
         done, refused = self._write_rows(
-            "cannot store posts", first, lambda conn, batch: _upsert(conn, batch, now=now)
+            "cannot store posts",
+            first,
+            lambda conn, batch: _upsert(conn, batch, now=now, reconcile=reconcile),
         )
         if len(done) == 1 and not refused:
             return done[0]
@@ -109,23 +119,9 @@ class PostMethods(Transactions):
     ) -> list[StoredIdentity]:
         """Stored posts whose key or identity key is one of `keys`, whose key or legacy key
         is one of `legacy_keys`, or whose canonical link or text hash is one of those given."""
-        wanted_keys = [x for x in dict.fromkeys(keys) if x]
-        wanted_legacy = [x for x in dict.fromkeys(legacy_keys) if x]
-        wanted = [
-            (posts.c.key, list(dict.fromkeys([*wanted_keys, *wanted_legacy]))),
-            (posts.c.identity_key, wanted_keys),
-            (posts.c.legacy_key, wanted_legacy),
-            (posts.c.canonical_link, [x for x in dict.fromkeys(links) if x]),
-            (posts.c.text_hash, [x for x in dict.fromkeys(text_hashes) if x]),
-        ]
 
         def work(conn: Connection) -> list[StoredIdentity]:
-            found: dict[str, StoredIdentity] = {}
-            for column, values in wanted:
-                for chunk in chunks(values):
-                    for row in conn.execute(sa.select(*IDENTITY).where(column.in_(chunk))):
-                        found.setdefault(row.key, identity_from_row(row))
-            return list(found.values())
+            return _identities(conn, keys, links, text_hashes, legacy_keys)
 
         return self._run("cannot read post identities", work)
 
@@ -152,9 +148,46 @@ class _Plan:
     unchanged: int = 0
 
 
-def _upsert(conn: Connection, batch: Sequence[Post], *, now: datetime) -> UpsertResult:
-    # Two nodes choosing slugs at once would both pick the same free one.
+def _identities(
+    conn: Connection,
+    keys: Sequence[str],
+    links: Sequence[str],
+    text_hashes: Sequence[str],
+    legacy_keys: Sequence[str],
+) -> list[StoredIdentity]:
+    """Store.identities, on `conn`."""
+    wanted_keys = [x for x in dict.fromkeys(keys) if x]
+    wanted_legacy = [x for x in dict.fromkeys(legacy_keys) if x]
+    wanted = [
+        (posts.c.key, list(dict.fromkeys([*wanted_keys, *wanted_legacy]))),
+        (posts.c.identity_key, wanted_keys),
+        (posts.c.legacy_key, wanted_legacy),
+        (posts.c.canonical_link, [x for x in dict.fromkeys(links) if x]),
+        (posts.c.text_hash, [x for x in dict.fromkeys(text_hashes) if x]),
+    ]
+    found: dict[str, StoredIdentity] = {}
+    for column, values in wanted:
+        for chunk in chunks(values):
+            for row in conn.execute(sa.select(*IDENTITY).where(column.in_(chunk))):
+                found.setdefault(row.key, identity_from_row(row))
+    return list(found.values())
+
+
+def _upsert(
+    conn: Connection, batch: Sequence[Post], *, now: datetime, reconcile: Reconcile | None
+) -> UpsertResult:
+    # Two nodes choosing slugs at once would both pick the same free one; two storing one
+    # story at once would each miss the other's post.
     serialize(conn, POSTS_LOCK)
+    if reconcile is not None:
+        stored = _identities(
+            conn,
+            [p.key for p in batch],
+            [p.canonical_link for p in batch],
+            [p.text_hash for p in batch],
+            [p.legacy_key for p in batch],
+        )
+        batch = reconcile(batch, stored)
     by_key = _first_of_each_key(batch)
     plan = _plan(by_key, _stored(conn, list(by_key)), now=now)
     _write_rehashed(conn, plan.rehashed)

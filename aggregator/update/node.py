@@ -53,6 +53,7 @@ class Node:
         settings: NodeSettings,
         *,
         per_host: int,
+        id: str | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
@@ -61,7 +62,7 @@ class Node:
         self.per_host = per_host
         started = clock()
         self.record = NodeRecord(
-            id=node_id(settings, started=started),
+            id=id or node_id(settings, started=started),
             host=socket.gethostname(),
             pid=os.getpid(),
             started=started,
@@ -97,6 +98,11 @@ class Node:
         now = self.clock()
         self.record = replace(self._now_record(now), stopped=now)
         return self.store.leave_node(self.record)
+
+    def configure(self, settings: NodeSettings, *, per_host: int) -> None:
+        """Take a reloaded config's lease time and per-host limit (the id stays)."""
+        self.lease = timedelta(seconds=settings.lease)
+        self.per_host = per_host
 
     def counted(self, *, fetched: int, errors: int) -> None:
         """Add one round, with `fetched` sources tried and `errors` of them failed."""

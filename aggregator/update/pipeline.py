@@ -18,7 +18,15 @@ from aggregator.errors import HostDeferred, SourceError, StoreError
 from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
 from aggregator.store.api import UpdateStore
-from aggregator.types import Config, FetchResult, Post, Source, SourceState, UpsertResult
+from aggregator.types import (
+    Config,
+    FetchResult,
+    Post,
+    Source,
+    SourceState,
+    StoredIdentity,
+    UpsertResult,
+)
 from aggregator.update import decide
 from aggregator.update.fulltext import FullText, enrich_within
 from aggregator.update.report import SourceOutcome
@@ -264,4 +272,11 @@ class Pipeline:
         return reconcile(posts, stored, feed_keys=keys, dedupe=modes)
 
     def _reconcile_and_upsert(self, parsed: JobResult, now: datetime) -> UpsertResult:
-        return self.store.upsert_posts(self._reconciled(parsed.posts, parsed.keys), now=now)
+        # Reconciled against the identities read in the write's own transaction, under the
+        # post writers' lock: another node storing the same story now is seen.
+        modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
+
+        def reconciled(posts: Sequence[Post], stored: Sequence[StoredIdentity]) -> list[Post]:
+            return reconcile(posts, stored, feed_keys=parsed.keys, dedupe=modes)
+
+        return self.store.upsert_posts(parsed.posts, now=now, reconcile=reconciled)
