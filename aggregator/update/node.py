@@ -60,6 +60,7 @@ class Node:
         self.clock = clock
         self.lease = timedelta(seconds=settings.lease)
         self.per_host = per_host
+        self._candidates: dict[str, Candidate] = {}
         started = clock()
         self.record = NodeRecord(
             id=id or node_id(settings, started=started),
@@ -130,10 +131,9 @@ class Node:
         `every`), held by no other node, within their host's limit across the nodes."""
         now = self.clock()
         by_name = {s.name: s for s in sources}
-        candidates = [Candidate(name=s.name, host=host_key(s.url), url=s.url) for s in sources]
         names = self.store.claim_sources(
             self.id,
-            candidates,
+            [self._candidate(s) for s in sources],
             now=now,
             until=now + self.lease,
             limit=limit,
@@ -141,6 +141,14 @@ class Node:
             every=every,
         )
         return [by_name[n] for n in names]
+
+    def _candidate(self, source: Source) -> Candidate:
+        # Made once per source and URL: a round of 20,000 sources claims many times.
+        made = self._candidates.get(source.name)
+        if made is None or made.url != source.url:
+            made = Candidate(name=source.name, host=host_key(source.url), url=source.url)
+            self._candidates[source.name] = made
+        return made
 
     def save(self, states: Sequence[SourceState]) -> LeasedSave:
         """Save `states` of the sources this node still holds, releasing them; one whose

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import replace
 from datetime import datetime
 
@@ -139,7 +139,7 @@ class Pipeline:
             posts: list[Post] = []
             if parsed.posts:
                 posts = await self.round.in_store(self._reconciled, parsed.posts, parsed.keys)
-            upserted = await self._full_text(source, posts, fetcher, now=now)
+            upserted = await self._full_text(source, posts, fetcher, now=now, feed_keys=parsed.keys)
         else:
             # One trip to the store thread: identities, reconcile and upsert.
             upserted = await self.round.in_store(self._reconcile_and_upsert, parsed, now)
@@ -229,7 +229,13 @@ class Pipeline:
         return parsed
 
     async def _full_text(
-        self, source: Source, fresh: Sequence[Post], fetcher: Fetcher, *, now: datetime
+        self,
+        source: Source,
+        fresh: Sequence[Post],
+        fetcher: Fetcher,
+        *,
+        now: datetime,
+        feed_keys: Set[str] = frozenset(),
     ) -> UpsertResult:
         """Store `fresh` (reconciled posts of this body) with their articles, and fetch the
         articles earlier rounds left, all in the source's one budget: a post whose page
@@ -249,10 +255,24 @@ class Pipeline:
         text = await enrich_within(
             todo, fetcher, budget=budget, allow_data_images=source.allow_data_images
         )
-        return await self.round.in_store(self._store_full_text, text, now)
+        return await self.round.in_store(self._store_full_text, text, now, keys, feed_keys)
 
-    def _store_full_text(self, text: FullText, now: datetime) -> UpsertResult:
-        upserted = self.store.upsert_posts(text.posts, now=now)
+    def _store_full_text(
+        self, text: FullText, now: datetime, keys: Set[str], feed_keys: Set[str]
+    ) -> UpsertResult:
+        # This body's posts (`keys`) are reconciled again as they are written: another
+        # node may have stored one of their stories while the articles were fetched. Those
+        # waiting from earlier rounds are stored posts already.
+        fresh = [p for p in text.posts if p.key in keys]
+        waiting = [p for p in text.posts if p.key not in keys]
+        written = self.store.upsert_posts(fresh, now=now, reconcile=self._reconciler(feed_keys))
+        later = self.store.upsert_posts(waiting, now=now)
+        upserted = UpsertResult(
+            new=written.new + later.new,
+            updated=written.updated + later.updated,
+            unchanged=written.unchanged + later.unchanged,
+            refused=written.refused + later.refused,
+        )
         late = set(text.late)
         self.store.mark_full_text([p.key for p in text.posts if p.key not in late], pending=False)
         self.store.mark_full_text(text.late, pending=True)
@@ -274,9 +294,18 @@ class Pipeline:
     def _reconcile_and_upsert(self, parsed: JobResult, now: datetime) -> UpsertResult:
         # Reconciled against the identities read in the write's own transaction, under the
         # post writers' lock: another node storing the same story now is seen.
+        return self.store.upsert_posts(
+            parsed.posts, now=now, reconcile=self._reconciler(parsed.keys)
+        )
+
+    def _reconciler(
+        self, feed_keys: Set[str]
+    ) -> Callable[[Sequence[Post], Sequence[StoredIdentity]], list[Post]]:
+        """reconcile() with this body's keys and the categories' dedupe modes, for the
+        store to run on the identities it reads under its lock."""
         modes = {slug: c.dedupe for slug, c in self.config.categories.items()}
 
         def reconciled(posts: Sequence[Post], stored: Sequence[StoredIdentity]) -> list[Post]:
-            return reconcile(posts, stored, feed_keys=parsed.keys, dedupe=modes)
+            return reconcile(posts, stored, feed_keys=feed_keys, dedupe=modes)
 
-        return self.store.upsert_posts(parsed.posts, now=now, reconcile=reconciled)
+        return reconciled

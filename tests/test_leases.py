@@ -1,0 +1,424 @@
+"""Nodes of one PostgreSQL store (aggregator/store/nodes.py, aggregator/update/node.py):
+claims that never give one source to two nodes, the per-host limit across nodes, saves
+that only the lease holder makes, the publish lock, posts reconciled under the writers'
+lock; and two Updaters as two nodes on one store, fetching each source once. Real
+PostgreSQL databases and a real loopback feed server; the daemons themselves are
+tests/test_nodes.py's."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import builders
+import pytest
+from builders import UTF8_PROLOG, rss_item, site_section, timeouts
+from httpserver import FeedServer
+from pgdatabase import PG_MISSING, PG_URL, emptied, new_database
+
+from aggregator.config import load_config
+from aggregator.errors import StoreError
+from aggregator.normalize.dedupe import reconcile
+from aggregator.store import Store, open_store
+from aggregator.types import Candidate, NodeRecord, NodeSettings, Post, SourceState
+from aggregator.update import Updater
+from aggregator.update.node import Node
+
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not PG_URL, reason=PG_MISSING)]
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+LEASE = timedelta(seconds=60)
+
+
+@pytest.fixture(scope="module")
+def pg_database() -> Iterator[str]:
+    with new_database() as url:
+        yield url
+
+
+@pytest.fixture
+def url(pg_database: str) -> str:
+    return emptied(pg_database)
+
+
+@pytest.fixture
+def stores(url: str) -> Iterator[list[Store]]:
+    """Two stores on one database: two processes' views of it."""
+    opened = [open_store(url), open_store(url)]
+    yield opened
+    for store in opened:
+        store.close()
+
+
+def candidates(n: int, *, hosts: int = 1) -> list[Candidate]:
+    return [
+        Candidate(name=f"s{i:03}", host=f"h{i % hosts}", url=f"http://h{i % hosts}/{i}")
+        for i in range(n)
+    ]
+
+
+def claim(store: Store, node: str, cands: list[Candidate], **kw: object) -> list[str]:
+    args: dict[str, object] = {"now": T0, "until": T0 + LEASE, "limit": 100, "per_host": 100}
+    args.update(kw)
+    return store.claim_sources(node, cands, **args)  # type: ignore[arg-type]
+
+
+def state(c: Candidate, *, next_check: datetime | None = None, **more: object) -> SourceState:
+    values: dict[str, object] = {
+        "name": c.name,
+        "url": c.url,
+        "config_url": c.url,
+        "last_fetched": T0,
+        "next_check": next_check or T0 + timedelta(hours=1),
+    }
+    values.update(more)
+    return SourceState(**values)  # type: ignore[arg-type]
+
+
+def record(node: str, **more: object) -> NodeRecord:
+    values: dict[str, object] = {"host": "box", "pid": 1, "started": T0, "heartbeat": T0}
+    values.update(more)
+    return NodeRecord(id=node, **values)  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------ claims
+
+
+def test_two_nodes_claiming_at_once_never_share_a_source(stores: list[Store]) -> None:
+    cands = candidates(400, hosts=10)
+    got: dict[str, list[str]] = {}
+    start = threading.Barrier(2)
+
+    def node(store: Store, name: str) -> None:
+        start.wait()
+        mine: list[str] = []
+        while batch := claim(store, name, cands, limit=17):
+            mine += batch
+        got[name] = mine
+
+    threads = [
+        threading.Thread(target=node, args=(s, n)) for s, n in zip(stores, "ab", strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not set(got["a"]) & set(got["b"])
+    assert sorted(got["a"] + got["b"]) == sorted(c.name for c in cands)
+    assert got["a"] and got["b"]  # both found work
+    held = stores[0].leases_held()
+    assert {n for n, lease in held.items() if lease.node == "a"} == set(got["a"])
+    assert all(lease.until == T0 + LEASE for lease in held.values())
+
+
+def test_per_host_limit_counts_every_nodes_leases(stores: list[Store]) -> None:
+    a, b = stores
+    cands = candidates(30, hosts=3)
+    first = claim(a, "a", cands, per_host=2)
+    assert len(first) == 6  # 2 of each host
+    assert claim(b, "b", cands, per_host=2) == []  # the hosts are full, whoever asks
+    more = claim(b, "b", cands, per_host=3)
+    assert len(more) == 3 and {int(n[1:]) % 3 for n in more} == {0, 1, 2}
+    # A save gives the lease back: the host has room again.
+    a.save_leased_states([state(c) for c in cands if c.name == first[0]], node="a")
+    again = claim(b, "b", cands, per_host=3)
+    assert len(again) == 1 and int(again[0][1:]) % 3 == int(first[0][1:]) % 3
+
+
+def test_only_due_sources_are_claimed_and_the_most_overdue_first(stores: list[Store]) -> None:
+    store = stores[0]
+    cands = candidates(5)
+    c0, c1, c2, c3, _never_fetched = cands
+    store.save_states(
+        [
+            state(c0, next_check=T0 + timedelta(minutes=5)),  # not due
+            state(c1, next_check=T0 - timedelta(minutes=1)),
+            state(c2, next_check=T0 - timedelta(hours=2)),  # the most overdue
+            state(c3, next_check=T0 - timedelta(hours=1), disabled="gone"),  # disabled
+            # c4 never fetched: due, first of all
+        ]
+    )
+    assert claim(store, "a", cands) == ["s001", "s002", "s004"]  # in the order given
+    assert claim(store, "a", cands, limit=1) == []
+    store.release_sources("a", ["s001", "s002", "s004"])
+    assert claim(store, "b", cands, limit=2) == ["s002", "s004"]  # never fetched, then oldest
+    # --all: every source not held, due or not (a disabled one too: the caller filters).
+    assert claim(store, "b", cands, every=True) == ["s000", "s001", "s003"]
+
+
+def test_a_moved_source_is_due_until_its_new_url_is_fetched(stores: list[Store]) -> None:
+    store = stores[0]
+    (c,) = candidates(1)
+    store.save_states([state(c)])  # fetched, next check in an hour
+    assert claim(store, "a", [c]) == []
+    moved = dataclasses.replace(c, url="http://h0/moved")
+    assert claim(store, "a", [moved]) == [c.name]
+    store.save_leased_states([state(moved)], node="a")  # fetched at its new URL
+    assert claim(store, "b", [moved]) == []
+
+
+def test_an_expired_lease_is_claimed_by_another_node(stores: list[Store]) -> None:
+    a, b = stores
+    cands = candidates(3)
+    assert len(claim(a, "a", cands)) == 3
+    assert claim(b, "b", cands) == []
+    later = T0 + LEASE + timedelta(seconds=1)
+    assert claim(b, "b", cands, now=later, until=later + LEASE) == [c.name for c in cands]
+
+
+def test_a_state_is_saved_only_by_the_node_holding_its_lease(stores: list[Store]) -> None:
+    a, b = stores
+    c0, c1 = candidates(2)
+    assert claim(a, "a", [c0, c1]) == ["s000", "s001"]
+    later = T0 + LEASE + timedelta(seconds=1)
+    assert claim(b, "b", [c1], now=later, until=later + LEASE) == ["s001"]  # a's ran out
+    saved = a.save_leased_states([state(c0, feed_title="a0"), state(c1, feed_title="a1")], node="a")
+    assert saved.lost == ("s001",) and not saved.refused
+    assert (a.get_state("s000") or state(c0)).feed_title == "a0"
+    assert a.get_state("s001") is None  # b's fetch stands, a's is not written
+    saved = b.save_leased_states([state(c1, feed_title="b1")], node="b")
+    assert saved.lost == () and (a.get_state("s001") or state(c1)).feed_title == "b1"
+    assert a.leases_held() == {}  # each save gave its lease back
+
+
+def test_a_refused_state_keeps_its_lease_and_no_other_out(stores: list[Store]) -> None:
+    store = stores[0]
+    c0, c1 = candidates(2)
+    claim(store, "a", [c0, c1])
+    saved = store.save_leased_states([state(c0, last_error="bad \x00 byte"), state(c1)], node="a")
+    assert list(saved.refused) == ["s000"] and saved.lost == ()
+    assert store.get_state("s001") is not None
+    assert set(store.leases_held()) == {"s000"}  # still a's: its fallback can be saved
+
+
+def test_heartbeat_renews_join_and_leave_release(stores: list[Store]) -> None:
+    a, b = stores
+    cands = candidates(4)
+    a.join_node(record("a"))
+    claim(a, "a", cands)
+    later = T0 + timedelta(seconds=50)
+    assert a.node_heartbeat(record("a", heartbeat=later, rounds=3), until=later + LEASE) == 4
+    after_first_lease = T0 + LEASE + timedelta(seconds=1)
+    assert claim(b, "b", cands, now=after_first_lease) == []  # renewed: still a's
+    (row,) = b.node_records()
+    assert (row.id, row.rounds, row.leases, row.heartbeat, row.stopped) == ("a", 3, 4, later, None)
+    assert a.leave_node(record("a", stopped=later)) == 4
+    assert b.leases_held() == {}
+    assert b.node_records()[0].stopped == later
+    # A node restarted under its configured id gets back none of its old leases' hold.
+    claim(a, "a", cands)
+    assert a.join_node(record("a")) == 4 and a.leases_held() == {}
+
+
+# ------------------------------------------------------------------ publishing
+
+
+def test_one_node_at_a_time_holds_the_publish_lock(stores: list[Store], url: str) -> None:
+    a, b = stores
+    with a.publishing() as first, b.publishing() as second:
+        assert (first, second) == (True, False)
+    with b.publishing() as now_b:
+        assert now_b
+    # A holder that dies (SIGKILL: no unlock) frees it: the server ends its session.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\n"
+            "from aggregator.store import open_store\n"
+            "with open_store(sys.argv[1]).publishing() as ours:\n"
+            "    print(ours, flush=True); time.sleep(60)\n",
+            url,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "True"
+        with a.publishing() as while_held:
+            assert not while_held
+        holder.kill()
+        holder.wait(10)
+        for _ in range(50):
+            with a.publishing() as after:
+                if after:
+                    break
+            threading.Event().wait(0.1)
+        assert after
+    finally:
+        holder.kill()
+        holder.wait(10)
+        if holder.stdout is not None:
+            holder.stdout.close()
+
+
+def test_sqlite_is_one_process_and_says_so(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'one.db'}")
+    try:
+        assert not store.shared
+        with store.publishing() as ours:
+            assert ours
+        with pytest.raises(StoreError, match="several nodes need a PostgreSQL store"):
+            store.claim_sources("a", candidates(1), now=T0, until=T0, limit=1, per_host=1)
+        assert store.node_records() == [] and store.leases_held() == {}
+    finally:
+        store.close()
+
+
+# ------------------------------------------------------------------ posts
+
+
+def story(source: str, n: int) -> Post:
+    """Story `n` as two sources of one category carry it (one link, two guids)."""
+    return Post(
+        key=f"{source}:story-{n}",
+        source=source,
+        category="news",
+        title="One story",
+        link=f"https://news.example/story-{n}",
+        canonical_link=f"https://news.example/story-{n}",
+        published=T0,
+        updated=T0,
+        content_html="<p>Told twice</p>",
+        tags=("news",),
+        slug="one-story",
+        content_hash="h",
+        text_hash=f"t-{source}",
+        identity_key=f"{source}:story-{n}",
+        legacy_key=f"{source}:story-{n}",
+    )
+
+
+@pytest.mark.parametrize(("mode", "posts"), [("link", 1), ("off", 2)])
+def test_two_nodes_storing_one_story_make_the_posts_dedupe_says(
+    stores: list[Store], mode: str, posts: int
+) -> None:
+    def write(store: Store, source: str, start: threading.Barrier, n: int) -> None:
+        start.wait()
+        store.upsert_posts(
+            [story(source, n)],
+            now=T0,
+            reconcile=lambda ps, stored: reconcile(ps, stored, dedupe={"news": mode}),
+        )
+
+    # Each node reads the identities and writes in one step, at the same moment as the
+    # other: reading first and writing after (as one node may) made 40 posts of 20 stories.
+    for attempt in range(20):
+        start = threading.Barrier(2)
+        threads = [
+            threading.Thread(target=write, args=(s, name, start, attempt))
+            for s, name in zip(stores, "ab", strict=True)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+    stores[0].settle_slugs()
+    links = [p.link for p in stores[0].pending()]
+    assert len(links) == 20 * posts
+    assert all(links.count(f"https://news.example/story-{n}") == posts for n in range(20))
+
+
+# ------------------------------------------------------------------ updaters
+
+
+def feed(n: int) -> bytes:
+    item = rss_item(
+        title=f"Item {n}",
+        link=f"http://example.org/{n}",
+        guid=f"item-{n}",
+        pub_date="Wed, 01 May 2024 08:00:00 GMT",
+        description=f"item {n}",
+    )
+    return builders.rss(item, title=f"Feed {n}", link="http://example.org/", prolog=UTF8_PROLOG)
+
+
+def test_two_updaters_as_two_nodes_fetch_each_source_once(tmp_path: Path, url: str) -> None:
+    with FeedServer() as server:
+        for n in range(60):
+            server.add(f"/f{n}.rss", feed(n), etag=True, delay=0.02)
+        path = builders.write_config(
+            tmp_path,
+            [
+                {"name": f"s{n}", "url": server.url(f"/f{n}.rss"), "category": "news"}
+                for n in range(60)
+            ],
+            site=site_section("t"),
+            database=url,
+            fetch=timeouts("2s", "2s", "5s") | {"per_host": 4, "concurrency": 8},
+        )
+        config = load_config(path)
+        opened = [open_store(url), open_store(url)]
+        try:
+            nodes = [
+                Node(s, NodeSettings(id=name, lease=30), per_host=4)
+                for s, name in zip(opened, ("n1", "n2"), strict=True)
+            ]
+            for node in nodes:
+                node.join()
+            reports = {}
+            start = threading.Barrier(2)
+
+            def run(store: Store, node: Node) -> None:
+                updater = Updater(config, store, node=node)
+                due = updater.due_sources()
+                start.wait()
+                reports[node.id] = asyncio.run(updater.run_round(due))
+
+            threads = [
+                threading.Thread(target=run, args=pair) for pair in zip(opened, nodes, strict=True)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(120)
+            fetched = [o.name for r in reports.values() for o in r.outcomes]
+            assert sorted(fetched) == sorted(f"s{n}" for n in range(60))  # each once
+            assert all(len(server.requests(f"/f{n}.rss")) == 1 for n in range(60))
+            assert server.max_in_flight <= 4  # per_host across both nodes
+            opened[0].settle_slugs()
+            assert opened[0].count_pending() == 60
+            assert opened[0].leases_held() == {}
+            for node in nodes:
+                node.leave()
+            records = {r.id: r for r in opened[0].node_records()}
+            assert sum(r.fetched for r in records.values()) == 60
+            assert all(r.stopped is not None and r.rounds == 1 for r in records.values())
+        finally:
+            for s in opened:
+                s.close()
+
+
+# ------------------------------------------------------------------ schema
+
+
+def test_nodes_starting_together_migrate_once(tmp_path: Path) -> None:
+    import sqlalchemy as sa
+
+    from aggregator.store import MIGRATIONS
+
+    opener = (
+        "import sys\nfrom aggregator.store import open_store\nopen_store(sys.argv[1]).close()\n"
+    )
+    with new_database() as fresh:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", opener, fresh], stderr=subprocess.PIPE)
+            for _ in range(4)
+        ]
+        errors = [p.communicate(timeout=60)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0, 0, 0], errors
+        engine = sa.create_engine(fresh, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                versions = conn.execute(sa.text("SELECT version FROM schema_version")).all()
+                tables = set(sa.inspect(conn).get_table_names())
+        finally:
+            engine.dispose()
+        assert versions == [(len(MIGRATIONS),)]
+        assert {"nodes", "leases", "sources", "posts"} <= tables
