@@ -214,6 +214,12 @@ def test_heartbeat_renews_join_and_leave_release(stores: list[Store]) -> None:
     # A node restarted under its configured id gets back none of its old leases' hold.
     claim(a, "a", cands)
     assert a.join_node(record("a")) == 4 and a.leases_held() == {}
+    # Nodes long gone are forgotten when one joins, unless they still hold a lease.
+    b.join_node(record("old", heartbeat=T0 - timedelta(days=3)))
+    b.join_node(record("holder", heartbeat=T0 - timedelta(days=3)))
+    claim(b, "holder", cands[:1])
+    b.join_node(record("b", heartbeat=T0), forget_before=T0 - timedelta(days=1))
+    assert [r.id for r in b.node_records()] == ["a", "b", "holder"]
 
 
 # ------------------------------------------------------------------ publishing

@@ -158,8 +158,9 @@ class Leases(Protocol):
         """Seconds this process has spent in the store's transactions."""
         ...
 
-    def join_node(self, node: NodeRecord) -> int:
-        """Record `node` as running; release the leases a previous life of its id left."""
+    def join_node(self, node: NodeRecord, *, forget_before: datetime | None = None) -> int:
+        """Record `node` as running; release the leases a previous life of its id left;
+        forget the nodes last heard of before `forget_before` that hold nothing."""
         ...
 
     def node_heartbeat(self, node: NodeRecord, *, until: datetime) -> int:

@@ -33,6 +33,10 @@ __all__ = ["Node", "node_id"]
 
 log = logging.getLogger("aggregator.update")
 
+# A node not heard of for this long, holding no lease, is forgotten when another joins:
+# `run --once` from cron is a new node every time.
+FORGET_AFTER = timedelta(days=1)
+
 
 def node_id(settings: NodeSettings, *, started: datetime | None = None) -> str:
     """`node.id`, or one made of the host name, the pid and the start time (unique per
@@ -84,7 +88,8 @@ class Node:
     def join(self) -> None:
         """Record this node as running; a previous life of the same `node.id` loses its
         leases (it cannot be running: the instance lock is per node id)."""
-        released = self.store.join_node(self._now_record())
+        record = self._now_record()
+        released = self.store.join_node(record, forget_before=record.heartbeat - FORGET_AFTER)
         if released:
             log.info("node %s: released %d leases of its previous run", self.id, released)
 
