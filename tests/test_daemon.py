@@ -9,6 +9,7 @@ import ctypes
 import functools
 import itertools
 import json
+import logging
 import os
 import pty
 import random
@@ -229,6 +230,49 @@ def test_debouncer(steps: list[tuple[float, str]], at: float, remaining: float |
         else:
             debounce.request(now, immediately=what == "now")
     assert debounce.remaining(at) == remaining
+
+
+def test_a_stop_cancelling_the_jobs_in_flight_logs_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The daemon's stop shuts APScheduler down with a heartbeat waiting on the store and a
+    tick submitted but not started: no error line, no traceback (logs.quiet_cancelled_jobs)."""
+    import asyncio
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from aggregator.daemon.logs import quiet_cancelled_jobs
+
+    async def go(quiet: bool) -> None:
+        started = asyncio.Event()
+
+        async def slow() -> None:
+            started.set()
+            await asyncio.sleep(10)
+
+        scheduler = AsyncIOScheduler()
+        scheduler.start()
+        scheduler.add_job(slow)
+        await asyncio.wait_for(started.wait(), 10)
+        scheduler.add_job(slow)  # submitted, not started: the shutdown comes first
+        await asyncio.sleep(0)
+        if quiet:
+            quiet_cancelled_jobs()
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0.05)  # the cancelled jobs' callbacks run
+
+    executors = logging.getLogger("apscheduler.executors.default")
+    filters = list(executors.filters)
+    executors.filters.clear()  # as a process starts, before a stop installed the filter
+    try:
+        with caplog.at_level(logging.INFO):
+            asyncio.run(go(quiet=False))  # what the filter is for: APScheduler logs errors
+            assert [r for r in caplog.records if r.levelno >= logging.ERROR]
+            caplog.clear()
+            asyncio.run(go(quiet=True))
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    finally:
+        executors.filters[:] = filters
 
 
 # =========================================================================== scheduling
