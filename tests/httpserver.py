@@ -356,6 +356,10 @@ class FeedServer:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: clients opening dozens of connections at once
+    # (several daemons, each with many requests in flight) would see SYNs dropped and
+    # connect() time out, a fault of the test server and not of the client under test.
+    request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
         # Clients under test drop connections on purpose (timeouts, size caps); only

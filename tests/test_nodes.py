@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from builders import each_minute, site_rss, site_section, timeouts
 from clirunner import run_cli, validate_atom
 from httpserver import FeedServer, Request
 from pgdatabase import PG_MISSING, PG_URL, new_database
-from test_daemon import BASE_HOST, START_TIMEOUT, Daemon, check_post_file, post_files
+from test_daemon import BASE_HOST, Daemon, check_post_file, post_files
 
 from aggregator.schedule import JITTER
 
@@ -39,19 +39,22 @@ pytestmark = [
     pytest.mark.skipif(not PG_URL, reason=PG_MISSING),
 ]
 
-NODES = int(os.environ.get("TEMP_NODES", "3"))  # TEMP shake-out
+NODES = 3
 INTERVAL = 3.0  # seconds between a source's checks, stretched by up to JITTER
 LEASE = 5.0  # node.lease: how long a claim lasts unless renewed
-TICK = "0.2"
+TICK = 0.2
 # A source's checks are INTERVAL apart at least: the next is drawn after a fetch ends. The
 # two clocks (the daemon's wall clock, the server's monotonic one) may differ by a little.
 CLOCKS = 0.05
-# How late a due check may be beyond its jitter when nothing fails: a tick, a node busy
-# with its round while the others take what comes due, a loaded machine.
-LATE = float(os.environ.get("TEMP_LATE", "2.0"))  # TEMP
-# The latest a check may come after the one before: due, late at most by one lease (a
-# dead node's claim runs out), and the same allowance as above.
-LONGEST = INTERVAL * (1 + JITTER) + LEASE + LATE
+# How late a due check may be beyond its jitter when nothing fails: a source that comes
+# due while every node is busy with a round waits for the first to finish it (rounds never
+# overlap on one node) and tick. The rounds' own length is read from the nodes' logs (a
+# loaded machine makes them longer); this much at least.
+LATE = 2.0
+# Seconds for the nodes to start and fetch every source once, or to publish what they
+# fetched: generous, for a machine shared with other work.
+START_TIMEOUT = 90.0
+PUBLISH_TIMEOUT = 60.0
 SEED = os.environ.get("AGGREGATOR_TEST_SEED", str(time.time_ns()))
 
 
@@ -198,14 +201,14 @@ class Cluster:
         self.running: dict[int, Daemon] = {}  # node slot -> its current life
 
     def start(self, slot: int) -> Daemon:
-        d = Daemon(self.config, "--tick", TICK)
+        d = Daemon(self.config, "--tick", str(TICK))
         self.daemons.append(d)
         self.running[slot] = d
         return d
 
     def stop(self, slot: int) -> None:
         d = self.running.pop(slot)
-        assert d.stop() == 0, d.log()
+        assert d.stop(timeout=60) == 0, d.log()
 
     def kill(self, slot: int) -> Daemon:
         d = self.running.pop(slot)
@@ -229,6 +232,20 @@ class Cluster:
                 raise AssertionError(f"timed out waiting for {what}:\n{logs}")
             time.sleep(0.1)
 
+    def longest_round(self) -> float:
+        """The longest round any node logged, in seconds."""
+        rounds = [
+            float(seconds)
+            for d in self.daemons
+            for seconds in re.findall(r" round: .* in (\d+\.\d+)s$", d.log(), re.MULTILINE)
+        ]
+        return max(rounds, default=0.0)
+
+    def longest_wait(self, interval: float = INTERVAL) -> float:
+        """The longest a source may wait between two checks: its interval and jitter, one
+        lease (a dead node's claim runs out), and LATE or the longest round plus a tick."""
+        return interval * (1 + JITTER) + LEASE + max(LATE, self.longest_round() + TICK)
+
     def rows(self, sql: str) -> list[tuple[object, ...]]:
         """What `sql` reads from the nodes' database."""
         import sqlalchemy as sa
@@ -246,14 +263,18 @@ class Cluster:
         held = self.rows("SELECT source, node FROM leases WHERE node IS NOT NULL")
         assert not held, held
         nodes = {
-            pid: (stopped, fetched)
-            for pid, stopped, fetched in self.rows("SELECT pid, stopped, fetched FROM nodes")
+            pid: (stopped, fetched, errors)
+            for pid, stopped, fetched, errors in self.rows(
+                "SELECT pid, stopped, fetched, errors FROM nodes"
+            )
         }
         asked = Counter(r.peer for r in server.requests())
         assert set(nodes) == {d.pid for d in self.daemons}, nodes
-        for pid, (stopped, fetched) in nodes.items():
+        for pid, (stopped, fetched, errors) in nodes.items():
             assert stopped is not None, (pid, nodes)
-            assert fetched == asked[pid], (pid, fetched, asked[pid])
+            # A source tried may fail before its request reaches the server (a connect
+            # timeout): counted, an error, and not in the server's log.
+            assert asked[pid] <= fetched <= asked[pid] + errors, (pid, nodes[pid], asked[pid])
 
     def logs_clean(self) -> None:
         for d in self.daemons:
@@ -286,19 +307,23 @@ def server_and_cluster(tmp_path: Path) -> Iterator[tuple[FeedServer, Callable[..
 
 
 def write_config(
-    folder: Path, sources: list[dict[str, str]], database: str, **extra: object
+    folder: Path,
+    sources: list[dict[str, str]],
+    database: str,
+    *,
+    categories: Mapping[str, Mapping[str, str]] | None = None,
+    fetch: Mapping[str, object] | None = None,
 ) -> Path:
     return builders.write_config(
         folder,
         sources,
-        extra.pop("categories", builders.NEWS),  # type: ignore[arg-type]
+        categories or builders.NEWS,
         sort_keys=False,
         site=site_section(base_url=f"https://{BASE_HOST}/", language="en"),
         database=database,
         # One host serves every feed: per_host (held cluster-wide) must not be the bottleneck.
-        fetch={**timeouts("2s", "10s", "20s"), "per_host": 64},
+        fetch={**timeouts("2s", "10s", "20s"), "per_host": 64, **(fetch or {})},
         node={"lease": int(LEASE)},
-        **extra,
     )
 
 
@@ -336,23 +361,31 @@ class Gaps:
     widest: float  # the longest wait between two checks of one source
     narrowest: float  # the shortest
     checks: int
+    allowed: float  # the longest wait allowed
+
+    def __str__(self) -> str:
+        return (
+            f"{self.checks} checks, {self.narrowest:.2f}..{self.widest:.2f}s apart"
+            f" (allowed {INTERVAL:g}..{self.allowed:.2f}s)"
+        )
 
 
 def check_gaps(
     server: FeedServer,
+    cluster: Cluster,
     names: list[str],
     *,
     interval: float = INTERVAL,
-    longest: float = LONGEST,
     killed: frozenset[int] = frozenset(),
 ) -> Gaps:
     """Fail unless every source was asked at most once per due time (no two requests less
-    than `interval` apart) and never waited longer than `longest`.
+    than `interval` apart) and never waited longer than `cluster.longest_wait()`.
 
     A check by a process in `killed` may be followed sooner: the node died before it could
     store what it fetched, so the source is still due once its lease ran out. (A request
     whose process the server could not tell, None, is one that died as it asked.)
     """
+    longest = cluster.longest_wait(interval)
     too_soon: list[str] = []
     too_late: list[str] = []
     gaps: list[float] = []
@@ -362,13 +395,15 @@ def check_gaps(
             gap = b.time - a.time
             gaps.append(gap)
             if gap < interval - CLOCKS and not (a.peer in killed or (killed and a.peer is None)):
-                too_soon.append(f"{name}: {gap:.2f}s (pids {a.peer}, {b.peer})")
+                too_soon.append(f"{name}: {gap:.2f}s (pids {a.peer}, {b.peer} at {a.time:.2f})")
             if gap > longest:
                 too_late.append(f"{name}: {gap:.2f}s (pids {a.peer}, {b.peer})")
     assert not too_soon, f"asked again within {interval}s: {too_soon[:20]}"
     assert not too_late, f"a due check late by more than a lease ({longest:.1f}s): {too_late[:20]}"
     assert gaps, "no source checked twice"
-    return Gaps(widest=max(gaps), narrowest=min(gaps), checks=len(gaps) + len(names))
+    return Gaps(
+        widest=max(gaps), narrowest=min(gaps), checks=len(gaps) + len(names), allowed=longest
+    )
 
 
 def report(what: str, **figures: object) -> None:
@@ -448,12 +483,14 @@ def finish(cluster: Cluster, feeds: ChangingFeeds, out: Path) -> dict[str, tuple
     """Freeze the feeds, let the nodes fetch and publish what they serve, stop every node
     (SIGTERM, exit 0); the items served."""
     feeds.freeze()
-    cluster.wait_for("every feed asked once more", feeds.asked_since_frozen, 2 * LONGEST)
+    cluster.wait_for(
+        "every feed asked once more", feeds.asked_since_frozen, 2 * cluster.longest_wait()
+    )
     wanted = feeds.wanted()
     cluster.wait_for(
         "every item published",
         lambda: {p.link for p in published_or_none(out)} >= set(wanted),
-        30,
+        PUBLISH_TIMEOUT,
     )
     cluster.stop_all()
     return wanted
@@ -485,10 +522,10 @@ def test_nodes_share_the_sources_each_fetched_once_per_due_time(
     wanted = finish(cluster, feeds, out)
     ran = time.monotonic() - started
 
-    gaps = check_gaps(server, names)
+    gaps = check_gaps(server, cluster, names)
     # Each due time checked: as many checks as the time allowed.
     for name, requests in checks(server, names).items():
-        assert len(requests) >= ran / LONGEST, (name, len(requests), ran)
+        assert len(requests) >= ran / gaps.allowed, (name, len(requests), ran)
     # The work was shared: each node fetched a part of it.
     nodes = by_node(server, cluster)
     assert (
@@ -500,8 +537,8 @@ def test_nodes_share_the_sources_each_fetched_once_per_due_time(
     report(
         "300 sources, 3 nodes",
         seconds=round(ran, 1),
-        checks=gaps.checks,
-        gaps=f"{gaps.narrowest:.2f}..{gaps.widest:.2f}s",
+        gaps=gaps,
+        longest_round=f"{cluster.longest_round():.2f}s",
         per_node=sorted(nodes.values()),
         posts=len(posts),
     )
@@ -512,7 +549,7 @@ def test_nodes_killed_mid_round_leave_their_sources_to_the_others(
 ) -> None:
     server, make = server_and_cluster
     rng = random.Random(SEED)
-    names = [f"k{i:03d}" for i in range(150)]
+    names = [f"k{i:02d}" for i in range(90)]
     feeds = ChangingFeeds(server, names, rng)
     cluster = make(sources_of(server, names))
     start_nodes(cluster, server, names)
@@ -525,7 +562,7 @@ def test_nodes_killed_mid_round_leave_their_sources_to_the_others(
         cluster.wait_for(
             f"a fetch by node {slot}",
             fetches_by(server, victim.pid, since=seen),
-            2 * LONGEST,
+            START_TIMEOUT,  # it may be a life just started
         )
         time.sleep(rng.uniform(0.0, 1.0))
         cluster.kill(slot)
@@ -537,7 +574,7 @@ def test_nodes_killed_mid_round_leave_their_sources_to_the_others(
     wanted = finish(cluster, feeds, out)
 
     dead = frozenset(pid for pid, _ in killed)
-    gaps = check_gaps(server, names, killed=dead)
+    gaps = check_gaps(server, cluster, names, killed=dead)
     # What each killed node had asked for last went to another node, within the lease.
     taken_over = []
     for pid, when in killed:
@@ -548,7 +585,7 @@ def test_nodes_killed_mid_round_leave_their_sources_to_the_others(
                 assert after and after[0].peer != pid, (name, pid)
                 taken_over.append(after[0].time - before[-1].time)
     assert taken_over, "no kill left a source behind"
-    assert max(taken_over) <= LONGEST, max(taken_over)
+    assert max(taken_over) <= gaps.allowed, max(taken_over)
     check_output(out, wanted)
     # The next publish has nothing left to do: the daemons published it all.
     again = run_cli(cluster.config, "publish")
@@ -557,9 +594,9 @@ def test_nodes_killed_mid_round_leave_their_sources_to_the_others(
     for d in cluster.daemons:
         assert "Traceback" not in d.log(), d.log()
     report(
-        "150 sources, 6 kills",
-        checks=gaps.checks,
-        gaps=f"{gaps.narrowest:.2f}..{gaps.widest:.2f}s",
+        "90 sources, 6 kills",
+        gaps=gaps,
+        longest_round=f"{cluster.longest_round():.2f}s",
         taken_over=len(taken_over),
         slowest_take_over=f"{max(taken_over):.2f}s",
     )
@@ -569,7 +606,7 @@ def test_a_rolling_restart_leaves_no_due_check_late_by_more_than_a_lease(
     tmp_path: Path, server_and_cluster: tuple[FeedServer, Callable[..., Cluster]]
 ) -> None:
     server, make = server_and_cluster
-    names = [f"r{i:03d}" for i in range(150)]
+    names = [f"r{i:02d}" for i in range(90)]
     feeds = ChangingFeeds(server, names, random.Random(SEED))
     cluster = make(sources_of(server, names))
     start_nodes(cluster, server, names)
@@ -577,8 +614,10 @@ def test_a_rolling_restart_leaves_no_due_check_late_by_more_than_a_lease(
     for slot in range(NODES):
         time.sleep(INTERVAL)
         sent = time.monotonic()
+        stopping = cluster.running[slot].pid
         cluster.stop(slot)  # SIGTERM: finishes its round, lets go of its leases, exits 0
         stops.append(time.monotonic() - sent)
+        print(f"stopped {stopping} at {sent:.2f} in {stops[-1]:.2f}s")
         seen = len(server.requests())
         d = cluster.start(slot)
         cluster.wait_for(
@@ -590,14 +629,14 @@ def test_a_rolling_restart_leaves_no_due_check_late_by_more_than_a_lease(
     out = tmp_path / "out"
     wanted = finish(cluster, feeds, out)
 
-    gaps = check_gaps(server, names)
+    gaps = check_gaps(server, cluster, names)
     check_output(out, wanted)
     cluster.check_all_stopped(server)
     cluster.logs_clean()
     report(
-        "150 sources, rolling restart",
-        checks=gaps.checks,
-        gaps=f"{gaps.narrowest:.2f}..{gaps.widest:.2f}s",
+        "90 sources, rolling restart",
+        gaps=gaps,
+        longest_round=f"{cluster.longest_round():.2f}s",
         stops=[f"{s:.2f}s" for s in stops],
     )
 
@@ -683,9 +722,11 @@ def test_two_nodes_racing_on_one_story_make_the_posts_dedupe_says(
         for side in "ab"
     ]
     categories = {slug: {"title": slug.title(), "dedupe": how} for slug, how in modes.items()}
-    cluster = make(sources, categories=categories)
+    # Claims of ten (twice the lanes, at least ten): when many sources come due at once,
+    # both nodes take a share, and the two sources of a story often go to two nodes.
+    cluster = make(sources, categories=categories, fetch={"concurrency": 4})
     names = [s["name"] for s in sources]
-    for slot in range(min(2, NODES)):  # TEMP
+    for slot in range(2):
         cluster.start(slot)
     cluster.wait_for(
         "every source fetched", lambda: all(checks(server, names).values()), START_TIMEOUT
@@ -699,14 +740,15 @@ def test_two_nodes_racing_on_one_story_make_the_posts_dedupe_says(
     cluster.wait_for(
         "every story published",
         lambda: {p.link for p in published_or_none(out)} >= set(wanted),
-        30,
+        PUBLISH_TIMEOUT,
     )
     cluster.stop_all()
 
-    check_gaps(server, names, interval=RACE_INTERVAL)
+    check_gaps(server, cluster, names, interval=RACE_INTERVAL)
     races = {mode: sum(shared.races(p) for p in ps) for mode, ps in pairs.items()}
-    assert min(races.values()) >= 5, f"too few races to tell: {races}"
     posts = published(out, strict=True)
+    report("dedupe races", races=races, posts=len(posts), stories=len(wanted))
+    assert min(races.values()) >= 5, f"too few races to tell: {races}"
     by_link: dict[str, list[Published]] = {}
     for post in posts:
         by_link.setdefault(post.link, []).append(post)
@@ -724,4 +766,3 @@ def test_two_nodes_racing_on_one_story_make_the_posts_dedupe_says(
     for mode in modes:
         validate_atom(out / "category" / f"{mode}.xml")
     cluster.logs_clean()
-    report("dedupe races", races=races, posts=len(posts), stories=len(wanted))
