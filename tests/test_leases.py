@@ -22,11 +22,12 @@ from builders import UTF8_PROLOG, rss_item, site_section, timeouts
 from httpserver import FeedServer
 from pgdatabase import PG_MISSING, PG_URL, emptied, new_database
 
+from aggregator.cluster import Candidate, NodeRecord, NodeSettings
 from aggregator.config import load_config
 from aggregator.errors import StoreError
 from aggregator.normalize.dedupe import reconcile
 from aggregator.store import Store, open_store
-from aggregator.types import Candidate, NodeRecord, NodeSettings, Post, SourceState
+from aggregator.types import Post, SourceState
 from aggregator.update import Updater
 from aggregator.update.node import Node
 

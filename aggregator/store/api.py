@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.types import (
-    Candidate,
-    Lease,
-    LeasedSave,
+    Attempt,
     ListedPost,
-    NodeRecord,
     Post,
     Reconcile,
     SourceState,
@@ -94,6 +92,14 @@ class SourceStates(Protocol):
 
     def deferred_hosts(self, *, now: datetime) -> dict[str, datetime]:
         """Hosts that asked to be left alone past `now`, with the time they gave."""
+        ...
+
+    def record_attempts(self, made: Sequence[Attempt]) -> None:
+        """Add `made` to the history."""
+        ...
+
+    def prune_attempts(self, before: datetime, *, limit: int = ...) -> int:
+        """Delete at most `limit` of the oldest attempts made before `before`; how many."""
         ...
 
 
@@ -304,7 +310,13 @@ class PublishReads(Protocol):
 
 @runtime_checkable
 class Metrics(Protocol):
-    """The figures `status`, `serve` (/healthz, /metrics) and metrics read."""
+    """The figures `status`, `serve` (/healthz, /metrics) and metrics read: the sources',
+    and on a shared store the nodes' and their leases."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
 
     def states(self) -> list[SourceState]:
         """Every saved source state, ordered by name."""
@@ -314,6 +326,20 @@ class Metrics(Protocol):
         """Number of stored posts by source name (sources without posts are absent)."""
         ...
 
+    def attempts(
+        self, *, source: str | None = None, since: datetime | None = None, limit: int = ...
+    ) -> list[Attempt]:
+        """The newest `limit` attempts (of `source`, since `since`), oldest first."""
+        ...
+
     def publish_counts(self) -> tuple[int, int]:
         """(posts published at least once, posts new or changed since last published)."""
+        ...
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that joined, with the leases each holds now ([] on SQLite)."""
+        ...
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> who holds it until when ({} on SQLite)."""
         ...

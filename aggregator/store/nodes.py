@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.errors import StoreError
 from aggregator.store.lock import CLAIM_LOCK, PUBLISH_LOCK, serialize, try_lock, unlock
 from aggregator.store.rows import state_values
 from aggregator.store.schema import leases, nodes, sources
 from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, reason
-from aggregator.types import Candidate, Lease, LeasedSave, NodeRecord, SourceState
+from aggregator.types import SourceState
 
 __all__ = ["NodeMethods"]
 

@@ -17,17 +17,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from aggregator.cluster import Candidate, LeasedSave, NodeRecord, NodeSettings
 from aggregator.fetch import host_key
 from aggregator.store.api import Leases
-from aggregator.types import (
-    UTC,
-    Candidate,
-    LeasedSave,
-    NodeRecord,
-    NodeSettings,
-    Source,
-    SourceState,
-)
+from aggregator.types import UTC, Source, SourceState
 
 __all__ = ["Node", "node_id"]
 

@@ -9,6 +9,7 @@ source's state (decide.py) nor carry one source through the stages (pipeline.py)
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import deque
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from aggregator.update.node import Node
 
 __all__ = ["POOL_MIN_SOURCES", "Updater", "limits_from"]
+
+log = logging.getLogger("aggregator.update")
 
 # A round with fewer sources than this parses in a thread: starting processes would cost
 # more than it saves.
@@ -193,8 +196,17 @@ class Updater:
         ]
         if round_.failures:
             raise round_.failures[0]
+        self._prune_history()
         report.seconds = time.monotonic() - started
         return report
+
+    def _prune_history(self) -> None:
+        """Drop a batch of attempts older than `history.keep` (one indexed DELETE a round:
+        a backlog goes over several rounds, none held up for long)."""
+        try:
+            self.store.prune_attempts(self.clock() - self.config.history.keep)
+        except StoreError as e:
+            log.warning("history not pruned: %s", e)
 
     async def _lanes(
         self,
