@@ -145,6 +145,7 @@ class Daemon:
             self.force.set()
             return
         log.info("%s: stopping", sig.name, extra={"fields": {"event": "stopping"}})
+        self.updater.halt()  # the fetches in flight finish; no further source starts
         self._stop_soon()
 
     def _stop_soon(self) -> None:

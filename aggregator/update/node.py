@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -58,6 +59,7 @@ class Node:
         self.lease = timedelta(seconds=settings.lease)
         self.per_host = per_host
         self._candidates: dict[str, Candidate] = {}
+        self.renewed = 0.0  # time.monotonic() of the start of the last renewal that held
         started = clock()
         self.record = NodeRecord(
             id=id or node_id(settings, started=started),
@@ -88,8 +90,18 @@ class Node:
 
     def beat(self) -> int:
         """Say this node is alive and renew its leases; how many it holds."""
-        now = self.clock()
-        return self.store.node_heartbeat(self._now_record(now), until=now + self.lease)
+        now, started = self.clock(), time.monotonic()
+        held = self.store.node_heartbeat(self._now_record(now), until=now + self.lease)
+        self.renewed = max(self.renewed, started)
+        return held
+
+    def fresh(self, claimed: float) -> bool:
+        """Whether a source claimed at `claimed` (time.monotonic()) may still be fetched:
+        its lease, as claimed or last renewed, has at least half its time left. A fetch
+        started later could outlive it unrenewed (a late heartbeat on a busy machine), and
+        another node would fetch the same source meanwhile."""
+        since = time.monotonic() - max(claimed, self.renewed)
+        return since < self.lease.total_seconds() / 2
 
     def leave(self) -> int:
         """Record that this node stopped; its leases are released at once, for the other

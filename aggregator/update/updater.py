@@ -68,6 +68,9 @@ class Updater:
         # fetches it. None: the only process on its store (the instance lock says so).
         self.node = node
         self._synced = False  # the store's lease rows made those of this config
+        # Set by halt(): the lanes start no further source (a stopping daemon lets the
+        # fetches in flight finish, and claims nothing more).
+        self.halted = False
         self.limits = limits or limits_from(config)
         self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
@@ -80,6 +83,11 @@ class Updater:
         # them every tick, a request storm against servers that asked for 30 minutes.
         # Kept in memory only: shared with the Updater of a reloaded config.
         self.held: dict[str, datetime] = {} if held is None else held
+
+    def halt(self) -> None:
+        """Start no further source in the round running now (SIGTERM: the fetches in flight
+        finish, nothing more is claimed or fetched)."""
+        self.halted = True
 
     def due_sources(self, *, every: bool = False) -> list[Source]:
         """The enabled sources due now (all enabled ones with `every`), but those held.
@@ -236,7 +244,7 @@ class Updater:
 
         async def lane() -> None:
             first = True
-            while not round_.stopping:
+            while not (round_.stopping or self.halted):
                 try:
                     source = await supply.next(first=first)
                     first = False
@@ -344,21 +352,33 @@ class _Claimed:
         self._all = list(todo)  # what a claim may give (anywhere: any due source of these)
         self._least = max(2 * lanes, 10)
         self._every = every
-        self._queue: deque[Source] = deque()
+        self._queue: deque[tuple[Source, float]] = deque()  # with when it was claimed
         self._claiming = asyncio.Lock()
         self._dry = False  # the last claim gave nothing, and no source finished since
 
     async def next(self, *, first: bool) -> Source | None:
         async with self._claiming:
+            self._drop_stale()
             if not self._queue and self._remaining and not (self._dry and first):
                 self._round.flush()  # what was fetched gives back its lease first
+                at = time.monotonic()
                 claimed, deferred = await self._round.in_store(self._claim)
-                self._queue.extend(claimed)
+                self._queue.extend((source, at) for source in claimed)
                 self._dry = not claimed
                 if self.fetcher is not None:
                     for host, until in deferred.items():
                         self.fetcher.defer_host(host, until)
-            return self._queue.popleft() if self._queue else None
+            return self._queue.popleft()[0] if self._queue else None
+
+    def _drop_stale(self) -> None:
+        """Give back the queued sources whose lease may run out before their fetch ends
+        (Node.fresh): another node may take them; this one claims afresh later."""
+        stale = [source.name for source, at in self._queue if not self._node.fresh(at)]
+        if not stale:
+            return
+        self._queue = deque(item for item in self._queue if item[0].name not in stale)
+        self._round.write(self._node.release, stale)
+        self._round.forget(stale)
 
     def _claim(self) -> tuple[list[Source], dict[str, datetime]]:
         # On the store thread, after every write queued before it.
