@@ -1,0 +1,119 @@
+"""Start-up of the CLI: `aggregator --help` and `aggregator check` (20 sources, an SQLite
+store made by a real `open_store`), each run N times in a fresh process, against the bare
+interpreter's start (`python -c pass`) measured in the same run, interleaved.
+
+    python -m bench.startup            # 20 runs of each, medians
+    python -m bench.startup --runs 50
+
+Prints the median wall and CPU (user + system, the child's own rusage) of each command.
+Wall is what issue 16's target counts (under 100 ms); CPU says what a loaded machine does
+to it. Measures only: everything it writes lives in a temp dir, removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+if not __package__:  # run as `python bench/startup.py`: make `bench` importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.corpus import REPO_ROOT, write_config
+
+__all__ = ["Startup", "measure_startup", "startup_command"]
+
+TARGET_MS = 100.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Startup:
+    """Medians over `runs` runs of one command, in ms."""
+
+    what: str
+    wall_ms: float
+    cpu_ms: float
+    runs: int
+
+
+def startup_command() -> list[str]:
+    """How an operator starts the CLI: the `aggregator` script beside this interpreter,
+    else `python -m aggregator`."""
+    script = Path(sys.executable).parent / "aggregator"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "aggregator"]
+
+
+def _once(argv: Sequence[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of one run of `argv`, which must exit 0."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, cwd=cwd
+    )
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    err = proc.stderr.read() if proc.stderr is not None else b""
+    if proc.stderr is not None:
+        proc.stderr.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}: {err.decode()[-500:]}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def measure_startup(directory: Path, runs: int = 20) -> list[Startup]:
+    """The bare interpreter, `--help` and `check`, interleaved `runs` times in `directory`
+    (a config and its store are written there)."""
+    from aggregator.config import load_config
+    from aggregator.store import open_store
+
+    urls = [f"http://127.0.0.1:9/feed/{i}.xml" for i in range(20)]
+    config = write_config(directory, urls)
+    open_store(load_config(config).database).close()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
+    cli = startup_command()
+    commands = {
+        "python -c pass": [sys.executable, "-c", "pass"],
+        "aggregator --help": [*cli, "--help"],
+        "aggregator check": [*cli, "--config", str(config), "check"],
+    }
+    for argv in commands.values():  # warm the page cache and the bytecode
+        _once(argv, env, directory)
+    times: dict[str, list[tuple[float, float]]] = {what: [] for what in commands}
+    for _ in range(runs):
+        for what, argv in commands.items():
+            times[what].append(_once(argv, env, directory))
+    return [
+        Startup(
+            what=what,
+            wall_ms=statistics.median(w for w, _ in got) * 1000,
+            cpu_ms=statistics.median(c for _, c in got) * 1000,
+            runs=runs,
+        )
+        for what, got in times.items()
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.startup", description=__doc__)
+    p.add_argument("--runs", type=int, default=20)
+    args = p.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="startup-") as tmp:
+        results = measure_startup(Path(tmp), args.runs)
+    load = os.getloadavg()
+    print(f"medians of {args.runs} runs; load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
+    print(f"{'command':<20} {'wall ms':>8} {'CPU ms':>8}")
+    for r in results:
+        print(f"{r.what:<20} {r.wall_ms:>8.1f} {r.cpu_ms:>8.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
