@@ -10,6 +10,9 @@ taken). An operator's or the machine's fault is one line on stderr, never a trac
 This file parses the arguments and turns errors into exit codes; each command group has
 its own file (rounds: run, fetch, publish; status: status, check; serving: serve;
 sources: sources import/export/enable). Must NOT fetch, publish or read the store itself.
+
+Each command imports what it uses when it runs, not when its parser is built: `--help`
+loads none of the stages, `check` the config alone (tests/test_imports.py holds the list).
 """
 
 from __future__ import annotations
@@ -33,8 +36,13 @@ from aggregator.cli.common import (
 )
 from aggregator.cli.logs import JsonFormatter, setup_logging
 from aggregator.cli.status import status_rows
-from aggregator.errors import AggregatorError, ConfigError, PublishError, StoreError
-from aggregator.lock import AlreadyRunning
+from aggregator.errors import (
+    AggregatorError,
+    AlreadyRunning,
+    ConfigError,
+    PublishError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers

@@ -7,10 +7,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from aggregator.types import UTC
 
 __all__ = ["JsonFormatter", "setup_logging"]
 

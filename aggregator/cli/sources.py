@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aggregator.cli.common import open_config_and_store
-from aggregator.config import export_opml, import_opml, load_config
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
@@ -34,6 +33,8 @@ def add_parsers(sub: SubParsers) -> None:
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
+    from aggregator.config import import_opml, load_config
+
     config = load_config(args.config)
     report = import_opml(config, args.file)
     for line in report.skipped:
@@ -46,6 +47,8 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_export(args: argparse.Namespace) -> int:
+    from aggregator.config import export_opml, load_config
+
     config = load_config(args.config)
     sys.stdout.write(export_opml(config))
     return 0

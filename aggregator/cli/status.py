@@ -14,16 +14,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from aggregator import status
-from aggregator.config import load_config, read_config
-from aggregator.config.sections import Entry
 from aggregator.errors import ConfigError
-from aggregator.store import open_store, store_exists
-from aggregator.store.api import Metrics
-from aggregator.types import Config
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
+    from aggregator.config.sections import Entry
+    from aggregator.store.api import Metrics
+    from aggregator.types import Config
 
 __all__ = ["add_parsers", "cmd_check", "cmd_status", "status_rows"]
 
@@ -46,6 +43,8 @@ def status_rows(config: Config, store: Metrics) -> list[dict[str, Any]]:
     Raises:
         StoreError: the store cannot be read.
     """
+    from aggregator import status
+
     health = status.source_health(config, store.states(), store.post_counts())
     return status.status_rows(health)
 
@@ -56,6 +55,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: anything is wrong; one line per fault.
     """
+    from aggregator.config import read_config
     from aggregator.preflight import preflight_problems
 
     entries: list[Entry] = []
@@ -71,6 +71,10 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from aggregator import status
+    from aggregator.config import load_config
+    from aggregator.store import open_store, store_exists
+
     config = load_config(args.config)
     if not store_exists(config.database):
         # Opening it would create it: `status` looks, it never makes a store.

@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import PlainValidator
 
+from aggregator.dburl import plain_sqlite
+
 __all__ = [
     "MAX_CATEGORY_SLUG",
     "BaseUrl",
@@ -175,6 +177,8 @@ def _tag_authority(value: object) -> str:
 def _database(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
+    if plain_sqlite(value) is not None:
+        return value  # make_url reads every plain SQLite URL (aggregator/dburl.py)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from aggregator.fetch import host_key
 from aggregator.store.api import Leases
 from aggregator.types import (
     UTC,
@@ -128,6 +127,8 @@ class Node:
     def claim(self, sources: Sequence[Source], *, limit: int, every: bool = False) -> list[Source]:
         """Of `sources`, those this node now holds (at most `limit`): still due (any, with
         `every`), held by no other node, within their host's limit across the nodes."""
+        from aggregator.fetch import host_key  # the HTTP client: not for `publish`'s node_id
+
         now = self.clock()
         by_name = {s.name: s for s in sources}
         candidates = [Candidate(name=s.name, host=host_key(s.url), url=s.url) for s in sources]
