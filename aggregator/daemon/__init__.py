@@ -17,8 +17,9 @@ load when a Daemon is built.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from aggregator.lazy import lazy_names
 
 if TYPE_CHECKING:
     from aggregator.daemon.debounce import Debouncer
@@ -51,11 +52,4 @@ _HOMES = {
 }
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> object:
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_names(__name__, _HOMES)
