@@ -7,16 +7,16 @@ source's health itself.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from aggregator.errors import ConfigError
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from aggregator.cli.common import SubParsers
     from aggregator.config.sections import Entry
     from aggregator.store.api import Metrics
@@ -91,6 +91,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         finally:
             store.close()
     if args.json:
+        import json
+
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     _print_table(rows, config.site.timezone)
@@ -105,6 +107,8 @@ def _shown(url: str) -> str:
 
 
 def _print_table(rows: list[dict[str, Any]], zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
