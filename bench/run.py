@@ -388,7 +388,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--naive-feeds", type=int, help="feeds the naive pipeline runs (scaled up)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
-    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale,dates")
+    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale,dates,startup")
     p.add_argument(
         "--dir",
         type=Path,
@@ -427,6 +427,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if "dates" not in skip:
             date_rows(report)
+        if "startup" not in skip:
+            from bench.startup import startup_rows
+
+            startup_rows(report, tmp / "startup")
         with serve_corpus(n_feeds, n_items, seed=args.seed, root=tmp / "corpus") as srv:
             urls = srv.feed_urls
             print(

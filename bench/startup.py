@@ -23,13 +23,17 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 if not __package__:  # run as `python bench/startup.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.corpus import REPO_ROOT, write_config
 
-__all__ = ["Startup", "measure_startup", "startup_command"]
+if TYPE_CHECKING:
+    from bench.run import Report
+
+__all__ = ["Startup", "measure_startup", "startup_command", "startup_rows"]
 
 TARGET_MS = 100.0
 
@@ -110,6 +114,43 @@ def measure_startup(directory: Path, runs: int = 20) -> list[Startup]:
         )
         for what, got in times.items()
     ]
+
+
+def startup_rows(report: Report, directory: Path, runs: int = 20) -> None:
+    """`--help` and `check` start-up rows of `python -m bench`'s table (issue 16, target 1)."""
+    from bench.run import Row
+
+    directory.mkdir(parents=True)
+    results = {r.what: r for r in measure_startup(directory, runs)}
+    bare, floor = results["python -c pass"], results[PYDANTIC_FLOOR]
+    for what in ("aggregator --help", "aggregator check"):
+        r = results[what]
+        report.add(
+            Row(
+                figure=f"`{what.removeprefix('aggregator ')}` start-up, wall (median of {runs})",
+                ours=f"{r.wall_ms:.0f} ms ({r.cpu_ms:.0f} ms CPU)",
+                baseline=(
+                    f"python -c pass {bare.wall_ms:.0f} ms ({bare.cpu_ms:.0f} CPU)"
+                    + (
+                        f"; pydantic, one model {floor.wall_ms:.0f} ms ({floor.cpu_ms:.0f} CPU)"
+                        if what.endswith("check")
+                        else ""
+                    )
+                ),
+                ratio=f"{r.wall_ms / bare.wall_ms:.1f}× bare Python",
+                target=f"< {TARGET_MS:.0f} ms",
+                met=r.wall_ms < TARGET_MS,
+                note=(
+                    "the `aggregator` script in a fresh process, interleaved with the"
+                    " baselines, bytecode written once before (bench/startup.py)"
+                    + (
+                        "; `check`: 20 sources, an SQLite store, no templates_dir"
+                        if what.endswith("check")
+                        else ""
+                    )
+                ),
+            )
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
