@@ -4,21 +4,28 @@ and the APScheduler wiring of the daemon lives in `daemon.py`.
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import random
 import re
-from collections.abc import Mapping
+import statistics
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from aggregator.types import UTC, Source
+from aggregator.types import UTC, Source, SourceState
 
 __all__ = [
+    "ADAPTIVE_ITEMS",
     "JITTER",
     "MAX_BACKOFF",
+    "adaptive_interval",
+    "as_scheduled",
     "cache_lifetime",
     "http_date",
     "jitter",
     "next_check",
+    "posting_rate",
     "schedule_key",
 ]
 
@@ -27,6 +34,63 @@ JITTER = 0.1  # up to 10% of the delay, so sources that fail together don't retr
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
+
+
+# `interval: auto` reads the dates of a feed's newest items: this many (five gaps).
+ADAPTIVE_ITEMS = 6
+# A date this far ahead is the feed's clock off, not a post of the future: it still counts.
+_SKEW = timedelta(minutes=5)
+
+
+def posting_rate(
+    dates: Iterable[datetime], *, now: datetime
+) -> tuple[timedelta | None, datetime | None]:
+    """(the median gap between the newest ADAPTIVE_ITEMS distinct item dates, the newest
+    date) of a feed body; None for what its dates cannot tell (fewer than two, or none).
+    Dates in the future (past a few minutes of clock skew) are left out."""
+    past = sorted({d for d in dates if d <= now + _SKEW}, reverse=True)[:ADAPTIVE_ITEMS]
+    if not past:
+        return None, None
+    gaps = [(newer - older).total_seconds() for newer, older in itertools.pairwise(past)]
+    gap = timedelta(seconds=statistics.median(gaps)) if gaps else None
+    return gap, past[0]
+
+
+def adaptive_interval(
+    gap: timedelta | None,
+    newest: datetime | None,
+    *,
+    now: datetime,
+    least: timedelta,
+    most: timedelta,
+) -> timedelta:
+    """The check interval of an `interval: auto` source, between `least` and `most`: the
+    median gap between its newest items (posting_rate), or a quarter of the time since its
+    newest item when that is longer (a source gone quiet is asked less and less often).
+    A source whose dates tell nothing is checked every 4 × `least`.
+
+    A source that starts posting faster is caught at its next check: the items found then
+    are close together, and their gaps are the median.
+    """
+    if newest is None:
+        return min(max(least * 4, least), most)
+    quiet = max(now - newest, timedelta(0)) / 4
+    wanted = quiet if gap is None else max(gap, quiet)
+    return min(max(wanted, least), most)
+
+
+def as_scheduled(source: Source, state: SourceState | None, *, now: datetime) -> Source:
+    """`source` with the interval it is checked at now: for `interval: auto`, the one its
+    posting rate gives (schedule.adaptive_interval, from what `state` kept of its last
+    body); its configured one otherwise."""
+    if not source.adaptive:
+        return source
+    gap = state.posting_gap if state is not None else None
+    newest = state.newest_item if state is not None else None
+    interval = adaptive_interval(
+        gap, newest, now=now, least=source.min_interval, most=source.max_interval
+    )
+    return dataclasses.replace(source, interval=interval)
 
 
 def jitter(delay: timedelta, rng: random.Random) -> timedelta:
@@ -39,6 +103,9 @@ def schedule_key(source: Source) -> str:
     the store keeps it beside that check: a config changed while nothing ran shows."""
     if source.cron:
         return f"cron {source.cron} {source.timezone or 'UTC'}"
+    if source.adaptive:
+        least, most = source.min_interval, source.max_interval
+        return f"auto {int(least.total_seconds())}s-{int(most.total_seconds())}s"
     return f"every {int(source.interval.total_seconds())}s"
 
 

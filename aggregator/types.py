@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
+from aggregator.cluster import NodeSettings
+
 __all__ = [
     "UTC",
     "Auth",
@@ -78,6 +80,9 @@ class Site:
 class Schedule:
     interval: timedelta = timedelta(minutes=30)  # default per-source check interval
     publish: str | None = None  # cron expression; None: publish after each changed round
+    adaptive: bool = False  # `interval: auto`: each source's from its posting rate
+    min_interval: timedelta = timedelta(minutes=15)  # auto's bounds, for every source
+    max_interval: timedelta = timedelta(days=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +122,11 @@ class Source:
     url: str  # as configured
     category: str  # a category slug that exists in Config.categories
     tags: tuple[str, ...]  # resolved: default (category title,)
-    interval: timedelta  # resolved: default Schedule.interval
+    interval: timedelta  # resolved: default Schedule.interval (min_interval when adaptive)
+    # `interval: auto`: the next check follows the source's posting rate, between these.
+    adaptive: bool = False
+    min_interval: timedelta = timedelta(minutes=15)
+    max_interval: timedelta = timedelta(days=1)
     cron: str | None = None  # when given, replaces interval
     timezone: str | None = None  # zone for dates without one; None: the site's
     headers: tuple[tuple[str, str], ...] = ()  # extra request headers
@@ -156,11 +165,33 @@ class WebSub:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NodeSettings:
-    """The `node:` section: this process among the nodes of one PostgreSQL database."""
+class History:
+    """The `history:` section: how long each source's attempts are kept."""
 
-    id: str | None = None  # None: made of the host name, the pid and the start time
-    lease: float = 60.0  # seconds a claim on a source lasts unless renewed
+    keep: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeSettings:
+    """The `serve:` section: what `aggregator serve` answers beside the site's files."""
+
+    status_token: str | None = None  # /status answers requests bearing it; None: no page
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attempt:
+    """One fetch of one source, as its history keeps it."""
+
+    source: str
+    at: datetime  # when it started
+    outcome: str  # SourceOutcome.status: new, unchanged, not-modified, deferred, error
+    seconds: float  # how long it took, fetch to store
+    http_status: int | None = None
+    bytes: int | None = None  # body bytes received (0 for a 304); None: no response
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    node: str | None = None  # the node that made it (a shared store)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,6 +206,8 @@ class Config:
     parser: str = "auto"  # "auto": the fast path, feedparser for what it declines; "feedparser"
     websub: WebSub | None = None
     node: NodeSettings = field(default_factory=NodeSettings)
+    history: History = field(default_factory=History)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     def source(self, name: str) -> Source | None:
         return next((s for s in self.sources if s.name == name), None)
@@ -315,50 +348,6 @@ Reconcile = Callable[[Sequence["Post"], Sequence["StoredIdentity"]], Sequence["P
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class NodeRecord:
-    """One node (a daemon or `run --once` on a shared PostgreSQL store) as its row holds it."""
-
-    id: str
-    host: str
-    pid: int
-    started: datetime
-    heartbeat: datetime  # last time it said it was alive
-    stopped: datetime | None = None  # when it stopped cleanly; None: running, or died
-    rounds: int = 0
-    fetched: int = 0  # sources fetched (or tried) since it started
-    errors: int = 0  # of those, the ones that failed
-    store_seconds: float = 0.0  # time spent in store transactions since it started
-    leases: int = 0  # sources it holds now (read only: counted from the leases)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Candidate:
-    """A source a node would fetch, as the claim needs it: its host for the per-host
-    limit, its config URL to tell a moved source (due at once) from one just fetched."""
-
-    name: str
-    host: str
-    url: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Lease:
-    """Who holds a source, until when."""
-
-    node: str
-    until: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LeasedSave:
-    """What a save under leases did: states refused by the database (name -> reason), and
-    sources whose lease another node had taken (nothing written for them)."""
-
-    refused: Mapping[str, str] = field(default_factory=dict)
-    lost: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class SourceState:
     """What the store remembers about a source between fetches."""
 
@@ -385,3 +374,7 @@ class SourceState:
     dropped_items: int = 0  # items of the last parsed body past max_items, not stored
     # schedule.schedule_key of the config `next_check` was drawn from; None: not known.
     schedule: str | None = None
+    # What the last parsed body's item dates say (schedule.posting_rate), for `interval:
+    # auto`: the median gap between its newest items, and the newest date.
+    posting_gap: timedelta | None = None
+    newest_item: datetime | None = None

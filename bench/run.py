@@ -41,6 +41,7 @@ from bench.corpus import (
     serve_corpus,
     write_config,
 )
+from bench.jsonfeed import jsonfeed_bodies, measure_jsonfeed_parse
 
 _MB = 1024 * 1024
 
@@ -302,6 +303,23 @@ def measure_stages(
     report.floors_atom_s = atom_s
 
 
+def jsonfeed_row(report: Report, n_feeds: int, n_items: int, seed: int) -> None:
+    """The JSON Feed backend over the same corpus written as JSON Feed (bench/jsonfeed.py)."""
+    m = measure_jsonfeed_parse(jsonfeed_bodies(n_feeds, n_items, seed))
+    report.add(
+        Row(
+            figure="parse, items/s (JSON Feed)",
+            ours=f"{m.ours_rate:,.0f}",
+            baseline=f"json.loads floor {m.floor_rate:,.0f}",
+            ratio=f"{m.floor_s / m.ours_s:.2f}× the floor's rate",
+            note=(
+                f"the corpus above as JSON Feed 1.1 ({m.megabytes:.0f} MB), through parse();"
+                " best of 3 passes each"
+            ),
+        )
+    )
+
+
 def date_rows(report: Report) -> None:
     """Date parsing, in process: ours against email.utils and the libraries (bench/dates.py)."""
     from bench.dates import mix, score_table, time_candidates
@@ -388,7 +406,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--naive-feeds", type=int, help="feeds the naive pipeline runs (scaled up)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
-    p.add_argument("--skip", default="", help="comma-separated: naive,publish,scale,dates,startup")
+    p.add_argument(
+        "--skip", default="", help="comma-separated: naive,publish,scale,dates,jsonfeed,startup"
+    )
     p.add_argument(
         "--dir",
         type=Path,
@@ -466,6 +486,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             bodies = _corpus_bodies(srv.root, n_feeds, args.seed)
             measure_stages(report, bodies, sample=10 if quick else 25, atom_dir=tmp / "atom-floor")
             del bodies
+            if "jsonfeed" not in skip:
+                jsonfeed_row(report, n_feeds, n_items, args.seed)
             floors_sum = (
                 floor.cold_s
                 + report.floors_parse_s

@@ -835,12 +835,12 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
         ),
         pytest.param(
             SITE + "schedule: {interval: 5x}\n",
-            "config.yaml: schedule.interval: bad duration '5x' (use 90s, 15m, 2h, 1d)",
+            "config.yaml: schedule.interval: bad duration '5x' (use 90s, 15m, 2h, 1d, or auto)",
             id="duration",
         ),
         pytest.param(
             SITE + "schedule: {interval: 30}\n",
-            "config.yaml: schedule.interval: bad duration '30' (use 90s, 15m, 2h, 1d)",
+            "config.yaml: schedule.interval: bad duration '30' (use 90s, 15m, 2h, 1d, or auto)",
             id="duration-number",
         ),
         pytest.param(
@@ -993,7 +993,7 @@ def test_every_problem_in_every_file_is_reported_at_once(tmp_path: Path) -> None
     assert problems(path) == [
         "config.yaml: site.timezone: unknown time zone 'Mars/Base'",
         "config.yaml: site.colour: unknown key",
-        "config.yaml: schedule.interval: bad duration '5x' (use 90s, 15m, 2h, 1d)",
+        "config.yaml: schedule.interval: bad duration '5x' (use 90s, 15m, 2h, 1d, or auto)",
         "config.yaml: categories.Bad: bad slug 'Bad' (use a-z, 0-9 and -)",
         "feeds/broken.yaml: line 3, column 1: YAML syntax error: "
         "expected the node content, but found '<stream end>'",

@@ -594,7 +594,8 @@ def test_default_accept_prefers_feeds(feed_server: FeedServer) -> None:
     fetch(feed_server.url("/feed"))
 
     accept = feed_server.requests("/feed")[0].headers["accept"]
-    assert accept.startswith("application/atom+xml, application/rss+xml")
+    assert accept.startswith("application/atom+xml, application/rss+xml, application/feed+json,")
+    assert "application/json;q=0.8" in accept and accept.endswith("*/*;q=0.5")
 
 
 # ---------------------------------------------------------------- concurrency

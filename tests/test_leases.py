@@ -22,11 +22,12 @@ from builders import UTF8_PROLOG, rss_item, site_section, timeouts
 from httpserver import FeedServer
 from pgdatabase import PG_MISSING, PG_URL, emptied, new_database
 
+from aggregator.cluster import Candidate, NodeRecord, NodeSettings
 from aggregator.config import load_config
 from aggregator.errors import StoreError
 from aggregator.normalize.dedupe import reconcile
 from aggregator.store import Store, open_store
-from aggregator.types import Candidate, NodeRecord, NodeSettings, Post, SourceState
+from aggregator.types import Post, SourceState
 from aggregator.update import Updater
 from aggregator.update.node import Node
 
@@ -214,6 +215,12 @@ def test_heartbeat_renews_join_and_leave_release(stores: list[Store]) -> None:
     # A node restarted under its configured id gets back none of its old leases' hold.
     claim(a, "a", cands)
     assert a.join_node(record("a")) == 4 and a.leases_held() == {}
+    # Nodes long gone are forgotten when one joins, unless they still hold a lease.
+    b.join_node(record("old", heartbeat=T0 - timedelta(days=3)))
+    b.join_node(record("holder", heartbeat=T0 - timedelta(days=3)))
+    claim(b, "holder", cands[:1])
+    b.join_node(record("b", heartbeat=T0), forget_before=T0 - timedelta(days=1))
+    assert [r.id for r in b.node_records()] == ["a", "b", "holder"]
 
 
 # ------------------------------------------------------------------ publishing

@@ -380,7 +380,7 @@ def test_parse_date(raw: str, expected: datetime | None) -> None:
             "malformed XML:",
             id="cut-off-before-any-item",
         ),
-        pytest.param(b'{"items": []}', "application/json", "malformed XML:", id="json"),
+        pytest.param(b'{"items": []}', "application/json", "not a feed (JSON", id="json"),
         pytest.param(
             b"\x00\x01\xff garbage", "application/octet-stream", "malformed XML:", id="binary"
         ),

@@ -36,6 +36,12 @@ def add_parsers(sub: SubParsers) -> None:
         metavar="DURATION",
         help="/healthz fails when a source is overdue by more than this (default: 10m)",
     )
+    serve.add_argument(
+        "--status-token",
+        metavar="TOKEN",
+        help="answer /status (the status page) to requests bearing this token"
+        " (default: the config's serve.status_token; none: no status page)",
+    )
     serve.set_defaults(func=cmd_serve)
 
 
@@ -48,9 +54,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = None
     routes = {}
-    if args.metrics:
+    token = args.status_token or config.serve.status_token
+    if args.metrics or token:
         store = open_store(config.database)
-        routes = status_routes(config, store, stale_after=args.stale_after)
+    if args.metrics and store is not None:
+        routes.update(status_routes(config, store, stale_after=args.stale_after))
+    if token and store is not None:
+        from aggregator.healthroutes import status_page_route
+
+        routes.update(status_page_route(config, store, token=token))
     try:
         serve(config.site.output_dir, host=args.host, port=args.port, routes=routes)
     except OSError as e:

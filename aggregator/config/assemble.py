@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
 
+from aggregator.cluster import NodeSettings
 from aggregator.config.files import (
     NOTHING,
     OPML_SUFFIXES,
@@ -38,8 +39,9 @@ from aggregator.types import (
     Category,
     Config,
     FetchSettings,
-    NodeSettings,
+    History,
     Schedule,
+    ServeSettings,
     Site,
     Source,
     WebSub,
@@ -147,7 +149,7 @@ def _implied_categories(
 def _resolve_sources(
     entries: Sequence[Entry | Refused],
     declared: Mapping[str, Category],
-    default_interval: timedelta,
+    schedule: Schedule,
     bad_categories: frozenset[str] | None = frozenset(),
 ) -> tuple[dict[str, Category], list[Source], list[str]]:
     """Give every entry its category, tags and interval; find names used twice.
@@ -176,7 +178,7 @@ def _resolve_sources(
         for mapped in entry.spec.category_map.values():
             if mapped not in categories:
                 problems.append(f"{entry.where('category_map')}: unknown category '{mapped}'")
-        sources.append(_source(entry, slug, categories[slug], default_interval))
+        sources.append(_source(entry, slug, categories[slug], schedule))
     return categories, sources, problems
 
 
@@ -200,14 +202,25 @@ def _category_of(
     return slug, []
 
 
-def _source(entry: Entry, slug: str, category: Category, default_interval: timedelta) -> Source:
+def _source(entry: Entry, slug: str, category: Category, schedule: Schedule) -> Source:
     spec = entry.spec
+    least = spec.min_interval or schedule.min_interval
+    most = spec.max_interval or schedule.max_interval
+    if spec.interval is None:
+        adaptive = schedule.adaptive and spec.cron is None
+        interval = schedule.interval
+    else:
+        adaptive = spec.interval == "auto"
+        interval = spec.interval if isinstance(spec.interval, timedelta) else schedule.interval
     return Source(
         name=spec.name,
         url=spec.url,
         category=slug,
         tags=tuple(spec.tags) if spec.tags is not None else (category.title,),
-        interval=spec.interval or default_interval,
+        interval=min(max(interval, least), most) if adaptive else interval,
+        adaptive=adaptive,
+        min_interval=least,
+        max_interval=max(most, least),
         cron=spec.cron,
         timezone=spec.timezone,
         headers=tuple(spec.headers.items()),
@@ -261,8 +274,17 @@ def _assemble(
         slug: Category(slug=slug, title=spec.title, dedupe=spec.dedupe, rules=spec.rules())
         for slug, spec in settings.categories.items()
     }
+    default = Schedule(
+        interval=(
+            schedule.interval if isinstance(schedule.interval, timedelta) else Schedule().interval
+        ),
+        publish=schedule.publish,
+        adaptive=schedule.interval == "auto",
+        min_interval=schedule.min_interval,
+        max_interval=schedule.max_interval,
+    )
     categories, sources, problems = _resolve_sources(
-        entries, declared, schedule.interval, settings.bad_categories
+        entries, declared, default, settings.bad_categories
     )
     site = settings.site
     fetch = settings.fetch
@@ -284,12 +306,14 @@ def _assemble(
             retention=site.retention,
         ),
         database=_absolute_database(root, settings.database),
-        schedule=Schedule(interval=schedule.interval, publish=schedule.publish),
+        schedule=default,
         categories=categories,
         sources=tuple(sources),
         fetch=FetchSettings(**fetch.model_dump()),
         websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
         parser=settings.parser,
         node=NodeSettings(id=settings.node.id, lease=settings.node.lease),
+        history=History(keep=settings.history.keep),
+        serve=ServeSettings(status_token=settings.serve.status_token),
     )
     return config, problems

@@ -30,6 +30,7 @@ __all__ = [
     "EnvName",
     "Headers",
     "HttpUrl",
+    "Interval",
     "Language",
     "LeaseSeconds",
     "Network",
@@ -38,6 +39,7 @@ __all__ = [
     "Seconds",
     "Selector",
     "SignedDuration",
+    "StatusToken",
     "TagAuthority",
     "Text",
     "TimeZoneName",
@@ -80,6 +82,18 @@ def _duration(value: object) -> timedelta:
     return parse_duration(str(value))
 
 
+def _interval(value: object) -> timedelta | str:
+    # A check interval: a duration, or "auto" (from the source's own posting rate).
+    if value == "auto":
+        return "auto"
+    try:
+        return _duration(value)
+    except ValueError as e:
+        raise ValueError(
+            str(e).replace("(use 90s, 15m, 2h, 1d)", "(use 90s, 15m, 2h, 1d, or auto)")
+        ) from None
+
+
 def _seconds(value: object) -> float:
     # A timeout: a duration ("10s") or a plain number of seconds (0.5).
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -102,6 +116,12 @@ def _node_id(value: object) -> str:
             f"bad node id '{value}' (1-63 letters, digits and . _ : @ -, starting with a"
             " letter or digit)"
         )
+    return value
+
+
+def _status_token(value: object) -> str:
+    if not isinstance(value, str) or len(value) < 16 or not value.isprintable() or " " in value:
+        raise ValueError("bad status token (16 or more printable characters, no spaces)")
     return value
 
 
@@ -241,9 +261,11 @@ def _headers(value: object) -> dict[str, str]:
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
+Interval = Annotated[timedelta | str, PlainValidator(_interval)]
 Seconds = Annotated[float, PlainValidator(_seconds)]
 LeaseSeconds = Annotated[float, PlainValidator(_lease)]
 NodeId = Annotated[str, PlainValidator(_node_id)]
+StatusToken = Annotated[str, PlainValidator(_status_token)]
 Cron = Annotated[str, PlainValidator(_cron)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
 HttpUrl = Annotated[str, PlainValidator(_checked_http_url)]

@@ -20,8 +20,10 @@ from aggregator.config.specs import (
     CategorySpec,
     ConfigFile,
     FetchSpec,
+    HistorySpec,
     NodeSpec,
     ScheduleSpec,
+    ServeSpec,
     SiteSpec,
     SourceListFile,
     SourceSpec,
@@ -51,6 +53,8 @@ _SCHEDULE = TypeAdapter(ScheduleSpec)
 _FETCH = TypeAdapter(FetchSpec)
 _WEBSUB = TypeAdapter(WebSubSpec)
 _NODE = TypeAdapter(NodeSpec)
+_HISTORY = TypeAdapter(HistorySpec)
+_SERVE = TypeAdapter(ServeSpec)
 _PARSER: TypeAdapter[Literal["auto", "feedparser"]] = TypeAdapter(Literal["auto", "feedparser"])
 _CATEGORIES = TypeAdapter(dict[CategorySlug, CategorySpec])
 _LIST = TypeAdapter(list[object])
@@ -104,6 +108,8 @@ class Settings:
     websub: WebSubSpec | None = None
     parser: str = "auto"
     node: NodeSpec = field(default_factory=NodeSpec)
+    history: HistorySpec = field(default_factory=HistorySpec)
+    serve: ServeSpec = field(default_factory=ServeSpec)
 
 
 def _refused(
@@ -187,8 +193,12 @@ def check_config_file(data: object, file: str) -> tuple[Settings, list[Entry | R
         problems += found
     parser = section(_PARSER, "parser", "auto")
     node = section(_NODE, "node", NodeSpec())
+    history = section(_HISTORY, "history", HistorySpec())
+    serve = section(_SERVE, "serve", ServeSpec())
     settings = Settings(
+        serve=serve or ServeSpec(),
         node=node or NodeSpec(),
+        history=history or HistorySpec(),
         parser=parser or "auto",
         site=site,
         database=database,

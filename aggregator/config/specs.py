@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, model_validator
 from pydantic import Field as PydanticField
 
+from aggregator.cluster import NodeSettings
 from aggregator.config.checks import (
     BaseUrl,
     CategorySlug,
@@ -21,6 +22,7 @@ from aggregator.config.checks import (
     EnvName,
     Headers,
     HttpUrl,
+    Interval,
     Language,
     LeaseSeconds,
     Network,
@@ -29,19 +31,22 @@ from aggregator.config.checks import (
     Seconds,
     Selector,
     SignedDuration,
+    StatusToken,
     TagAuthority,
     Text,
     TimeZoneName,
 )
-from aggregator.types import DateOrder, FetchSettings, NodeSettings, Rules
+from aggregator.types import DateOrder, FetchSettings, History, Rules, Schedule
 
 __all__ = [
     "AuthSpec",
     "CategorySpec",
     "ConfigFile",
     "FetchSpec",
+    "HistorySpec",
     "NodeSpec",
     "ScheduleSpec",
+    "ServeSpec",
     "SiteSpec",
     "SourceListFile",
     "SourceSpec",
@@ -71,14 +76,33 @@ class WebSubSpec(_Model):
     hub: HttpUrl
 
 
+class ServeSpec(_Model):
+    status_token: StatusToken | None = None
+
+
+class HistorySpec(_Model):
+    keep: Duration = History().keep
+
+
 class NodeSpec(_Model):
     id: NodeId | None = None
     lease: LeaseSeconds = NodeSettings().lease
 
 
+_SCHEDULE_DEFAULTS = Schedule()
+
+
 class ScheduleSpec(_Model):
-    interval: Duration = timedelta(minutes=30)
+    interval: Interval = _SCHEDULE_DEFAULTS.interval
     publish: Cron | None = None
+    min_interval: Duration = _SCHEDULE_DEFAULTS.min_interval
+    max_interval: Duration = _SCHEDULE_DEFAULTS.max_interval
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ScheduleSpec:
+        if self.min_interval > self.max_interval:
+            raise ValueError("min_interval is longer than max_interval")
+        return self
 
 
 _FETCH_DEFAULTS = FetchSettings()
@@ -152,7 +176,9 @@ class SourceSpec(_RulesSpec):
     # missing, as an OPML outline group gives; what `sources import` writes for a group.
     group: Text | None = None
     tags: list[Text] | None = None
-    interval: Duration | None = None
+    interval: Interval | None = None
+    min_interval: Duration | None = None  # interval: auto's bounds (default: schedule's)
+    max_interval: Duration | None = None
     cron: Cron | None = None
     timezone: TimeZoneName | None = None
     headers: Headers = PydanticField(default_factory=dict)
@@ -171,6 +197,8 @@ class SourceSpec(_RulesSpec):
     def _interval_or_cron(self) -> SourceSpec:
         if self.interval is not None and self.cron is not None:
             raise ValueError("interval and cron both given (use one)")
+        if self.min_interval and self.max_interval and self.min_interval > self.max_interval:
+            raise ValueError("min_interval is longer than max_interval")
         return self
 
 
@@ -187,6 +215,8 @@ class ConfigFile(_Model):
     websub: object = None
     parser: object = None
     node: object = None
+    history: object = None
+    serve: object = None
 
 
 class SourceListFile(_Model):

@@ -34,9 +34,12 @@ __all__ = ["Fetcher", "HostDeferred", "auth_header", "host_key"]
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT_REDIRECTS = frozenset({301, 308})  # RFC 9110 §15.4.2, RFC 7538
+# Feeds first, JSON Feed (application/feed+json, jsonfeed.org 1.1) among them; generic XML
+# and JSON, which a site may serve either as, below; anything else last.
 _ACCEPT = (
-    "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
-    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+    "application/atom+xml, application/rss+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/xml;q=0.8, text/xml;q=0.8, "
+    "application/json;q=0.8, */*;q=0.5"
 )
 # Only what body.Decoder can decode under the size cap (no brotli/zstd: not installed
 # everywhere).

@@ -1,10 +1,11 @@
 """Parse stage: response bytes + headers -> ParsedFeed, over a list of backends.
 
 A backend reads the body into a ParsedFeed or declines it (None), and the next one tries.
-fast.py (fastfeedparser's extractor) declines whatever it cannot map exactly; reference.py
-(feedparser, imported there only) reads everything, or raises ParseError. dates.py reads
-date text, charset.py decodes the bytes: both backends read through them, so they agree
-(tests/test_parse_differential.py). Pure: must NOT touch the network or read the clock.
+jsonfeed.py reads JSON Feed and declines whatever is not JSON; fast.py (fastfeedparser's
+extractor) declines whatever it cannot map exactly; reference.py (feedparser, imported
+there only) reads everything else, or raises ParseError. dates.py reads date text,
+charset.py decodes the bytes: every backend reads through them, and the two XML ones
+agree (tests/test_parse_differential.py). Pure: must NOT touch the network or read the clock.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 from aggregator.errors import ParseError
 from aggregator.parse.dates import parse_date
 from aggregator.parse.fast import parse_fast
+from aggregator.parse.jsonfeed import parse_jsonfeed
 from aggregator.parse.reference import parse_reference
 from aggregator.types import DateOrder, ParsedFeed
 
@@ -34,10 +36,12 @@ class Backend(Protocol):
     ) -> ParsedFeed | None: ...
 
 
-# `parser: auto` (the default): the fast path, then the reference for what it declines.
-FAST_FIRST: tuple[Backend, ...] = (parse_fast, parse_reference)
-# `parser: feedparser`: the reference alone.
-REFERENCE_ONLY: tuple[Backend, ...] = (parse_reference,)
+# `parser: auto` (the default): JSON Feed, then the fast path for RSS and Atom, then the
+# reference for what it declines. The JSON backend declines every body that is not JSON
+# at its first byte, so XML pays one regex match for it.
+FAST_FIRST: tuple[Backend, ...] = (parse_jsonfeed, parse_fast, parse_reference)
+# `parser: feedparser`: the reference alone for XML (feedparser reads no JSON Feed).
+REFERENCE_ONLY: tuple[Backend, ...] = (parse_jsonfeed, parse_reference)
 
 
 def parse(
@@ -57,8 +61,9 @@ def parse(
     (aggregator.parse.dates.parse_date); the fast path declines every date it could change.
 
     Raises:
-        ParseError: the body is empty, an HTML page, or XML from which feedparser
-            recovered neither a feed nor a single item; or every backend declined it.
+        ParseError: the body is empty, an HTML page, XML from which feedparser
+            recovered neither a feed nor a single item, or JSON that is no JSON Feed;
+            or every backend declined it.
     """
     if not content or content.isspace():  # `not content.strip()`, without copying it
         raise ParseError("empty body")

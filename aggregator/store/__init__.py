@@ -16,7 +16,8 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
     database.py      the Store, composed of the methods in
                      sources.py (source state, hosts), posts.py (upserts, what they read),
                      reads.py (publishing reads and marks, counts),
-                     nodes.py (nodes, leases, the publish lock)
+                     nodes.py (nodes, leases, the publish lock),
+                     history.py (every attempt of every source)
     slugs.py         unique slugs, and settling them
     lock.py          PostgreSQL advisory locks
 

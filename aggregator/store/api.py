@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
+from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.types import (
-    Candidate,
-    Lease,
-    LeasedSave,
+    Attempt,
     ListedPost,
-    NodeRecord,
     Post,
     Reconcile,
     SourceState,
@@ -96,6 +94,14 @@ class SourceStates(Protocol):
         """Hosts that asked to be left alone past `now`, with the time they gave."""
         ...
 
+    def record_attempts(self, made: Sequence[Attempt]) -> None:
+        """Add `made` to the history."""
+        ...
+
+    def prune_attempts(self, before: datetime, *, limit: int = ...) -> int:
+        """Delete at most `limit` of the oldest attempts made before `before`; how many."""
+        ...
+
 
 @runtime_checkable
 class PostWriter(Protocol):
@@ -158,8 +164,9 @@ class Leases(Protocol):
         """Seconds this process has spent in the store's transactions."""
         ...
 
-    def join_node(self, node: NodeRecord) -> int:
-        """Record `node` as running; release the leases a previous life of its id left."""
+    def join_node(self, node: NodeRecord, *, forget_before: datetime | None = None) -> int:
+        """Record `node` as running; release the leases a previous life of its id left;
+        forget the nodes last heard of before `forget_before` that hold nothing."""
         ...
 
     def node_heartbeat(self, node: NodeRecord, *, until: datetime) -> int:
@@ -303,7 +310,13 @@ class PublishReads(Protocol):
 
 @runtime_checkable
 class Metrics(Protocol):
-    """The figures `status`, `serve` (/healthz, /metrics) and metrics read."""
+    """The figures `status`, `serve` (/healthz, /metrics) and metrics read: the sources',
+    and on a shared store the nodes' and their leases."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether several processes may work on this store at once (PostgreSQL)."""
+        ...
 
     def states(self) -> list[SourceState]:
         """Every saved source state, ordered by name."""
@@ -313,6 +326,20 @@ class Metrics(Protocol):
         """Number of stored posts by source name (sources without posts are absent)."""
         ...
 
+    def attempts(
+        self, *, source: str | None = None, since: datetime | None = None, limit: int = ...
+    ) -> list[Attempt]:
+        """The newest `limit` attempts (of `source`, since `since`), oldest first."""
+        ...
+
     def publish_counts(self) -> tuple[int, int]:
         """(posts published at least once, posts new or changed since last published)."""
+        ...
+
+    def node_records(self) -> list[NodeRecord]:
+        """Every node that joined, with the leases each holds now ([] on SQLite)."""
+        ...
+
+    def leases_held(self) -> dict[str, Lease]:
+        """Source name -> who holds it until when ({} on SQLite)."""
         ...

@@ -2,11 +2,12 @@
 
 It satisfies the Protocols of api.py (source states, post writing, publishing reads,
 metrics, leases). Adds no method of its own: each lives in sources.py, posts.py or
-reads.py, retag.py or nodes.py, and its transactions in transactions.py.
+reads.py, retag.py, nodes.py or history.py, and its transactions in transactions.py.
 """
 
 from __future__ import annotations
 
+from aggregator.store.history import HistoryMethods
 from aggregator.store.nodes import NodeMethods
 from aggregator.store.posts import PostMethods
 from aggregator.store.reads import CountMethods, ReadMethods
@@ -16,7 +17,15 @@ from aggregator.store.sources import SourceMethods
 __all__ = ["Store"]
 
 
-class Store(SourceMethods, PostMethods, ReadMethods, RetagMethods, CountMethods, NodeMethods):
+class Store(
+    SourceMethods,
+    PostMethods,
+    ReadMethods,
+    RetagMethods,
+    CountMethods,
+    NodeMethods,
+    HistoryMethods,
+):
     """Posts and source state in one database. Every method is one short transaction.
 
     Raises (every method):

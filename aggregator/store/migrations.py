@@ -22,6 +22,7 @@ from aggregator.store.schema import (
     VOLUME_INDEXES,
     Tags,
     UTCDateTime,
+    attempts,
     hosts,
     leases,
     metadata,
@@ -164,6 +165,22 @@ def _nodes_v10(conn: Connection) -> None:
     metadata.create_all(conn, tables=[nodes, leases], checkfirst=False)
 
 
+def _posting_rate_v11(conn: Connection) -> None:
+    # NULL: not known until each source's next parsed body (an auto interval then starts
+    # from its bounds).
+    when = UTCDateTime().impl.compile(dialect=conn.dialect)  # as create_all spells it
+    for ddl in (
+        "ALTER TABLE sources ADD COLUMN posting_gap_seconds INTEGER",
+        f"ALTER TABLE sources ADD COLUMN newest_item {when}",
+    ):
+        conn.exec_driver_sql(ddl)
+
+
+def _history_v12(conn: Connection) -> None:
+    # Empty: attempts are recorded from the next round on (its indexes come with it).
+    metadata.create_all(conn, tables=[attempts], checkfirst=False)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -176,6 +193,8 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _site_v8,
     _schedule_v9,
     _nodes_v10,
+    _posting_rate_v11,
+    _history_v12,
 )
 
 

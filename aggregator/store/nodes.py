@@ -20,12 +20,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
+from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.errors import StoreError
 from aggregator.store.lock import CLAIM_LOCK, PUBLISH_LOCK, serialize, try_lock, unlock
 from aggregator.store.rows import state_values
 from aggregator.store.schema import leases, nodes, sources
 from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, reason
-from aggregator.types import Candidate, Lease, LeasedSave, NodeRecord, SourceState
+from aggregator.types import SourceState
 
 __all__ = ["NodeMethods"]
 
@@ -78,13 +79,23 @@ class NodeMethods(Transactions):
         """Whether several processes may work on this store at once (PostgreSQL)."""
         return self._engine.dialect.name == "postgresql"
 
-    def join_node(self, node: NodeRecord) -> int:
+    def join_node(self, node: NodeRecord, *, forget_before: datetime | None = None) -> int:
         """Record `node` as running (its counters as given), and release the leases a
-        previous life of the same id left; how many were released."""
+        previous life of the same id left; how many were released. Other nodes last heard
+        of before `forget_before` and holding no lease are forgotten (their rows deleted)."""
         self._shared_only("join the nodes")
 
         def work(conn: Connection) -> int:
             _upsert_node(conn, node)
+            if forget_before is not None:
+                holding = sa.select(leases.c.node).where(leases.c.node == nodes.c.id)
+                conn.execute(
+                    sa.delete(nodes).where(
+                        nodes.c.id != node.id,
+                        nodes.c.heartbeat < forget_before,
+                        ~sa.exists(holding),
+                    )
+                )
             return _release_all(conn, node.id)
 
         return self._run(f"cannot record node {node.id!r}", work, write=True)

@@ -50,6 +50,10 @@ def state_values(state: SourceState) -> dict[str, Any]:
         ),
         "dropped_items": state.dropped_items,
         "schedule": state.schedule,
+        "posting_gap_seconds": (
+            None if state.posting_gap is None else int(state.posting_gap.total_seconds())
+        ),
+        "newest_item": state.newest_item,
     }
 
 
@@ -76,6 +80,10 @@ def state_from_row(row: Any) -> SourceState:
         feed_ttl=None if row.feed_ttl_seconds is None else timedelta(seconds=row.feed_ttl_seconds),
         dropped_items=row.dropped_items,
         schedule=row.schedule,
+        posting_gap=(
+            None if row.posting_gap_seconds is None else timedelta(seconds=row.posting_gap_seconds)
+        ),
+        newest_item=row.newest_item,
     )
 
 

@@ -16,12 +16,14 @@ from sqlalchemy.engine import Dialect
 
 __all__ = [
     "ARRIVAL_INDEX",
+    "HISTORY_INDEXES",
     "IDENTITY_INDEXES",
     "IDENTITY_V6_INDEXES",
     "LEASE_INDEXES",
     "VOLUME_INDEXES",
     "Tags",
     "UTCDateTime",
+    "attempts",
     "hosts",
     "is_pending",
     "leases",
@@ -110,6 +112,9 @@ sources = sa.Table(
     sa.Column("dropped_items", sa.Integer, nullable=False, default=0, server_default="0"),
     # Version 9: the schedule (interval, or cron and zone) next_check was drawn from.
     sa.Column("schedule", sa.Text),
+    # Version 11: what `interval: auto` reads of the last parsed body (schedule.posting_rate).
+    sa.Column("posting_gap_seconds", sa.Integer),
+    sa.Column("newest_item", UTCDateTime),
 )
 
 # Version 2: a host that asked us to wait (429/503 Retry-After) is left alone until then,
@@ -195,6 +200,28 @@ leases = sa.Table(
 LEASE_INDEXES: Final = (
     sa.Index("ix_leases_node", leases.c.node),
     sa.Index("ix_leases_host", leases.c.host),
+)
+
+# Version 12: every attempt of every source, kept for `history.keep` (Store.prune_attempts).
+attempts = sa.Table(
+    "attempts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("node", sa.Text),
+    sa.Column("outcome", sa.Text, nullable=False),
+    sa.Column("http_status", sa.Integer),
+    sa.Column("seconds", sa.Float, nullable=False),
+    sa.Column("bytes", sa.Integer),
+    sa.Column("new", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("error", sa.Text),
+)
+# One source's attempts in time order; the oldest of all, for pruning.
+HISTORY_INDEXES: Final = (
+    sa.Index("ix_attempts_source_at", attempts.c.source, attempts.c.at),
+    sa.Index("ix_attempts_at", attempts.c.at),
 )
 
 is_pending = posts.c.revision > posts.c.published_revision

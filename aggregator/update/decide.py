@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aggregator.errors import FetchError, HostDeferred, SourceError
-from aggregator.schedule import cache_lifetime, next_check, schedule_key
+from aggregator.schedule import as_scheduled, cache_lifetime, next_check, posting_rate, schedule_key
 from aggregator.types import UTC, FetchResult, FetchSettings, Source, SourceState, Validators
 from aggregator.update.clean import storable
 from aggregator.update.decision import Decision, FeedFields, HostDeferral, LogLine
@@ -84,7 +84,7 @@ def after_enable(source: Source, stored: SourceState | None) -> Decision:
 
 def schedule_changed(was: Source, source: Source) -> bool:
     """The config changed when `source` is checked (its interval, cron or zone)."""
-    return (was.interval, was.cron, was.timezone) != (source.interval, source.cron, source.timezone)
+    return schedule_key(was) != schedule_key(source) or was.timezone != source.timezone
 
 
 def after_reschedule(
@@ -95,11 +95,9 @@ def after_reschedule(
 
     The next check is drawn with fresh randomness, as a round's own would be.
     """
-    if not schedule_changed(was, source):
+    if state is None or state.failures or not (state.next_check and schedule_changed(was, source)):
         return None
-    if state is None or state.next_check is None or state.failures:
-        return None
-    due = next_check(source, now=state.last_fetched or now)
+    due = next_check(as_scheduled(source, state, now=now), now=state.last_fetched or now)
     rescheduled = replace(state, next_check=due, schedule=schedule_key(source))
     return Decision(state=rescheduled, save=due < state.next_check)
 
@@ -112,7 +110,8 @@ def after_schedule_edit(source: Source, state: SourceState, *, now: datetime) ->
     key = schedule_key(source)
     if state.schedule in (None, key) or not state.next_check or state.failures or state.disabled:
         return None
-    due = min(next_check(source, now=state.last_fetched or now), state.next_check)
+    due = next_check(as_scheduled(source, state, now=now), now=state.last_fetched or now)
+    due = min(due, state.next_check)
     return Decision(state=replace(state, next_check=due, schedule=key))
 
 
@@ -160,7 +159,7 @@ def scheduled(
 ) -> SourceState:
     """`state` with its next check, cleaned for the store."""
     due = next_check(
-        source,
+        as_scheduled(source, state, now=now),
         now=now,
         failures=state.failures,
         retry_after=retry_after,
@@ -253,6 +252,7 @@ def after_body(
     """After a new body was parsed and its posts stored: the feed's fields are kept, and
     its <ttl> and the response's cache lifetime bound the next check."""
     ok = _fetched(source, state, result, now=now, threshold=settings.redirect_threshold)
+    gap, newest = posting_rate(feed.item_dates, now=now)  # what `interval: auto` reads
     ok = replace(
         ok,
         content_hash=digest,
@@ -261,6 +261,8 @@ def after_body(
         feed_id=feed.feed_id,
         feed_ttl=feed.ttl,
         dropped_items=feed.dropped,
+        posting_gap=gap,
+        newest_item=newest,
     )
     saved = _scheduled_ok(source, ok, result, now=now, settings=settings, rng=rng)
     return Decision(

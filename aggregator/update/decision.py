@@ -41,6 +41,7 @@ class FeedFields:
     feed_id: str | None = None
     ttl: timedelta | None = None
     dropped: int = 0  # items past max_items
+    item_dates: tuple[datetime, ...] = ()  # the newest items' dates (interval: auto)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

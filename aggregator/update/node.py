@@ -17,20 +17,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from aggregator.cluster import Candidate, LeasedSave, NodeRecord, NodeSettings
 from aggregator.store.api import Leases
-from aggregator.types import (
-    UTC,
-    Candidate,
-    LeasedSave,
-    NodeRecord,
-    NodeSettings,
-    Source,
-    SourceState,
-)
+from aggregator.types import UTC, Source, SourceState
 
 __all__ = ["Node", "node_id"]
 
 log = logging.getLogger("aggregator.update")
+
+# A node not heard of for this long, holding no lease, is forgotten when another joins:
+# `run --once` from cron is a new node every time.
+FORGET_AFTER = timedelta(days=1)
 
 
 def node_id(settings: NodeSettings, *, started: datetime | None = None) -> str:
@@ -59,6 +56,7 @@ class Node:
         self.clock = clock
         self.lease = timedelta(seconds=settings.lease)
         self.per_host = per_host
+        self._candidates: dict[str, Candidate] = {}
         started = clock()
         self.record = NodeRecord(
             id=id or node_id(settings, started=started),
@@ -82,7 +80,8 @@ class Node:
     def join(self) -> None:
         """Record this node as running; a previous life of the same `node.id` loses its
         leases (it cannot be running: the instance lock is per node id)."""
-        released = self.store.join_node(self._now_record())
+        record = self._now_record()
+        released = self.store.join_node(record, forget_before=record.heartbeat - FORGET_AFTER)
         if released:
             log.info("node %s: released %d leases of its previous run", self.id, released)
 
@@ -127,14 +126,11 @@ class Node:
     def claim(self, sources: Sequence[Source], *, limit: int, every: bool = False) -> list[Source]:
         """Of `sources`, those this node now holds (at most `limit`): still due (any, with
         `every`), held by no other node, within their host's limit across the nodes."""
-        from aggregator.fetch import host_key  # the HTTP client: not for `publish`'s node_id
-
         now = self.clock()
         by_name = {s.name: s for s in sources}
-        candidates = [Candidate(name=s.name, host=host_key(s.url), url=s.url) for s in sources]
         names = self.store.claim_sources(
             self.id,
-            candidates,
+            [self._candidate(s) for s in sources],
             now=now,
             until=now + self.lease,
             limit=limit,
@@ -142,6 +138,16 @@ class Node:
             every=every,
         )
         return [by_name[n] for n in names]
+
+    def _candidate(self, source: Source) -> Candidate:
+        # Made once per source and URL: a round of 20,000 sources claims many times.
+        made = self._candidates.get(source.name)
+        if made is None or made.url != source.url:
+            from aggregator.fetch import host_key  # the HTTP client: not for `publish`'s node_id
+
+            made = Candidate(name=source.name, host=host_key(source.url), url=source.url)
+            self._candidates[source.name] = made
+        return made
 
     def save(self, states: Sequence[SourceState]) -> LeasedSave:
         """Save `states` of the sources this node still holds, releasing them; one whose

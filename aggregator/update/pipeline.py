@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+import time
 from collections.abc import Callable, Sequence, Set
 from dataclasses import replace
 from datetime import datetime
@@ -19,6 +20,7 @@ from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
 from aggregator.store.api import UpdateStore
 from aggregator.types import (
+    Attempt,
     Config,
     FetchResult,
     Post,
@@ -65,6 +67,8 @@ class Pipeline:
         state = decide.current_state(source, self.round.stored(source.name))
         if state.disabled:
             return SourceOutcome(name=source.name, status="disabled", error=state.disabled)
+        at, started = self.clock(), time.monotonic()
+        received: int | None = None
         try:
             headers = source.headers
             if source.auth is not None:
@@ -75,19 +79,35 @@ class Pipeline:
                 headers=headers,
                 user_agent=source.user_agent,
             )
-            return await self._fetched(source, state, result, fetcher)
+            received = len(result.content or b"")
+            outcome = await self._fetched(source, state, result, fetcher)
         except HostDeferred as e:
             d = decide.after_deferred(
                 source, state, e, now=self.clock(), settings=self.config.fetch, rng=self.rng
             )
-            return self._carry_out(source, d)
+            outcome = self._carry_out(source, d)
         except SourceError as e:
-            return self._failed(source, state, e)
+            outcome = self._failed(source, state, e)
         except StoreError as e:
             # The database failed, not the source: its fetch still counts (next check
             # recorded with the others), and the round stops.
             self._failed(source, state, SourceError(f"not stored: {e}"))
             raise
+        self.round.record(
+            Attempt(
+                source=source.name,
+                at=at,
+                outcome=outcome.status,
+                seconds=time.monotonic() - started,
+                http_status=outcome.http_status,
+                bytes=received,
+                new=outcome.new,
+                updated=outcome.updated,
+                error=outcome.error,
+                node=self.round.node.id if self.round.node is not None else None,
+            )
+        )
+        return outcome
 
     def _failed(self, source: Source, state: SourceState, error: SourceError) -> SourceOutcome:
         d = decide.after_failure(
@@ -156,6 +176,7 @@ class Pipeline:
             feed_id=parsed.feed_id,
             ttl=parsed.ttl,
             dropped=parsed.dropped,
+            item_dates=parsed.item_dates,
         )
         d = decide.after_body(
             source, state, result, feed, now=now, settings=settings, rng=rng, digest=digest

@@ -1,6 +1,6 @@
 """One round's resources, a context manager: the state snapshot, the store thread and its
-write queue, batched state saves (under the node's leases on a shared store), the round's
-parsers.
+write queue, batched state saves (under the node's leases on a shared store) and history,
+the round's parsers.
 
 Must NOT fetch or decide a source's state (decide.py does; the pipeline carries it out):
 it only reads, queues and writes what it is given, in order.
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from aggregator.errors import StoreError
 from aggregator.store.api import SourceStates
-from aggregator.types import UTC, FetchSettings, Source, SourceState
+from aggregator.types import UTC, Attempt, FetchSettings, Source, SourceState
 from aggregator.update import decide
 from aggregator.update.pool import Parsers
 
@@ -86,6 +86,7 @@ class Round:
         self._thread: ThreadPoolExecutor | None = None
         self._writes: list[Future[object]] = []  # queued on the store thread, not awaited
         self._claimed: set[str] = set()  # leases this round holds, until each is saved
+        self._attempts: list[Attempt] = []  # history not yet written
 
     def __enter__(self) -> Round:
         if self.node is None:
@@ -127,6 +128,8 @@ class Round:
                 self.save_batch(unsaved)
             except StoreError as e:
                 self.failures.append(e)
+            attempts, self._attempts = self._attempts, []
+            self._record(attempts)
             if self.node is not None and self._claimed:
                 try:
                     self.node.release(sorted(self._claimed))
@@ -158,6 +161,20 @@ class Round:
         future = self._thread.submit(fn, *args, **kwargs)
         future.add_done_callback(self._note_failed_write)
         self._writes.append(future)
+
+    def record(self, attempt: Attempt) -> None:
+        """Add `attempt` to the history, with the next batch (a failed write of history
+        fails no source: it is logged, and the round goes on)."""
+        self._attempts.append(attempt)
+        if len(self._attempts) >= STATE_BATCH:
+            self.write(self._record, self._attempts)
+            self._attempts = []
+
+    def _record(self, made: Sequence[Attempt]) -> None:
+        try:
+            self.store.record_attempts(made)
+        except StoreError as e:
+            log.warning("history of %d attempts not recorded: %s", len(made), e)
 
     def save(self, state: SourceState) -> None:
         """Save `state` (already scheduled and cleaned) with the next batch."""

@@ -9,6 +9,7 @@ source's state (decide.py) nor carry one source through the stages (pipeline.py)
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import time
 from collections import deque
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from aggregator.update.node import Node
 
 __all__ = ["POOL_MIN_SOURCES", "Updater", "limits_from"]
+
+log = logging.getLogger("aggregator.update")
 
 # A round with fewer sources than this parses in a thread: starting processes would cost
 # more than it saves.
@@ -168,7 +171,7 @@ class Updater:
         supply: _Supply = (
             _Fixed(todo)
             if self.node is None
-            else _Claimed(self.node, round_, todo, limit=self._claim_batch(), every=every)
+            else _Claimed(self.node, round_, todo, lanes=self.limits.max_connections, every=every)
         )
         alive = None if self.node is None else asyncio.create_task(self.node.keep_alive())
         outcomes: list[SourceOutcome] = []
@@ -193,13 +196,17 @@ class Updater:
         ]
         if round_.failures:
             raise round_.failures[0]
+        self._prune_history()
         report.seconds = time.monotonic() - started
         return report
 
-    def _claim_batch(self) -> int:
-        """Sources a node claims at once: enough to keep every lane busy for a while, few
-        enough that the other nodes find work too."""
-        return max(2 * self.limits.max_connections, 10)
+    def _prune_history(self) -> None:
+        """Drop a batch of attempts older than `history.keep` (one indexed DELETE a round:
+        a backlog goes over several rounds, none held up for long)."""
+        try:
+            self.store.prune_attempts(self.clock() - self.config.history.keep)
+        except StoreError as e:
+            log.warning("history not pruned: %s", e)
 
     async def _lanes(
         self,
@@ -234,6 +241,7 @@ class Updater:
             # Hosts that asked to be left alone in an earlier round (or another process).
             for host, until in self.store.deferred_hosts(now=self.clock()).items():
                 fetcher.defer_host(host, until)
+            supply.fetcher = fetcher
             lanes = min(size, self.limits.max_connections)
             await asyncio.gather(*(lane() for _ in range(lanes)))
         order = supply.order()
@@ -260,6 +268,8 @@ def _due(source: Source, state: SourceState, now: datetime) -> bool:
 class _Supply(Protocol):
     """Where a round's lanes take their next source from."""
 
+    fetcher: Fetcher | None  # the round's, once it is open
+
     async def next(self, *, first: bool) -> Source | None:
         """The next source to fetch for a lane (`first`: that lane's first; else it has
         just finished one), or None: nothing left for that lane."""
@@ -274,6 +284,7 @@ class _Fixed:
     """The sources of a round on a store of its own: all of them, one host after another."""
 
     def __init__(self, todo: Sequence[Source]) -> None:
+        self.fetcher: Fetcher | None = None
         self._todo = todo
         self._order = iter(_interleaved(todo))  # shared by the lanes
 
@@ -290,17 +301,23 @@ class _Claimed:
     need them, among those still to do. A claim that gives nothing ends the lane that
     asked, and every lane asking before another source finishes; a lane that finished one
     asks again (its lease gone, a host's limit may allow another). The sources never
-    claimed were fetched by another node meanwhile, or are held by one."""
+    claimed were fetched by another node meanwhile, or are held by one.
+
+    A claim takes a twentieth of what is left, between twice the lanes and 1,000 sources:
+    few claims in a big round, small ones at its end, where one node holding a long queue
+    would keep the others idle. Each claim also reads the hosts another node was told to
+    leave alone meanwhile."""
 
     def __init__(
-        self, node: Node, round_: Round, todo: Sequence[Source], *, limit: int, every: bool
+        self, node: Node, round_: Round, todo: Sequence[Source], *, lanes: int, every: bool
     ) -> None:
+        self.fetcher: Fetcher | None = None
         self._node = node
         self._round = round_
         self._todo = todo
         # One host after another, as _Fixed (the claim takes the most overdue first).
         self._remaining = {todo[i].name: todo[i] for i in _interleaved(todo)}
-        self._limit = limit
+        self._least = max(2 * lanes, 10)
         self._every = every
         self._queue: deque[Source] = deque()
         self._claiming = asyncio.Lock()
@@ -310,20 +327,23 @@ class _Claimed:
         async with self._claiming:
             if not self._queue and self._remaining and not (self._dry and first):
                 self._round.flush()  # what was fetched gives back its lease first
-                claimed = await self._round.in_store(self._claim)
+                claimed, deferred = await self._round.in_store(self._claim)
                 self._queue.extend(claimed)
                 self._dry = not claimed
+                if self.fetcher is not None:
+                    for host, until in deferred.items():
+                        self.fetcher.defer_host(host, until)
             return self._queue.popleft() if self._queue else None
 
-    def _claim(self) -> list[Source]:
+    def _claim(self) -> tuple[list[Source], dict[str, datetime]]:
         # On the store thread, after every write queued before it.
-        claimed = self._node.claim(
-            list(self._remaining.values()), limit=self._limit, every=self._every
-        )
+        limit = max(self._least, min(1000, len(self._remaining) // 20))
+        claimed = self._node.claim(list(self._remaining.values()), limit=limit, every=self._every)
         for source in claimed:
             del self._remaining[source.name]
         self._round.load([s.name for s in claimed])
-        return claimed
+        store = self._round.store
+        return claimed, store.deferred_hosts(now=self._node.clock())
 
     def order(self) -> dict[str, int]:
         return {s.name: i for i, s in enumerate(self._todo)}

@@ -50,6 +50,9 @@ class JobResult:
     dropped: int = 0  # entries past max_items, never normalized
     oversized: tuple[Oversized, ...] = ()  # items whose body was cut before sanitizing
     dropped_links: tuple[str, ...] = ()  # item links left out: no http(s) URL
+    # The dates of the body's newest items (naive ones taken as UTC), all of them kept or
+    # not: what `interval: auto` reads of the posting rate (schedule.posting_rate).
+    item_dates: tuple[datetime, ...] = ()
 
 
 def parse_and_normalize(job: Job) -> JobResult:
@@ -72,6 +75,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         feed = replace(feed, entries=entries)
     oversized: list[Oversized] = []
     dropped_links: list[str] = []
+    item_dates = _newest_dates(feed.entries) if job.source.adaptive else ()
     posts, keys = normalize_with_keys(
         feed,
         job.source,
@@ -95,7 +99,18 @@ def parse_and_normalize(job: Job) -> JobResult:
         dropped=dropped,
         oversized=tuple(oversized),
         dropped_links=tuple(dropped_links),
+        item_dates=item_dates,
     )
+
+
+def _newest_dates(entries: tuple[RawEntry, ...], count: int = 8) -> tuple[datetime, ...]:
+    """The `count` newest entry dates (published, else updated), aware, newest first."""
+    dates = []
+    for entry in entries:
+        when = entry.published or entry.updated
+        if when is not None:
+            dates.append(when if when.tzinfo is not None else when.replace(tzinfo=UTC))
+    return tuple(sorted(dates, reverse=True)[:count])
 
 
 def keep_newest(entries: tuple[RawEntry, ...], limit: int) -> tuple[RawEntry, ...]:
