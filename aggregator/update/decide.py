@@ -323,9 +323,7 @@ def after_failure(
         )
     deferral = None
     if retry_after is not None and status in (429, 503):
-        # Imported here: the HTTP client is ~0.5 s to import, and `status` and `sources
-        # enable` read states through this module without fetching.
-        from aggregator.fetch import host_key
+        from aggregator.fetch import host_key  # here: `status` reads states without HTTP
 
         # The whole host asked for a pause, not just this feed (RFC 6585 §4).
         deferral = HostDeferral(
