@@ -4,6 +4,7 @@ list each command may import. Start-up time itself is bench/startup.py's, not a 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -154,3 +155,28 @@ def test_each_command_imports_only_what_it_uses(tmp_path: Path, feed_server: Fee
 
     held = heavy_imports(config, "sources", "export")
     assert only(held, {*FETCHING, *PUBLISHING, "apscheduler", "nh3", "sqlalchemy"}) == set()
+
+
+LAZY_PACKAGES = [
+    "aggregator.config",
+    "aggregator.daemon",
+    "aggregator.fetch",
+    "aggregator.normalize",
+    "aggregator.publish",
+    "aggregator.store",
+    "aggregator.update",
+]
+
+
+@pytest.mark.parametrize("name", LAZY_PACKAGES)
+def test_every_name_a_lazy_package_exports_loads_from_its_home(name: str) -> None:
+    package = importlib.import_module(name)
+    homes: dict[str, str] = vars(package)["_HOMES"]
+    assert set(package.__all__) - {"HostDeferred"} == set(homes)  # fetch's one eager name
+    for exported in package.__all__:
+        value = getattr(package, exported)
+        if exported in homes:
+            home = importlib.import_module(f"{name}.{homes[exported]}")
+            assert value is getattr(home, exported), exported
+    with pytest.raises(AttributeError):
+        getattr(package, "no_such_name")  # noqa: B009
