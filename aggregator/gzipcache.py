@@ -13,7 +13,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 # Worth compressing: text. Images and archives are compressed already.
-COMPRESSIBLE = ("text/", "application/atom+xml", "application/json", "image/svg+xml")
+COMPRESSIBLE = (
+    "text/",
+    "application/atom+xml",
+    "application/rss+xml",
+    "application/feed+json",
+    "application/json",
+    "image/svg+xml",
+)
 MIN_GZIP = 256  # bytes: below this the gzip header costs more than it saves
 GZIP_CACHE_SIZE = 256  # compressed bodies kept, keyed by (path, mtime, size)
 

@@ -3,8 +3,8 @@
 Static files only: it never writes, and never answers with anything outside `output_dir`
 (no link out of it is followed) or with what the README's nginx configuration hides
 (dotfiles, `_posts/`, Markdown). HTTP/1.1 with keep-alive (every response framed by its
-Content-Length), ETag and Last-Modified with 304s, gzip for text, Atom served as Atom in
-UTF-8; idle connections time out and their number is capped. For a busy
+Content-Length), ETag and Last-Modified with 304s, gzip for text, each feed with its
+format's media type in UTF-8; idle connections time out and their number is capped. For a busy
 production site put nginx in front (README shows the equivalent configuration). Paths
 answered by code (health, metrics) are routes the server is given; healthroutes.py makes
 them from status.py's health. Where the site keeps what it hides comes from the sitemap.
@@ -30,9 +30,11 @@ from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
 
 from aggregator.gzipcache import COMPRESSIBLE, GZIP_CACHE_SIZE, MIN_GZIP, GzipCache, accepts_gzip
+from aggregator.publish.feeds import FORMATS
 from aggregator.publish.sitemap import FEED_EXTENSION, POSTS_DIR, Sitemap
 
 __all__ = [
+    "FEED_MEDIA_TYPES",
     "MEDIA_TYPES",
     "SiteHandler",
     "SiteServer",
@@ -42,10 +44,14 @@ __all__ = [
 
 log = logging.getLogger("aggregator.serve")
 
+# Each feed format's media type, by its files' extension: every feed is written in UTF-8,
+# and without the charset a browser guesses another (RFC 7303 §3.2 lets it) and shows the
+# text as mojibake. Which file is which format's feed the sitemap says (rss.xml is RSS).
+FEED_MEDIA_TYPES: dict[str, str] = {f.extension: f"{f.media_type}; charset=utf-8" for f in FORMATS}
 MEDIA_TYPES: dict[str, str] = {
-    # Every .xml we publish is an Atom feed, written in UTF-8: without the charset a browser
-    # guesses another (RFC 7303 §3.2 lets it), and shows the text as mojibake.
-    FEED_EXTENSION: "application/atom+xml; charset=utf-8",
+    # Any other .xml is taken for Atom, as every .xml a site without `site.formats` has is.
+    FEED_EXTENSION: FEED_MEDIA_TYPES[FEED_EXTENSION],
+    ".rss": FEED_MEDIA_TYPES[".rss"],
     Path(Sitemap.opml).suffix: "text/x-opml; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
     ".html": "text/html; charset=utf-8",
@@ -110,6 +116,16 @@ class SiteHandler(SimpleHTTPRequestHandler):
         # thread freed; http.server would wait for it forever.
         if isinstance(self.server, SiteServer):
             self.connection.settimeout(self.server.idle_timeout)
+
+    def guess_type(self, path: str | os.PathLike[str]) -> str:
+        """A feed's format's media type (the sitemap says which feed a path is), else the
+        type of the file's extension."""
+        root = os.path.realpath(self.directory)
+        relative = os.path.relpath(path, root).replace(os.sep, "/")
+        extension = Sitemap.feed_extension(relative)
+        if extension is not None:
+            return FEED_MEDIA_TYPES[extension]
+        return super().guess_type(path)
 
     def send_head(self) -> Any:
         found = self._find()

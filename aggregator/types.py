@@ -14,6 +14,7 @@ from typing import Literal
 from aggregator.cluster import NodeSettings
 
 __all__ = [
+    "FEED_FORMATS",
     "UTC",
     "Auth",
     "Category",
@@ -37,6 +38,10 @@ __all__ = [
 ]
 
 # --------------------------------------------------------------------- config
+
+# The feed formats a site may publish (`site.formats`), by the names the config gives them:
+# Atom 1.0, RSS 2.0, JSON Feed 1.1. aggregator.publish.feeds has one FeedFormat for each.
+FEED_FORMATS = ("atom", "rss", "json")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +78,7 @@ class Site:
     feed_size: int = 50
     tag_feeds: bool = False  # also publish tag/<slug>.xml per tag
     archives: bool = False  # RFC 5005 archived feeds: category/<slug>/archive/<n>.xml
+    formats: tuple[str, ...] = ("atom",)  # the feed formats published, of FEED_FORMATS
     retention: timedelta | None = None  # posts published longer ago are removed; None: kept
 
 
@@ -234,6 +240,8 @@ class FetchResult:
     headers: Mapping[str, str]  # response headers, keys lower-cased
     validators: Validators  # to send next time
     permanent_redirect: str | None = None  # target, when every hop was 301/308
+    # Each redirect followed, in order: (the URL asked, the status that sent us on).
+    redirects: tuple[tuple[str, int], ...] = ()
     fetched_at: datetime
 
     @property

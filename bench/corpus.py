@@ -21,18 +21,22 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "SAMPLE_INTERVAL_S",
     "CorpusServer",
     "FeedSpec",
     "Measured",
+    "TreeSampler",
+    "cpu_seconds",
     "feed_spec",
     "generate_feed",
+    "loopback_host",
     "machine_facts",
     "run_measured",
     "serve_corpus",
@@ -526,7 +530,38 @@ def _not_modified(headers: dict[str, str], etag: str, mtime: int) -> bool:
     return False
 
 
-async def _serve(root: Path, seed: int, ready: str) -> None:
+def loopback_host(n: int, hosts: int) -> str:
+    """The address of host `n` of `hosts`: 127.0.0.1 alone, else 127.0.0.2, 127.0.0.3, …
+    (all of 127.0.0.0/8 reaches the loopback on Linux; each is a host of its own to a
+    per-host limit, which a port alone may not be)."""
+    if hosts == 1:
+        return "127.0.0.1"
+    return f"127.0.{n // 250}.{n % 250 + 2}"
+
+
+def _bind(hosts: int) -> list[socket.socket]:
+    """Listening sockets on one port for every address of `hosts` loopback hosts."""
+    for _ in range(20):
+        socks: list[socket.socket] = []
+        try:
+            port = 0
+            for n in range(hosts):
+                sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                socks.append(sock)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                sock.bind((loopback_host(n, hosts), port))
+                port = sock.getsockname()[1]
+            return socks
+        except OSError:
+            # The port the first address got is taken on another one: draw another port.
+            for sock in socks:
+                sock.close()
+            if hosts == 1:
+                raise
+    raise OSError(f"no port free on all of {hosts} loopback addresses")
+
+
+async def _serve(root: Path, seed: int, ready: str, hosts: int = 1) -> None:
     from aiohttp import web
 
     async def feed(request: web.Request) -> web.StreamResponse:
@@ -551,12 +586,10 @@ async def _serve(root: Path, seed: int, ready: str) -> None:
     app.router.add_get(r"/feed/{index:\d+}.xml", feed)
     runner = web.AppRunner(app, access_log=None, keepalive_timeout=75)
     await runner.setup()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, sock, backlog=1024)
-    await site.start()
-    print(f"{ready} {sock.getsockname()[1]}", flush=True)
+    socks = _bind(hosts)
+    for sock in socks:
+        await web.SockSite(runner, sock, backlog=1024).start()
+    print(f"{ready} {socks[0].getsockname()[1]}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -570,19 +603,30 @@ _READY = "LISTENING"
 
 @dataclass(kw_only=True)
 class CorpusServer:
-    """A served corpus: `feed_urls[i]` is feed i; `bump()` publishes new versions."""
+    """A served corpus: `feed_urls[i]` is feed i; `bump()` publishes new versions.
+
+    With `hosts` > 1 feed i is served by host `i % hosts` (`loopback_host`), all on `port`;
+    `base_url` is the first host's. `pid`: the server process."""
 
     root: Path
     seed: int
     n_feeds: int
     n_items: int
+    hosts: int = 1
     base_url: str = ""
+    port: int = 0
+    pid: int = 0
     versions: list[int] = field(default_factory=list)
     rounds: int = 0
 
     @property
     def feed_urls(self) -> list[str]:
-        return [f"{self.base_url}/feed/{i}.xml" for i in range(self.n_feeds)]
+        if self.hosts == 1:
+            return [f"{self.base_url}/feed/{i}.xml" for i in range(self.n_feeds)]
+        return [
+            f"http://{loopback_host(i % self.hosts, self.hosts)}:{self.port}/feed/{i}.xml"
+            for i in range(self.n_feeds)
+        ]
 
     @property
     def total_bytes(self) -> int:
@@ -621,8 +665,10 @@ def serve_corpus(
     seed: int = 1,
     changed_fraction: float = 0.0,
     root: Path | None = None,
+    hosts: int = 1,
 ) -> Iterator[CorpusServer]:
-    """Generate the corpus to disk and serve it from a separate process on 127.0.0.1.
+    """Generate the corpus to disk and serve it from a separate process on 127.0.0.1
+    (or, with `hosts` > 1, on that many loopback addresses: see `loopback_host`).
 
     `changed_fraction` bumps that share of the feeds once before serving. Feeds are
     read from disk per request, so neither process holds the corpus in memory.
@@ -635,14 +681,22 @@ def serve_corpus(
             root = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="corpus-")))
         generate_corpus(root, n_feeds, n_items, seed=seed)
         server = CorpusServer(
-            root=root, seed=seed, n_feeds=n_feeds, n_items=n_items, versions=[0] * n_feeds
+            root=root,
+            seed=seed,
+            n_feeds=n_feeds,
+            n_items=n_items,
+            hosts=hosts,
+            versions=[0] * n_feeds,
         )
         if changed_fraction:
             server.bump(changed_fraction)
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.corpus", "serve", str(root), "--seed", str(seed)],
+            [
+                *(sys.executable, "-m", "bench.corpus", "serve", str(root)),
+                *("--seed", str(seed), "--hosts", str(hosts)),
+            ],
             stdout=subprocess.PIPE,
             env=env,
             text=True,
@@ -652,7 +706,9 @@ def serve_corpus(
             line = proc.stdout.readline().split()
             if len(line) != 2 or line[0] != _READY:
                 raise RuntimeError(f"corpus server did not start (exit {proc.poll()})")
-            server.base_url = f"http://127.0.0.1:{line[1]}"
+            server.port = int(line[1])
+            server.pid = proc.pid
+            server.base_url = f"http://{loopback_host(0, hosts)}:{line[1]}"
             yield server
         finally:
             proc.terminate()
@@ -674,8 +730,11 @@ def write_config(
     *,
     seed: int = 1,
     interval: str = "30m",
+    database: str = "sqlite:///aggregator.db",
+    sections: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Path:
-    """Write `config.yaml` for the aggregator (SQLite and output inside `directory`).
+    """Write `config.yaml` for the aggregator (SQLite unless `database` says otherwise,
+    output inside `directory`); `sections` adds keys to a section, or a section.
 
     Raises:
         OSError: when `directory` cannot be written.
@@ -698,11 +757,13 @@ def write_config(
             "timezone": "Asia/Shanghai",
             "language": "en",
         },
-        "database": "sqlite:///aggregator.db",
+        "database": database,
         "schedule": {"interval": interval},
         "categories": {slug: {"title": title} for slug, title in _CATEGORIES},
         "sources": sources,
     }
+    for name, keys in (sections or {}).items():
+        config[name] = {**config.get(name, {}), **keys}
     path = directory / "config.yaml"
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
@@ -745,6 +806,9 @@ class Measured:
     the kernel's high-water mark (ru_maxrss) from wait4() in a small launcher: the
     command's main process and the descendants it reaped (a forkserver is not reaped by
     it, so its workers are missing). `processes`: the most processes seen at once.
+    `process_peak_bytes`: the largest single process's own peak, the greater of each
+    sampled process's VmHWM (its kernel high-water mark, as last sampled) and
+    `largest_rss_bytes`.
     `tree_cpu_s`: user + system CPU of every process of the tree, as last sampled (up
     to one interval short per process).
     """
@@ -759,6 +823,7 @@ class Measured:
     tree_cpu_s: float
     stdout: str
     stderr: str
+    process_peak_bytes: int = 0
 
     @property
     def max_rss_bytes(self) -> int:
@@ -783,7 +848,20 @@ def _vm_rss(pid: int) -> int | None:
     return int(status[at + 7 : status.index(b"kB", at)]) * 1024
 
 
-def _cpu_s(pid: int) -> float:
+def _vm_hwm(pid: int) -> int:
+    """VmHWM of `pid` in bytes, the peak of its resident set so far (0 when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return 0
+    at = status.find(b"\nVmHWM:")
+    if at < 0:
+        return 0
+    return int(status[at + 7 : status.index(b"kB", at)]) * 1024
+
+
+def cpu_seconds(pid: int) -> float:
     """User + system CPU seconds `pid` has used so far (0 when it is gone)."""
     try:
         with open(f"/proc/{pid}/stat", "rb") as f:
@@ -824,29 +902,44 @@ def tree_rss(root: int, *, include_root: bool = True) -> dict[int, int]:
     return found
 
 
-class _TreeSampler(threading.Thread):
-    """Samples the launcher's descendants until stopped: the peak of their summed VmRSS,
-    the most processes at once and, per process, the CPU time last seen."""
+class TreeSampler(threading.Thread):
+    """Samples the process trees under `roots` until stopped (each root itself only with
+    `include_roots`: a launcher is not counted): the peak of their summed VmRSS, the most
+    processes at once and, per process, the CPU time (`cpu`) and VmHWM (`hwm`) last seen."""
 
-    def __init__(self, launcher: int, interval: float) -> None:
+    def __init__(
+        self, roots: Sequence[int], interval: float, *, include_roots: bool = False
+    ) -> None:
         super().__init__(name="rss-sampler", daemon=True)
-        self._launcher = launcher
+        self._roots = tuple(roots)
+        self._include_roots = include_roots
         self._interval = interval
         self._done = threading.Event()
+        self._lock = threading.Lock()
         self.peak = 0
         self.processes = 0
         self.samples = 0
         self.cpu: dict[int, float] = {}
+        self.hwm: dict[int, int] = {}
 
-    def run(self) -> None:
-        while True:
-            found = tree_rss(self._launcher, include_root=False)
+    def sample(self) -> dict[int, float]:
+        """Sample now (also while the thread runs); a copy of `cpu` after it."""
+        found: dict[int, int] = {}
+        for root in self._roots:
+            found.update(tree_rss(root, include_root=self._include_roots))
+        with self._lock:
             if found:
                 self.samples += 1
                 self.peak = max(self.peak, sum(found.values()))
                 self.processes = max(self.processes, len(found))
                 for pid in found:
-                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_s(pid))
+                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), cpu_seconds(pid))
+                    self.hwm[pid] = max(self.hwm.get(pid, 0), _vm_hwm(pid))
+            return dict(self.cpu)
+
+    def run(self) -> None:
+        while True:
+            self.sample()
             if self._done.wait(self._interval):
                 return
 
@@ -885,7 +978,7 @@ def run_measured(
         proc = subprocess.Popen(
             launcher, stdout=out, stderr=err, env=env, cwd=cwd, start_new_session=True
         )
-        sampler = _TreeSampler(proc.pid, interval)
+        sampler = TreeSampler([proc.pid], interval)
         sampler.start()
         returncode: int | None = None
         try:
@@ -918,6 +1011,7 @@ def run_measured(
             tree_cpu_s=sum(sampler.cpu.values()),
             stdout=out.read().decode("utf-8", "replace"),
             stderr=err.read().decode("utf-8", "replace"),
+            process_peak_bytes=max([largest, *sampler.hwm.values()]),
         )
 
 
@@ -940,7 +1034,7 @@ def machine_facts() -> dict[str, str]:
             model = next(line for line in f if line.startswith("model name"))
         facts["cpu"] = model.split(":", 1)[1].strip()
     libs = []
-    for name in ("feedparser", "aiohttp", "httpx", "nh3", "SQLAlchemy"):
+    for name in ("feedparser", "aiohttp", "httpx", "nh3", "SQLAlchemy", "reader"):
         with contextlib.suppress(metadata.PackageNotFoundError):
             libs.append(f"{name} {metadata.version(name)}")
     facts["libraries"] = ", ".join(libs)
@@ -957,6 +1051,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve = sub.add_parser("serve", help="serve DIR/feed/*.xml on 127.0.0.1 (port printed)")
     serve.add_argument("root", type=Path)
     serve.add_argument("--seed", type=int, default=1)
+    serve.add_argument("--hosts", type=int, default=1, help="loopback addresses to listen on")
     write = sub.add_parser("write", help="generate a corpus into DIR/feed/")
     write.add_argument("root", type=Path)
     write.add_argument("--feeds", type=int, default=200)
@@ -964,7 +1059,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     write.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     if args.command == "serve":
-        asyncio.run(_serve(args.root, args.seed, _READY))
+        asyncio.run(_serve(args.root, args.seed, _READY, args.hosts))
     else:
         start = time.perf_counter()
         generate_corpus(args.root, args.feeds, args.items, seed=args.seed)

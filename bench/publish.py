@@ -62,7 +62,13 @@ _WORDS = [
 ]
 
 
-def write_config(directory: Path, categories: int, archives: bool, tag_feeds: bool) -> Path:
+def write_config(
+    directory: Path,
+    categories: int,
+    archives: bool,
+    tag_feeds: bool,
+    formats: tuple[str, ...] = ("atom",),
+) -> Path:
     config = {
         "site": {
             "title": "Bench",
@@ -71,6 +77,7 @@ def write_config(directory: Path, categories: int, archives: bool, tag_feeds: bo
             "timezone": "Asia/Shanghai",
             "archives": archives,
             "tag_feeds": tag_feeds,
+            "formats": list(formats),
         },
         "database": "sqlite:///bench.db",
         "categories": {f"cat-{i:02d}": {"title": f"Category {i}"} for i in range(categories)},
@@ -215,19 +222,24 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--categories", type=int, default=50)
     p.add_argument("--archives", action="store_true", help="site.archives: true")
     p.add_argument("--tag-feeds", action="store_true", help="site.tag_feeds: true")
+    p.add_argument(
+        "--formats", default="atom", help="site.formats, comma-separated (atom,rss,json)"
+    )
     p.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = p.parse_args(argv)
+    formats = tuple(f.strip() for f in args.formats.split(",") if f.strip())
 
     for key, value in machine_facts().items():
         print(f"# {key}: {value}")
     directory = Path(tempfile.mkdtemp(prefix="bench-publish-"))
     try:
-        config = write_config(directory, args.categories, args.archives, args.tag_feeds)
+        config = write_config(directory, args.categories, args.archives, args.tag_feeds, formats)
         database = f"sqlite:///{directory / 'bench.db'}"
         fill_store(database, args.posts, args.categories)
         print(
             f"# {args.posts} posts over {args.categories} categories"
-            f" (archives={args.archives}, tag_feeds={args.tag_feeds}) in {directory}"
+            f" (archives={args.archives}, tag_feeds={args.tag_feeds},"
+            f" formats={','.join(formats)}) in {directory}"
         )
         command = [sys.executable, "-m", "aggregator", "--config", str(config)]
         site = directory / "site"

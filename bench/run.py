@@ -30,7 +30,7 @@ from typing import Any
 if not __package__:  # run as `python bench/run.py`: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import floors
+from bench import floors, reader_baseline
 from bench.corpus import (
     REPO_ROOT,
     SAMPLE_INTERVAL_S,
@@ -88,6 +88,10 @@ class Report:
             )
             for r in self.rows
         ]
+        # A table with no targets (bench/scale.py's) shows no target and met columns.
+        keep = [i for i in range(len(head)) if i < 4 or any(row[i] for row in body)]
+        head = tuple(head[i] for i in keep)
+        body = [tuple(row[i] for i in keep) for row in body]
         widths = [max(len(str(x[i])) for x in [head, *body]) for i in range(len(head))]
 
         def line(cells: Sequence[str]) -> str:
@@ -407,14 +411,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument(
-        "--skip", default="", help="comma-separated: naive,publish,scale,dates,jsonfeed,startup"
+        "--skip",
+        default="",
+        help="comma-separated: naive,reader,publish,scale,dates,jsonfeed,startup",
     )
     p.add_argument(
-        "--dir",
-        type=Path,
-        help="working directory, new or empty (default: a fresh one under the temp dir)",
+        "--reader-workers",
+        help="comma-separated workers for reader's cold rounds (default 20; --quick: 20,1)",
     )
-    p.add_argument("--keep", action="store_true", help="keep the working directory")
+    add_dir_options(p)
     args = p.parse_args(argv)
     quick = args.quick
     n_feeds = args.feeds or (100 if quick else 500)
@@ -424,6 +429,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         int(x) for x in (args.scale or ("500,1000,2000" if quick else "1000,5000,20000")).split(",")
     ]
     naive_feeds = min(n_feeds, args.naive_feeds or (n_feeds if quick else 100))
+    reader_workers = [
+        int(x) for x in (args.reader_workers or ("20,1" if quick else "20")).split(",")
+    ]
     skip = set(filter(None, args.skip.split(",")))
     began = time.perf_counter()
 
@@ -436,13 +444,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     cores = len(os.sched_getaffinity(0))
     report = Report()
-    if args.dir is not None:
-        if args.dir.exists() and any(args.dir.iterdir()):
-            p.error(f"--dir {args.dir}: not empty (a new directory measures file creation fairly)")
-        args.dir.mkdir(parents=True, exist_ok=True)
-        tmp = args.dir.resolve()
-    else:
-        tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    tmp = working_dir(p, args.dir)
     print(f"  work dir   {tmp}", flush=True)
     try:
         if "dates" not in skip:
@@ -584,6 +586,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                     ),
                 )
             )
+            with_files_cpu = floors_sum + files.seconds
+            report.add(
+                Row(
+                    figure="cold `run --once`, CPU vs floors' sum + file creation",
+                    ours=f"{cold.tree_cpu_s:.1f} s CPU",
+                    baseline=f"floors' sum + files {with_files_cpu:.1f} s",
+                    ratio=_x(cold.tree_cpu_s, with_files_cpu),
+                    target="≤ 2×",
+                    met=cold.tree_cpu_s <= 2 * with_files_cpu,
+                    note=(
+                        "user + system CPU of the cold round's whole process tree (sampled)"
+                        " against the floors above, each one thread's wall (aiohttp's pass"
+                        " waits on the server too), plus the file-creation floor"
+                    ),
+                )
+            )
             if naive is not None:
                 report.add(
                     Row(
@@ -613,6 +631,24 @@ def main(argv: Sequence[str] | None = None) -> int:
                     note="whole CLI process: start-up, config, store, no publish",
                 )
             )
+            # Issue 16's steady-state round and reader beside us, before any feed changes.
+            steady_n = min(STEADY_SOURCES, n_feeds)
+            steady = steady_round(tmp / f"aggregator-{steady_n}", urls[:steady_n], args.seed, env)
+            peer: reader_baseline.ReaderRounds | str
+            if "reader" in skip:
+                peer = "skipped (--skip reader)"
+            elif not reader_baseline.installed():
+                peer = f"reader {reader_baseline.INSTALL_HINT}"
+            else:
+                peer = reader_baseline.measure(
+                    tmp / "reader",
+                    urls,
+                    warm_feeds=steady_n,
+                    cold_workers=reader_workers,
+                    warm_workers=(20, 1),
+                    env=env,
+                )
+            reader_rows(report, peer, cold=cold, steady=steady, shape=(n_feeds, n_items))
             changed = srv.bump(0.1)
             ten = cli("run", "--once", "--all")
             report.add(
@@ -647,6 +683,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
+def add_dir_options(parser: argparse.ArgumentParser) -> None:
+    """`--dir` and `--keep`, as every benchmark with a working directory takes them."""
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        help="working directory, new or empty (default: a fresh one under the temp dir)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the working directory")
+
+
+def working_dir(parser: argparse.ArgumentParser, given: Path | None) -> Path:
+    """The working directory: `given` (`--dir`), which must be new or empty, or a fresh one
+    under the temp dir. Exits through `parser` when `given` holds anything."""
+    if given is None:
+        return Path(tempfile.mkdtemp(prefix="bench-"))
+    if given.exists() and any(given.iterdir()):
+        parser.error(f"--dir {given}: not empty (a new directory measures file creation fairly)")
+    given.mkdir(parents=True, exist_ok=True)
+    return given.resolve()
+
+
 def delete_tree(root: Path, threads: int = 8) -> tuple[int, float]:
     """Delete `root` and everything under it: (files, seconds). Files are unlinked on a
     few threads: where the file system is mounted with `discard`, each unlink waits for
@@ -671,6 +728,156 @@ def delete_tree(root: Path, threads: int = 8) -> tuple[int, float]:
         list(pool.map(unlink, [files[i : i + 500] for i in range(0, len(files), 500)]))
     shutil.rmtree(root, ignore_errors=True)  # the folders, and whatever is left
     return len(files), time.perf_counter() - start
+
+
+# Issue 16, target 1: the all-304 round through the CLI at this many sources.
+STEADY_SOURCES = 200
+
+
+def steady_round(
+    directory: Path, urls: Sequence[str], seed: int, env: dict[str, str]
+) -> Measured | str:
+    """`run --once --all` over `urls` on a new store, then again with every feed answering
+    304: the second one measured, or why it could not be."""
+    config = write_config(directory, urls, seed=seed)
+    command = [
+        sys.executable,
+        "-m",
+        "aggregator",
+        "--config",
+        str(config),
+        "run",
+        "--once",
+        "--all",
+    ]
+    for _ in range(2):
+        result = run_measured(command, env=env, cwd=directory, timeout=900)
+        if result.returncode != 0:
+            return f"exit {result.returncode}: {result.stderr.strip()[-500:]}"
+    not_modified = re.findall(r"round: \d+ due, .*?(\d+) not modified", result.stderr)
+    if [int(n) for n in not_modified] != [len(urls)]:
+        return f"not one round of {len(urls)} 304s: {result.stderr.strip()[-300:]}"
+    return result
+
+
+def reader_rows(
+    report: Report,
+    peer: reader_baseline.ReaderRounds | str,
+    *,
+    cold: Measured,
+    steady: Measured | str,
+    shape: tuple[int, int],
+) -> None:
+    """Issue 16's targets against lemon24/reader's `update_feeds` (bench/reader_baseline.py):
+    the all-304 round, the cold round's wall, its largest process. `peer` is reader's
+    rounds, or why there are none (not installed, skipped): then the rows show ours only."""
+    n_feeds, n_items = shape
+    rounds = None if isinstance(peer, str) else peer
+    why = peer if isinstance(peer, str) else "reader's round failed (see the notes)"
+    cold_rounds = [] if rounds is None else [r for _, r in sorted(rounds.cold.items())[::-1]]
+    # The cold baseline is workers 20, as the issue sets it (or the only one measured).
+    base = next(
+        (r for r in cold_rounds if r.workers == 20), cold_rounds[0] if cold_rounds else None
+    )
+    if rounds is not None:
+        report.notes.extend(f"reader {rounds.version}: {f}" for f in rounds.failures)
+
+    # Target 1: steady state.
+    steady_n = rounds.warm_feeds if rounds is not None else min(STEADY_SOURCES, n_feeds)
+    figure = f"all-304 round, {steady_n} sources, `run --once --all`"
+    warm = {} if rounds is None else rounds.warm
+    best = min(warm.values(), key=lambda r: r.update_s, default=None)
+    if isinstance(steady, str):
+        report.notes.append(f"{figure} failed: {steady}")
+    elif best is None:
+        report.add(
+            Row(
+                figure=figure,
+                ours=f"{steady.wall_s:.2f} s, {_rss(steady)}",
+                baseline=why,
+                target="≤ 0.5× reader",
+            )
+        )
+    else:
+        each = ", ".join(
+            f"workers {w}: {r.update_s:.2f} s ({r.update_cpu_s:.2f} s CPU; its whole process"
+            f" {r.process.wall_s:.2f} s, {r.process.tree_cpu_s:.2f} s CPU,"
+            f" {_mb(r.process_peak_bytes)})"
+            for w, r in sorted(warm.items(), reverse=True)
+        )
+        report.add(
+            Row(
+                figure=figure,
+                ours=f"{steady.wall_s:.2f} s, {_rss(steady)}",
+                baseline=f"reader update_feeds {best.update_s:.2f} s",
+                ratio=_x(steady.wall_s, best.update_s),
+                target="≤ 0.5× reader",
+                met=steady.wall_s <= 0.5 * best.update_s,
+                note=(
+                    "ours: the whole CLI process (start-up, config, store, the round, nothing"
+                    f" to publish) after a cold `run --once --all` of the same {steady_n} feeds;"
+                    f" reader: the update_feeds call alone, the faster of {each}, on a copy of"
+                    f" its cold database keeping those {steady_n} feeds; both rounds checked"
+                    " all 304"
+                ),
+            )
+        )
+
+    # Target 2: the cold round against reader's.
+    figure = f"cold `run --once`, {n_feeds} × {n_items}, wall vs reader"
+    if base is None:
+        report.add(
+            Row(figure=figure, ours=f"{cold.wall_s:.1f} s", baseline=why, target="≤ 1/8 of reader")
+        )
+    else:
+        report.add(
+            Row(
+                figure=figure,
+                ours=f"{cold.wall_s:.1f} s",
+                baseline=f"reader update_feeds (workers {base.workers}) {base.update_s:.1f} s",
+                ratio=(
+                    f"1/{base.update_s / cold.wall_s:.1f} of reader"
+                    if cold.wall_s <= base.update_s
+                    else f"{cold.wall_s / base.update_s:.1f}× reader"
+                ),
+                target="≤ 1/8 of reader",
+                met=cold.wall_s * 8 <= base.update_s,
+                note=(
+                    "ours: the whole CLI process, publishing included; reader: the update_feeds"
+                    " call alone (it writes no files), on a new database; "
+                    + "; ".join(
+                        f"reader {r.workers} workers: update_feeds {r.update_s:.1f} s"
+                        f" ({r.update_cpu_s:.1f} s CPU), its whole process"
+                        f" {r.process.wall_s:.1f} s ({r.process.tree_cpu_s:.1f} s CPU),"
+                        f" {_mb(r.process_peak_bytes)}; {r.entries:,} entries stored,"
+                        f" {r.error_count} feeds failed"
+                        for r in cold_rounds
+                    )
+                ),
+            )
+        )
+
+    # Target 3: the cold round's largest process against reader's (it is one process).
+    figure = "cold `run --once`, largest process"
+    ours = f"{_mb(cold.process_peak_bytes)} (of {cold.processes} processes)"
+    if base is None:
+        report.add(Row(figure=figure, ours=ours, baseline=why, target="≤ 1.5× reader"))
+    else:
+        report.add(
+            Row(
+                figure=figure,
+                ours=ours,
+                baseline=f"reader (workers {base.workers}) {_mb(base.process_peak_bytes)}",
+                ratio=_x(cold.process_peak_bytes, base.process_peak_bytes),
+                target="≤ 1.5× reader",
+                met=cold.process_peak_bytes <= 1.5 * base.process_peak_bytes,
+                note=(
+                    "each process's own peak: the largest VmHWM sampled in the tree, or the"
+                    " kernel's ru_maxrss of the main process where larger; reader's workers"
+                    " are threads of its one process"
+                ),
+            )
+        )
 
 
 def publish_rows(report: Report, directory: Path, n_posts: int, env: dict[str, str]) -> None:

@@ -187,12 +187,26 @@ def check_atom_clean(path: Path) -> None:
 
 
 def validate_feeds(root: Path) -> int:
-    """validate_atom() on every .xml file under `root` (temp files aside); how many."""
-    feeds = [
-        p
-        for p in sorted(root.rglob("*.xml"))
-        if not any(part.startswith(".") for part in p.relative_to(root).parts)
-    ]
-    for feed in feeds:
-        validate_atom(feed)
-    return len(feeds)
+    """Every feed under `root` (temp files aside) checked by its format's rules, the
+    sitemap saying which format a file is: validate_atom() on every .xml file but RSS's
+    rss.xml, validate_rss() on RSS feeds, validate_jsonfeed() on JSON feeds; how many."""
+    from feedformats import validate_jsonfeed, validate_rss
+
+    from aggregator.publish.sitemap import Sitemap
+
+    count = 0
+    for path in sorted(root.rglob("*")):
+        relative = path.relative_to(root)
+        if any(part.startswith(".") for part in relative.parts) or not path.is_file():
+            continue
+        extension = Sitemap.feed_extension(relative.as_posix())
+        if extension == ".rss":
+            validate_rss(path)
+        elif extension == ".json":
+            validate_jsonfeed(path)
+        elif path.suffix == ".xml":
+            validate_atom(path)
+        else:
+            continue
+        count += 1
+    return count

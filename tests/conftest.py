@@ -12,6 +12,8 @@ from fakesite import FakeSite
 from httpserver import FeedServer
 
 from aggregator.fetch import Fetcher, FetchLimits
+from aggregator.publish.feeds import FORMATS
+from aggregator.publish.sitemap import Sitemap
 
 # In CI a skip is a failure (tests/ciskips.py).
 pytest_plugins = ["ciskips"]
@@ -49,15 +51,21 @@ def fake_fetcher(fake_site: FakeSite) -> Callable[..., Fetcher]:
 
 @pytest.fixture(autouse=True)
 def every_published_feed_is_valid(request: pytest.FixtureRequest) -> Iterator[None]:
-    """After every test that used tmp_path: each output tree it left (a folder holding
-    atom.xml beside index.html or _posts/) must hold only valid Atom feeds, by the
-    RELAX NG schema and the rules it can't express (tests/clirunner.py)."""
+    """After every test that used tmp_path: each output tree it left (a folder holding a
+    combined feed, atom.xml, rss.xml or feed.json, beside index.html or _posts/) must hold
+    only valid feeds, each by its format's rules: Atom by the RELAX NG schema and the rules
+    it can't express, RSS 2.0 by the RSS Advisory Board's profile and feedparser, JSON Feed
+    1.1 by its JSON Schema (tests/clirunner.py, tests/feedformats.py)."""
     if "tmp_path" not in request.fixturenames:
         yield
         return
     tmp: Path = request.getfixturevalue("tmp_path")
     yield
-    for combined in tmp.rglob("atom.xml"):
-        root = combined.parent
+    roots = {
+        combined.parent
+        for name in {Sitemap.combined_feed(f.extension) for f in FORMATS}
+        for combined in tmp.rglob(name)
+    }
+    for root in sorted(roots):
         if (root / "index.html").exists() or (root / "_posts").is_dir():
             validate_feeds(root)

@@ -34,10 +34,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def golden_config(tmp_path: Path, feed_server: FeedServer) -> Path:
+def golden_config(tmp_path: Path, feed_server: FeedServer, site: str = "") -> Path:
+    """The golden config; `site`: more lines of its site section."""
     feed_server.add("/tianjinribao.rss", (GOLDEN / "tianjinribao.rss").read_bytes())
     config = tmp_path / "config.yaml"
     text = (GOLDEN / "config.yaml").read_text(encoding="utf-8")
+    text = text.replace("  language: zh-CN\n", "  language: zh-CN\n" + site)
     config.write_text(text.replace("PORT", str(feed_server.port)), encoding="utf-8")
     return config
 
@@ -158,3 +160,42 @@ def test_an_old_post_page_shows_the_new_title_and_category_after_a_config_change
         menu[0].click()
         assert browser.current_url == site + "category/wire.html"
         assert browser.find_element(By.CSS_SELECTOR, "ul.posts a.title").text == "Wire story"
+
+
+def test_a_page_advertises_each_format_and_serve_sends_each_as_its_type(
+    tmp_path: Path, feed_server: FeedServer, browser: Any
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    config = golden_config(tmp_path, feed_server, site="  formats: [atom, rss, json]\n")
+    run_cli(config, "run", "--once")
+    assert validate_feeds(tmp_path / "out") == 6
+    base = "https://finews.withounder.com/"
+    with serving(config) as site:
+        browser.get(site)
+        browser.find_element(By.LINK_TEXT, "天津日报新闻").click()
+        assert browser.current_url == site + "category/tianjinribao.html"
+        browser.find_element(By.CSS_SELECTOR, "ul.posts a.title").click()
+        found = [
+            (link.get_attribute("type"), link.get_attribute("title"), link.get_attribute("href"))
+            for link in browser.find_elements(By.CSS_SELECTOR, 'link[rel="alternate"]')
+        ]
+        assert found == [
+            ("application/atom+xml", "财经新闻", base + "atom.xml"),
+            ("application/rss+xml", "财经新闻 (RSS)", base + "rss.xml"),
+            ("application/feed+json", "财经新闻 (JSON Feed)", base + "feed.json"),
+            ("application/atom+xml", "天津日报新闻", base + "category/tianjinribao.xml"),
+            ("application/rss+xml", "天津日报新闻 (RSS)", base + "category/tianjinribao.rss"),
+            (
+                "application/feed+json",
+                "天津日报新闻 (JSON Feed)",
+                base + "category/tianjinribao.json",
+            ),
+        ]
+        footer = browser.find_elements(By.CSS_SELECTOR, "footer a")
+        assert [a.text for a in footer] == ["Atom", "RSS", "JSON Feed", "全部订阅（OPML）"]
+        # Each advertised feed, fetched from `serve` at the same path, has its type.
+        for media_type, _, href in found:
+            path = href.removeprefix(base)
+            with urllib.request.urlopen(site + path, timeout=5) as response:
+                assert response.headers["Content-Type"] == media_type + "; charset=utf-8"

@@ -168,3 +168,43 @@ def test_labels_the_standard_refuses_to_decode_are_a_clear_error(label: str) -> 
 def test_an_unknown_label_is_no_declaration() -> None:
     decoded = to_utf8(doc("天津", declared="x-no-such-charset").encode(), "text/xml; charset=bogus")
     assert decoded.encoding == "utf-8"
+
+
+def _decoded(data: bytes, codec: str) -> str | None:
+    try:
+        return data.decode(codec)
+    except UnicodeDecodeError:
+        return None
+
+
+def test_gbk_codec_decodes_every_pair_it_reads_as_gb18030_does() -> None:
+    # charset._gb18030 reads GB18030 through Python's faster GBK codec and takes its text
+    # whenever it decodes a body: so every unit it decodes (a byte, or a lead byte and the
+    # next) must come out as GB18030's, and it must refuse each one GB18030 reads
+    # otherwise (its four-byte sequences begin with a lead byte and a digit).
+    units = [bytes([a]) for a in range(256)]
+    units += [bytes([a, b]) for a in range(0x81, 0xFF) for b in range(256)]
+    decoded = 0
+    for unit in units:
+        gbk = _decoded(unit, "gbk")
+        if gbk is not None:
+            decoded += 1
+            assert gbk == unit.decode("gb18030"), unit
+    assert decoded > 21_000  # GBK's 21,886 pairs, less unmapped ones, and ASCII
+
+
+@pytest.mark.parametrize(
+    ("text", "codec"),
+    [
+        pytest.param("朱镕基谈经济改革", "gbk", id="gbk-only"),
+        pytest.param("古籍用字𪚥研究", "gb18030", id="four-byte-sequence"),
+        pytest.param("价格 €5", "gb18030", id="euro-0x80"),
+    ],
+)
+def test_gbk_declared_bodies_read_as_gb18030(text: str, codec: str) -> None:
+    data = doc(text, declared="GBK").encode(codec)
+    if codec == "gb18030" and "€" in text:
+        data = data.replace("€".encode("gb18030"), b"\x80")  # the standard's one-byte euro
+    decoded = to_utf8(data, None)
+    assert decoded.encoding == "gbk"
+    assert title(decoded.body) == text

@@ -1,8 +1,9 @@
 """The fast path's combined scans find exactly what the single patterns they replace find:
 aggregator.parse.fast_scan looks for unescaped child markup (_CHILD_MARKUP) and for each item's
-dates and author tags (_DATE, _AUTHOR_TAG outside CDATA) inside its item scan (_spans); for
-the markers a body is declined for, and whether it is UTF-8, with one set of patterns
-(_markers); and it reads a body as UTF-8 without decoding it first (utf8_unchecked).
+dates and author tags (_DATE, _AUTHOR_TAG outside CDATA) inside its item scan (_spans), and
+notes what the mappers once searched each item's bytes for; fast_body finds the markers a
+body is declined for, and whether it is UTF-8, with one set of patterns (_markers); and it
+reads a body as UTF-8 without decoding it first (utf8_unchecked).
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.parse import fast_body
 from aggregator.parse import fast_scan as fastparse
 from aggregator.parse.charset import to_utf8, utf8_unchecked
+from aggregator.parse.fast_body import _NOT_UTF8
 from aggregator.parse.fast_markup import _Decline
 from aggregator.parse.fast_scan import (
     _AUTHOR_TAG,
     _CHILD_MARKUP,
     _DATE,
-    _NOT_UTF8,
     _span_pattern,
     _spans,
 )
@@ -79,6 +81,39 @@ def test_child_markup_found_as_the_pattern_finds_it(
     assert _child_found(body, prefixes) == (_CHILD_MARKUP.search(body) is not None)
 
 
+# Pieces that make no reason for _spans to decline but child markup: CDATA sections and
+# comments come whole, and nothing spells an item tag.
+_CHILD_PIECES = [
+    "<title>", "</title>", "<title type='html'>", "<description>", "</description>",
+    "<summary>", "</summary>", "<content>", "</content>", "<content:encoded>",
+    "</content:encoded>", "<content:x>", "<content:encodedx>", "<p>", "</p>", "text ",
+    "&lt;b&gt;", "<", ">", " ", "\n", "<titles>", "</", "<![CDATA[<p>a</p>]]>", "<![CDATA[x]]>",
+    "<!-- <title>a<b> -->", "<guid>", "</guid>", "<link>", "</link>", "<dc:creator>",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_CHILD_PIECES), max_size=12).map(
+            lambda p: "<item>" + "".join(p) + "</item>"
+        ),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_spans_declines_child_markup_as_the_pattern_finds_it(items: list[str]) -> None:
+    # _spans reads most start tags without _child_markup's pattern, and skips their text.
+    body = ("<rss><channel>" + "".join(items) + "</channel></rss>").encode()
+    try:
+        _spans(body, atom=False, prefixes=(b"atom",))
+    except _Decline:
+        declined = True
+    else:
+        declined = False
+    assert declined == (_CHILD_MARKUP.search(body) is not None)
+
+
 def test_child_markup_in_fixtures_found_as_the_pattern_finds_it() -> None:
     bodies = [p.read_bytes() for d in ("feeds", "platforms") for p in (DATA / d).glob("*.xml")]
     assert len(bodies) > 300
@@ -88,6 +123,17 @@ def test_child_markup_in_fixtures_found_as_the_pattern_finds_it() -> None:
         found += expected
         assert _child_found(body, (b"atom",)) == expected
     assert found >= 5  # the fixtures hold child markup, so both answers are compared
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(st.sampled_from([b"<", b"!", b"<!", b"a", b"!!!!!!!!!!!!!!!!", b"<<"]), max_size=40),
+    st.integers(min_value=0, max_value=300),
+)
+def test_find_bang_is_the_two_byte_search(pieces: list[bytes], pos: int) -> None:
+    # Runs of "!" past _find_bang's budget of misses send it to the two-byte search.
+    body = b"".join(pieces)
+    assert fastparse._find_bang(body, pos) == body.find(b"<!", pos)
 
 
 def _without_text(span: bytes) -> bytes:
@@ -144,6 +190,68 @@ def test_item_tags_in_fixtures_are_what_each_pattern_finds() -> None:
     assert items > 1000  # most fixtures' items are compared
 
 
+def _notes_one_by_one(span: bytes) -> tuple[int, int, bool, bool]:
+    # What fast_rss and fast_atom asked of an item's bytes before _spans noted it.
+    last_guid = span.rfind(b"<guid")
+    return (
+        last_guid,
+        span.count(b"<content:encoded"),
+        b"<email" in span,
+        fastparse._EMPTY_LINK.search(span) is not None,
+    )
+
+
+def _compare_item_notes(
+    body: bytes, prefixes: tuple[bytes, ...] = (b"atom",), *, atom: bool = False
+) -> int:
+    """The items _spans finds in `body` (0 when it declines), each noted as the single
+    searches over its bytes find."""
+    try:
+        spans = _spans(body, atom=atom, prefixes=() if atom else prefixes)
+    except _Decline:
+        return 0
+    for item in spans.items:
+        span = body[item.start : item.end]
+        last_guid = item.last_guid - item.start if item.last_guid >= 0 else -1
+        assert (last_guid, item.encoded, item.email, item.empty_link) == _notes_one_by_one(span)
+    return len(spans.items)
+
+
+_NOTED_PIECES = [
+    "<guid>", "<guid isPermaLink='false'>", "</guid>", "<guidX:author>", "<guid:x>", "<email>",
+    "<email:name>", "</email>", "<content:encoded>", "</content:encoded>", "<content:x>",
+    "<link>", "<link/>", "<link />", "</link>", "<link href='h'/>", "<linkx>", " ", "\n", "t",
+    "<![CDATA[", "]]>", "<!--", "-->", "<title>", "</title>", "<author>", "<a10:link/>",
+]  # fmt: skip
+
+
+@settings(max_examples=3000, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from(_NOTED_PIECES), max_size=12).map(
+            lambda p: "<item>" + "".join(p) + "</item>"
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    st.sampled_from([(b"atom",), (b"atom", b"a10"), (b"atom", b"guid"), (b"atom", b"content")]),
+)
+def test_item_notes_are_what_each_search_finds(
+    items: list[str], prefixes: tuple[bytes, ...]
+) -> None:
+    body = ("<rss><channel>" + "".join(items) + "</channel></rss>").encode()
+    _compare_item_notes(body, prefixes)
+
+
+def test_item_notes_in_fixtures_are_what_each_search_finds() -> None:
+    bodies = [p.read_bytes() for d in ("feeds", "platforms") for p in (DATA / d).glob("*.xml")]
+    items = 0
+    for body in [*bodies, *_bench_corpus()]:
+        atom = b"<feed" in body[:4096] and b"<rss" not in body[:4096]
+        items += _compare_item_notes(body, atom=atom)
+    assert items > 1000
+
+
 @pytest.mark.parametrize(
     "item",
     [
@@ -187,15 +295,15 @@ def _is_utf8(body: bytes) -> bool:
 
 
 def _markers_one_by_one(body: bytes) -> frozenset[bytes]:
-    found = {m for m in fastparse._MARKERS if m in body}
-    if re.search(fastparse._C1_PATTERN, body):
-        found.add(fastparse._C1_FOUND)
+    found = {m for m in fast_body._MARKERS if m in body}
+    if re.search(fast_body._C1_PATTERN, body):
+        found.add(fast_body._C1_FOUND)
     if not _is_utf8(body):
         found.add(_NOT_UTF8)
     return frozenset(found)
 
 
-_MARKER_PIECES = [m.decode("latin-1") for m in fastparse._MARKERS] + [
+_MARKER_PIECES = [m.decode("latin-1") for m in fast_body._MARKERS] + [
     "\x85", "\xc2", "&#146;", "&#x92;", "&#128;", "&#160;", "text ", "<", "dcterm", "ource",
 ]  # fmt: skip
 
@@ -204,14 +312,14 @@ _MARKER_PIECES = [m.decode("latin-1") for m in fastparse._MARKERS] + [
 @given(st.lists(st.sampled_from(_MARKER_PIECES), max_size=12))
 def test_markers_are_those_the_body_holds(pieces: list[str]) -> None:
     body = "".join(pieces).encode("utf-8")
-    assert fastparse._markers(body) == _markers_one_by_one(body)
+    assert fast_body._markers(body) == _markers_one_by_one(body)
 
 
 def test_markers_in_fixtures_are_those_the_body_holds() -> None:
     for d in ("feeds", "platforms"):
         for path in (DATA / d).glob("*.xml"):
             body = path.read_bytes()
-            assert fastparse._markers(body) == _markers_one_by_one(body), path.name
+            assert fast_body._markers(body) == _markers_one_by_one(body), path.name
 
 
 # Bytes around UTF-8's edges: leads of each length and their limits, continuations,
@@ -228,22 +336,22 @@ def test_not_utf8_is_what_decoding_refuses() -> None:
     bodies += [bytes(t) for t in itertools.product(_UTF8_EDGES, repeat=4)]
     for tail in bodies:
         for body in (tail, b"a" + tail, "é".encode() + tail):
-            assert (_NOT_UTF8 in fastparse._markers(body)) == (not _is_utf8(body)), body
+            assert (_NOT_UTF8 in fast_body._markers(body)) == (not _is_utf8(body)), body
 
 
 @settings(max_examples=500, deadline=None)
 @given(st.text(max_size=200), st.binary(max_size=3))
 def test_not_utf8_found_anywhere_in_a_long_body(text: str, cut: bytes) -> None:
     body = text.encode("utf-8") * 50 + cut + "é".encode() * 10
-    assert (_NOT_UTF8 in fastparse._markers(body)) == (not _is_utf8(body))
+    assert (_NOT_UTF8 in fast_body._markers(body)) == (not _is_utf8(body))
 
 
 def test_not_utf8_found_past_megabytes() -> None:
     valid = "<p>中文 é ok</p>".encode() * 400_000  # 8 MB
-    assert _NOT_UTF8 not in fastparse._markers(valid)
-    assert _NOT_UTF8 in fastparse._markers(valid + b"\xe4\xb8")
-    assert _NOT_UTF8 in fastparse._markers(valid + b"\xe4\xb8" + valid)  # cut in the middle
-    assert _NOT_UTF8 in fastparse._markers(valid + "\ud800".encode("utf-8", "surrogatepass"))
+    assert _NOT_UTF8 not in fast_body._markers(valid)
+    assert _NOT_UTF8 in fast_body._markers(valid + b"\xe4\xb8")
+    assert _NOT_UTF8 in fast_body._markers(valid + b"\xe4\xb8" + valid)  # cut in the middle
+    assert _NOT_UTF8 in fast_body._markers(valid + "\ud800".encode("utf-8", "surrogatepass"))
 
 
 _CONTENT_TYPES = [

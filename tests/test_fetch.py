@@ -294,6 +294,18 @@ def test_temporary_hop_means_no_permanent_redirect(feed_server: FeedServer, temp
     assert result.content == FEED
     assert result.url == feed_server.url("/feed")
     assert result.permanent_redirect is None
+    # Every hop followed, as `aggregator doctor` shows the chain.
+    assert result.redirects == (
+        (feed_server.url("/a"), 301),
+        (feed_server.url("/b"), temporary),
+        (feed_server.url("/c"), 308),
+    )
+
+
+def test_a_body_served_where_asked_followed_no_redirect(feed_server: FeedServer) -> None:
+    feed_server.add("/feed", FEED)
+
+    assert fetch(feed_server.url("/feed")).redirects == ()
 
 
 def test_redirect_then_304(feed_server: FeedServer) -> None:

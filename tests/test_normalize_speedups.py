@@ -26,8 +26,8 @@ from aggregator import normalize as norm
 from aggregator.normalize.identity import _GLOBAL_ID, _digest, _json_clean_string, _salt
 from aggregator.normalize.text import _UNSAFE_CHARS, _html_to_text, _sanitized_text
 from aggregator.normalize.urls import _absolute
-from aggregator.parse import fast_markup, fast_scan, parse, parse_date
-from aggregator.parse.dates import _parse_date
+from aggregator.parse import fast_fields, fast_markup, fast_scan, parse, parse_date
+from aggregator.parse.dates import _parse_date, order_dependent
 from aggregator.types import ParsedFeed, Post, RawEntry, Source
 from aggregator.urls import clean_url as _clean_url
 from aggregator.urls import http_url as _http_url
@@ -457,3 +457,64 @@ def test_common_rfc822_dates_read_as_the_general_steps_read_them(
 ) -> None:
     text = f"{day_name}{day} {month} {year} {clock} {zone}".strip()
     assert repr(parse_date(text)) == repr(_parse_date(text))
+
+
+_OFFSETS = ["Z", "+08:00", "-00:00", "+00:00", "-05:00", "+05:30", "+14:00", "+14:01", "-14:30",
+            "+24:00", "+05:60", "z", "+0800", ""]  # fmt: skip
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    year=st.integers(0, 9999).map("{:04d}".format),
+    month=st.integers(0, 13).map("{:02d}".format),
+    day=st.integers(0, 32).map("{:02d}".format),
+    clock=st.tuples(st.integers(0, 25), st.integers(0, 61), st.integers(0, 61)).map(
+        lambda t: "{:02d}:{:02d}:{:02d}".format(*t)
+    ),
+    fraction=st.sampled_from(["", ".5", ".123", ".123456", ".1234567", "."]),
+    zone=st.sampled_from(_OFFSETS),
+)
+def test_common_rfc3339_dates_read_as_the_general_steps_read_them(
+    year: str, month: str, day: str, clock: str, fraction: str, zone: str
+) -> None:
+    text = f"{year}-{month}-{day}T{clock}{fraction}{zone}"
+    assert repr(parse_date(text)) == repr(_parse_date(text))
+
+
+def _fast_date_one_by_one(raw: bytes) -> datetime | str | None:
+    """fast_fields._date as it read every date before parse_common: "decline" for a
+    decline."""
+    text = html.unescape(raw.decode("utf-8")) if b"&" in raw else raw.decode("utf-8")
+    if not text.strip():
+        return None
+    if order_dependent(text):
+        return "decline"
+    value = parse_date(text)
+    name = value.tzname() if value is not None else None
+    if name is not None and name.isalpha() and name not in fast_fields._UTC_NAMES:
+        return "decline"
+    return value
+
+
+_FAST_DATES = st.sampled_from(
+    [
+        "2024-01-04T15:18:23+08:00", "2024-01-04T07:18:23Z", "2023-10-30T12:55:00.123-04:00",
+        "2023-02-29T10:00:00Z", "0999-12-31T23:59:59Z", "2023-10-30T21:55:00+14:01",
+        "Thu, 04 Jan 2024 07:18:23 GMT", "Wed, 03 Jan 2024 23:59:51 +0800",
+        "Tue, 03 Jan 2023 14:05:00 CST", "Mon, 16 Oct 2023 10:00:00 EDT", "4 Jan 2024 07:18 UT",
+        "Thu, 31 Feb 2024 07:18:23 GMT", "03/04/2023 10:00", "2023-10-30 12:55:00 UTC",
+        "16.10.2023", "Oct 16, 2023 1:55 PM PT", "&#50;024", "  ", "",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.tuples(st.sampled_from(["", " ", "\n  "]), _FAST_DATES, st.sampled_from(["", " ", "\n"])))
+def test_fast_path_dates_read_as_before_parse_common(parts: tuple[str, str, str]) -> None:
+    raw = "".join(parts).encode()
+    expected = _fast_date_one_by_one(raw)
+    try:
+        got: datetime | str | None = fast_fields._date(raw)
+    except fast_markup._Decline:
+        got = "decline"
+    assert repr(got) == repr(expected)

@@ -50,10 +50,16 @@ def copied_templates(tmp: Path) -> Path:
     return folder
 
 
-def pair(tmp: Path, *, language: str = "en", title: str = "Test Site") -> tuple[Config, Config]:
+def pair(
+    tmp: Path,
+    *,
+    language: str = "en",
+    title: str = "Test Site",
+    formats: tuple[str, ...] = ("atom",),
+) -> tuple[Config, Config]:
     """A config with the default templates and the same config with a copy of them."""
     config = make_config(tmp, language=language)
-    config = replace(config, site=replace(config.site, title=title))
+    config = replace(config, site=replace(config.site, title=title, formats=formats))
     rendered = replace(
         config,
         site=replace(config.site, templates_dir=copied_templates(tmp), output_dir=tmp / "rendered"),
@@ -130,8 +136,14 @@ def test_filled_post_file_and_page_equal_jinja(
     assert filled.render_post_page(post) == jinja.render_post_page(post)
 
 
-def test_published_tree_is_byte_identical_to_jinja(tmp_path: Path, store: Store) -> None:
-    config, rendered = pair(tmp_path, title="News & {Views}")
+@pytest.mark.parametrize(
+    "formats",
+    [pytest.param(("atom",), id="atom"), pytest.param(("rss", "atom", "json"), id="three")],
+)
+def test_published_tree_is_byte_identical_to_jinja(
+    tmp_path: Path, store: Store, formats: tuple[str, ...]
+) -> None:
+    config, rendered = pair(tmp_path, title="News & {Views}", formats=formats)
     posts: list[Post] = [
         make_post(n, category="news" if n % 3 else "tech", tags=("A & B", "{{x}}"))
         for n in range(1, 80)
@@ -139,6 +151,8 @@ def test_published_tree_is_byte_identical_to_jinja(tmp_path: Path, store: Store)
     posts.append(make_post(80, title="{{ liquid }} & <b>", content_html="<p>{% raw %}</p>"))
     posts.append(make_post(81, category="unlisted", link='https://e.org/?a=1&b="2"'))
     posts.append(make_post(82, author="王五 <b>&amp;</b> {{ x }}"))
+    ancient = datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)
+    posts.append(make_post(83, category="tech", published=ancient, updated=ancient))
     store.upsert_posts(posts, now=WHEN)
     Publisher(config, store).publish(full=True)
     Publisher(rendered, store).publish(full=True)

@@ -225,12 +225,52 @@ SITEMAP = Sitemap.for_site(
         pytest.param(SITEMAP.archive("news", 2), "category/news/archive/2.xml", id="archive"),
         pytest.param(SITEMAP.tag_feed(tag_slug("经济")), "tag/jing-ji.xml", id="tag-feed"),
         pytest.param(SITEMAP.combined_feed(), "atom.xml", id="combined"),
+        pytest.param(SITEMAP.combined_feed(".rss"), "rss.xml", id="combined-rss"),
+        pytest.param(SITEMAP.combined_feed(".json"), "feed.json", id="combined-json"),
+        pytest.param(SITEMAP.category_feed("news", ".rss"), "category/news.rss", id="rss"),
+        pytest.param(SITEMAP.tag_feed("x", ".json"), "tag/x.json", id="tag-json"),
         pytest.param(SITEMAP.opml, "subscriptions.opml", id="opml"),
         pytest.param(SITEMAP.index, "index.html", id="index"),
     ],
 )
 def test_sitemap_paths(path: str, expected: str) -> None:
     assert path == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "extension"),
+    [
+        pytest.param("atom.xml", ".xml", id="atom"),
+        pytest.param("rss.xml", ".rss", id="rss-combined-is-rss"),
+        pytest.param("feed.json", ".json", id="json-combined"),
+        pytest.param("category/news.rss", ".rss", id="category-rss"),
+        pytest.param("category/news/archive/3.xml", ".xml", id="archive"),
+        pytest.param("tag/jing-ji.json", ".json", id="tag-json"),
+        pytest.param("category/news.html", None, id="page"),
+        pytest.param("data.json", None, id="other-json"),
+        pytest.param("category/news/3.json", None, id="not-an-archive"),
+        pytest.param("x/news.rss", None, id="other-folder"),
+    ],
+)
+def test_which_format_a_feed_is(path: str, extension: str | None) -> None:
+    assert Sitemap.feed_extension(path) == extension
+
+
+def test_feed_patterns_find_every_feed_of_a_format_and_no_other(tmp_path: Path) -> None:
+    written = [
+        "rss.xml", "atom.xml", "category/a.rss", "category/a.xml", "tag/t.rss",
+        "category/a/archive/1.rss", "category/a.html", "category/a/1.html",
+    ]  # fmt: skip
+    for path in written:
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    found = {
+        p.relative_to(tmp_path).as_posix()
+        for pattern in SITEMAP.feed_patterns(".rss")
+        for p in tmp_path.glob(pattern)
+    }
+    assert found == {"rss.xml", "category/a.rss", "tag/t.rss", "category/a/archive/1.rss"}
+    assert all(Sitemap.feed_extension(p) == ".rss" for p in found)
 
 
 def test_sitemap_urls() -> None:

@@ -99,7 +99,8 @@ class Run:
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
     """One `run --once` with every optional output on (tag feeds, archives: feed_size 2 of
-    3 posts), output_dir left at its default, then `sources import` of an OPML file."""
+    3 posts, every feed format), output_dir left at its default, then `sources import` of
+    an OPML file."""
     folder = tmp_path_factory.mktemp("readme-run")
     with FeedServer() as server:
         # Titles without numbers: no post's file is named like a numbered page.
@@ -111,6 +112,7 @@ def published(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         )
         del data["site"]["output_dir"]  # its default, which README names
         data["site"] |= {"feed_size": 2, "tag_feeds": True, "archives": True}
+        data["site"]["formats"] = ["atom", "rss", "json"]
         config = folder / "config.yaml"
         config.write_text(dump_config(data), encoding="utf-8")
         run_cli(config, "run", "--once")

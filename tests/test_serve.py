@@ -84,6 +84,34 @@ def test_media_types(site: tuple[Path, int], path: str, media_type: str) -> None
     assert response.getheader("Content-Type") == media_type
 
 
+@pytest.mark.parametrize(
+    ("path", "media_type"),
+    [
+        pytest.param("rss.xml", "application/rss+xml; charset=utf-8", id="combined-rss"),
+        pytest.param("category/news.rss", "application/rss+xml; charset=utf-8", id="rss"),
+        pytest.param("tag/x.rss", "application/rss+xml; charset=utf-8", id="tag-rss"),
+        pytest.param("feed.json", "application/feed+json; charset=utf-8", id="combined-json"),
+        pytest.param("category/news.json", "application/feed+json; charset=utf-8", id="json"),
+        pytest.param("tag/x.json", "application/feed+json; charset=utf-8", id="tag-json"),
+        pytest.param("atom.xml", "application/atom+xml; charset=utf-8", id="combined-atom"),
+        pytest.param("category/news/archive/1.xml", "application/atom+xml; charset=utf-8",
+                     id="archive"),
+        pytest.param("data/other.json", "application/json", id="other-json"),
+    ],
+)  # fmt: skip
+def test_each_feed_format_has_its_media_type(tmp_path: Path, path: str, media_type: str) -> None:
+    root = tmp_path / "site"
+    (root / path).parent.mkdir(parents=True, exist_ok=True)
+    (root / path).write_bytes(
+        b'{"items":[%s]}' % b",".join([b"{}"] * 200) if path.endswith(".json") else FEED
+    )
+    with running(make_server(root, port=0)) as port:
+        response, _ = body(port, "/" + path, **{"Accept-Encoding": "gzip"})
+    assert response.status == 200
+    assert response.getheader("Content-Type") == media_type
+    assert response.getheader("Content-Encoding") == "gzip"  # every feed is text
+
+
 def test_etag_and_last_modified_give_304(site: tuple[Path, int]) -> None:
     root, port = site
     first, data = body(port, "/category/news.xml")

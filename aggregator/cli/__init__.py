@@ -9,8 +9,8 @@ taken). An operator's or the machine's fault is one line on stderr, never a trac
 
 This file parses the arguments and turns errors into exit codes; each command group has
 its own file (rounds: run, fetch, publish; status: status, check; serving: serve;
-sources: sources import/export/enable; history: history). Must NOT fetch, publish or
-read the store itself.
+sources: sources import/export/enable; history: history; doctor: doctor). Must NOT fetch,
+publish or read the store itself.
 
 Each command imports what it uses when it runs, not when its parser is built: `--help`
 loads none of the stages, `check` the config alone (tests/test_imports.py holds the list).
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, cast
 
 from aggregator import __version__
-from aggregator.cli import history, rounds, serving, sources, status
+from aggregator.cli import doctor, history, rounds, serving, sources, status
 from aggregator.cli.common import (
     EXIT_CONFIG,
     EXIT_PIPE,
@@ -151,6 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     serving.add_parsers(sub)
     sources.add_parsers(sub)
     history.add_parsers(sub)
+    doctor.add_parsers(sub)
     return p
 
 

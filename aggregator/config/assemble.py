@@ -303,6 +303,7 @@ def _assemble(
             feed_size=site.feed_size,
             tag_feeds=site.tag_feeds,
             archives=site.archives,
+            formats=site.formats,
             retention=site.retention,
         ),
         database=_absolute_database(root, settings.database),

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import PlainValidator
 
 from aggregator.dburl import plain_sqlite
+from aggregator.types import FEED_FORMATS
 
 __all__ = [
     "MAX_CATEGORY_SLUG",
@@ -28,6 +29,7 @@ __all__ = [
     "DatabaseUrl",
     "Duration",
     "EnvName",
+    "FeedFormats",
     "Headers",
     "HttpUrl",
     "Interval",
@@ -247,6 +249,20 @@ def _text(value: object) -> str:
     return text
 
 
+def _feed_formats(value: object) -> tuple[str, ...]:
+    allowed = ", ".join(FEED_FORMATS)
+    if not isinstance(value, list) or not value:
+        raise ValueError(f"should be a list of feed formats, of: {allowed}")
+    found: list[str] = []
+    for name in value:
+        if not isinstance(name, str) or name.strip().lower() not in FEED_FORMATS:
+            raise ValueError(f"unknown feed format '{name}' (allowed: {allowed})")
+        if name.strip().lower() in found:
+            raise ValueError(f"'{name}' is named twice")
+        found.append(name.strip().lower())
+    return tuple(found)
+
+
 def _headers(value: object) -> dict[str, str]:
     if not isinstance(value, Mapping):
         raise ValueError("should be a mapping of header name to value")
@@ -276,6 +292,7 @@ CategorySlug = Annotated[str, PlainValidator(_category_slug)]
 Language = Annotated[str, PlainValidator(_language)]
 Text = Annotated[str, PlainValidator(_text)]
 Headers = Annotated[dict[str, str], PlainValidator(_headers)]
+FeedFormats = Annotated[tuple[str, ...], PlainValidator(_feed_formats)]
 
 
 def _network(value: object) -> str:

@@ -20,6 +20,7 @@ from aggregator.config.checks import (
     Cron,
     Duration,
     EnvName,
+    FeedFormats,
     Headers,
     HttpUrl,
     Interval,
@@ -69,6 +70,7 @@ class SiteSpec(_Model):
     feed_size: int = PydanticField(default=50, gt=0)
     tag_feeds: bool = False
     archives: bool = False
+    formats: FeedFormats = ("atom",)
     retention: Duration | None = None
 
 

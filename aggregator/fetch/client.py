@@ -285,13 +285,14 @@ class Fetcher:
 class _Redirects:
     """The redirects one fetch follows: counted, checked for loops and for being permanent."""
 
-    __slots__ = ("_limit", "_seen", "hops", "permanent")
+    __slots__ = ("_limit", "_seen", "chain", "hops", "permanent")
 
     def __init__(self, start: httpx.URL, *, limit: int) -> None:
         self._limit = limit
         self._seen = {str(start)}
         self.hops = 0
         self.permanent = True  # every hop so far was 301 or 308
+        self.chain: tuple[tuple[str, int], ...] = ()  # (URL asked, its redirect status)
 
     def follow(self, answer: _Answer, current: httpx.URL) -> httpx.URL:
         """Where the redirect `answer` to a request for `current` leads.
@@ -305,6 +306,7 @@ class _Redirects:
                 f"HTTP {answer.status} redirect without a Location", status=answer.status
             )
         self.hops += 1
+        self.chain += ((str(current), answer.status),)
         if self.hops > self._limit:
             raise FetchError(f"too many redirects (more than {self._limit})")
         target = _request_url(location, base=current, what="redirect to")
@@ -337,6 +339,7 @@ def _result(
         headers=answer.headers,
         validators=kept,
         permanent_redirect=url if redirects.hops and redirects.permanent else None,
+        redirects=redirects.chain,
         fetched_at=now,
     )
 

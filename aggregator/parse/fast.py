@@ -3,9 +3,10 @@ the reference (feedparser, reference.py) produces. Pure: no network, no clock. I
 guesses: whatever it cannot map exactly it declines (None), and parse() hands the body
 to the next backend. tests/test_parse_differential.py keeps the two equal.
 
-fast.py runs the steps; fast_scan.py scans the whole body (encoding, markers, item
-spans), fast_rss.py and fast_atom.py map each format, fast_fields.py reads dates and
-authors, fast_markup.py reads elements out of an item's bytes.
+fast.py runs the steps; fast_body.py reads the whole body (encoding, markers) and
+fast_scan.py scans it for the items, fast_rss.py and fast_atom.py map each format,
+fast_fields.py reads dates and authors, fast_markup.py reads elements out of an item's
+bytes.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from collections.abc import Mapping
 from lxml import etree
 
 from aggregator.parse.fast_atom import _atom_document
+from aggregator.parse.fast_body import _C1_FOUND, _DC_NS, _SOURCE, _UNSUPPORTED, _utf8
 from aggregator.parse.fast_markup import _Decline
 from aggregator.parse.fast_rss import _rss_document
-from aggregator.parse.fast_scan import _C1_FOUND, _DC_NS, _SOURCE, _UNSUPPORTED, _utf8
 from aggregator.types import DateOrder, ParsedFeed
 
 try:  # the native extractor is what makes this path fast; without it, always decline
@@ -96,7 +97,7 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
 
 def _refuse_unmapped(body: bytes, found: frozenset[bytes]) -> None:
     """Decline a body holding what feedparser reads and the extractor does not report
-    (`found`: its markers, fast_scan._markers)."""
+    (`found`: its markers, fast_body._markers)."""
     # A doctype sits in the prolog; a prolog longer than this is declined as a whole.
     if _ROOT_START.search(body, 0, 8192) is None or _DOCTYPE.search(body, 0, 8192):
         raise _Decline

@@ -35,7 +35,7 @@ def _atom_document(
     body: bytes, found: frozenset[bytes], root: Any, entries: list[dict[str, Any]], *, url: str
 ) -> tuple[ParsedFeed, tuple[RawEntry, ...]]:
     """The feed (`root`: the document without its entries) and its entries (`entries`:
-    the extractor's), from the body as UTF-8 and its markers (fast_scan)."""
+    the extractor's), from the body as UTF-8 and its markers (fast_body)."""
     if root.tag != f"{{{_ATOM_NS}}}feed":
         raise _Decline  # Atom 0.3 (and the https namespace variant) stay with feedparser
     spans = _spans(body, atom=True)
@@ -92,7 +92,7 @@ def _atom_entry(
     if entry_tag is None or b"xml:base" in entry_tag.group(1):
         raise _Decline
     dates = _dates(scan.dates, e)
-    if b"<email" in span:
+    if scan.email:
         raise _Decline  # feedparser writes the author as "name (email)"
     content, summary, base = _atom_texts(e, span, root_base=root_base, media=media)
     guid, link = _atom_guid_and_link(e, root_base)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from aggregator.parse.dates import order_dependent, parse_date
+from aggregator.parse.dates import order_dependent, parse_common, parse_date
 from aggregator.parse.fast_markup import _Decline, _text
 
 # Which record field each date element of fast_scan's _DATE_NAMES fills.
@@ -60,11 +60,14 @@ def _dates(
 
 def _date(raw: bytes) -> datetime | None:
     text = html.unescape(raw.decode("utf-8")) if b"&" in raw else raw.decode("utf-8")
-    if not text.strip():
+    stripped = text.strip()
+    if not stripped:
         return None
-    if order_dependent(text):
-        raise _Decline  # 03/04/2023 reads through the source's date_order, which parse has
-    value = parse_date(text)
+    value = parse_common(stripped)  # almost every date: no order to ask about
+    if value is False:
+        if order_dependent(text):
+            raise _Decline  # 03/04/2023 reads through the source's date_order, which parse has
+        value = parse_date(text)
     name = value.tzname() if value is not None else None
     if name is not None and name.isalpha() and name not in _UTC_NAMES:
         raise _Decline

@@ -1,7 +1,8 @@
 """Parse stage, fast path: XML read from an item's bytes (elements, attributes, text) as
 feedparser reads it, content types, and URL resolution. Pure: no network, no clock. It
 never guesses: whatever it cannot read exactly raises _Decline, and the whole feed goes
-to the reference. It scans no whole body (fast_scan) and maps no feed format (fast_rss, fast_atom).
+to the reference. It scans no whole body (fast_body, fast_scan) and maps no feed format
+(fast_rss, fast_atom).
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Parse stage, fast path: an RSS 2.0 document mapped to the records the reference
 (feedparser) gives: the channel, each item, and the Atom and Media RSS elements inside
 items, read from the item's bytes. Pure: no network, no clock. It never guesses: whatever
-feedparser would read otherwise raises _Decline. The whole-body scans are fast_scan's.
+feedparser would read otherwise raises _Decline. The whole-body scans are fast_body's and
+fast_scan's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def _rss_document(
     body: bytes, found: frozenset[bytes], root: Any, header: bytes, entries: list[dict[str, Any]]
 ) -> tuple[ParsedFeed, tuple[RawEntry, ...]]:
     """The channel (`root`: the document without its items) and its items (`entries`:
-    the extractor's), from the body as UTF-8 and its markers (fast_scan)."""
+    the extractor's), from the body as UTF-8 and its markers (fast_body)."""
     if b"xml:base" in found:
         raise _Decline
     prefixes = _atom_prefixes(header)
@@ -88,10 +89,10 @@ def _rss_entry(
 ) -> RawEntry:
     elements = _rss_atom(span, prefixes) if scan.atom else None
     dates = _dates(scan.dates, e, elements.dates if elements is not None else ())
-    content, summary = _rss_texts(e, span, elements)
+    content, summary = _rss_texts(e, span, scan, elements)
     if media and b"<media:description" in span:
         _rss_media_captions(span)
-    guid, link = _rss_guid_and_link(e, span, scan.links, prefixes, elements)
+    guid, link = _rss_guid_and_link(e, span, scan, prefixes, elements)
     title = e.get("title")
     if media and b"<media:title" in span:
         title = _media_titled(span, "text/plain")[0]
@@ -117,11 +118,11 @@ def _rss_entry(
 
 
 def _rss_texts(
-    e: dict[str, Any], span: bytes, elements: _RssAtom | None
+    e: dict[str, Any], span: bytes, scan: _Item, elements: _RssAtom | None
 ) -> tuple[str | None, str | None]:
     """The item's content and summary, as the reference reads them."""
     content_list = e.get("content") or []
-    if len(content_list) > 1 or span.count(b"<content:encoded") > 1:
+    if len(content_list) > 1 or scan.encoded > 1:
         raise _Decline  # feedparser keeps every one (and the reference the longest)
     description = e.get("description")
     summary = description if isinstance(description, str) and description.strip() else None
@@ -132,7 +133,7 @@ def _rss_texts(
         if isinstance(value, str) and value.strip():
             content = value.strip()
     if elements is not None and elements.content is not None:
-        if b"<content:encoded" in span:
+        if scan.encoded:
             raise _Decline
         # atom:content in RSS (a10:content): feedparser's content; a copy of it is the
         # summary unless the item has a description.
@@ -149,19 +150,20 @@ def _rss_texts(
 def _rss_guid_and_link(
     e: dict[str, Any],
     span: bytes,
-    links: int,
+    scan: _Item,
     prefixes: _AtomPrefixes,
     elements: _RssAtom | None,
 ) -> tuple[str | None, str | None]:
-    """The item's guid and link; `links` counts its <link elements (_Item.links)."""
+    """The item's guid and link; `scan`: what the item scan noted of it (_Item)."""
     guid_tag = _GUID_TAG.search(span)
-    if guid_tag is not None and span.find(b"<guid", guid_tag.end()) >= 0:
+    if guid_tag is not None and scan.last_guid - scan.start >= guid_tag.end():
         raise _Decline  # which of two guids feedparser keeps is its business
     # Without a <guid>, or with an empty one, the extractor uses the link as id; feedparser
     # leaves it empty.
     empty = guid_tag is not None and _EMPTY_GUID.match(span, guid_tag.start()) is not None
     guid = _text(e.get("id")) if guid_tag is not None and not empty else None
-    if links and _EMPTY_LINK.search(span):
+    links = scan.links
+    if scan.empty_link:
         raise _Decline  # the extractor fills an empty <link> from the guid; feedparser does not
     if (elements is not None and elements.link) or links > 1 or (links and b"<link>" not in span):
         # Atom links beside or instead of <link> (the extractor keeps only some of them),
@@ -182,7 +184,6 @@ def _rss_guid_and_link(
     return guid, link
 
 
-_EMPTY_LINK = re.compile(rb"<link\s*/>|<link>\s*</link>")
 _GUID_TAG = re.compile(rb"<guid\b([^>]*)>")
 _EMPTY_GUID = re.compile(rb"<guid\b[^>]*(?:/>|>\s*</guid\s*>)")
 _PERMALINK = re.compile(rb"""isPermaLink\s*=\s*["']([^"']*)["']""", re.I)

@@ -1,31 +1,18 @@
-"""Parse stage, fast path: the scans over a whole body. The body as UTF-8 and the markers
-it holds (one RE2 pass), and each item's byte range with what the extractor does not
-report (links, Atom-prefixed elements, dates and author tags). Pure: no network, no
-clock. It maps no element to a record (fast_rss, fast_atom); what it cannot pair up
-exactly raises _Decline.
+"""Parse stage, fast path: the item scan over a whole body, each item's byte range with
+what the extractor does not report (links, Atom-prefixed elements, dates and author tags,
+what the mappers would otherwise search the item's bytes for). Pure: no network, no
+clock. It maps no element to a record (fast_rss, fast_atom) and reads no encoding
+(fast_body); what it cannot pair up exactly raises _Decline.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
 
-from aggregator.errors import ParseError
-from aggregator.parse.charset import to_utf8, utf8_unchecked
 from aggregator.parse.fast_markup import _Decline
 
-_DC_NS = b"http://purl.org/dc/elements/1.1/"
-
-
-# Anything feedparser reads in a way the extractor does not report: a doctype (entities
-# feedparser may expand), xhtml constructs, Atom's <source> (dates inside it belong to
-# the source, not the entry), dcterms dates and iTunes summaries. RSS 1.0, Atom 0.3 and
-# base64 content the extractor refuses itself, or _atom_html does.
-_UNSUPPORTED = (b"dcterms", b"<itunes:summary")
-_SOURCE = (b"<source", b":source")  # looked for only where b"source" is
 # Unescaped markup inside a text element (`<description><p>a</p></description>`): feedparser
 # keeps it as HTML, fastfeedparser keeps only the text before the first child element.
 # Possessive runs: nothing after a run of [^<] can start inside it, and backtracking over
@@ -43,95 +30,6 @@ _DATE_NAMES = rb"(pubDate|dc:date|published|updated|issued|modified|atom:publish
 _DATE = re.compile(rb"<" + _DATE_NAMES + rb">\s*([^<]*?)\s*</\1\s*>")
 # Tags of elements an item's author may be read from (see _RSS_AUTHORS).
 _AUTHOR_TAG = re.compile(rb"<((?:[A-Za-z_][A-Za-z0-9_.-]*:)?(?:author|creator|name))[\s/>]")
-
-
-# ------------------------------------------------------------------- encoding
-
-
-def _utf8(content: bytes, headers: Mapping[str, str]) -> tuple[bytes, frozenset[bytes]]:
-    """The body as UTF-8 with a prolog that says so (charset.to_utf8, as the reference
-    reads it), and its _markers; or a decline.
-
-    A body to_utf8 would return as it is if it is valid UTF-8 (the common case) is not
-    decoded to find out: the marker scan tells it, and only invalid bytes go through
-    to_utf8's whole reading (then scanned again)."""
-    if not content or content.isspace():  # `not content.strip()`, without copying it
-        raise _Decline
-    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), None)
-    try:
-        body = utf8_unchecked(content, content_type)
-        if body is not None:
-            found = _markers(body)
-            if _NOT_UTF8 not in found:
-                return body, found
-        body = to_utf8(content, content_type).body
-    except ParseError:
-        raise _Decline from None
-    return body, _markers(body)
-
-
-# What _parse looks for in a whole body, found in one pass: each `marker in body` costs as
-# much as this scan of all of them (RE2: a DFA, no backtracking, bytes read as Latin-1).
-_MARKERS = (
-    b"source",
-    *_UNSUPPORTED,
-    b"xhtml",
-    b"xml:base",
-    _DC_NS,
-    b"itunes:author",
-    b"origLink",
-    b"<media:",
-)
-_C1_FOUND = b"C1"  # a C1 control, raw (UTF-8 \xc2\x80-\xc2\x9f) or as a reference (&#146;)
-_C1_PATTERN = rb"\xc2[\x80-\x9f]|&#(?:0*1(?:2[89]|[3-5][0-9])|[xX]0*[89][0-9a-fA-F]);"
-_NOT_UTF8 = b"not UTF-8"  # bytes that are no well-formed UTF-8, as bytes.decode("utf-8") reads it
-# Anchored at the start: the longest run of well-formed sequences (Unicode's table 3-7: no
-# overlong forms, no surrogates, nothing past U+10FFFF), then a byte that starts none.
-# From the start, the sequences are the only way to cut well-formed UTF-8, so this matches
-# exactly when the body is not UTF-8.
-_CONT = rb"[\x80-\xbf]"
-_UTF8_SEQUENCE = (
-    rb"(?:[\x00-\x7f]|[\xc2-\xdf]" + _CONT + rb"|\xe0[\xa0-\xbf]" + _CONT
-    + rb"|[\xe1-\xec\xee\xef]" + _CONT + rb"{2}|\xed[\x80-\x9f]" + _CONT
-    + rb"|\xf0[\x90-\xbf]" + _CONT + rb"{2}|[\xf1-\xf3]" + _CONT + rb"{3}"
-    + rb"|\xf4[\x80-\x8f]" + _CONT + rb"{2})"
-)  # fmt: skip
-_NOT_UTF8_PATTERN = (
-    rb"\A" + _UTF8_SEQUENCE + rb"*(?:[^\x00-\x7f\xc2-\xf4]"  # a byte no sequence starts with
-    rb"|[\xc2-\xf4](?:[^\x80-\xbf]|\z)"  # a lead byte, then no continuation
-    rb"|\xe0[^\xa0-\xbf]|\xed[^\x80-\x9f]|\xf0[^\x90-\xbf]|\xf4[^\x80-\x8f]"  # out of range
-    rb"|[\xe0-\xf4]" + _CONT + rb"(?:[^\x80-\xbf]|\z)"  # cut after two bytes
-    rb"|[\xf0-\xf4]" + _CONT + rb"{2}(?:[^\x80-\xbf]|\z))"  # cut after three
-)
-
-
-def _marker_scanner() -> Any:
-    import re2  # type: ignore[import-untyped,unused-ignore]
-
-    options = re2.Options()
-    options.encoding = re2.Options.Encoding.LATIN1
-    # A set, not one alternation: which of them occur is all _parse asks, and a set's one
-    # pass tells that without finding where each occurrence starts and ends.
-    # The set's DFA runs out of memory (and finds nothing) only past its budget: give it
-    # room. RE2 takes memory as states are met, not up front.
-    options.max_mem = 64 << 20
-    scanner = re2.Set.SearchSet(options)
-    for marker in _MARKERS:
-        scanner.Add(re.escape(marker))
-    scanner.Add(_C1_PATTERN)
-    scanner.Add(_NOT_UTF8_PATTERN)
-    scanner.Compile()
-    return scanner
-
-
-_MARKER_SCAN = _marker_scanner()
-_MARKER_FOUND = (*_MARKERS, _C1_FOUND, _NOT_UTF8)  # by the scanner's index
-
-
-def _markers(body: bytes) -> frozenset[bytes]:
-    """The _MARKERS `body` holds, _C1_FOUND when it holds a C1 control, and _NOT_UTF8 when
-    it is not well-formed UTF-8."""
-    return frozenset(_MARKER_FOUND[i] for i in _MARKER_SCAN.Match(body) or ())  # None: none
 
 
 # ----------------------------------------------------------------------- spans
@@ -159,15 +57,19 @@ def _span_pattern(item: bytes, prefixes: tuple[bytes, ...], *, tags: bool) -> re
     return re.compile(
         rb"<(?:(" + item + rb"[\s>])|(/" + item + rb"\s*>)|(link\b)|(media:)|((?:" + atom + rb"):)"
         rb"|fullitem|body[\s>]|itunes:keywords|itunes:category|dc:description"
-        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content)"
+        rb"|pubdate|PubDate|Link\b|LINK\b|(title|description|summary|content)|(guid|email)"
         + (b"|" + _entry_tag_pattern(_DATE_ELEMENT) if tags else b"")
         + rb")"
     )
 
 
 # The kinds of _span_pattern's matches (m.lastindex).
-_ITEM_START, _ITEM_END, _LINK, _MEDIA, _PREFIXED, _CHILD = range(1, 7)
-_DATE_ELEMENT, _DATE_TEXT, _AUTHOR = 7, 8, 9
+_ITEM_START, _ITEM_END, _LINK, _MEDIA, _PREFIXED, _CHILD, _NOTED = range(1, 8)
+_DATE_ELEMENT, _DATE_TEXT, _AUTHOR = 8, 9, 10
+# An empty <link>: the extractor fills it from the guid, feedparser does not (fast_rss).
+_EMPTY_LINK = re.compile(rb"<link\s*/>|<link>\s*</link>")
+# What _Item notes of the tags _NOTED and _PREFIXED matches start with.
+_GUID, _EMAIL, _ENCODED = b"<guid", b"<email", b"<content:encoded"
 _ENTRY_TAGS = re.compile(b"<(?:" + _entry_tag_pattern(1) + b")")  # groups 1, 2; 3
 
 
@@ -179,6 +81,14 @@ class _Item:
     end: int = -1
     links: int = 0  # <link elements (not under a prefix)
     atom: bool = False  # elements under an Atom prefix
+    # What the mappers ask of the item's bytes, CDATA and comments included, noted here
+    # so that none of them reads the item again: where its last "<guid" starts (-1: none),
+    # how many "<content:encoded" it holds, whether it holds "<email", and whether one of
+    # its links is empty (_EMPTY_LINK matches at one of them).
+    last_guid: int = -1
+    encoded: int = 0
+    email: bool = False
+    empty_link: bool = False
     # Outside CDATA and comments: (name, text) of its date elements (_DATE's matches), and
     # the names of its author tags (_AUTHOR_TAG's), in document order.
     dates: list[tuple[bytes, bytes]] = field(default_factory=list)
@@ -207,7 +117,7 @@ def _sections(body: bytes) -> list[tuple[int, int, bool]]:
     sections: list[tuple[int, int, bool]] = []
     pos = 0
     end = len(body)
-    while (at := body.find(b"<!", pos)) >= 0:
+    while (at := _find_bang(body, pos)) >= 0:
         for opener, closer in _TEXT_SECTIONS:
             if body.startswith(opener, at):
                 sections.append((pos, at, False))
@@ -223,6 +133,25 @@ def _sections(body: bytes) -> list[tuple[int, int, bool]]:
     return sections
 
 
+# How many "!" not after a "<" _find_bang looks past before it searches for both bytes.
+_BANG_MISSES = 32
+
+
+def _find_bang(body: bytes, pos: int) -> int:
+    """body.find(b"<!", pos), found through its "!": a one-byte find is a memchr, some
+    twenty times faster than a two-byte search, and "!" outside "<!" is rare in markup.
+    Past _BANG_MISSES other "!" (prose that shouts), the two-byte search goes on."""
+    bang = pos
+    for _ in range(_BANG_MISSES):
+        bang = body.find(b"!", bang + 1)
+        if bang < 0:
+            return -1
+        if body[bang - 1] == 0x3C:  # "<", and bang - 1 >= pos: the search began at pos + 1
+            return bang - 1
+    # Every "!" from pos + 1 to bang follows no "<": the next "<!" starts past bang.
+    return body.find(b"<!", bang)
+
+
 def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spans:
     """The items, in document order; a decline when they do not pair up."""
     # One function, ~70 lines: it runs once per match of the whole body, the hot loop of
@@ -234,33 +163,73 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
     item: _Item | None = None
     for start, end, in_text in _sections(body):
         # Matches end before the section does: none holds a "<" but a date's end tag.
-        for m in (text if in_text else markup).finditer(body, start, end):
+        search = (text if in_text else markup).search
+        pos = start
+        while (m := search(body, pos, end)) is not None:
+            pos = m.end()
             kind = m.lastindex
-            if kind is not None and kind >= _DATE_ELEMENT:
+            # The commonest kinds first: element starts, dates, authors.
+            if kind == _CHILD:
+                at = m.start()
+                if body[pos : pos + 1] == b">":  # <title>, <description>: a whole start tag
+                    # _child_markup, the start tag read without its pattern.
+                    after = body.find(b"<", pos + 1)
+                    ends = _CHILD_ENDS[body[at + 1 : pos]]
+                    if after >= 0 and not body.startswith(ends, after + 1):
+                        raise _Decline
+                    pos = after
+                else:
+                    if item is not None:
+                        encoded = body.startswith(_ENCODED, at)
+                        if encoded:
+                            item.encoded += 1
+                        if (
+                            not in_text
+                            and body[pos : pos + 1] in _NAME_GOES_ON
+                            and not (encoded and body[at + 16 : at + 17] not in _NAME_GOES_ON)
+                        ):
+                            _tag_again(item, body, at)  # no tag's name is content:encoded
+                    _child_markup(body, at)
+                    pos = body.find(b"<", pos)
+                # Every match starts with "<": the scan goes on at the next one, found by a
+                # memchr. Past a title, description or content that is most of the body
+                # (their escaped text), which the pattern's own scan reads a byte at a time.
+                if not 0 <= pos < end:
+                    break
+                continue
+            if kind == _DATE_TEXT:
                 if item is not None:
-                    _entry_tag(item, m, _DATE_ELEMENT)
+                    item.dates.append((m.group(_DATE_ELEMENT), m.group(_DATE_TEXT)))
+                continue
+            if kind == _AUTHOR:
+                if item is not None:
+                    item.authors.append(m.group(_AUTHOR))
+                continue
+            if kind == _DATE_ELEMENT:
+                if item is not None:
+                    # CDATA, a comment or an element inside a date element: feedparser
+                    # reads its text, which _DATE does not.
+                    raise _Decline
                 continue
             if (
                 item is not None
                 and not in_text
-                and _LINK <= (kind or 0) <= _CHILD
-                and (kind in (_MEDIA, _PREFIXED) or body[m.end() : m.end() + 1] in _NAME_GOES_ON)
+                and _LINK <= (kind or 0) <= _NOTED
+                and (kind in (_MEDIA, _PREFIXED) or body[pos : pos + 1] in _NAME_GOES_ON)
             ):
-                # A tag this scan reads otherwise may be an author or date tag too
-                # (atom:author, atom:updated...): each "<" is one match, so look again. No
-                # date or author name starts like <link or <title: only a prefix (link:,
-                # content.x:) can make one of those, so the name must go on.
-                tag = _ENTRY_TAGS.match(body, m.start())
-                if tag is not None:
-                    _entry_tag(item, tag, 1)
-            if kind == _CHILD:
-                _child_markup(body, m.start())
+                _tag_again(item, body, m.start())
+            if kind == _NOTED:
+                if item is not None:
+                    _note(item, body, m.start())
             elif kind == _LINK:
                 if item is not None:
                     item.links += 1
+                    if not item.empty_link and _EMPTY_LINK.match(body, m.start()):
+                        item.empty_link = True
             elif kind == _PREFIXED:
                 if item is not None:
                     item.atom = True
+                    _note(item, body, m.start())  # an Atom prefix named guid... or content:
                 if body.startswith(_CHILD_NAMES, m.start() + 1):
                     _child_markup(body, m.start())  # an Atom prefix named like one (content:)
             elif kind == _MEDIA:
@@ -291,20 +260,39 @@ def _spans(body: bytes, *, atom: bool, prefixes: tuple[bytes, ...] = ()) -> _Spa
     # Every "<" that _CHILD_MARKUP can match at starts one of this scan's matches (none of
     # them holds another "<"): _child_markup saw them all, in CDATA and comments too. Every
     # "<" that _DATE or _AUTHOR_TAG matches at outside those starts either a match of their
-    # own kinds or one of the kinds looked at again.
+    # own kinds or one of the kinds looked at again. So does every "<guid", "<email" and
+    # "<content:encoded" (a _NOTED, _CHILD or _PREFIXED match), and every _EMPTY_LINK match
+    # (a _LINK one, which no earlier kind can take): _Item's notes miss none.
     return found
 
 
-def _entry_tag(item: _Item, m: re.Match[bytes], date_group: int) -> None:
-    """Keep a date element or author tag (a match of _entry_tag_pattern(date_group))."""
-    if m.lastindex == date_group + 2:
-        item.authors.append(m.group(date_group + 2))
-    elif m.lastindex == date_group + 1:
-        item.dates.append((m.group(date_group), m.group(date_group + 1)))
+def _note(item: _Item, body: bytes, at: int) -> None:
+    """Note a "<guid", "<email" or "<content:encoded" at `at` (a _NOTED match, or a
+    _PREFIXED one whose prefix starts like one of them)."""
+    if body.startswith(_GUID, at):
+        item.last_guid = at
+    elif body.startswith(_EMAIL, at):
+        item.email = True
+    elif body.startswith(_ENCODED, at):
+        item.encoded += 1
+
+
+def _tag_again(item: _Item, body: bytes, at: int) -> None:
+    """Keep the date element or author tag at `at`, if one starts there.
+
+    A tag _spans reads as another kind may be an author or date tag too (atom:author,
+    atom:updated...): each "<" is one match, so it looks again. No date or author name
+    starts like <link or <title: only a prefix (link:, content.x:) can make one of those,
+    so it looks again only where the name goes on."""
+    m = _ENTRY_TAGS.match(body, at)
+    if m is None:
+        return
+    if m.lastindex == 3:
+        item.authors.append(m.group(3))
+    elif m.lastindex == 2:
+        item.dates.append((m.group(1), m.group(2)))
     else:
-        # CDATA, a comment or an element inside a date element: feedparser reads its text,
-        # which _DATE does not.
-        raise _Decline
+        raise _Decline  # an element inside a date element (see _spans)
 
 
 def _child_markup(body: bytes, at: int) -> None:
@@ -317,8 +305,14 @@ def _child_markup(body: bytes, at: int) -> None:
     after = body.find(b"<", start.end()) + 1
     if after == 0:
         return
-    if not body.startswith((b"/" + start.group(1) + b">", b"![CDATA["), after):
+    if not body.startswith(_CHILD_ENDS[start.group(1)], after):
         raise _Decline
+
+
+# What may follow the first "<" after a start tag of _CHILD_START's names.
+_CHILD_ENDS = {
+    name: (b"/" + name + b">", b"![CDATA[") for name in (*_CHILD_NAMES, b"content:encoded")
+}
 
 
 _MRSS_DECLARATION = (

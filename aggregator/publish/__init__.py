@@ -4,11 +4,11 @@ Owns the output tree: what changes (plan), what shaped the tree last time and wh
 outputs a change of it rewrites (fingerprint), where everything lives (sitemap: the one
 place a path or URL is made), Jekyll post files and pages (posts), templates filled or rendered
 (form), text escaped for each syntax (escape), what a feed format is (format), the
-formats and documents (feeds; Atom in atom, feedgen there only), list pages (pages), a
-category's outputs (categories), RFC 5005 archives (archives), the threaded atomic writer
-(files); the Publisher (publisher) runs them. Every file is replaced atomically and one
-whose bytes would not change is not touched, so readers never see half a file and mtimes
-say what changed.
+formats and documents (feeds; Atom in atom, feedgen there only; RSS 2.0 in rss, JSON Feed
+1.1 in jsonfeed), list pages (pages), a category's outputs (categories), RFC 5005 archives
+(archives), the threaded atomic writer (files); the Publisher (publisher) runs them. Every
+file is replaced atomically and one whose bytes would not change is not touched, so readers
+never see half a file and mtimes say what changed.
 
 Must NOT fetch or parse feeds, nor speak HTTP: the WebSub ping after a publish is
 fetch.websub's, and the OPML text config.opml's. Of the store it only reads (PublishReads),

@@ -2,8 +2,9 @@
 subscription document must add so that subscription + archives hold every post (§4).
 
 Archive `n` holds arrivals (n-1)*feed_size+1 .. n*feed_size; once written it never
-changes, unless retention re-cuts the arrival order (a rebuild). Must NOT render a format
-itself (feeds.py does) or make a path (the sitemap does).
+changes, unless retention re-cuts the arrival order (a rebuild). Written in the site's
+formats that have archives (Atom: RFC 5005 is Atom's; RSS and JSON Feed have none).
+Must NOT render a format itself (feeds.py does) or make a path (the sitemap does).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from aggregator.publish.feeds import FORMATS, Feeds
+from aggregator.publish.feeds import Feeds
 from aggregator.publish.pages import PAGE_SIZE
 from aggregator.publish.sitemap import Sitemap
 from aggregator.store.api import PublishReads
@@ -57,11 +58,12 @@ class Archives:
         size = self.site.feed_size
         sitemap = self.sitemap
         folder = self._out / sitemap.archives_folder(slug)
+        formats = self._feeds.archive_formats
         if rebuild:
-            for fmt in FORMATS:
+            for fmt in formats:
                 self._prune(folder, fmt.extension.lstrip("."), archived)
         for number in range(1, archived + 1):
-            written = (self._out / sitemap.archive(slug, number, f.extension) for f in FORMATS)
+            written = (self._out / sitemap.archive(slug, number, f.extension) for f in formats)
             if not rebuild and all(path.exists() for path in written):
                 continue  # archive documents are immutable once written
             listed = self.store.listed_posts(slug, offset=(number - 1) * size, limit=size)
@@ -76,7 +78,7 @@ class Archives:
             PublishError: one cannot be removed.
         """
         folder = self._out / self.sitemap.archives_folder(slug)
-        for fmt in FORMATS:
+        for fmt in self._feeds.archive_formats:
             self._prune(folder, fmt.extension.lstrip("."), 0)
 
     def completed(self, slug: str, posts: Sequence[Post], archived: int) -> list[Post]:

@@ -45,8 +45,10 @@ class Atom:
     """The Atom format (FeedFormat)."""
 
     name = "atom"
+    label = "Atom"
     extension = ".xml"
     media_type = "application/atom+xml"
+    archives = True
 
     def render(self, posts: Sequence[Post], meta: FeedMeta, site: FeedSite) -> bytes:
         """An Atom 1.0 document of `posts` (newest first)."""

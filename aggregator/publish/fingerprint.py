@@ -77,6 +77,8 @@ def config_aspects(config: Config, env: jinja2.Environment) -> list[Aspect]:
     - categories (slugs and titles, in order): every file (back links, labels, feed titles);
     - feed_size, archives: feeds and archives (the archive cut moves);
     - tag_feeds, websub hub: the feeds;
+    - formats: the feeds (a new format's are written, a dropped one's removed) and every
+      page (its autodiscovery links and subscribe links);
     - each source's tags: the feeds (tag feeds come and go), the posts retagged.
     """
     site = config.site
@@ -90,6 +92,7 @@ def config_aspects(config: Config, env: jinja2.Environment) -> list[Aspect]:
         Aspect("feed_size", site.feed_size, FEEDS),
         Aspect("archives", site.archives, FEEDS),
         Aspect("tag_feeds", site.tag_feeds, frozenset({"feeds"})),
+        Aspect("formats", list(site.formats), PAGES | FEEDS),
         Aspect("hub", config.websub.hub if config.websub else None, frozenset({"feeds"})),
         # Stored posts are retagged (publisher.py): they are rewritten as changed ones.
         Aspect("tags", sorted([s.name, list(s.tags)] for s in config.sources), FEEDS),

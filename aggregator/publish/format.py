@@ -1,7 +1,7 @@
 """Publish stage, feed format: what a feed format is given (FeedMeta, FeedSite) and must
-provide (FeedFormat). Declares only, so that a format (atom.py) and the list of formats
-(feeds.py) both import it and not each other. Must NOT render, choose a path or URL, or
-read the store.
+provide (FeedFormat). Declares only, so that a format (atom.py, rss.py, jsonfeed.py) and
+the list of formats (feeds.py) both import it and not each other. Must NOT render, choose
+a path or URL, or read the store.
 """
 
 from __future__ import annotations
@@ -45,13 +45,19 @@ class FeedFormat(Protocol):
     """One feed format: a new output format is one more of these in FORMATS."""
 
     @property
-    def name(self) -> str: ...  # for messages: "atom"
+    def name(self) -> str: ...  # as `site.formats` names it: "atom"
+
+    @property
+    def label(self) -> str: ...  # as pages and subscriptions.opml name it: "Atom"
 
     @property
     def extension(self) -> str: ...  # of its files: ".xml"
 
     @property
     def media_type(self) -> str: ...  # links' `type`: "application/atom+xml"
+
+    @property
+    def archives(self) -> bool: ...  # whether it has RFC 5005 archive documents
 
     def render(self, posts: Sequence[Post], meta: FeedMeta, site: FeedSite) -> bytes:
         """The document of `posts` (newest first)."""

@@ -14,6 +14,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
+from aggregator.publish.feeds import formats_of
 from aggregator.publish.files import WriteFile
 from aggregator.publish.sitemap import Sitemap, day_strings
 from aggregator.types import Category, Config, ListedPost, Post
@@ -47,6 +48,25 @@ class Pages:
         self._list_html = env.get_template("list.html")
         self._nav = env.get_template("nav.html")
         self._bases: dict[str, dict[str, Any]] = {}
+        self._formats = formats_of(config.site)
+        self._site_feeds = self._feeds(sitemap.combined_feed)
+
+    def _feeds(self, path: Callable[[str], str]) -> list[dict[str, str]]:
+        """One feed in each of the site's formats, `path` giving its path by extension: what
+        a page's autodiscovery and subscribe links show (a title `suffix` but for Atom's)."""
+        return [
+            {
+                "url": self.sitemap.url(path(f.extension)),
+                "type": f.media_type,
+                "label": f.label,
+                "suffix": "" if f.name == "atom" else f" ({f.label})",
+            }
+            for f in self._formats
+        ]
+
+    def category_feeds(self, slug: str) -> list[dict[str, str]]:
+        """A category's feed in each of the site's formats (see _feeds)."""
+        return self._feeds(lambda extension: self.sitemap.category_feed(slug, extension))
 
     def context(self, path: str) -> dict[str, Any]:
         """A fresh context for the page at `path`: what every page template may use."""
@@ -60,6 +80,7 @@ class Pages:
                 "root": root,
                 "home": root or "./",
                 "words": self.words,
+                "site_feeds": self._site_feeds,  # the combined feed in each format
                 # Asked once, on the first page: the publisher settles it before any.
                 "categories": list(self._menu()),
             }
@@ -117,7 +138,7 @@ class Pages:
     ) -> None:
         context = self.context(path)
         root = context["root"]
-        sitemap = self.sitemap
+        feeds = self.category_feeds(category.slug) if category else []
         context.update(
             category=category,
             posts=[self._list_item(p, root) for p in posts],
@@ -125,7 +146,8 @@ class Pages:
             older=root + older if older else None,
             number=number,
             pages=pages,
-            feed_url=sitemap.url(sitemap.category_feed(category.slug)) if category else None,
+            category_feeds=feeds,
+            feed_url=feeds[0]["url"] if feeds else None,  # the first format's
         )
         self._write(path, self._list_html.render(context))
 

@@ -238,7 +238,9 @@ class PostFiles:
         context = self._pages.context(page_path)
         context["post"] = post
         context["category"] = category
-        context["feed_url"] = self.sitemap.url(self.sitemap.category_feed(category.slug))
+        feeds = self._pages.category_feeds(category.slug)
+        context["category_feeds"] = feeds
+        context["feed_url"] = feeds[0]["url"]  # the first format's
         context.update(values)
         return context
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from aggregator.config.opml import subscriptions_opml
 from aggregator.errors import PublishBusy, PublishError
 from aggregator.publish.categories import Categories
-from aggregator.publish.feeds import FORMATS, FeedMeta, Feeds
+from aggregator.publish.feeds import FORMATS, Feeds
 from aggregator.publish.files import Writer, clear_stale_temp_files, remove
 from aggregator.publish.fingerprint import (
     EVERYTHING,
@@ -184,6 +184,9 @@ class Publisher:
         elif plan.tags is None:
             self.write_tag_feeds((), sources, prune=True)  # tag feeds were turned off
         self.write_combined(sources)
+        if "feeds" in rewrite:  # whole: the feeds of a format the site no longer writes go
+            for old in self._feeds.unpublished(self.out):
+                self._remove(old)
         self.write_index()
         self.write_opml()
         self._writer.flush()
@@ -289,18 +292,6 @@ class Publisher:
         if self.on_post is not None:
             self.on_post(post)
 
-    def write_category(
-        self,
-        category: Category,
-        sources: dict[str, SourceState],
-        *,
-        changed: Sequence[Post] = (),
-        rebuild: bool = False,
-    ) -> None:
-        """A category's feed, archives and pages: all of them with `rebuild`, else only
-        those that `changed` posts can alter."""
-        self._categories.write(category, sources, changed=changed, rebuild=rebuild)
-
     def write_tag_feeds(
         self, tags: Iterable[str], sources: dict[str, SourceState], *, prune: bool = False
     ) -> None:
@@ -313,7 +304,7 @@ class Publisher:
             self._feeds.tag(slug, names, posts, sources)
         folder = self.out / self.sitemap.tags_folder
         if prune and folder.is_dir():
-            for fmt in FORMATS:
+            for fmt in self._feeds.formats:
                 for old in folder.glob(f"*{fmt.extension}"):
                     if old.stem not in by_slug:
                         self._remove(old)
@@ -321,17 +312,16 @@ class Publisher:
     def write_combined(self, sources: dict[str, SourceState]) -> None:
         self._feeds.combined(self.store.recent_posts(limit=self.site.feed_size), sources)
 
-    def atom(self, posts: Sequence[Post], meta: FeedMeta, sources: dict[str, SourceState]) -> bytes:
-        """An Atom 1.0 document of `posts` (newest first)."""
-        return self._feeds.render(posts, meta, sources)
-
     def write_index(self) -> None:
         self._pages.write_index(self.store.recent_posts(limit=PAGE_SIZE))
 
     def write_opml(self) -> None:
-        """subscriptions.opml: the combined feed and every category feed, to import at once."""
+        """subscriptions.opml: the combined feed and every category feed, in each format, to
+        import at once (an Atom feed's title as it was; another format's names it)."""
         slugs = dict.fromkeys([*self.config.categories, *self._having()])
-        subscriptions = self.sitemap.subscriptions(self.site.title, map(self.category, slugs))
+        formats = [(f.extension, f" ({f.label})" * (f.name != "atom")) for f in self._feeds.formats]
+        categories = map(self.category, slugs)
+        subscriptions = self.sitemap.subscriptions(self.site.title, categories, formats)
         self._write(self.sitemap.opml, subscriptions_opml(self.site.title, subscriptions))
 
     def ping_hub(self) -> None:
@@ -343,8 +333,8 @@ class Publisher:
         if not self.hub:
             return
         written = (path.relative_to(self.out).as_posix() for path in self.report.written)
-        topic = self.sitemap.is_topic
-        urls = [self.sitemap.url(p) for p in written if any(topic(p, e) for e in _FEED_EXTENSIONS)]
+        topic, extensions = self.sitemap.is_topic, [f.extension for f in self._feeds.formats]
+        urls = [self.sitemap.url(p) for p in written if any(topic(p, e) for e in extensions)]
         if not urls:
             return
         # Local: only a site with a WebSub hub needs the HTTP client, and it is slow to import.

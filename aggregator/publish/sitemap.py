@@ -10,7 +10,7 @@ WebSub topics and the page writer all ask it. Pure: no I/O; it must NOT render o
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
@@ -23,7 +23,10 @@ from aggregator.types import Category, ListedPost, Post, Site
 __all__ = ["FEED_EXTENSION", "POSTS_DIR", "Sitemap", "day_strings", "tag_slug"]
 
 POSTS_DIR = "_posts"  # Jekyll's folder of post files
-FEED_EXTENSION = ".xml"  # of every feed the site has published so far (Atom)
+FEED_EXTENSION = ".xml"  # of the Atom feeds, every feed a site without `site.formats` has
+# The combined feed of each format, by the extension of its other files: Atom's stays
+# atom.xml, RSS's is rss.xml (what readers try), JSON Feed's feed.json (its spec's example).
+_COMBINED = {FEED_EXTENSION: "atom.xml", ".rss": "rss.xml", ".json": "feed.json"}
 # A post file's name: <date>-<slug>.md, the year as written (older versions wrote
 # "1-01-01-<slug>.md" for a post dated before year 1000).
 _POST_FILE_NAME = re.compile(r"([0-9]{1,4})-([0-9]{2})-([0-9]{2})-(.+)\.md")
@@ -197,7 +200,6 @@ class Sitemap:
     # ------------------------------------------------------- the whole site
 
     tags_folder = "tag"
-    combined_feed_stem = "atom"
     index = "index.html"
     opml = "subscriptions.opml"
 
@@ -205,25 +207,65 @@ class Sitemap:
         """A tag's feed; `slug` as tag_slug gives it."""
         return f"{self.tags_folder}/{slug}{extension}"
 
-    def combined_feed(self, extension: str = FEED_EXTENSION) -> str:
-        """The feed of every category."""
-        return f"{self.combined_feed_stem}{extension}"
+    @staticmethod
+    def combined_feed(extension: str = FEED_EXTENSION) -> str:
+        """The feed of every category, in the format whose files end in `extension`."""
+        return _COMBINED[extension]
 
-    def subscriptions(self, title: str, categories: Iterable[Category]) -> list[Subscription]:
+    def subscriptions(
+        self,
+        title: str,
+        categories: Iterable[Category],
+        formats: Sequence[tuple[str, str]] = ((FEED_EXTENSION, ""),),
+    ) -> list[Subscription]:
         """What subscriptions.opml lists: the combined feed (the site's `title`), then each
-        of `categories`' feeds."""
+        of `categories`' feeds, each in every one of `formats` (its files' extension, and
+        what its feeds' titles end with there: "" for Atom, " (RSS)")."""
         found = [
-            Subscription(title=title, xml_url=self.url(self.combined_feed()), html_url=self.base)
+            Subscription(
+                title=title + suffix,
+                xml_url=self.url(self.combined_feed(extension)),
+                html_url=self.base,
+            )
+            for extension, suffix in formats
         ]
         found += [
             Subscription(
-                title=f"{category.title} · {title}",
-                xml_url=self.url(self.category_feed(category.slug)),
+                title=f"{category.title} · {title}{suffix}",
+                xml_url=self.url(self.category_feed(category.slug, extension)),
                 html_url=self.url(self.category_page(category.slug)),
             )
             for category in categories
+            for extension, suffix in formats
         ]
         return found
+
+    def feed_patterns(self, extension: str) -> list[str]:
+        """Glob patterns (under the output folder) of every feed file of the format whose
+        files end in `extension`: what a publish removes once the site stops writing it."""
+        return [
+            self.combined_feed(extension),
+            self.category_feed("*", extension),
+            f"{self.archives_folder('*')}/*{extension}",
+            self.tag_feed("*", extension),
+        ]
+
+    @classmethod
+    def feed_extension(cls, path: str) -> str | None:
+        """The extension of the format whose feed (combined, category, archive or tag) the
+        file at `path` is, when it is one: `rss.xml` is RSS's. What `serve` types it by."""
+        for extension, name in _COMBINED.items():
+            if path == name:
+                return extension
+        parts = path.split("/")
+        extension = "." + parts[-1].rpartition(".")[2]
+        if extension not in _COMBINED:
+            return None
+        if len(parts) == 2 and parts[0] in ("category", cls.tags_folder):
+            return extension
+        if len(parts) == 4 and parts[0] == "category" and parts[2] == "archive":
+            return extension
+        return None
 
     def is_topic(self, path: str, extension: str = FEED_EXTENSION) -> bool:
         """Whether `path` is a subscription feed (combined, category or tag): a WebSub
