@@ -21,10 +21,14 @@ Each route may:
 - be slow (`delay` before answering, `chunk_delay` between chunks), hang without answering
   (`hang`), stall mid-body (`stall_after`), close the connection without a word
   (`close_without_response`), stream a body that never ends (`infinite`), or answer
-  with arbitrary bytes (`raw_response`).
+  with arbitrary bytes (`raw_response`);
+- make its body anew for each request (`dynamic`: a feed whose items change between
+  fetches), the ETag then derived from each body.
 
 The server counts requests in flight (`in_flight`, `max_in_flight`) so tests can check
-concurrency limits.
+concurrency limits. `peer`, when given, names the client of each connection (called once
+per connection with its address, its answer kept on every Request of that connection):
+tests with several client processes tell from it which process asked.
 """
 
 from __future__ import annotations
@@ -36,8 +40,8 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -115,6 +119,8 @@ class Route:
     infinite: bool = False
     stall_after: int | None = None
     raw_response: bytes | None = None
+    dynamic: Callable[[Request], bytes] | None = None
+    derive_etag: bool = False  # with `dynamic`: the ETag of each body made
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -126,6 +132,8 @@ class Request:
     headers: Mapping[str, str]
     time: float  # time.monotonic() when it arrived
     body: bytes = b""  # what a POST sent
+    client: tuple[str, int] = ("", 0)  # the connection's address and port on the client side
+    peer: object = None  # what FeedServer's `peer` said of the connection
 
 
 class FeedServer:
@@ -135,8 +143,11 @@ class FeedServer:
     run a "public" server on 127.0.0.1 and a "private" one on 127.0.0.2.
     """
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", *, peer: Callable[[tuple[str, int]], object] | None = None
+    ) -> None:
         self._host = host
+        self.peer = peer
         self._lock = threading.Lock()
         self._routes: dict[str, Route] = {}
         self._log: list[Request] = []
@@ -221,6 +232,7 @@ class FeedServer:
         infinite: bool = False,
         stall_after: int | None = None,
         raw_response: bytes | None = None,
+        dynamic: Callable[[Request], bytes] | None = None,
     ) -> Route:
         """Serve `path` (matched with its query first, then without) as described.
 
@@ -242,9 +254,13 @@ class FeedServer:
         - `stall_after`: announce the full Content-Length, send that many bytes, then hang.
         - `raw_response`: write these bytes instead of a response (status line included),
           then close the connection; for malformed answers.
+        - `dynamic`: called with each request (in the server's thread for it) for the body
+          to send instead of `body`; with `etag=True` the ETag is derived from that body.
         """
-        if etag is True:
-            etag_value: str | None = '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
+        if etag is True and dynamic is not None:
+            etag_value: str | None = None
+        elif etag is True:
+            etag_value = _derived_etag(body)
         elif etag is False:
             etag_value = None
         else:
@@ -270,6 +286,8 @@ class FeedServer:
             infinite=infinite,
             stall_after=stall_after,
             raw_response=raw_response,
+            dynamic=dynamic,
+            derive_etag=etag is True and dynamic is not None,
         )
         with self._lock:
             self._routes[path] = route
@@ -338,6 +356,10 @@ class FeedServer:
 
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog is 5: clients opening dozens of connections at once
+    # (several daemons, each with many requests in flight) would see SYNs dropped and
+    # connect() time out, a fault of the test server and not of the client under test.
+    request_queue_size = 128
 
     def handle_error(self, request: object, client_address: object) -> None:
         # Clients under test drop connections on purpose (timeouts, size caps); only
@@ -351,6 +373,8 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive
     timeout = 10  # an idle keep-alive connection is dropped after this
     feed_server: FeedServer  # set on the subclass made by FeedServer.start
+    _peer: object = None
+    _peer_known = False
 
     def log_message(self, format: str, *args: object) -> None:  # quiet test output
         pass
@@ -368,16 +392,28 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, *, head: bool, body: bytes = b"") -> None:
         server = self.feed_server
+        arrived = time.monotonic()
+        client = (str(self.client_address[0]), int(self.client_address[1]))
+        if server.peer is not None and not self._peer_known:
+            # Once per connection (a handler serves one), while the client still holds it.
+            self._peer, self._peer_known = server.peer(client), True
         request = Request(
             method=self.command,
             path=self.path,
             headers={k.lower(): v for k, v in self.headers.items()},
-            time=time.monotonic(),
+            time=arrived,
             body=body,
+            client=client,
+            peer=self._peer,
         )
         server._arrived(request)
         try:
-            self._answer(server, server.route(self.path), request, head=head)
+            route = server.route(self.path)
+            if route is not None and route.dynamic is not None:
+                made = route.dynamic(request)
+                etag = _derived_etag(made) if route.derive_etag else route.etag
+                route = replace(route, body=made, etag=etag, dynamic=None)
+            self._answer(server, route, request, head=head)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away: expected in tests
         finally:
@@ -470,6 +506,10 @@ class _Handler(BaseHTTPRequestHandler):
             if not route.infinite or not body:
                 break
         self.wfile.write(b"0\r\n\r\n")
+
+
+def _derived_etag(body: bytes) -> str:
+    return '"' + hashlib.sha256(body).hexdigest()[:16] + '"'
 
 
 def _not_modified(route: Route, request: Request) -> bool:

@@ -9,6 +9,7 @@ import ctypes
 import functools
 import itertools
 import json
+import logging
 import os
 import pty
 import random
@@ -229,6 +230,49 @@ def test_debouncer(steps: list[tuple[float, str]], at: float, remaining: float |
         else:
             debounce.request(now, immediately=what == "now")
     assert debounce.remaining(at) == remaining
+
+
+def test_a_stop_cancelling_the_jobs_in_flight_logs_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The daemon's stop shuts APScheduler down with a heartbeat waiting on the store and a
+    tick submitted but not started: no error line, no traceback (logs.quiet_cancelled_jobs)."""
+    import asyncio
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from aggregator.daemon.logs import quiet_cancelled_jobs
+
+    async def go(quiet: bool) -> None:
+        started = asyncio.Event()
+
+        async def slow() -> None:
+            started.set()
+            await asyncio.sleep(10)
+
+        scheduler = AsyncIOScheduler()
+        scheduler.start()
+        scheduler.add_job(slow)
+        await asyncio.wait_for(started.wait(), 10)
+        scheduler.add_job(slow)  # submitted, not started: the shutdown comes first
+        await asyncio.sleep(0)
+        if quiet:
+            quiet_cancelled_jobs()
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0.05)  # the cancelled jobs' callbacks run
+
+    executors = logging.getLogger("apscheduler.executors.default")
+    filters = list(executors.filters)
+    executors.filters.clear()  # as a process starts, before a stop installed the filter
+    try:
+        with caplog.at_level(logging.INFO):
+            asyncio.run(go(quiet=False))  # what the filter is for: APScheduler logs errors
+            assert [r for r in caplog.records if r.levelno >= logging.ERROR]
+            caplog.clear()
+            asyncio.run(go(quiet=True))
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
+    finally:
+        executors.filters[:] = filters
 
 
 # =========================================================================== scheduling
@@ -591,6 +635,23 @@ def test_sigterm_during_a_slow_fetch_exits_0_within_the_grace_period(
     assert set(links_published(out)) == {item_link("quick", "q1")}
     assert temp_files(out) == []
     validate_atom(out / "atom.xml")
+
+
+def test_sigterm_cutting_a_parse_short_logs_no_error(
+    tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    # Over a megabyte: parsed in a worker process, for seconds; the stop kills the pool.
+    stories = [(f"b{i}", f"big story {i} " + "words " * 40) for i in range(6000)]
+    feed_server.add("/big.rss", rss("big", stories))
+    config = write_config(tmp_path, [source(feed_server, "big", "1h")])
+    d = start(daemons, config, "--grace", "0.5")
+    d.wait_for("the body served", lambda: feed_server.hits("/big.rss") >= 1)
+    time.sleep(0.5)
+    d.signal(signal.SIGTERM)
+    assert d.proc.wait(20) == 0
+    log = d.log()
+    assert "fetches in flight cut short after 0s" in log, log  # the parse was in flight
+    assert "ERROR" not in log and "Traceback" not in log, log
 
 
 def test_sigterm_lets_a_fetch_in_flight_finish_and_publishes_it(

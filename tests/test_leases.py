@@ -153,6 +153,24 @@ def test_only_due_sources_are_claimed_and_the_most_overdue_first(stores: list[St
     assert claim(store, "b", cands, every=True) == ["s000", "s001", "s003"]
 
 
+def test_a_claim_without_names_takes_any_due_synced_source(stores: list[Store]) -> None:
+    a, b = stores
+    cands = candidates(6)
+    assert a.sync_leases(cands) == 0
+    a.save_states([state(cands[0])])  # fetched: not due for an hour
+    got = a.claim_sources("a", None, now=T0, until=T0 + LEASE, limit=3, per_host=9)
+    assert len(got) == 3 and "s000" not in got
+    rest = b.claim_sources("b", None, now=T0, until=T0 + LEASE, limit=9, per_host=9, skip=["s005"])
+    assert sorted(got + rest) == ["s001", "s002", "s003", "s004"]
+    # A source gone from the config loses its row, unless a node holds it now.
+    assert a.sync_leases([c for c in cands if c.name not in ("s005", got[0])]) == 1
+    assert "s005" not in {
+        r for r in a.claim_sources("a", None, now=T0, until=T0, limit=9, per_host=9)
+    }
+    held = a.leases_held()
+    assert got[0] in held  # still held: its row stays until it is given back
+
+
 def test_a_moved_source_is_due_until_its_new_url_is_fetched(stores: list[Store]) -> None:
     store = stores[0]
     (c,) = candidates(1)

@@ -4,6 +4,7 @@ as fields for `--log-format json`. Must NOT decide anything: it only reports.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from aggregator.publish import PublishReport
     from aggregator.update import RoundReport
 
-__all__ = ["log", "log_publish", "log_round"]
+__all__ = ["log", "log_publish", "log_round", "quiet_cancelled_jobs"]
 
 log = logging.getLogger("aggregator.daemon")  # the name its log lines have always had
 
@@ -54,3 +55,21 @@ def log_publish(result: PublishReport, seconds: float, *, logger: logging.Logger
             }
         },
     )
+
+
+class _CancelledJobs(logging.Filter):
+    """Drops APScheduler's report of a job cancelled under it (a heartbeat waiting on the
+    store, a tick not started yet), which it logs as an error with a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, asyncio.CancelledError)
+
+
+_CANCELLED_JOBS = _CancelledJobs()
+
+
+def quiet_cancelled_jobs() -> None:
+    """From now on, no error line for a job the scheduler's shutdown cancels: the daemon's
+    stop cancels its jobs in flight on purpose."""
+    logging.getLogger("apscheduler.executors.default").addFilter(_CANCELLED_JOBS)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aggregator.config import ConfigFingerprint, config_fingerprint, load_config
 from aggregator.daemon.debounce import Debouncer
 from aggregator.daemon.lockwatch import LockWatch
-from aggregator.daemon.logs import log, log_publish, log_round
+from aggregator.daemon.logs import log, log_publish, log_round, quiet_cancelled_jobs
 from aggregator.daemon.reload import log_reload, reloaded, site_shape
 from aggregator.daemon.settings import DaemonSettings
 from aggregator.errors import PublishBusy, PublishError, StoreError
@@ -133,6 +133,7 @@ class Daemon:
             self.force.set()
             return
         log.info("%s: stopping", sig.name, extra={"fields": {"event": "stopping"}})
+        self.updater.halt()  # the fetches in flight finish; no further source starts
         self._stop_soon()
 
     def _stop_soon(self) -> None:
@@ -140,6 +141,7 @@ class Daemon:
         self._wake.set()
 
     async def _stop(self, publisher: asyncio.Task[None]) -> None:
+        quiet_cancelled_jobs()  # the shutdown cancels the jobs in flight, on purpose
         self.scheduler.shutdown(wait=False)
         if self._round is not None:
             await _let_finish(self._round, self.force, grace=self.settings.grace)

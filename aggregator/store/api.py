@@ -177,18 +177,25 @@ class Leases(Protocol):
         """Record that `node` stopped; release its leases; how many were released."""
         ...
 
+    def sync_leases(self, configured: Sequence[Candidate]) -> int:
+        """A lease row for each of `configured`, none for a source not configured that
+        nobody holds; how many were removed."""
+        ...
+
     def claim_sources(
         self,
         node: str,
-        candidates: Sequence[Candidate],
+        candidates: Sequence[Candidate] | None,
         *,
         now: datetime,
         until: datetime,
         limit: int,
         per_host: int,
         every: bool = False,
+        skip: Sequence[str] = (),
     ) -> list[str]:
-        """Lease at most `limit` due, unheld `candidates` to `node`; the names leased."""
+        """Lease at most `limit` due, unheld sources to `node` (of `candidates`, or of every
+        source with a lease row, but `skip`); the names leased."""
         ...
 
     def release_sources(self, node: str, names: Sequence[str]) -> None:

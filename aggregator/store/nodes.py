@@ -39,7 +39,8 @@ _CLAIM: Final = sa.text(
     WITH free AS (
         SELECT l.source, l.host, s.next_check
         FROM leases l LEFT JOIN sources s ON s.name = l.source
-        WHERE l.source = ANY(CAST(:names AS text[]))
+        WHERE (CAST(:anywhere AS boolean) OR l.source = ANY(CAST(:names AS text[])))
+          AND l.source <> ALL(CAST(:skip AS text[]))
           AND (l.node IS NULL OR l.until <= :now)
           AND (:every OR s.name IS NULL OR s.config_url IS DISTINCT FROM l.url
                OR (s.disabled IS NULL AND (s.next_check IS NULL OR s.next_check <= :now)))
@@ -63,7 +64,8 @@ _CLAIM: Final = sa.text(
     )
     UPDATE leases SET node = :node, until = :until
     FROM chosen WHERE leases.source = chosen.source
-    RETURNING leases.source
+    RETURNING leases.source, (SELECT s.next_check FROM sources s WHERE s.name = leases.source)
+        AS next_check
     """
 ).bindparams(
     sa.bindparam("now", type_=sa.DateTime(timezone=True)),
@@ -125,30 +127,58 @@ class NodeMethods(Transactions):
 
         return self._run(f"cannot record that node {node.id!r} stopped", work, write=True)
 
+    def sync_leases(self, configured: Sequence[Candidate]) -> int:
+        """Make the lease rows those of `configured` (every source of this node's config):
+        one for each (its host and URL as given), none for a source no longer configured
+        that nobody holds; how many were removed."""
+        self._shared_only("sync leases")
+        names = [c.name for c in configured]
+        known: dict[str, tuple[str, str]] = self.__dict__.setdefault("_lease_rows", {})
+        missing = [c for c in configured if known.get(c.name) != (c.host, c.url)]
+
+        def work(conn: Connection) -> int:
+            _ensure_lease_rows(conn, missing)
+            gone = conn.execute(
+                sa.text(
+                    "DELETE FROM leases WHERE node IS NULL"
+                    " AND source <> ALL(CAST(:names AS text[]))"
+                ),
+                {"names": names},
+            )
+            return int(gone.rowcount or 0)
+
+        removed = self._run("cannot sync leases", work, write=True)
+        known.update((c.name, (c.host, c.url)) for c in missing)  # committed
+        return removed
+
     def claim_sources(
         self,
         node: str,
-        candidates: Sequence[Candidate],
+        candidates: Sequence[Candidate] | None,
         *,
         now: datetime,
         until: datetime,
         limit: int,
         per_host: int,
         every: bool = False,
+        skip: Sequence[str] = (),
     ) -> list[str]:
-        """Lease to `node`, until `until`, at most `limit` of `candidates` that no node
-        holds (or whose lease ran out) and that are due — never fetched, moved to another
-        config URL, or enabled with a next check not after `now` (any, with `every`) —
-        the most overdue first, and no more of one host than keeps every node's leases on
-        it within `per_host`. The names leased, in that order."""
+        """Lease to `node`, until `until`, at most `limit` sources that no node holds (or
+        whose lease ran out) and that are due — never fetched, moved to another config
+        URL, or enabled with a next check not after `now` (any, with `every`) — the most
+        overdue first, and no more of one host than keeps every node's leases on it within
+        `per_host`. Among `candidates` (their lease rows made as needed), or with None among
+        every source with a lease row (sync_leases), but those in `skip`: a claim then
+        sends no list of names, however many sources there are. The names leased, in the
+        order of `candidates` (else most overdue first)."""
         self._shared_only("claim sources")
-        if not candidates or limit <= 0:
+        if limit <= 0 or (candidates is not None and not candidates):
             return []
-        names = [c.name for c in candidates]
+        names = [c.name for c in candidates] if candidates is not None else []
         # Lease rows this process made or saw made, with their host and URL: a claim among
         # 20,000 sources writes only those new or changed.
         known: dict[str, tuple[str, str]] = self.__dict__.setdefault("_lease_rows", {})
-        missing = [c for c in candidates if known.get(c.name) != (c.host, c.url)]
+        missing = [c for c in candidates or () if known.get(c.name) != (c.host, c.url)]
 
         def work(conn: Connection) -> list[str]:
             serialize(conn, CLAIM_LOCK)
@@ -156,7 +186,9 @@ class NodeMethods(Transactions):
             rows = conn.execute(
                 _CLAIM,
                 {
+                    "anywhere": candidates is None,
                     "names": names,
+                    "skip": list(skip),
                     "now": now,
                     "until": until,
                     "node": node,
@@ -165,9 +197,13 @@ class NodeMethods(Transactions):
                     "per_host": per_host,
                     "limit": limit,
                 },
-            )
-            leased = {row.source for row in rows}
-            return [n for n in names if n in leased]
+            ).all()
+            leased = [row.source for row in rows]
+            if candidates is None:  # the most overdue first, never fetched before any
+                order = {row.source: row.next_check for row in rows}
+                return sorted(leased, key=lambda n: (order[n] is not None, order[n] or now, n))
+            chosen = set(leased)
+            return [n for n in names if n in chosen]
 
         claimed = self._run("cannot claim sources", work, write=True)
         known.update((c.name, (c.host, c.url)) for c in missing)  # committed

@@ -9,7 +9,7 @@ must not change a post's key or, once settled, its slug.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -21,7 +21,7 @@ from aggregator.store.lock import POSTS_LOCK, serialize
 from aggregator.store.rows import IDENTITY, identity_from_row, new_post_row, post_from_row
 from aggregator.store.schema import Tags, UTCDateTime, posts, unsettled, wants_article
 from aggregator.store.slugs import settle_slugs, unique_slugs
-from aggregator.store.transactions import Transactions, chunks
+from aggregator.store.transactions import CHUNK, Transactions, chunks
 from aggregator.types import Post, Reconcile, StoredIdentity, UpsertResult
 
 __all__ = ["FULL_TEXT_TRIES", "PostMethods"]
@@ -165,12 +165,25 @@ def _identities(
         (posts.c.canonical_link, [x for x in dict.fromkeys(links) if x]),
         (posts.c.text_hash, [x for x in dict.fromkeys(text_hashes) if x]),
     ]
+    parts = [
+        sa.select(*IDENTITY).where(column.in_(chunk))
+        for column, values in wanted
+        for chunk in chunks(values)
+    ]
     found: dict[str, StoredIdentity] = {}
-    for column, values in wanted:
-        for chunk in chunks(values):
-            for row in conn.execute(sa.select(*IDENTITY).where(column.in_(chunk))):
-                found.setdefault(row.key, identity_from_row(row))
+    if not parts:
+        return []
+    # One statement for a round's usual batch (one round trip, under the post writers'
+    # lock on PostgreSQL); a big one part by part, within SQLite's parameter limit.
+    queries = [sa.union_all(*parts)] if sum(map(len, _values(wanted))) <= CHUNK * 4 else parts
+    for query in queries:
+        for row in conn.execute(query):
+            found.setdefault(row.key, identity_from_row(row))
     return list(found.values())
+
+
+def _values(wanted: Sequence[tuple[object, list[str]]]) -> Iterator[list[str]]:
+    return (values for _, values in wanted)
 
 
 def _upsert(

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -57,6 +58,7 @@ class Node:
         self.lease = timedelta(seconds=settings.lease)
         self.per_host = per_host
         self._candidates: dict[str, Candidate] = {}
+        self.renewed = 0.0  # time.monotonic() of the start of the last renewal that held
         started = clock()
         self.record = NodeRecord(
             id=id or node_id(settings, started=started),
@@ -87,8 +89,18 @@ class Node:
 
     def beat(self) -> int:
         """Say this node is alive and renew its leases; how many it holds."""
-        now = self.clock()
-        return self.store.node_heartbeat(self._now_record(now), until=now + self.lease)
+        now, started = self.clock(), time.monotonic()
+        held = self.store.node_heartbeat(self._now_record(now), until=now + self.lease)
+        self.renewed = max(self.renewed, started)
+        return held
+
+    def fresh(self, claimed: float) -> bool:
+        """Whether a source claimed at `claimed` (time.monotonic()) may still be fetched:
+        its lease, as claimed or last renewed, has at least half its time left. A fetch
+        started later could outlive it unrenewed (a late heartbeat on a busy machine), and
+        another node would fetch the same source meanwhile."""
+        since = time.monotonic() - max(claimed, self.renewed)
+        return since < self.lease.total_seconds() / 2
 
     def leave(self) -> int:
         """Record that this node stopped; its leases are released at once, for the other
@@ -123,21 +135,44 @@ class Node:
 
     # ------------------------------------------------------------------- claims
 
-    def claim(self, sources: Sequence[Source], *, limit: int, every: bool = False) -> list[Source]:
-        """Of `sources`, those this node now holds (at most `limit`): still due (any, with
-        `every`), held by no other node, within their host's limit across the nodes."""
+    def sync(self, sources: Sequence[Source]) -> None:
+        """Make the store's lease rows those of `sources` (this node's whole config): each
+        then claimable by any node, a source no longer configured no longer."""
+        removed = self.store.sync_leases([self._candidate(s) for s in sources])
+        if removed:
+            log.debug(
+                "node %s: %d leases of sources no longer configured removed", self.id, removed
+            )
+
+    def claim(
+        self,
+        sources: Sequence[Source],
+        *,
+        limit: int,
+        every: bool = False,
+        skip: Sequence[str] = (),
+    ) -> list[Source]:
+        """Sources this node now holds (at most `limit`), still due (any, with `every`), held
+        by no other node, within their host's limit across the nodes: with `every`, of
+        `sources`; else of every source synced (`sync`), `sources` being this node's whole
+        config and `skip` those it must not fetch now. A source claimed that `sources` does
+        not name (another node's config has it) is given back at once."""
         now = self.clock()
         by_name = {s.name: s for s in sources}
         names = self.store.claim_sources(
             self.id,
-            [self._candidate(s) for s in sources],
+            [self._candidate(s) for s in sources] if every else None,
             now=now,
             until=now + self.lease,
             limit=limit,
             per_host=self.per_host,
             every=every,
+            skip=skip,
         )
-        return [by_name[n] for n in names]
+        unknown = [n for n in names if n not in by_name]
+        if unknown:
+            self.release(unknown)
+        return [by_name[n] for n in names if n in by_name]
 
     def _candidate(self, source: Source) -> Candidate:
         # Made once per source and URL: a round of 20,000 sources claims many times.

@@ -119,6 +119,9 @@ class Parsers:
         budget = self.budget
         future = pool.submit(parse_and_normalize, job)
         wrapped = asyncio.wrap_future(future)
+        # A round cut short kills the pool under this job (close): the BrokenProcessPool it
+        # then ends with has nobody to go to, and asyncio would log it as an error.
+        wrapped.add_done_callback(_retrieved)
         up = self._up
         # The budget counts from when the job left the pool's queue and the pool has a
         # worker: a job waiting behind others, or for processes to start, is not
@@ -140,6 +143,11 @@ class Parsers:
             stop_pool(pool)
             self._start_pool()
         raise ParseError(overran(budget))
+
+
+def _retrieved(future: asyncio.Future[JobResult]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def overran(budget: float) -> str:

@@ -99,6 +99,10 @@ class Round:
         self._claimed.update(names)
         self._states.update((s.name, s) for s in self.store.get_states(names))
 
+    def forget(self, names: Sequence[str]) -> None:
+        """`names` were given back unfetched: no longer this round's to release."""
+        self._claimed.difference_update(names)
+
     def flush(self) -> None:
         """Queue the states saved so far now, not with a full batch: their leases are
         released by the write (on a shared store, before the next claim)."""

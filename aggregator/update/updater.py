@@ -67,6 +67,10 @@ class Updater:
         # On a shared store: this process's node, which claims each source before a lane
         # fetches it. None: the only process on its store (the instance lock says so).
         self.node = node
+        self._synced = False  # the store's lease rows made those of this config
+        # Set by halt(): the lanes start no further source (a stopping daemon lets the
+        # fetches in flight finish, and claims nothing more).
+        self.halted = False
         self.limits = limits or limits_from(config)
         self.executor = executor  # parses bodies; None: a process pool per (large) round
         self.clock = clock
@@ -79,6 +83,11 @@ class Updater:
         # them every tick, a request storm against servers that asked for 30 minutes.
         # Kept in memory only: shared with the Updater of a reloaded config.
         self.held: dict[str, datetime] = {} if held is None else held
+
+    def halt(self) -> None:
+        """Start no further source in the round running now (SIGTERM: the fetches in flight
+        finish, nothing more is claimed or fetched)."""
+        self.halted = True
 
     def due_sources(self, *, every: bool = False) -> list[Source]:
         """The enabled sources due now (all enabled ones with `every`), but those held.
@@ -171,8 +180,20 @@ class Updater:
         supply: _Supply = (
             _Fixed(todo)
             if self.node is None
-            else _Claimed(self.node, round_, todo, lanes=self.limits.max_connections, every=every)
+            else _Claimed(
+                self.node,
+                round_,
+                # With `every` (--all, or sources named), those given; else any due source
+                # of the config, whichever node's view found it due.
+                todo if every else self.config.sources,
+                lanes=self.limits.max_connections,
+                every=every,
+                skip=sorted(self.held),
+            )
         )
+        if self.node is not None and not self._synced:
+            self.node.sync(self.config.sources)  # once a config: its lease rows
+            self._synced = True
         alive = None if self.node is None else asyncio.create_task(self.node.keep_alive())
         outcomes: list[SourceOutcome] = []
         try:
@@ -223,7 +244,7 @@ class Updater:
 
         async def lane() -> None:
             first = True
-            while not round_.stopping:
+            while not (round_.stopping or self.halted):
                 try:
                     source = await supply.next(first=first)
                     first = False
@@ -298,10 +319,11 @@ class _Fixed:
 
 class _Claimed:
     """The sources of a round on a shared store: claimed `limit` at a time as the lanes
-    need them, among those still to do. A claim that gives nothing ends the lane that
-    asked, and every lane asking before another source finishes; a lane that finished one
-    asks again (its lease gone, a host's limit may allow another). The sources never
-    claimed were fetched by another node meanwhile, or are held by one.
+    need them, among those still to do (with `every`) or any due (else). A claim that
+    gives nothing ends the lane that asked, and every lane asking before another source
+    finishes; a lane that finished one asks again (its lease gone, a host's limit may
+    allow another). The sources never claimed were fetched by another node meanwhile, or
+    are held by one.
 
     A claim takes a twentieth of what is left, between twice the lanes and 1,000 sources:
     few claims in a big round, small ones at its end, where one node holding a long queue
@@ -309,38 +331,62 @@ class _Claimed:
     leave alone meanwhile."""
 
     def __init__(
-        self, node: Node, round_: Round, todo: Sequence[Source], *, lanes: int, every: bool
+        self,
+        node: Node,
+        round_: Round,
+        todo: Sequence[Source],
+        *,
+        lanes: int,
+        every: bool,
+        skip: Sequence[str],
     ) -> None:
+        # `todo`: with `every`, the sources to claim among (names sent); else this node's
+        # whole config, of which the store gives any due source (no names sent).
         self.fetcher: Fetcher | None = None
         self._node = node
+        self._skip = skip
         self._round = round_
         self._todo = todo
         # One host after another, as _Fixed (the claim takes the most overdue first).
         self._remaining = {todo[i].name: todo[i] for i in _interleaved(todo)}
+        self._all = list(todo)  # what a claim may give (anywhere: any due source of these)
         self._least = max(2 * lanes, 10)
         self._every = every
-        self._queue: deque[Source] = deque()
+        self._queue: deque[tuple[Source, float]] = deque()  # with when it was claimed
         self._claiming = asyncio.Lock()
         self._dry = False  # the last claim gave nothing, and no source finished since
 
     async def next(self, *, first: bool) -> Source | None:
         async with self._claiming:
+            self._drop_stale()
             if not self._queue and self._remaining and not (self._dry and first):
                 self._round.flush()  # what was fetched gives back its lease first
+                at = time.monotonic()
                 claimed, deferred = await self._round.in_store(self._claim)
-                self._queue.extend(claimed)
+                self._queue.extend((source, at) for source in claimed)
                 self._dry = not claimed
                 if self.fetcher is not None:
                     for host, until in deferred.items():
                         self.fetcher.defer_host(host, until)
-            return self._queue.popleft() if self._queue else None
+            return self._queue.popleft()[0] if self._queue else None
+
+    def _drop_stale(self) -> None:
+        """Give back the queued sources whose lease may run out before their fetch ends
+        (Node.fresh): another node may take them; this one claims afresh later."""
+        stale = [source.name for source, at in self._queue if not self._node.fresh(at)]
+        if not stale:
+            return
+        self._queue = deque(item for item in self._queue if item[0].name not in stale)
+        self._round.write(self._node.release, stale)
+        self._round.forget(stale)
 
     def _claim(self) -> tuple[list[Source], dict[str, datetime]]:
         # On the store thread, after every write queued before it.
         limit = max(self._least, min(1000, len(self._remaining) // 20))
-        claimed = self._node.claim(list(self._remaining.values()), limit=limit, every=self._every)
+        among = list(self._remaining.values()) if self._every else self._all
+        claimed = self._node.claim(among, limit=limit, every=self._every, skip=self._skip)
         for source in claimed:
-            del self._remaining[source.name]
+            self._remaining.pop(source.name, None)
         self._round.load([s.name for s in claimed])
         store = self._round.store
         return claimed, store.deferred_hosts(now=self._node.clock())
