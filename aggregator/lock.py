@@ -16,7 +16,6 @@ import fcntl
 import hashlib
 import json
 import os
-import re
 import socket
 import time
 from dataclasses import dataclass
@@ -24,11 +23,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from aggregator.dburl import plain_sqlite
 from aggregator.errors import AlreadyRunning, StoreError
 from aggregator.types import UTC
 
 # The store (and SQLAlchemy with it) is imported only for URLs that need it (PostgreSQL,
-# SQLite URLs with a query or escapes): a plain SQLite file URL is read here. SQLAlchemy
+# SQLite URLs with a query or escapes): a plain SQLite file URL is read by dburl.py. SQLAlchemy
 # itself only names types here; the store parses URLs and runs the statements.
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -39,8 +39,6 @@ __all__ = ["AlreadyRunning", "InstanceLock", "acquire_instance_lock", "lock_path
 # pg_try_advisory_lock key ("aggrel"); the store's own keys are transaction-scoped ones.
 _PG_INSTANCE_LOCK: Final = 0x61676772656C
 _APPLICATION_NAME: Final = "aggregator"
-# What sqlalchemy's make_url reads as a SQLite URL whose database is the text after ":///".
-_PLAIN_SQLITE: Final = re.compile(r"sqlite(?:\+[A-Za-z0-9_]+)?:///([^?%]*)")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -206,9 +204,9 @@ class _PgLock(InstanceLock):
 
 def lock_path_for(url: str) -> Path | None:
     """The lock file of a SQLite database URL (None for memory databases or other backends)."""
-    plain = _PLAIN_SQLITE.fullmatch(url)
+    plain = plain_sqlite(url)
     if plain is not None:
-        return _lock_file(plain.group(1))
+        return _lock_file(plain.database)
     from aggregator.store import lock as pg
 
     parsed = pg.parse_url(url)
@@ -232,7 +230,7 @@ def acquire_instance_lock(url: str, *, node: str | None = None) -> InstanceLock:
         StoreError: the lock could not be taken for another reason (folder not writable,
             database unreachable).
     """
-    if _PLAIN_SQLITE.fullmatch(url) is None:
+    if plain_sqlite(url) is None:
         from aggregator.store import lock as pg
 
         parsed = pg.parse_url(url)  # StoreError("invalid database URL: ...")

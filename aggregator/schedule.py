@@ -13,8 +13,6 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
-from apscheduler.triggers.cron import CronTrigger
-
 from aggregator.types import UTC, Source, SourceState
 
 __all__ = [
@@ -136,6 +134,9 @@ def next_check(
         at = now + backoff * (1 - JITTER * rng.random())
     else:
         if source.cron:
+            # Here, not at the top: a round over sources without cron loads no APScheduler.
+            from apscheduler.triggers.cron import CronTrigger
+
             fire = CronTrigger.from_crontab(source.cron, timezone=source.timezone or "UTC")
             fires: datetime | None = fire.get_next_fire_time(None, now)
             base = (fires - now) if fires else source.interval

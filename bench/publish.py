@@ -100,7 +100,8 @@ def fill_store(database: str, n_posts: int, categories: int, seed: int = 1) -> N
     10,000): the store's own schema, bypassing upsert's per-post slug lookups."""
     import sqlalchemy as sa
 
-    from aggregator.store import open_store, posts
+    from aggregator.store import open_store
+    from aggregator.store.schema import posts
 
     store = open_store(database)
     store.close()

@@ -411,7 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--concurrency", type=int, default=50)
     p.add_argument(
-        "--skip", default="", help="comma-separated: naive,reader,publish,scale,dates,jsonfeed"
+        "--skip",
+        default="",
+        help="comma-separated: naive,reader,publish,scale,dates,jsonfeed,startup",
     )
     p.add_argument(
         "--reader-workers",
@@ -447,6 +449,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if "dates" not in skip:
             date_rows(report)
+        if "startup" not in skip:
+            from bench.startup import startup_rows
+
+            startup_rows(report, tmp / "startup")
         with serve_corpus(n_feeds, n_items, seed=args.seed, root=tmp / "corpus") as srv:
             urls = srv.feed_urls
             print(

@@ -11,6 +11,9 @@ This file parses the arguments and turns errors into exit codes; each command gr
 its own file (rounds: run, fetch, publish; status: status, check; serving: serve;
 sources: sources import/export/enable; history: history; doctor: doctor). Must NOT fetch,
 publish or read the store itself.
+
+Each command imports what it uses when it runs, not when its parser is built: `--help`
+loads none of the stages, `check` the config alone (tests/test_imports.py holds the list).
 """
 
 from __future__ import annotations
@@ -34,8 +37,13 @@ from aggregator.cli.common import (
 )
 from aggregator.cli.logs import JsonFormatter, setup_logging
 from aggregator.cli.status import status_rows
-from aggregator.errors import AggregatorError, ConfigError, PublishError, StoreError
-from aggregator.lock import AlreadyRunning
+from aggregator.errors import (
+    AggregatorError,
+    AlreadyRunning,
+    ConfigError,
+    PublishError,
+    StoreError,
+)
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers

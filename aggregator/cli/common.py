@@ -1,20 +1,22 @@
 """What the commands share: exit codes, argument types, opening the config and the store,
-and the instance lock. Must NOT hold a command's own logic.
+and the instance lock. Must NOT hold a command's own logic, nor import a stage at module
+level (every command, `--help` too, imports this file).
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from aggregator.config import load_config, parse_duration
 from aggregator.errors import PublishError
-from aggregator.lock import InstanceLock, acquire_instance_lock
-from aggregator.publish import clear_stale_temp_files
-from aggregator.store import Store, open_store
-from aggregator.types import Config
+
+if TYPE_CHECKING:
+    from datetime import timedelta
+
+    from aggregator.lock import InstanceLock
+    from aggregator.store import Store
+    from aggregator.types import Config
 
 __all__ = [
     "EXIT_CONFIG",
@@ -52,6 +54,9 @@ def open_config_and_store(args: argparse.Namespace) -> tuple[Config, Store]:
         ConfigError: the config is refused.
         StoreError: the store cannot be opened.
     """
+    from aggregator.config import load_config
+    from aggregator.store import open_store
+
     config = load_config(args.config)
     return config, open_store(config.database)
 
@@ -66,6 +71,9 @@ def locked(config: Config, *, node: str | None = None) -> InstanceLock:
         StoreError: the lock cannot be taken.
         PublishError: a stale temp file cannot be removed.
     """
+    from aggregator.lock import acquire_instance_lock
+    from aggregator.publish import clear_stale_temp_files
+
     lock = acquire_instance_lock(config.database, node=node)
     if lock.shared:
         return lock
@@ -90,6 +98,8 @@ def positive_seconds(text: str) -> float:
 
 
 def duration_arg(text: str) -> timedelta:
+    from aggregator.config import parse_duration
+
     try:
         return parse_duration(text)
     except ValueError as e:

@@ -7,20 +7,17 @@ write under output_dir; exit 0 when the feed can be used, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import re
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from aggregator.config import load_config
 from aggregator.errors import FetchError
-from aggregator.types import Config, Source
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
     from aggregator.doctor import Probe, Report, Settings
+    from aggregator.types import Config, Source
 
 __all__ = ["add_parsers", "cmd_doctor"]
 
@@ -39,8 +36,12 @@ def add_parsers(sub: SubParsers) -> None:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Raises: ConfigError when a config is found at --config and refused."""
-    # Imported here: the fetcher, the parsers and normalize would slow every other command's
-    # start.
+    # Imported here: the config, the fetcher, the parsers and normalize would slow every
+    # other command's start (`--help` too).
+    import asyncio
+    import json
+
+    from aggregator.config import load_config
     from aggregator.doctor import Probe, Settings, diagnose
     from aggregator.doctor.probe import probe
     from aggregator.fetch import FetchLimits, auth_header

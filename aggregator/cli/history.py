@@ -8,15 +8,11 @@ fetch, publish or write.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
-from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from aggregator.config import load_config
-from aggregator.store import open_store, store_exists
-
+# The config and the store are imported when the command runs: the CLI's parser (`--help`
+# too) imports this module.
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
     from aggregator.types import Attempt
@@ -36,6 +32,11 @@ def add_parsers(sub: SubParsers) -> None:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    import json
+
+    from aggregator.config import load_config
+    from aggregator.store import open_store, store_exists
+
     config = load_config(args.config)
     if args.source is not None and config.source(args.source) is None:
         print(f"aggregator: unknown source: {args.source}", file=sys.stderr)
@@ -57,12 +58,16 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def _row(attempt: Attempt) -> dict[str, Any]:
+    from dataclasses import asdict
+
     row = asdict(attempt)
     row["at"] = attempt.at.isoformat()
     return row
 
 
 def _print_table(made: list[Attempt], zone: str) -> None:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text

@@ -4,19 +4,18 @@ Must NOT decide what is logged: the stages and the commands do.
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
-
-from aggregator.types import UTC
 
 __all__ = ["JsonFormatter", "setup_logging"]
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        import json  # here: `--help` and plain logs start without it
+
         data: dict[str, Any] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),

@@ -9,22 +9,22 @@ import argparse
 import sys
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from aggregator.cli.common import locked, log, positive_seconds
 from aggregator.cli.progress import Progress
-from aggregator.config import load_config
 from aggregator.daemon import DaemonSettings, log_publish, log_round
 from aggregator.errors import PublishBusy, PublishError
-from aggregator.publish import PublishReport, publish
-from aggregator.store import Store, open_store
-from aggregator.types import UTC, Config, Post
 
-# Fetching (aiohttp, httpx, the parsers, the process pool) is imported by the commands that
-# need it: `publish` and `check` start in a fraction of the time without it.
+# The stages are imported by the commands that use them: fetching (aiohttp, httpx, the
+# parsers, the process pool) by `run` and `fetch`, publishing (Jinja, feedgen) by `run`
+# and `publish`, the config and the store when a command runs, not for `--help`.
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
+    from aggregator.publish import PublishReport
+    from aggregator.store import Store
+    from aggregator.types import Config, Post
     from aggregator.update import RoundReport, SourceOutcome, Updater
 
 __all__ = ["add_parsers", "cmd_fetch", "cmd_publish", "cmd_run"]
@@ -74,6 +74,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         from aggregator.daemon import run_daemon
 
         return run_daemon(args.config, DaemonSettings(grace=args.grace, tick=args.tick))
+    from aggregator.config import load_config
+    from aggregator.store import open_store
+
     config = load_config(args.config)
     me = _node_id(config)
     with locked(config, node=me):
@@ -89,6 +92,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
+    from aggregator.config import load_config
+    from aggregator.store import open_store
+
     config = load_config(args.config)
     unknown = [n for n in args.names if config.source(n) is None]
     if unknown:
@@ -105,6 +111,9 @@ def cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
+    from aggregator.config import load_config
+    from aggregator.store import open_store
+
     config = load_config(args.config)
     with locked(config, node=_node_id(config)):
         store = open_store(config.database)
@@ -203,6 +212,8 @@ def _nothing_due(config: Config, store: Store) -> None:
 
 def _publish(config: Config, store: Store, *, full: bool, verbose: bool = False) -> PublishReport:
     """A publish, its progress shown."""
+    from aggregator.publish import publish
+
     started = time.monotonic()
     store.settle_slugs()  # as the publish does first: the count is of what it writes
     total = store.count_posts() if full else store.count_pending()

@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aggregator.cli.common import duration_arg
-from aggregator.config import load_config
 from aggregator.errors import ServeError
-from aggregator.store import open_store
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
@@ -48,8 +46,10 @@ def add_parsers(sub: SubParsers) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
+    from aggregator.config import load_config
     from aggregator.healthroutes import status_routes
     from aggregator.serve import serve
+    from aggregator.store import open_store
 
     config = load_config(args.config)
     store = None

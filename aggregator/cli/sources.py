@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from aggregator.cli.common import open_config_and_store
-from aggregator.config import IMPORTED_SOURCES, add_source, export_opml, import_opml, load_config
 
 if TYPE_CHECKING:
     from aggregator.cli.common import SubParsers
@@ -51,6 +50,8 @@ def add_parsers(sub: SubParsers) -> None:
 
 
 def cmd_sources_import(args: argparse.Namespace) -> int:
+    from aggregator.config import import_opml, load_config
+
     config = load_config(args.config)
     report = import_opml(config, args.file)
     for line in report.skipped:
@@ -63,6 +64,8 @@ def cmd_sources_import(args: argparse.Namespace) -> int:
 
 
 def cmd_sources_export(args: argparse.Namespace) -> int:
+    from aggregator.config import export_opml, load_config
+
     config = load_config(args.config)
     sys.stdout.write(export_opml(config))
     return 0
@@ -101,6 +104,7 @@ _SKELETON = """\
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
+    from aggregator.config import IMPORTED_SOURCES, add_source, load_config
     from aggregator.normalize import clean_title
     from aggregator.update.discover import feed_title, find_feeds
     from aggregator.update.updater import limits_from

@@ -7,28 +7,28 @@ store or decide a source's or a node's health itself.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from aggregator import status
-from aggregator.cluster import Lease
-from aggregator.config import load_config, read_config
-from aggregator.config.sections import Entry
 from aggregator.errors import ConfigError
-from aggregator.store import open_store, store_exists
-from aggregator.store.api import Metrics
-from aggregator.types import UTC, Config
 
+# The config, the store and status.py are imported by the commands, when they run: the
+# CLI's parser (`--help` too) imports this module.
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from rich.console import Console
     from rich.table import Table
 
+    from aggregator import status
     from aggregator.cli.common import SubParsers
+    from aggregator.cluster import Lease
+    from aggregator.config.sections import Entry
+    from aggregator.store.api import Metrics
+    from aggregator.types import Config
 
 __all__ = ["add_parsers", "cmd_check", "cmd_status", "status_rows"]
 
@@ -59,12 +59,16 @@ def status_rows(
     Raises:
         StoreError: the store cannot be read.
     """
+    from aggregator import status
+
     now = now or datetime.now(UTC)
     leases = status.held_leases(store.leases_held(), now=now) if store.shared else {}
     return _source_rows(config, store, leases)
 
 
 def _source_rows(config: Config, store: Metrics, leases: dict[str, Lease]) -> list[dict[str, Any]]:
+    from aggregator import status
+
     health = status.source_health(config, store.states(), store.post_counts(), leases)
     return status.status_rows(health)
 
@@ -75,6 +79,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: anything is wrong; one line per fault.
     """
+    from aggregator.config import read_config
     from aggregator.preflight import preflight_problems
 
     entries: list[Entry] = []
@@ -90,6 +95,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from aggregator import status
+    from aggregator.config import load_config
+    from aggregator.store import open_store, store_exists
+
     config = load_config(args.config)
     now = datetime.now(UTC)
     # Before the first round, what the store will be: its URL says.
@@ -130,6 +141,10 @@ def cmd_status(args: argparse.Namespace) -> int:
 def _print_nodes_only(
     config: Config, nodes: Sequence[status.NodeHealth], *, shared: bool, json_out: bool
 ) -> int:
+    import json
+
+    from aggregator import status
+
     if json_out:
         print(json.dumps(status.node_rows(nodes), ensure_ascii=False, indent=2))
     elif not shared:
@@ -151,6 +166,8 @@ def _shown(url: str) -> str:
 
 
 def _print_table(rows: list[dict[str, Any]], zone: str, *, leases: bool) -> None:
+    from zoneinfo import ZoneInfo
+
     from rich.table import Table
 
     tz = ZoneInfo(zone)
@@ -181,7 +198,11 @@ def _print_table(rows: list[dict[str, Any]], zone: str, *, leases: bool) -> None
 
 
 def _print_nodes(nodes: Sequence[status.NodeHealth], config: Config, *, hidden: int) -> None:
+    from zoneinfo import ZoneInfo
+
     from rich.table import Table
+
+    from aggregator import status
 
     zone = config.site.timezone
     tz = ZoneInfo(zone)

@@ -14,14 +14,29 @@ but the one `sources import` adds to (importing.py).
     opml.py       the one OPML writer
     importing.py  `sources import`, `sources add`
     watch.py      the fingerprint the daemon watches
+
+The names below are loaded on first use: loading a config needs neither `sources import`
+(importing.py), the OPML writer nor the daemon's fingerprint.
 """
 
-from aggregator.config.assemble import load_config, read_config
-from aggregator.config.checks import parse_duration
-from aggregator.config.importing import IMPORTED_SOURCES, ImportReport, add_source, import_opml
-from aggregator.config.opml import Subscription, export_opml, subscriptions_opml
-from aggregator.config.sections import DEFAULT_DATABASE
-from aggregator.config.watch import ConfigFingerprint, config_fingerprint
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aggregator.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from aggregator.config.assemble import load_config, read_config
+    from aggregator.config.checks import parse_duration
+    from aggregator.config.importing import (
+        IMPORTED_SOURCES,
+        ImportReport,
+        add_source,
+        import_opml,
+    )
+    from aggregator.config.opml import Subscription, export_opml, subscriptions_opml
+    from aggregator.config.sections import DEFAULT_DATABASE
+    from aggregator.config.watch import ConfigFingerprint, config_fingerprint
 
 __all__ = [
     "DEFAULT_DATABASE",
@@ -38,3 +53,22 @@ __all__ = [
     "read_config",
     "subscriptions_opml",
 ]
+
+_HOMES = {
+    "DEFAULT_DATABASE": "sections",
+    "IMPORTED_SOURCES": "importing",
+    "ConfigFingerprint": "watch",
+    "ImportReport": "importing",
+    "Subscription": "opml",
+    "add_source": "importing",
+    "config_fingerprint": "watch",
+    "export_opml": "opml",
+    "import_opml": "importing",
+    "load_config": "assemble",
+    "parse_duration": "checks",
+    "read_config": "assemble",
+    "subscriptions_opml": "opml",
+}
+
+if not TYPE_CHECKING:
+    __getattr__ = lazy_names(__name__, _HOMES)

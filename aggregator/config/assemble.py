@@ -31,6 +31,7 @@ from aggregator.config.sections import (
     outline_entries,
 )
 from aggregator.config.specs import ScheduleSpec
+from aggregator.dburl import plain_sqlite
 from aggregator.errors import ConfigError
 from aggregator.slug import slugify
 from aggregator.types import (
@@ -244,6 +245,11 @@ def _source(entry: Entry, slug: str, category: Category, schedule: Schedule) -> 
 
 def _absolute_database(root: Path, url: str) -> str:
     """Anchor a relative SQLite file to the config's folder; any other URL is kept as is."""
+    plain = plain_sqlite(url)
+    if plain is not None:  # read without SQLAlchemy, exactly as make_url reads it
+        if plain.in_memory or Path(plain.database).is_absolute():
+            return url
+        return plain.with_database(str(absolute(root, plain.database)))
     from sqlalchemy.engine import make_url
 
     parsed = make_url(url)

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import PlainValidator
 
+from aggregator.dburl import plain_sqlite
 from aggregator.types import FEED_FORMATS
 
 __all__ = [
@@ -200,6 +201,8 @@ def _tag_authority(value: object) -> str:
 def _database(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
+    if plain_sqlite(value) is not None:
+        return value  # make_url reads every plain SQLite URL (aggregator/dburl.py)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

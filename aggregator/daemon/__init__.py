@@ -7,17 +7,27 @@ stop on SIGTERM/SIGINT.
     lockwatch.py  the instance lock, made sure of now and then
     reload.py     a new config checked, its shortened schedules carried out
     logs.py       one log line per round and per publish
+    settings.py   DaemonSettings, its timings
 
 Must NOT decide a source's state (update/decide.py) or its schedule (schedule.py). Light
-to import: the CLI reads DaemonSettings and the log lines from here; APScheduler and the
-fetching side load when a Daemon is built.
+to import: the names below load on first use, so the CLI reads DaemonSettings and the log
+lines without the store, the publisher or the config; APScheduler and the fetching side
+load when a Daemon is built.
 """
 
-from aggregator.daemon.debounce import Debouncer
-from aggregator.daemon.lockwatch import LockWatch
-from aggregator.daemon.logs import log_publish, log_round
-from aggregator.daemon.loop import Daemon, DaemonSettings, run_daemon
-from aggregator.daemon.reload import reschedule
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aggregator.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from aggregator.daemon.debounce import Debouncer
+    from aggregator.daemon.lockwatch import LockWatch
+    from aggregator.daemon.logs import log_publish, log_round
+    from aggregator.daemon.loop import Daemon, run_daemon
+    from aggregator.daemon.reload import reschedule
+    from aggregator.daemon.settings import DaemonSettings
 
 __all__ = [
     "Daemon",
@@ -29,3 +39,17 @@ __all__ = [
     "reschedule",
     "run_daemon",
 ]
+
+_HOMES = {
+    "Daemon": "loop",
+    "DaemonSettings": "settings",
+    "Debouncer": "debounce",
+    "LockWatch": "lockwatch",
+    "log_publish": "logs",
+    "log_round": "logs",
+    "reschedule": "reload",
+    "run_daemon": "loop",
+}
+
+if not TYPE_CHECKING:
+    __getattr__ = lazy_names(__name__, _HOMES)

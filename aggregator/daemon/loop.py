@@ -13,7 +13,6 @@ import contextlib
 import os
 import signal
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,32 +21,21 @@ from aggregator.daemon.debounce import Debouncer
 from aggregator.daemon.lockwatch import LockWatch
 from aggregator.daemon.logs import log, log_publish, log_round, quiet_cancelled_jobs
 from aggregator.daemon.reload import log_reload, reloaded, site_shape
+from aggregator.daemon.settings import DaemonSettings
 from aggregator.errors import PublishBusy, PublishError, StoreError
 from aggregator.lock import InstanceLock, acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files, publish
 from aggregator.store import open_store
 from aggregator.types import UTC, Config, Source
 
-# The CLI imports this module for its settings: APScheduler and the fetching side
-# (aiohttp, httpx, the parsers) are imported by the Daemon that uses them, not here.
+# APScheduler and the fetching side (aiohttp, httpx, the parsers) are imported by the
+# Daemon that uses them, not here.
 if TYPE_CHECKING:
     from aggregator.store import Store
     from aggregator.update import Updater
     from aggregator.update.node import Node
 
 __all__ = ["Daemon", "DaemonSettings", "run_daemon"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DaemonSettings:
-    """Timings of the daemon, in seconds."""
-
-    tick: float = 1.0  # how often the store is asked what is due: one cheap indexed query
-    grace: float = 10.0  # how long fetches in flight may finish after SIGTERM/SIGINT
-    debounce: float = 1.0  # publish once no round changed anything for this long…
-    max_publish_delay: float = 10.0  # …but no later than this after the first change
-    watch: float = 1.0  # how often config.yaml and the source lists are checked for edits
-    lock_check: float = 2.0  # how often the instance lock is made sure of (a round trip)
 
 
 class Daemon:

@@ -17,10 +17,10 @@ the store: a failed fetch is a FetchError, a failed ping a logged warning.
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
 
 from aggregator.errors import HostDeferred  # defined with the tree; re-exported for callers
+from aggregator.lazy import lazy_names
 
 __all__ = [
     "PRIVATE_NETWORKS",
@@ -47,10 +47,4 @@ else:
         "ping_hub": "websub",
     }
 
-    def __getattr__(name: str) -> object:
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-        globals()[name] = value  # looked up once
-        return value
+    __getattr__ = lazy_names(__name__, _HOMES)

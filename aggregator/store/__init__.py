@@ -9,8 +9,8 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
                      Leases, Owner
     schema.py        tables, column types, indexes
     migrations.py    the migration steps and _migrate
-    engine.py        open_store, store_exists: engines, SQLite pragmas, why opening failed;
-                     probe_store
+    engine.py        open_store, store_exists: engines, SQLite pragmas, why opening failed
+    probe.py         probe_store, `check`'s look (a plain SQLite file: by sqlite3 alone)
     transactions.py  one call, one transaction; driver errors -> StoreError
     rows.py          rows <-> records, by column name
     database.py      the Store, composed of the methods in
@@ -20,26 +20,33 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
                      history.py (every attempt of every source)
     slugs.py         unique slugs, and settling them
     lock.py          PostgreSQL advisory locks
+
+The names below are loaded on first use: `check` probes a SQLite file through probe.py
+without SQLAlchemy (0.3-0.6 s of imports), and the stages that only name the Protocols
+(publish, status) import api.py alone.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from aggregator.store.api import (
-    Leases,
-    Metrics,
-    Owner,
-    PostWriter,
-    PublishReads,
-    SourceStates,
-    UpdateStore,
-)
-from aggregator.store.database import Store
-from aggregator.store.engine import open_store, probe_store, store_exists
-from aggregator.store.migrations import MIGRATIONS, _migrate
-from aggregator.store.posts import FULL_TEXT_TRIES
-from aggregator.store.schema import posts
+from aggregator.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from aggregator.store.api import (
+        Leases,
+        Metrics,
+        Owner,
+        PostWriter,
+        PublishReads,
+        SourceStates,
+        UpdateStore,
+    )
+    from aggregator.store.database import Store
+    from aggregator.store.engine import open_store, store_exists
+    from aggregator.store.migrations import MIGRATIONS, _migrate
+    from aggregator.store.posts import FULL_TEXT_TRIES
+    from aggregator.store.probe import probe_store
 
 __all__ = [
     "FULL_TEXT_TRIES",
@@ -54,10 +61,31 @@ __all__ = [
     "UpdateStore",
     "_migrate",
     "open_store",
-    "posts",
     "probe_store",
     "store_exists",
 ]
+
+# The posts table is schema.posts: `aggregator.store.posts` is the module of post writes.
+_HOMES = {
+    "FULL_TEXT_TRIES": "posts",
+    "MIGRATIONS": "migrations",
+    "Leases": "api",
+    "Metrics": "api",
+    "Owner": "api",
+    "PostWriter": "api",
+    "PublishReads": "api",
+    "SourceStates": "api",
+    "Store": "database",
+    "UpdateStore": "api",
+    "_migrate": "migrations",
+    "open_store": "engine",
+    "probe_store": "probe",
+    "store_exists": "engine",
+}
+
+if not TYPE_CHECKING:
+    __getattr__ = lazy_names(__name__, _HOMES)
+
 
 if TYPE_CHECKING:
 

@@ -1,7 +1,7 @@
 """Opening a store: the URL checked, the engine created (SQLite pragmas and transaction
 begins, PostgreSQL timeouts), the schema brought up to date, and why it failed if it did;
-probe_store, `check`'s look at whether it would open, and store_exists, `status`'s look
-at whether a round made it: both create nothing.
+and store_exists, `status`'s look at whether a round made it, which creates nothing
+(probe.py has `check`'s look at whether it would open).
 
 Touches no table itself (migrations.py changes the schema, the Store's methods the
 rows), and must not let a password into a message.
@@ -10,9 +10,7 @@ rows), and must not let a password into a message.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -24,7 +22,7 @@ from aggregator.store.migrations import MIGRATIONS, _migrate
 from aggregator.store.schema import schema_version
 from aggregator.store.transactions import WRITE, reason
 
-__all__ = ["_create_engine", "open_store", "probe_store", "store_exists"]
+__all__ = ["_create_engine", "open_store", "store_exists"]
 
 
 def open_store(url: str) -> Store:
@@ -53,52 +51,6 @@ def open_store(url: str) -> Store:
         engine.dispose()
         raise StoreError(f"cannot open database {shown}: {reason(e, parsed)}") from e
     return Store(engine)
-
-
-def probe_store(url: str) -> str | None:
-    """Why open_store(`url`) would fail, or None; creates no database, file or table.
-
-    An SQLite file is opened read-only; one that does not exist yet needs a folder that
-    exists and can be written (open_store creates the file). PostgreSQL is connected to
-    and asked `SELECT 1`. Raises nothing.
-    """
-    try:
-        parsed = sa.make_url(url)
-    except ArgumentError as e:
-        return f"invalid database URL: {e}"
-    shown = parsed.render_as_string(hide_password=True)
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        return f"cannot open database {shown}: only sqlite and postgresql are supported"
-    database = parsed.database or ""
-    if parsed.get_backend_name() == "sqlite":
-        if not database or database == ":memory:" or "uri" in parsed.query:
-            return None  # nothing on disk to look at; the driver reads a "file:" URI itself
-        path = Path(database)
-        if not path.exists():
-            folder = path.parent
-            if not folder.is_dir():
-                return f"cannot open database {shown}: no such folder '{folder}'"
-            if not os.access(folder, os.W_OK | os.X_OK):
-                return f"cannot open database {shown}: cannot create a file in '{folder}'"
-            return None
-        # Read-only, as a URI: SQLite must not create or change anything here.
-        uri = f"file:{quote(path.as_posix())}?mode=ro"
-        parsed = parsed.set(database=uri, query={"uri": "true"})
-    sqlite = parsed.get_backend_name() == "sqlite"
-    try:
-        # SQLite without _create_engine's pragmas: switching to WAL would write the file.
-        engine = sa.create_engine(parsed) if sqlite else _create_engine(parsed)
-    except (SQLAlchemyError, ImportError) as e:  # ImportError: the URL's driver is missing
-        return f"cannot open database {shown}: {reason(e, parsed)}"
-    try:
-        with engine.connect() as conn:
-            # sqlite_master is read from the file: "file is not a database" shows here.
-            conn.exec_driver_sql("SELECT count(*) FROM sqlite_master" if sqlite else "SELECT 1")
-    except SQLAlchemyError as e:
-        return f"cannot open database {shown}: {reason(e, parsed)}"
-    finally:
-        engine.dispose()
-    return None
 
 
 def store_exists(url: str) -> bool:

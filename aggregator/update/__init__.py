@@ -22,8 +22,9 @@ so this file, and must start without the HTTP client and the store (30 MB, not 5
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from aggregator.lazy import lazy_names
 
 if TYPE_CHECKING:
     from aggregator.update.clean import storable
@@ -62,11 +63,4 @@ _HOMES = {
 }
 
 if not TYPE_CHECKING:
-
-    def __getattr__(name: str) -> object:
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-        value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
-        globals()[name] = value
-        return value
+    __getattr__ = lazy_names(__name__, _HOMES)

@@ -14,7 +14,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aggregator.errors import FetchError, HostDeferred, SourceError
-from aggregator.fetch import host_key as _host_key
 from aggregator.schedule import as_scheduled, cache_lifetime, next_check, posting_rate, schedule_key
 from aggregator.types import UTC, FetchResult, FetchSettings, Source, SourceState, Validators
 from aggregator.update.clean import storable
@@ -312,9 +311,11 @@ def after_failure(
         )
     deferral = None
     if retry_after is not None and status in (429, 503):
+        from aggregator.fetch import host_key  # here: `status` reads states without HTTP
+
         # The whole host asked for a pause, not just this feed (RFC 6585 §4).
         deferral = HostDeferral(
-            host=_host_key(state.url), until=now + retry_after, reason=f"HTTP {status}"
+            host=host_key(state.url), until=now + retry_after, reason=f"HTTP {status}"
         )
     saved = scheduled(source, failed, now=now, settings=settings, rng=rng, retry_after=retry_after)
     return Decision(

@@ -19,7 +19,6 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from aggregator.cluster import Candidate, LeasedSave, NodeRecord, NodeSettings
-from aggregator.fetch import host_key
 from aggregator.store.api import Leases
 from aggregator.types import UTC, Source, SourceState
 
@@ -179,6 +178,8 @@ class Node:
         # Made once per source and URL: a round of 20,000 sources claims many times.
         made = self._candidates.get(source.name)
         if made is None or made.url != source.url:
+            from aggregator.fetch import host_key  # the HTTP client: not for `publish`'s node_id
+
             made = Candidate(name=source.name, host=host_key(source.url), url=source.url)
             self._candidates[source.name] = made
         return made
