@@ -18,6 +18,7 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
                      reads.py (publishing reads and marks, counts),
                      nodes.py (nodes, leases, the publish lock),
                      history.py (every attempt of every source)
+    identities.py    the stored identities a batch is reconciled with, on a connection
     slugs.py         unique slugs, and settling them
     lock.py          PostgreSQL advisory locks
 

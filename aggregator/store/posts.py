@@ -9,7 +9,7 @@ must not change a post's key or, once settled, its slug.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
@@ -17,11 +17,12 @@ from typing import Any, Final
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Dialect
 
+from aggregator.store.identities import read_identities
 from aggregator.store.lock import POSTS_LOCK, serialize
-from aggregator.store.rows import IDENTITY, identity_from_row, new_post_row, post_from_row
+from aggregator.store.rows import new_post_row, post_from_row
 from aggregator.store.schema import Tags, UTCDateTime, posts, unsettled, wants_article
 from aggregator.store.slugs import settle_slugs, unique_slugs
-from aggregator.store.transactions import CHUNK, Transactions, chunks
+from aggregator.store.transactions import Transactions, chunks
 from aggregator.types import Post, Reconcile, StoredIdentity, UpsertResult
 
 __all__ = ["FULL_TEXT_TRIES", "PostMethods"]
@@ -121,7 +122,7 @@ class PostMethods(Transactions):
         is one of `legacy_keys`, or whose canonical link or text hash is one of those given."""
 
         def work(conn: Connection) -> list[StoredIdentity]:
-            return _identities(conn, keys, links, text_hashes, legacy_keys)
+            return read_identities(conn, keys, links, text_hashes, legacy_keys)
 
         return self._run("cannot read post identities", work)
 
@@ -148,44 +149,6 @@ class _Plan:
     unchanged: int = 0
 
 
-def _identities(
-    conn: Connection,
-    keys: Sequence[str],
-    links: Sequence[str],
-    text_hashes: Sequence[str],
-    legacy_keys: Sequence[str],
-) -> list[StoredIdentity]:
-    """Store.identities, on `conn`."""
-    wanted_keys = [x for x in dict.fromkeys(keys) if x]
-    wanted_legacy = [x for x in dict.fromkeys(legacy_keys) if x]
-    wanted = [
-        (posts.c.key, list(dict.fromkeys([*wanted_keys, *wanted_legacy]))),
-        (posts.c.identity_key, wanted_keys),
-        (posts.c.legacy_key, wanted_legacy),
-        (posts.c.canonical_link, [x for x in dict.fromkeys(links) if x]),
-        (posts.c.text_hash, [x for x in dict.fromkeys(text_hashes) if x]),
-    ]
-    parts = [
-        sa.select(*IDENTITY).where(column.in_(chunk))
-        for column, values in wanted
-        for chunk in chunks(values)
-    ]
-    found: dict[str, StoredIdentity] = {}
-    if not parts:
-        return []
-    # One statement for a round's usual batch (one round trip, under the post writers'
-    # lock on PostgreSQL); a big one part by part, within SQLite's parameter limit.
-    queries = [sa.union_all(*parts)] if sum(map(len, _values(wanted))) <= CHUNK * 4 else parts
-    for query in queries:
-        for row in conn.execute(query):
-            found.setdefault(row.key, identity_from_row(row))
-    return list(found.values())
-
-
-def _values(wanted: Sequence[tuple[object, list[str]]]) -> Iterator[list[str]]:
-    return (values for _, values in wanted)
-
-
 def _upsert(
     conn: Connection, batch: Sequence[Post], *, now: datetime, reconcile: Reconcile | None
 ) -> UpsertResult:
@@ -193,7 +156,7 @@ def _upsert(
     # story at once would each miss the other's post.
     serialize(conn, POSTS_LOCK)
     if reconcile is not None:
-        stored = _identities(
+        stored = read_identities(
             conn,
             [p.key for p in batch],
             [p.canonical_link for p in batch],

@@ -9,6 +9,8 @@ HTTP client (fetch).
     discover.py  `sources add`: the feed of a URL, or the feeds its page advertises
     clean.py     a state cleaned for the store
     updater.py   the Updater: due sources, rounds in lanes
+    supply.py    where the lanes take sources from: all given, or claimed (a shared store)
+    node.py      this process as a node of a shared store: its row, claims, leases
     round.py     one round's resources (a context manager)
     pool.py      one round's parsers (threads or a process pool, the parse budget)
     pipeline.py  one source through the stages, carrying out decisions
