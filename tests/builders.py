@@ -96,6 +96,21 @@ class Story(NamedTuple):
     link: str | None = None
 
 
+def numbered_rss(items: int, *, title: str = "Feed") -> bytes:
+    """A UTF-8 feed of `items` items, "Item 0"…, guids item-0…, one date for all."""
+    entries = [
+        rss_item(
+            title=f"Item {n}",
+            link=f"http://example.org/{n}",
+            guid=f"item-{n}",
+            pub_date="Wed, 01 May 2024 08:00:00 GMT",
+            description=f"item {n}",
+        )
+        for n in range(items)
+    ]
+    return rss(*entries, title=title, link="http://example.org/", prolog=UTF8_PROLOG)
+
+
 def hourly(n: int) -> str:
     """The date of a site's n-th story: 26 Dec 2021 at 0n:35:42 UTC. From n = 10 on the
     hour is unreadable ("010"), and the story undated: kept, as test_budget's feeds of

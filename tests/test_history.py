@@ -10,26 +10,14 @@ from pathlib import Path
 
 import builders
 import sqlalchemy as sa
-from builders import UTF8_PROLOG, rss_item, site_section, timeouts
+from builders import site_section, timeouts
 from clirunner import run_cli
 from httpserver import FeedServer
 
 from aggregator.store import open_store
 from aggregator.types import Attempt
 
-
-def feed(items: int) -> bytes:
-    entries = [
-        rss_item(
-            title=f"Item {n}",
-            link=f"http://example.org/{n}",
-            guid=f"item-{n}",
-            pub_date="Wed, 01 May 2024 08:00:00 GMT",
-            description=f"item {n}",
-        )
-        for n in range(items)
-    ]
-    return builders.rss(*entries, title="Feed", link="http://example.org/", prolog=UTF8_PROLOG)
+feed = builders.numbered_rss
 
 
 def test_attempts_are_recorded_shown_and_pruned(tmp_path: Path) -> None:

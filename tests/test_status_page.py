@@ -15,7 +15,7 @@ from pathlib import Path
 
 import builders
 import pytest
-from builders import UTF8_PROLOG, rss_item, site_section, timeouts
+from builders import site_section, timeouts
 from chromium import MISSING, chromium
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer
@@ -25,18 +25,7 @@ from aggregator.statuspage import sparkline
 TOKEN = "s3cret-token-0123456789"
 
 
-def feed(items: int, *, title: str = "Feed") -> bytes:
-    entries = [
-        rss_item(
-            title=f"Item {n}",
-            link=f"http://example.org/{n}",
-            guid=f"item-{n}",
-            pub_date="Wed, 01 May 2024 08:00:00 GMT",
-            description=f"item {n}",
-        )
-        for n in range(items)
-    ]
-    return builders.rss(*entries, title=title, link="http://example.org/", prolog=UTF8_PROLOG)
+feed = builders.numbered_rss
 
 
 def free_port() -> int:

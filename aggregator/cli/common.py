@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from aggregator.errors import PublishError
 
@@ -29,8 +30,11 @@ __all__ = [
     "locked",
     "log",
     "open_config_and_store",
+    "positive_count",
     "positive_seconds",
 ]
+
+T = TypeVar("T", int, float)
 
 # The commands' log lines keep the logger name they have always had ("logger" in JSON).
 log = logging.getLogger("aggregator")
@@ -88,10 +92,18 @@ def locked(config: Config, *, node: str | None = None) -> InstanceLock:
 
 
 def positive_seconds(text: str) -> float:
+    return _positive(text, float, "not a number of seconds")
+
+
+def positive_count(text: str) -> int:
+    return _positive(text, int, "not a whole number")
+
+
+def _positive(text: str, kind: Callable[[str], T], what: str) -> T:
     try:
-        value = float(text)
+        value = kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+        raise argparse.ArgumentTypeError(f"{what}: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
     return value

@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from aggregator.cli.common import positive_count
+
 # The config and the store are imported when the command runs: the CLI's parser (`--help`
 # too) imports this module.
 if TYPE_CHECKING:
@@ -25,7 +27,7 @@ def add_parsers(sub: SubParsers) -> None:
     cmd = sub.add_parser("history", help="each source's recorded attempts, newest last")
     cmd.add_argument("source", nargs="?", help="one source (default: all)")
     cmd.add_argument(
-        "--limit", type=_positive, default=50, help="at most this many attempts (default: 50)"
+        "--limit", type=positive_count, default=50, help="at most this many attempts (default: 50)"
     )
     cmd.add_argument("--json", action="store_true", help="machine-readable output")
     cmd.set_defaults(func=cmd_history)
@@ -94,13 +96,3 @@ def _print_table(made: list[Attempt], zone: str) -> None:
         # Source names and errors are the feeds' and servers' words: shown, never markup.
         table.add_row(*(Text(_printable(cell)) for cell in cells))
     Console(width=None if sys.stdout.isatty() else 200).print(table)
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
-    return value
