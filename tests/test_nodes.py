@@ -781,7 +781,9 @@ def test_two_nodes_racing_on_one_story_make_the_posts_dedupe_says(
         posts=len(posts),
         stories=len(wanted),
     )
-    assert min(races.values()) >= 3, f"too few races to tell: {races}"
+    # Both modes race at once, on one cluster: at least three cross-node races in all (which
+    # mode gets them is the claims' luck; tests/test_leases.py races each mode for sure).
+    assert sum(races.values()) >= 3, f"too few races to tell: {races}"
     by_link: dict[str, list[Published]] = {}
     for post in posts:
         by_link.setdefault(post.link, []).append(post)

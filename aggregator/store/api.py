@@ -193,9 +193,10 @@ class Leases(Protocol):
         per_host: int,
         every: bool = False,
         skip: Sequence[str] = (),
+        due_by: datetime | None = None,
     ) -> list[str]:
-        """Lease at most `limit` due, unheld sources to `node` (of `candidates`, or of every
-        source with a lease row, but `skip`); the names leased."""
+        """Lease at most `limit` sources due by `due_by` (default `now`), unheld, to `node`
+        (of `candidates`, or of every source with a lease row, but `skip`); the names."""
         ...
 
     def release_sources(self, node: str, names: Sequence[str]) -> None:

@@ -43,7 +43,7 @@ _CLAIM: Final = sa.text(
           AND l.source <> ALL(CAST(:skip AS text[]))
           AND (l.node IS NULL OR l.until <= :now)
           AND (:every OR s.name IS NULL OR s.config_url IS DISTINCT FROM l.url
-               OR (s.disabled IS NULL AND (s.next_check IS NULL OR s.next_check <= :now)))
+               OR (s.disabled IS NULL AND (s.next_check IS NULL OR s.next_check <= :due_by)))
         ORDER BY s.next_check NULLS FIRST, l.source
         LIMIT :scan
         FOR UPDATE OF l SKIP LOCKED
@@ -69,6 +69,7 @@ _CLAIM: Final = sa.text(
     """
 ).bindparams(
     sa.bindparam("now", type_=sa.DateTime(timezone=True)),
+    sa.bindparam("due_by", type_=sa.DateTime(timezone=True)),
     sa.bindparam("until", type_=sa.DateTime(timezone=True)),
 )
 
@@ -162,10 +163,12 @@ class NodeMethods(Transactions):
         per_host: int,
         every: bool = False,
         skip: Sequence[str] = (),
+        due_by: datetime | None = None,
     ) -> list[str]:
         """Lease to `node`, until `until`, at most `limit` sources that no node holds (or
         whose lease ran out) and that are due — never fetched, moved to another config
-        URL, or enabled with a next check not after `now` (any, with `every`) — the most
+        URL, or enabled with a next check not after `due_by` (default `now`; any, with
+        `every`) — the most
         overdue first, and no more of one host than keeps every node's leases on it within
         `per_host`. Among `candidates` (their lease rows made as needed), or with None among
         every source with a lease row (sync_leases), but those in `skip`: a claim then
@@ -190,6 +193,7 @@ class NodeMethods(Transactions):
                     "names": names,
                     "skip": list(skip),
                     "now": now,
+                    "due_by": due_by or now,
                     "until": until,
                     "node": node,
                     "every": every,

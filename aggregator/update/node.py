@@ -151,23 +151,24 @@ class Node:
         limit: int,
         every: bool = False,
         skip: Sequence[str] = (),
+        due_by: datetime | None = None,
     ) -> list[Source]:
-        """Sources this node now holds (at most `limit`), still due (any, with `every`), held
-        by no other node, within their host's limit across the nodes: with `every`, of
-        `sources`; else of every source synced (`sync`), `sources` being this node's whole
-        config and `skip` those it must not fetch now. A source claimed that `sources` does
-        not name (another node's config has it) is given back at once."""
+        """Of `sources`, those this node now holds (at most `limit`): still due (any, with
+        `every`), held by no other node, within their host's limit across the nodes, but
+        `skip`. `due_by`: due by then, not now (a round takes what was due when it began,
+        and ends). (A source claimed that `sources` does not name is given back at once.)"""
         now = self.clock()
         by_name = {s.name: s for s in sources}
         names = self.store.claim_sources(
             self.id,
-            [self._candidate(s) for s in sources] if every else None,
+            [self._candidate(s) for s in sources],
             now=now,
             until=now + self.lease,
             limit=limit,
             per_host=self.per_host,
             every=every,
             skip=skip,
+            due_by=due_by,
         )
         unknown = [n for n in names if n not in by_name]
         if unknown:

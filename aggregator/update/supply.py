@@ -59,7 +59,7 @@ class Fixed:
 
 class Claimed:
     """The sources of a round on a shared store: claimed `limit` at a time as the lanes
-    need them, among those still to do (with `every`) or any due (else). A claim that
+    need them, among those still to do. A claim that
     gives nothing ends the lane that asked, and every lane asking before another source
     finishes; a lane that finished one asks again (its lease gone, a host's limit may
     allow another). The sources never claimed were fetched by another node meanwhile, or
@@ -80,8 +80,8 @@ class Claimed:
         every: bool,
         skip: Sequence[str],
     ) -> None:
-        # `todo`: with `every`, the sources to claim among (names sent); else this node's
-        # whole config, of which the store gives any due source (no names sent).
+        # `todo`: the sources to claim among (this node's view of what is due; the claim
+        # takes those still due and free).
         self.fetcher: Fetcher | None = None
         self._node = node
         self._skip = skip
@@ -89,7 +89,10 @@ class Claimed:
         self._todo = todo
         # One host after another, as Fixed (the claim takes the most overdue first).
         self._remaining = {todo[i].name: todo[i] for i in interleaved(todo)}
-        self._all = list(todo)  # what a claim may give (anywhere: any due source of these)
+        # Sources due by the round's start only: a round ends, and its node's next one
+        # starts at a tick, as the other nodes' do (one node's endless round would take
+        # every source the moment it comes due, and leave the others idle).
+        self._began = node.clock()
         self._least = max(2 * lanes, 10)
         self._every = every
         self._queue: deque[tuple[Source, float]] = deque()  # with when it was claimed
@@ -123,8 +126,10 @@ class Claimed:
     def _claim(self) -> tuple[list[Source], dict[str, datetime]]:
         # On the store thread, after every write queued before it.
         limit = max(self._least, min(1000, len(self._remaining) // 20))
-        among = list(self._remaining.values()) if self._every else self._all
-        claimed = self._node.claim(among, limit=limit, every=self._every, skip=self._skip)
+        among = list(self._remaining.values())
+        claimed = self._node.claim(
+            among, limit=limit, every=self._every, skip=self._skip, due_by=self._began
+        )
         for source in claimed:
             self._remaining.pop(source.name, None)
         self._round.load([s.name for s in claimed])

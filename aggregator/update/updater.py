@@ -182,9 +182,7 @@ class Updater:
             else Claimed(
                 self.node,
                 round_,
-                # With `every` (--all, or sources named), those given; else any due source
-                # of the config, whichever node's view found it due.
-                todo if every else self.config.sources,
+                todo,
                 lanes=self.limits.max_connections,
                 every=every,
                 skip=sorted(self.held),
