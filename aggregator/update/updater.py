@@ -175,6 +175,7 @@ class Updater:
             rng=self.rng,
             held=self.held,
             node=self.node,
+            history=self.config.history.record,
         )
         supply: Supply = (
             Fixed(todo)
