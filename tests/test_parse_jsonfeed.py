@@ -179,6 +179,39 @@ def test_the_feed_maps_its_title_links_and_id() -> None:
 
 
 @pytest.mark.parametrize(
+    "language",
+    [
+        pytest.param("en-US", id="a-tag"),
+        pytest.param("", id="empty"),
+        pytest.param("</language><script>alert(1)</script>", id="markup"),
+        pytest.param('\n---\nlayout: evil\ntitle: "x', id="yaml-document"),
+        pytest.param("{{ site.title }} {% raise %}", id="liquid"),
+        pytest.param("zh\x00\ud800\u2028", id="controls-and-a-lone-surrogate"),
+        pytest.param("x" * 100_000, id="huge"),
+        pytest.param(["en", "fr"], id="list"),
+        pytest.param({"code": "en"}, id="object"),
+        pytest.param(7, id="number"),
+        pytest.param(None, id="null"),
+    ],
+)
+def test_language_is_left_out_whatever_it_holds(language: object) -> None:
+    # A post has no language (DESIGN's post format): what a feed or an item names changes
+    # nothing read, neither the feed nor its posts; the site's language is what is published.
+    item = {"id": "1", "title": "It", "content_html": "<p>x</p>", "date_published": "2024-01-01"}
+    plain = parse(body(items=[item]), FEED_JSON, url=URL)
+    for feed, items in (
+        ({"language": language}, [item]),
+        ({}, [item | {"language": language}]),
+        ({"language": language}, [item | {"language": language}]),
+    ):
+        parsed = parse(body(items=items, **feed), FEED_JSON, url=URL)
+        assert parsed == plain
+        assert normalize(parsed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=URL) == (
+            normalize(plain, source(), now=NOW, site_timezone=SITE_TZ, feed_url=URL)
+        )
+
+
+@pytest.mark.parametrize(
     ("value", "guid"),
     [
         pytest.param("  abc ", "abc", id="string-stripped"),
@@ -479,7 +512,7 @@ ITEM_KEYS = [
 @given(
     item=st.dictionaries(st.sampled_from(ITEM_KEYS), JSON_VALUES, max_size=10),
     feed=st.dictionaries(
-        st.sampled_from(["title", "home_page_url", "feed_url", "authors", "author"]),
+        st.sampled_from(["title", "home_page_url", "feed_url", "authors", "author", "language"]),
         JSON_VALUES,
         max_size=4,
     ),
