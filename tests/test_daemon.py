@@ -628,7 +628,9 @@ def test_sigterm_during_a_slow_fetch_exits_0_within_the_grace_period(
     d.signal(signal.SIGTERM)
     assert d.proc.wait(10) == 0
     took = time.monotonic() - sent
-    assert 1.8 <= took <= 2 + 1.5, took
+    # The grace period, then the publish of what was stored (a few seconds at most on a
+    # busy machine): never the 30 s the stuck fetch would take.
+    assert 1.8 <= took <= 2 + 5, took
     assert "fetches in flight cut short after 2s" in d.log()
     out = tmp_path / "out"
     # What the round stored before the stop is published; nothing half-written stays.

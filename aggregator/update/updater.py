@@ -143,10 +143,14 @@ class Updater:
         sources: Iterable[Source] | None = None,
         *,
         every: bool = False,
+        named: bool = False,
         on_source: Callable[[SourceOutcome], None] | None = None,
     ) -> RoundReport:
         """Fetch, parse, normalize and store the given (default: due) sources; `on_source`
-        is told of each source as it finishes.
+        is told of each source as it finishes. `named`: the sources are the operator's
+        choice (`run --once NAME`), not what was found due: on a shared store they are
+        claimed by name; otherwise the claims take the most overdue of every source and
+        this node keeps those it was given.
 
         A state or post that the database refuses fails its source only. When the database
         fails otherwise, no further source is started, the states of those fetched are
@@ -187,6 +191,7 @@ class Updater:
                 lanes=self.limits.max_connections,
                 every=every,
                 skip=sorted(self.held),
+                named=named,
             )
         )
         if self.node is not None and not self._synced:
