@@ -666,7 +666,7 @@ def test_sigterm_lets_a_fetch_in_flight_finish_and_publishes_it(
     sent = time.monotonic()
     d.signal(signal.SIGTERM)
     assert d.proc.wait(15) == 0
-    assert time.monotonic() - sent < 5
+    assert time.monotonic() - sent < 9  # the fetch's 1.5 s and a publish, not the 10 s grace
     assert set(links_published(tmp_path / "out")) == {item_link("late", "l1")}
     assert "cut short" not in d.log()
 
