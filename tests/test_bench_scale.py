@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.mark.slow
 @pytest.mark.postgres
+@pytest.mark.xdist_group("cluster")
 @pytest.mark.skipif(PG_URL is None, reason=PG_MISSING)
 def test_two_nodes_on_postgresql_refresh_every_source_twice(tmp_path: Path) -> None:
     assert PG_URL is not None

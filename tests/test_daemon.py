@@ -675,6 +675,7 @@ def test_sigterm_lets_a_fetch_in_flight_finish_and_publishes_it(
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("cluster")
 def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     tmp_path: Path, feed_server: FeedServer, daemons: list[Daemon]
 ) -> None:

@@ -28,6 +28,8 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.slow,
     pytest.mark.skipif(not PG_URL, reason=PG_MISSING),
+    # One cluster of daemons at a time (pyproject.toml): their leases are seconds long.
+    pytest.mark.xdist_group("cluster"),
 ]
 
 LEASE = 12  # node.lease: a heartbeat every 4s, silent after 8s without one
