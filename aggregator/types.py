@@ -280,6 +280,9 @@ class ParsedFeed:
     feed_id: str | None = None  # atom:id, else the feed link
     updated: datetime | None = None
     ttl: timedelta | None = None  # RSS <ttl>
+    # WebSub discovery (parse.hubs): the hubs it names, and its rel="self" URL (the topic).
+    hubs: tuple[str, ...] = ()
+    self_url: str | None = None
     entries: tuple[RawEntry, ...] = ()
     skipped: int = 0  # items of an HTML page left out: no title or no http(s) link
 
