@@ -13,6 +13,7 @@ from typing import Literal
 
 from aggregator.cluster import NodeSettings
 from aggregator.selectors import HtmlSelectors
+from aggregator.websub.records import WebSub
 
 __all__ = [
     "FEED_FORMATS",
@@ -166,13 +167,6 @@ class Auth:
     username: str | None = None  # basic: the user name itself (not a secret)
     password_env: str | None = None  # basic: variable holding the password
     token_env: str | None = None  # bearer: variable holding the token
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WebSub:
-    """The `websub:` section: the hub that feeds name and that publishing pings."""
-
-    hub: str  # absolute http(s) URL
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
