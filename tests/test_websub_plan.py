@@ -67,6 +67,7 @@ def test_a_request_then_a_verification_makes_it_live() -> None:
     assert not asked.live(NOW)
     live = plan.after_verification(asked, 3, requested=10 * DAY, now=NOW)
     assert (live.state, live.lease_until, live.lease_seconds) == ("live", NOW + 3 * S, 3)
+    assert live.retry_at is None and plan.due_request(live, now=NOW + 1.5 * S)
     assert plan.live_until(live, now=NOW) == NOW + 3 * S
     assert plan.live_until(live, now=NOW + 3 * S) is None  # the lease ran out
     # A renewal of a short lease waits a quarter of it, not ten minutes.

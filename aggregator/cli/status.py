@@ -68,9 +68,29 @@ def status_rows(
 
 def _source_rows(config: Config, store: Metrics, leases: dict[str, Lease]) -> list[dict[str, Any]]:
     from aggregator import status
+    from aggregator.store.api import Subscriptions
 
     health = status.source_health(config, store.states(), store.post_counts(), leases)
-    return status.status_rows(health)
+    rows = status.status_rows(health)
+    # WebSub: whether a hub pushes the source (`websub.callback_url`), and until when.
+    subscriptions = {}
+    if isinstance(store, Subscriptions) and config.websub and config.websub.callback_url:
+        subscriptions = {s.source: s for s in store.subscriptions()}
+    now = datetime.now(UTC)
+    for row in rows:
+        found = subscriptions.get(row["name"])
+        row["websub"] = None
+        if found is not None:
+            until = found.lease_until
+            row["websub"] = {
+                "hub": found.hub,
+                "topic": found.topic,
+                "state": found.state,
+                "live": found.live(now),
+                "lease_until": until.isoformat(timespec="seconds") if until else None,
+                "last_error": found.last_error,
+            }
+    return rows
 
 
 def cmd_check(args: argparse.Namespace) -> int:

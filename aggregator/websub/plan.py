@@ -125,6 +125,7 @@ def after_verification(
         state="live",
         lease_until=now + lease,
         lease_seconds=int(lease.total_seconds()),
+        retry_at=None,  # asked again as its lease nears its end (due_request)
         failures=0,
         last_error=None,
     )
