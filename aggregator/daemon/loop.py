@@ -249,7 +249,9 @@ class Daemon:
                 report = await updater.run_round(due, every=True, pushes=inbox.pushes)
                 await asyncio.to_thread(self.store.delete_pushes, inbox.done(report.outcomes))
             if self.subscriber is not None:
-                await asyncio.to_thread(self.subscriber.noticed, report.outcomes)
+                # What a fetched body names; a hub's copy may leave its links out.
+                fetched = [o for o in report.outcomes if not o.pushes]
+                await asyncio.to_thread(self.subscriber.noticed, fetched)
         except StoreError as e:
             # The database went away mid-round: what was committed stays, the rest is due.
             # The sources fetched are held until their next check (Updater.held), so a
