@@ -218,6 +218,7 @@ def test_subscribe_verify_and_a_signed_push_published_within_a_second(
     state = websub_status(config)
     assert state is not None and state["state"] == "live" and state["live"] is True
     assert (state["hub"], state["topic"]) == (hub.url, topic)
+    assert "pushed" in run_cli(config, "status").stdout  # "pushed by <hub> until <when>"
 
     # A signed push: published within a second, not fetched.
     started = time.monotonic()

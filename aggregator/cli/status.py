@@ -211,7 +211,7 @@ def _print_table(rows: list[dict[str, Any]], zone: str, *, leases: bool) -> None
             str(r["failures"]),
             "disabled" if r["disabled"] else _when(r["next_check"], tz, "now"),
             *lease,
-            _error_cell(r),
+            _error_cell(r, tz),
         )
         _add_row(table, cells)
     _console().print(table)
@@ -294,7 +294,7 @@ def _ago(seconds: float) -> str:
     return f"{int(seconds)}s ago"
 
 
-def _error_cell(r: dict[str, Any]) -> str:
+def _error_cell(r: dict[str, Any], tz: ZoneInfo) -> str:
     error: str = (r["disabled"] and f"disabled: {r['disabled']}") or r["last_error"] or ""
     if r["discovered_from"]:
         source = r["config_change"].rpartition(": url: ")[0]
@@ -306,6 +306,12 @@ def _error_cell(r: dict[str, Any]) -> str:
     if r["dropped"]:
         # Beside the error, not a column of its own: the table stays one screen wide.
         error = f"{error} {r['dropped']} items past max_items dropped".strip()
+    websub = r.get("websub")
+    if websub and websub["live"]:
+        until = _when(websub["lease_until"], tz, "?")
+        error = f"{error} pushed by {websub['hub']} until {until}".strip()
+    elif websub and websub["last_error"]:
+        error = f"{error} WebSub: {websub['last_error']}".strip()
     return error
 
 
