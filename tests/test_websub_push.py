@@ -331,3 +331,19 @@ def test_a_hub_in_a_private_network_is_not_asked(
         assert state is not None and state["state"] == "failed"
         assert "private address" in str(state["last_error"])
         assert daemon.stop() == 0
+
+
+def test_a_hub_named_in_the_link_header_is_subscribed_to(
+    tmp_path: Path, feed_server: FeedServer, hub_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    hub = Hub(hub_server)
+    config, port = pushed_site(tmp_path, feed_server, hub)
+    topic = feed_server.url("/a.rss")
+    plain = rss(story(1), title="a", link="http://example.org/a/")  # no links in the body
+    link = f'<{hub.url}>; rel="hub", <{topic}>; rel="self"'
+    feed_server.add("/a.rss", plain, headers={"Link": link})
+    serve(daemons, config, port)
+    daemon = start(daemons, config)
+    wait_until("the hub's verification", lambda: hub.verified == [True])
+    assert hub.forms[0]["hub.topic"] == topic
+    assert daemon.stop() == 0

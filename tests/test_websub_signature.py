@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from aggregator.parse.hubs import MAX_URL, websub_links
+from aggregator.parse.hubs import MAX_URL, header_links, websub_links
 from aggregator.websub.signature import sign, signed
 
 BODY = b"<rss>\xe4\xb8\xad</rss>"
@@ -60,3 +60,16 @@ def test_websub_links_take_absolute_http_urls_only() -> None:
         ("SELF", "https://second-self.example/"),
     ]
     assert websub_links(links) == (("https://both.example/",), "https://both.example/")
+
+
+def test_a_link_header_names_hubs_and_self_resolved_against_the_response() -> None:
+    value = (
+        '<https://hub.example/>; rel="hub", </feed.xml>; type="a, b"; rel=self,'
+        " <https://h2.example/>; rel=hub; title=x, <https://no-rel.example/>"
+    )
+    links = header_links(value, base="https://site.example/news/index.xml")
+    assert websub_links(links) == (
+        ("https://hub.example/", "https://h2.example/"),
+        "https://site.example/feed.xml",
+    )
+    assert header_links(None, base="https://a/") == header_links("junk", base="https://a/") == []

@@ -19,6 +19,7 @@ from aggregator.errors import HostDeferred, SourceError, StoreError
 from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
 from aggregator.parse.html import advertised_feeds, is_html
+from aggregator.parse.hubs import header_links, websub_links
 from aggregator.store.api import UpdateStore
 from aggregator.types import (
     Attempt,
@@ -270,6 +271,11 @@ class Pipeline:
         )
         self.round.save(d.state)
         log.debug("%s: %d new, %d updated", source.name, new, updated)
+        # WebSub §4: the Link header first, then the feed's own links.
+        hubs, topic = websub_links(header_links(result.headers.get("link"), base=result.url))
+        if not hubs:
+            hubs, topic = parsed.hubs, parsed.self_url
+        topic = topic or parsed.self_url
         return SourceOutcome(
             name=source.name,
             status="new" if new or updated else "unchanged",
@@ -278,8 +284,8 @@ class Pipeline:
             updated=updated,
             parsed=True,
             moved_to=d.moved_to,
-            hubs=parsed.hubs,
-            topic=parsed.self_url,
+            hubs=hubs,
+            topic=topic,
         )
 
     async def _parsed(self, source: Source, result: FetchResult, *, now: datetime) -> JobResult:
