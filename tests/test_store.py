@@ -923,6 +923,17 @@ def test_an_update_changes_only_the_fields_it_names(store: Store) -> None:
         store.update_subscription("cb-a", callback_id="x")
 
 
+def test_one_caller_marks_a_request_as_its_own(store: Store) -> None:
+    store.put_subscription(subscription("a", requested=None))
+    later = T0 + timedelta(minutes=1)
+    assert store.mark_requested("cb-a", was=None, at=T0, retry_at=later)
+    assert not store.mark_requested("cb-a", was=None, at=T0, retry_at=later)  # taken
+    assert store.mark_requested("cb-a", was=T0, at=later, retry_at=later)
+    found = store.subscription("cb-a")
+    assert found is not None and (found.requested, found.retry_at) == (later, later)
+    assert not store.mark_requested("cb-gone", was=None, at=T0, retry_at=later)
+
+
 def test_pushes_wait_in_arrival_order_until_deleted(store: Store) -> None:
     store.put_subscription(subscription("a"))
     store.put_subscription(subscription("b"))

@@ -22,7 +22,8 @@ import pytest
 from builders import ATOM_NS, each_minute, rss, rss_item, xmlns
 from clirunner import aggregator_command, run_cli
 from httpserver import FeedServer, Request
-from test_daemon import Daemon, daemons, post_files, start, write_config
+from pgdatabase import PG_MISSING, new_database
+from test_daemon import PG_URL, Daemon, daemons, post_files, start, write_config
 
 from aggregator.websub.signature import sign
 
@@ -176,6 +177,7 @@ def pushed_site(
     *,
     interval: str = "1h",
     fetch: dict[str, object] | None = None,
+    database: str = "sqlite:///test.db",
 ) -> tuple[Path, int]:
     """A config of one source `a` whose feed names `hub`, with a callback on a free port."""
     port = free_port()
@@ -186,6 +188,7 @@ def pushed_site(
         tmp_path,
         [source],
         websub={"callback_url": f"http://127.0.0.1:{port}/"},
+        database=database,
         **({"fetch": {"connect_timeout": "2s", "read_timeout": "5s", **fetch}} if fetch else {}),
     )
     return config, port
@@ -347,3 +350,26 @@ def test_a_hub_named_in_the_link_header_is_subscribed_to(
     wait_until("the hub's verification", lambda: hub.verified == [True])
     assert hub.forms[0]["hub.topic"] == topic
     assert daemon.stop() == 0
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason=PG_MISSING)
+def test_two_nodes_subscribe_once_and_publish_a_push_once(
+    tmp_path: Path, feed_server: FeedServer, hub_server: FeedServer, daemons: list[Daemon]
+) -> None:
+    hub = Hub(hub_server)
+    with new_database() as url:
+        config, port = pushed_site(tmp_path, feed_server, hub, database=url)
+        serve(daemons, config, port)
+        first, second = start(daemons, config), start(daemons, config)
+        out = tmp_path / "out"
+        wait_until("the hub's verification", lambda: hub.verified == [True], timeout=60)
+        wait_until("the first story", lambda: published(out) == {'"Story 1"'}, timeout=60)
+        topic = feed_server.url("/a.rss")
+        assert hub.push(websub_feed(hub.url, topic, 1, 2)) == 202
+        wait_until("the pushed story", lambda: '"Story 2"' in published(out), timeout=10)
+        time.sleep(2)  # both nodes look at the inbox five times a second
+        assert len(post_files(out)) == 2
+        assert len(hub.forms) == 1  # one node asked the hub
+        assert feed_server.hits("/a.rss") == 1
+        assert first.stop() == 0 and second.stop() == 0

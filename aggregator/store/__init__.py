@@ -6,7 +6,7 @@ hands out unique slugs and tracks what is left to publish. The rest of the code 
 through the Protocols of api.py; open_store gives the Store that satisfies them all.
 
     api.py           SourceStates, PostWriter (UpdateStore: both), PublishReads, Metrics,
-                     Leases, Subscriptions, Owner
+                     Leases, Subscriptions (declared in subscribing.py), Owner
     schema.py        tables, column types, indexes
     migrations.py    the migration steps and _migrate
     engine.py        open_store, store_exists: engines, SQLite pragmas, why opening failed

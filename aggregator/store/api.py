@@ -3,7 +3,7 @@ Owner, for whoever opened it.
 
 The updater sees SourceStates and PostWriter (UpdateStore: both), the publisher
 PublishReads, status, serve and metrics Metrics, a node of a shared store Leases, WebSub's
-subscriber and serve's /websub/ routes Subscriptions; the
+subscriber and serve's /websub/ routes Subscriptions (subscribing.py, re-exported); the
 daemon and the CLI open the Store (Owner: its URL and close) and lend it out as each of
 the others. Declares only: no SQL, no implementation (a method's behaviour is documented
 on the Store's method, in sources.py, posts.py, reads.py and nodes.py).
@@ -14,9 +14,10 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
+from aggregator.store.subscribing import Subscriptions
 from aggregator.types import (
     Attempt,
     ListedPost,
@@ -26,7 +27,6 @@ from aggregator.types import (
     StoredIdentity,
     UpsertResult,
 )
-from aggregator.websub.records import Push, Subscription
 
 __all__ = [
     "Leases",
@@ -316,50 +316,6 @@ class PublishReads(Protocol):
     def retag(self, tags: Mapping[str, tuple[str, ...]], rehash: Callable[[Post], Post]) -> int:
         """Give each named source's posts its `tags` (a new revision each changed one, its
         hashes by `rehash`); how many changed."""
-        ...
-
-
-@runtime_checkable
-class Subscriptions(Protocol):
-    """WebSub subscriptions to sources' hubs and the pushes received: what the daemon's
-    subscriber and `serve`'s /websub/ routes read and write (aggregator.websub)."""
-
-    def subscriptions(self) -> list[Subscription]:
-        """Every source's subscription, ordered by source name."""
-        ...
-
-    def subscription(self, callback_id: str) -> Subscription | None:
-        """The subscription whose callback URL ends in `callback_id`, or None."""
-        ...
-
-    def put_subscription(self, subscription: Subscription) -> None:
-        """Insert or replace the subscription of `subscription.source`."""
-        ...
-
-    def update_subscription(self, callback_id: str, /, **changes: Any) -> bool:
-        """Change the named fields of subscription `callback_id`; whether it exists."""
-        ...
-
-    def delete_subscription(self, source: str) -> None:
-        """Forget `source`'s subscription and the pushes waiting for it."""
-        ...
-
-    def add_push(
-        self, callback_id: str, *, body: bytes, content_type: str | None, received: datetime
-    ) -> bool:
-        """Keep a push for subscription `callback_id`; whether that subscription exists."""
-        ...
-
-    def pushes(self, *, limit: int = ...) -> list[Push]:
-        """The oldest `limit` pushes not yet processed, oldest first."""
-        ...
-
-    def has_pushes(self) -> bool:
-        """Whether any push waits."""
-        ...
-
-    def delete_pushes(self, ids: Sequence[int]) -> None:
-        """Forget the pushes `ids` (processed)."""
         ...
 
 

@@ -76,6 +76,28 @@ class SubscriptionMethods(Transactions):
             write=True,
         )
 
+    def mark_requested(
+        self, callback_id: str, *, was: datetime | None, at: datetime, retry_at: datetime
+    ) -> bool:
+        """Record a request to the hub going out at `at` (asked again from `retry_at`), if
+        the last one recorded is still `was`: whether this caller is the one to send it (on
+        a shared store, of the nodes that found it due at once, one sends it)."""
+        statement = (
+            sa.update(subscriptions)
+            .where(
+                subscriptions.c.callback_id == callback_id,
+                subscriptions.c.requested.is_(None)
+                if was is None
+                else subscriptions.c.requested == was,
+            )
+            .values(requested=at, retry_at=retry_at)
+        )
+        return self._run(
+            "cannot update a subscription",
+            lambda conn: bool(conn.execute(statement).rowcount),
+            write=True,
+        )
+
     def delete_subscription(self, source: str) -> None:
         """Forget `source`'s subscription, and the pushes waiting for it."""
 

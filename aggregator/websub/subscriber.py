@@ -129,12 +129,16 @@ class Subscriber:
         self._asking.add(key)
         try:
             asked = plan.after_request(subscription, now=self.clock())
-            await asyncio.to_thread(
-                self.store.update_subscription,
+            assert asked.requested is not None and asked.retry_at is not None
+            mine = await asyncio.to_thread(
+                self.store.mark_requested,
                 key,
-                requested=asked.requested,
+                was=subscription.requested,
+                at=asked.requested,
                 retry_at=asked.retry_at,
             )
+            if not mine:
+                return  # another node asks, or the subscription changed meanwhile
             try:
                 status = await request_subscription(
                     subscription.hub,
