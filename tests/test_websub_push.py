@@ -15,6 +15,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode
 
@@ -222,6 +223,10 @@ def test_subscribe_verify_and_a_signed_push_published_within_a_second(
     assert state is not None and state["state"] == "live" and state["live"] is True
     assert (state["hub"], state["topic"]) == (hub.url, topic)
     assert "pushed" in run_cli(config, "status").stdout  # "pushed by <hub> until <when>"
+    (row,) = json.loads(run_cli(config, "status", "--json").stdout)
+    # Polled again a day (websub.poll_interval) after its fetch, not at its hourly interval.
+    polled = datetime.fromisoformat(row["next_check"]) - datetime.fromisoformat(row["last_fetched"])
+    assert timedelta(hours=23) < polled <= timedelta(days=1), polled
 
     # A signed push: published within a second, not fetched.
     started = time.monotonic()

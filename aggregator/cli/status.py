@@ -10,7 +10,7 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator.errors import ConfigError
@@ -82,6 +82,8 @@ def _source_rows(config: Config, store: Metrics, leases: dict[str, Lease]) -> li
         row["websub"] = None
         if found is not None:
             until = found.lease_until
+            if found.live(now) and config.websub is not None:
+                row["next_check"] = _polled(row, until, config.websub.poll_interval)
             row["websub"] = {
                 "hub": found.hub,
                 "topic": found.topic,
@@ -91,6 +93,22 @@ def _source_rows(config: Config, store: Metrics, leases: dict[str, Lease]) -> li
                 "last_error": found.last_error,
             }
     return rows
+
+
+def _polled(row: dict[str, Any], until: datetime | None, every: timedelta) -> str | None:
+    """A pushed source's next poll (schedule.polled_at), as status rows write times."""
+    from aggregator.schedule import polled_at
+
+    def read(iso: str | None) -> datetime | None:
+        return datetime.fromisoformat(iso) if iso else None
+
+    when = polled_at(
+        read(row["next_check"]),
+        last_fetched=read(row["last_fetched"]),
+        pushed_until=until,
+        poll_interval=every,
+    )
+    return when.isoformat(timespec="seconds") if when else None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
