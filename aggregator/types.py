@@ -171,9 +171,11 @@ class Auth:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class History:
-    """The `history:` section: how long each source's attempts are kept."""
+    """The `history:` section: whether each source's attempts are recorded, and for how
+    long they are kept."""
 
     keep: timedelta = timedelta(days=30)
+    record: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -413,7 +413,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument(
         "--skip",
         default="",
-        help="comma-separated: naive,reader,publish,scale,dates,jsonfeed,startup",
+        help="comma-separated: naive,reader,history,publish,scale,dates,jsonfeed,startup",
     )
     p.add_argument(
         "--reader-workers",
@@ -649,6 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     env=env,
                 )
             reader_rows(report, peer, cold=cold, steady=steady, shape=(n_feeds, n_items))
+            if "history" not in skip:
+                history_row(report, tmp / "history", urls[:steady_n], args.seed, env)
             changed = srv.bump(0.1)
             ten = cli("run", "--once", "--all")
             report.add(
@@ -735,29 +737,78 @@ STEADY_SOURCES = 200
 
 
 def steady_round(
-    directory: Path, urls: Sequence[str], seed: int, env: dict[str, str]
+    directory: Path,
+    urls: Sequence[str],
+    seed: int,
+    env: dict[str, str],
+    *,
+    sections: dict[str, dict[str, Any]] | None = None,
 ) -> Measured | str:
     """`run --once --all` over `urls` on a new store, then again with every feed answering
     304: the second one measured, or why it could not be."""
-    config = write_config(directory, urls, seed=seed)
-    command = [
-        sys.executable,
-        "-m",
-        "aggregator",
-        "--config",
-        str(config),
-        "run",
-        "--once",
-        "--all",
-    ]
+    config = write_config(directory, urls, seed=seed, sections=sections)
     for _ in range(2):
-        result = run_measured(command, env=env, cwd=directory, timeout=900)
-        if result.returncode != 0:
-            return f"exit {result.returncode}: {result.stderr.strip()[-500:]}"
-    not_modified = re.findall(r"round: \d+ due, .*?(\d+) not modified", result.stderr)
-    if [int(n) for n in not_modified] != [len(urls)]:
-        return f"not one round of {len(urls)} 304s: {result.stderr.strip()[-300:]}"
+        result = warm_round(directory, config, len(urls), env)
     return result
+
+
+def warm_round(directory: Path, config: Path, n: int, env: dict[str, str]) -> Measured | str:
+    """One `run --once --all` of `config`: measured, or why it failed or was not `n` 304s
+    (the first, cold one of a new store is not checked for 304s)."""
+    command = [sys.executable, "-m", "aggregator", "--config", str(config)]
+    result = run_measured([*command, "run", "--once", "--all"], env=env, cwd=directory, timeout=900)
+    if result.returncode != 0:
+        return f"exit {result.returncode}: {result.stderr.strip()[-500:]}"
+    not_modified = re.findall(r"round: \d+ due, .*?(\d+) not modified", result.stderr)
+    if [int(n) for n in not_modified] != [n]:
+        return f"not one round of {n} 304s: {result.stderr.strip()[-300:]}"
+    return result
+
+
+HISTORY_REPEATS = 5
+
+
+def history_row(
+    report: Report, directory: Path, urls: Sequence[str], seed: int, env: dict[str, str]
+) -> None:
+    """Issue 18: the all-304 round with each attempt recorded (history on, the default)
+    against the same round with `history.record: false`, on two stores of the same feeds,
+    interleaved HISTORY_REPEATS times: the medians of their walls and CPU."""
+    import statistics
+
+    figure = f"all-304 round, {len(urls)} sources, history on vs off"
+    configs: dict[bool, Path] = {}
+    for on in (True, False):
+        where = directory / ("history-on" if on else "history-off")
+        first = steady_round(where, urls, seed, env, sections={"history": {"record": on}})
+        if isinstance(first, str):
+            report.notes.append(f"{figure} failed: {first}")
+            return
+        configs[on] = where / "config.yaml"
+    runs: dict[bool, list[Measured]] = {True: [], False: []}
+    for _ in range(HISTORY_REPEATS):
+        for on in (True, False):
+            made = warm_round(configs[on].parent, configs[on], len(urls), env)
+            if isinstance(made, str):
+                report.notes.append(f"{figure} failed: {made}")
+                return
+            runs[on].append(made)
+    wall = {on: statistics.median(m.wall_s for m in runs[on]) for on in runs}
+    cpu = {on: statistics.median(m.tree_cpu_s for m in runs[on]) for on in runs}
+    report.add(
+        Row(
+            figure=figure,
+            ours=f"{wall[True]:.2f} s ({cpu[True]:.2f} s CPU)",
+            baseline=f"history off {wall[False]:.2f} s ({cpu[False]:.2f} s CPU)",
+            ratio=_x(wall[True], wall[False]),
+            target="unchanged (≤ 1.05×)",
+            met=wall[True] <= 1.05 * wall[False],
+            note=(
+                f"medians of {HISTORY_REPEATS} interleaved `run --once --all` of each store,"
+                " every feed answering 304; on: one attempt row written per source"
+            ),
+        )
+    )
 
 
 def reader_rows(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import compileall
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,15 @@ from aggregator.publish.sitemap import Sitemap
 
 # In CI a skip is a failure (tests/ciskips.py).
 pytest_plugins = ["ciskips"]
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Bytecode for the package and the benchmarks, written once: the suite runs the CLI in
+    a subprocess a few thousand times, and where PYTHONDONTWRITEBYTECODE is set (as on the
+    CI machines) each of them would otherwise compile every module it imports again."""
+    root = Path(__file__).resolve().parent.parent
+    for package in ("aggregator", "bench"):
+        compileall.compile_dir(root / package, quiet=1)
 
 
 @pytest.fixture

@@ -628,7 +628,9 @@ def test_sigterm_during_a_slow_fetch_exits_0_within_the_grace_period(
     d.signal(signal.SIGTERM)
     assert d.proc.wait(10) == 0
     took = time.monotonic() - sent
-    assert 1.8 <= took <= 2 + 1.5, took
+    # The grace period, then the publish of what was stored (a few seconds at most on a
+    # busy machine): never the 30 s the stuck fetch would take.
+    assert 1.8 <= took <= 2 + 5, took
     assert "fetches in flight cut short after 2s" in d.log()
     out = tmp_path / "out"
     # What the round stored before the stop is published; nothing half-written stays.
@@ -664,7 +666,7 @@ def test_sigterm_lets_a_fetch_in_flight_finish_and_publishes_it(
     sent = time.monotonic()
     d.signal(signal.SIGTERM)
     assert d.proc.wait(15) == 0
-    assert time.monotonic() - sent < 5
+    assert time.monotonic() - sent < 9  # the fetch's 1.5 s and a publish, not the 10 s grace
     assert set(links_published(tmp_path / "out")) == {item_link("late", "l1")}
     assert "cut short" not in d.log()
 

@@ -169,7 +169,7 @@ def test_enrich_within_gives_up_slow_pages_at_the_budget(feed_server: FeedServer
 
     started = time.monotonic()
     text = asyncio.run(go())
-    assert time.monotonic() - started < 2.5
+    assert time.monotonic() - started < 10  # the 0.5 s budget, not the 30 s page
     assert text.late == ("slow",)
     fast, slow, no_link = text.posts
     assert PARAGRAPH.strip() in fast.content_html
@@ -208,7 +208,7 @@ def test_slow_pages_wait_for_a_later_round_with_the_summary_published(
         started = time.monotonic()
         report = asyncio.run(Updater(config, store).run_round(config.sources))
         # Six pages hanging for 30 s each, two at a time: 90 s without the budget.
-        assert time.monotonic() - started < 1 + 3
+        assert time.monotonic() - started < 1 + 15  # (on a busy machine too)
         assert report.new == 6
         store.settle_slugs()
         stored = store.recent_posts()

@@ -89,3 +89,21 @@ def test_history_of_an_unknown_source_and_before_any_round(tmp_path: Path) -> No
     before = run_cli(config, "history", "--json")
     assert json.loads(before.stdout) == [] and "no round has run yet" in before.stderr
     assert not (tmp_path / "state.db").exists()
+
+
+def test_history_record_false_records_nothing_and_the_posts_still_come(tmp_path: Path) -> None:
+    with FeedServer() as server:
+        server.add("/a.rss", feed(2), etag=True)
+        config = builders.write_config(
+            tmp_path,
+            [{"name": "a", "url": server.url("/a.rss"), "category": "news"}],
+            site=site_section("t"),
+            database="sqlite:///state.db",
+            fetch=timeouts("2s", "2s", "5s") | {"allow_private": True},
+            history={"record": False},
+        )
+        run_cli(config, "run", "--once")
+        run_cli(config, "run", "--once", "--all")
+        assert server.hits("/a.rss") == 2
+        assert json.loads(run_cli(config, "history", "a", "--json").stdout) == []
+        assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2

@@ -27,7 +27,7 @@ from aggregator.config import load_config
 from aggregator.errors import StoreError
 from aggregator.normalize.dedupe import reconcile
 from aggregator.store import Store, open_store
-from aggregator.types import Post, SourceState
+from aggregator.types import Post, Source, SourceState
 from aggregator.update import Updater
 from aggregator.update.node import Node
 
@@ -169,6 +169,29 @@ def test_a_claim_without_names_takes_any_due_synced_source(stores: list[Store]) 
     }
     held = a.leases_held()
     assert got[0] in held  # still held: its row stays until it is given back
+
+
+def test_a_node_claiming_without_names_keeps_its_own_and_gives_back_the_rest(
+    stores: list[Store],
+) -> None:
+    a, _ = stores
+    cands = candidates(8)
+    a.sync_leases(cands)  # another node's config: eight sources
+    node = Node(a, NodeSettings(id="a", lease=60), per_host=100, clock=lambda: T0)
+    mine = [
+        Source(name=c.name, url=c.url, category="news", tags=(), interval=LEASE)
+        for c in cands
+        if c.name in ("s005", "s006")
+    ]
+    others: set[str] = set()
+    # The most overdue first (never fetched: by name): s000..s004 are not this node's.
+    got = node.claim(mine, limit=5, named=False, unknown=others)
+    assert got == [] and others == {"s000", "s001", "s002", "s003", "s004"}
+    assert a.leases_held() == {}  # given back at once
+    got = node.claim(mine, limit=5, named=False, skip=sorted(others), unknown=others)
+    assert [s.name for s in got] == ["s005", "s006"]
+    assert others == {"s000", "s001", "s002", "s003", "s004", "s007"}
+    assert set(a.leases_held()) == {"s005", "s006"}
 
 
 def test_a_moved_source_is_due_until_its_new_url_is_fetched(stores: list[Store]) -> None:

@@ -1,7 +1,7 @@
 """HTML pages as sources (aggregator.parse.html) and autodiscovery: the backend on pages of
 our own, the config's checks of `type: html`, and through the real CLI against the real
-server: three differently built pages, a page that stops matching, a page advertising two
-feeds, `sources add`, and hostile values."""
+server: three differently built pages, a page that stops matching, pages past the fetch
+limits, a page advertising two feeds, `sources add`, and hostile values."""
 
 from __future__ import annotations
 
@@ -357,6 +357,91 @@ def test_a_page_that_stops_matching_is_an_error_in_status_then_recovers(
     row = status_rows(config)["List"]
     assert row["failures"] == 0 and row["last_error"] is None
     assert "Bridge opening moved" in [t for t, _ in titles_and_links(tmp_path / "out")]
+
+
+@pytest.mark.slow
+def test_a_page_obeys_the_fetch_limits_and_fails_only_itself(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # A page is a normal fetch: past max_bytes (declared, counted on the wire, or once
+    # gunzipped) or behind more than max_redirects hops it is its source's one-line error,
+    # and the pages and feeds around it in the same run publish.
+    cap = 8192
+    padded = LIST_PAGE.replace("</body>", f"<p>{'filler ' * 3000}</p></body>").encode()
+    assert len(padded) > 2 * cap
+    feed_server.add("/big.html", padded, content_type=HTML_TYPE)
+    feed_server.add("/streamed.html", padded, content_type=HTML_TYPE, chunked=True)
+    feed_server.add("/bomb.html", padded, content_type=HTML_TYPE, gzip=True)
+    for hop in range(3):  # /hop0 -> /hop1 -> /hop2 -> /far/list.html: three redirects
+        target = f"/hop{hop + 1}" if hop < 2 else "/far/list.html"
+        feed_server.add(f"/hop{hop}", redirect_to=target, redirect_status=302)
+    relative = LIST_PAGE.replace('href="/2024/', 'href="2024/')
+    feed_server.add("/far/list.html", relative.encode(), content_type=HTML_TYPE)
+    feed_server.add("/list.html", LIST_PAGE.encode(), content_type=HTML_TYPE)
+    feed_server.add(
+        "/feed.xml",
+        rss(
+            rss_item(
+                title="Wire", link="https://e.example/w", guid="w", pub_date="", description=""
+            )
+        ),
+    )
+
+    def page(name: str, path: str, category: str = "news") -> dict[str, object]:
+        url = feed_server.url(path)
+        return {"name": name, "url": url, "type": "html", "html": LIST, "category": category}
+
+    config = write_config(
+        tmp_path,
+        [
+            page("Big", "/big.html"),
+            page("Streamed", "/streamed.html"),
+            page("Bomb", "/bomb.html"),
+            page("Far", "/hop0"),
+            page("Near", "/hop1", "near"),  # two redirects: as many as allowed
+            page("List", "/list.html", "list"),
+            {"name": "Wire", "url": feed_server.url("/feed.xml"), "category": "wire"},
+        ],
+        {"news": "News", "near": "Near", "list": "List", "wire": "Wire"},
+        fetch=builders.timeouts("1s", "2s", "3s") | {"max_bytes": cap, "max_redirects": 2},
+    )
+    proc = run_cli(config, "run", "--once")
+    assert "Traceback" not in proc.stdout + proc.stderr
+    rows = status_rows(config)
+    errors = {
+        "Big": "body larger than 8 KiB",
+        "Streamed": "body larger than 8 KiB",
+        "Bomb": "body larger than 8 KiB (decompressed)",
+        "Far": "too many redirects (more than 2)",
+    }
+    assert {name: rows[name]["last_error"] for name in errors} == errors
+    for name in errors:
+        assert (rows[name]["failures"], rows[name]["posts"]) == (1, 0), name
+    assert feed_server.hits("/far/list.html") == 1  # by Near alone: Far stopped a hop short
+    for name in ("Near", "List", "Wire"):
+        assert (rows[name]["last_error"], rows[name]["failures"]) == (None, 0), name
+    assert rows["Near"]["posts"] == rows["List"]["posts"] == 2 and rows["Wire"]["posts"] == 1
+
+    table = run_cli(config, "status")
+    assert "Traceback" not in table.stdout + table.stderr
+    for message in errors.values():
+        assert squeezed(message) in squeezed(table.stdout)  # the table may wrap a cell
+    for error in (rows[name]["last_error"] for name in errors):
+        assert isinstance(error, str) and "\n" not in error
+
+    out = tmp_path / "out"
+    assert validate_feeds(out) >= 4
+    assert not entries(out)  # nothing of the failed pages
+    assert titles_and_links(out, "list") == [
+        ("Harbour reopens", feed_server.url("/2024/05/01/harbour.html")),
+        ("New bridge opens", feed_server.url("/2024/04/30/bridge.html")),
+    ]
+    # Near's page came from /far/list.html: its relative links resolve against that URL.
+    assert titles_and_links(out, "near")[0] == (
+        "Harbour reopens",
+        feed_server.url("/far/2024/05/01/harbour.html"),
+    )
+    assert [t for t, _ in titles_and_links(out, "wire")] == ["Wire"]
 
 
 @pytest.mark.slow

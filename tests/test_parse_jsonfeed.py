@@ -16,6 +16,7 @@ from xml.etree import ElementTree
 
 import builders
 import pytest
+import yaml
 from builders import rss
 from clirunner import run_cli, validate_feeds
 from httpserver import FeedServer
@@ -199,6 +200,39 @@ def test_the_feed_maps_its_title_links_and_id() -> None:
         body(home_page_url="https://example.org/", items=[]), FEED_JSON, url=URL
     )
     assert without_feed_url.feed_id == "https://example.org/"
+
+
+@pytest.mark.parametrize(
+    "language",
+    [
+        pytest.param("en-US", id="a-tag"),
+        pytest.param("", id="empty"),
+        pytest.param("</language><script>alert(1)</script>", id="markup"),
+        pytest.param('\n---\nlayout: evil\ntitle: "x', id="yaml-document"),
+        pytest.param("{{ site.title }} {% raise %}", id="liquid"),
+        pytest.param("zh\x00\ud800\u2028", id="controls-and-a-lone-surrogate"),
+        pytest.param("x" * 100_000, id="huge"),
+        pytest.param(["en", "fr"], id="list"),
+        pytest.param({"code": "en"}, id="object"),
+        pytest.param(7, id="number"),
+        pytest.param(None, id="null"),
+    ],
+)
+def test_language_is_left_out_whatever_it_holds(language: object) -> None:
+    # A post has no language (DESIGN's post format): what a feed or an item names changes
+    # nothing read, neither the feed nor its posts; the site's language is what is published.
+    item = {"id": "1", "title": "It", "content_html": "<p>x</p>", "date_published": "2024-01-01"}
+    plain = parse(body(items=[item]), FEED_JSON, url=URL)
+    for feed, items in (
+        ({"language": language}, [item]),
+        ({}, [item | {"language": language}]),
+        ({"language": language}, [item | {"language": language}]),
+    ):
+        parsed = parse(body(items=items, **feed), FEED_JSON, url=URL)
+        assert parsed == plain
+        assert normalize(parsed, source(), now=NOW, site_timezone=SITE_TZ, feed_url=URL) == (
+            normalize(plain, source(), now=NOW, site_timezone=SITE_TZ, feed_url=URL)
+        )
 
 
 @pytest.mark.parametrize(
@@ -502,7 +536,7 @@ ITEM_KEYS = [
 @given(
     item=st.dictionaries(st.sampled_from(ITEM_KEYS), JSON_VALUES, max_size=10),
     feed=st.dictionaries(
-        st.sampled_from(["title", "home_page_url", "feed_url", "authors", "author"]),
+        st.sampled_from(["title", "home_page_url", "feed_url", "authors", "author", "language"]),
         JSON_VALUES,
         max_size=4,
     ),
@@ -603,6 +637,126 @@ def test_the_cli_publishes_a_json_feed_source(tmp_path: Path, feed_server: FeedS
     assert text.startswith('---\nlayout: post\ntitle: "Reading JSON Feed & more"\n')
     assert "date: 2024-03-05 09:30:00 +0000\n" in text
     assert "<p>Hello <b>JSON</b></p>" in text
+
+
+# Each spec example (1.0 and 1.1) and the hostile fixture, served as a server may label
+# JSON: the body is read the same whatever the label, and sniffed when there is none.
+SERVED_AS = [
+    pytest.param("spec10_simple", "application/feed+json", id="spec10_simple-feed+json"),
+    pytest.param("spec10_podcast", "application/json", id="spec10_podcast-json"),
+    pytest.param("spec10_microblog", "text/plain", id="spec10_microblog-text-plain"),
+    pytest.param("spec11_simple", "application/json; charset=utf-8", id="spec11_simple-json"),
+    pytest.param(
+        "spec11_microblog", "application/feed+json; charset=utf-8", id="spec11_microblog-feed+json"
+    ),
+    pytest.param("spec11_microblog", None, id="spec11_microblog-no-content-type"),
+    pytest.param("hostile", None, id="hostile-no-content-type"),
+    pytest.param("hostile", "text/plain; charset=utf-8", id="hostile-text-plain"),
+]
+NAV = "[Back to News](//news.example.org/category/news.html) &#124; [Home](//news.example.org/)"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("name", "content_type"), SERVED_AS)
+def test_the_cli_publishes_each_fixture_as_the_parser_reads_it(
+    tmp_path: Path, feed_server: FeedServer, name: str, content_type: str | None
+) -> None:
+    from test_normalize import assert_safe
+    from test_publish_formats import assert_agree, atom_entries
+
+    from aggregator.htmlshape import kramdown_body
+
+    path = JSONFEEDS / f"{name}.json"
+    expected = json.loads(path.with_name(f"{name}.expected.json").read_text("utf-8"))
+    feed_server.add("/feed.json", path.read_bytes(), content_type=content_type)
+    config = write_config(
+        tmp_path,
+        [{"name": "Fixture", "url": feed_server.url("/feed.json"), "category": "news"}],
+        site=builders.site_section(timezone="UTC", language="en", formats=["atom", "rss", "json"]),
+    )
+    before = datetime.now(UTC).replace(microsecond=0)
+    proc = run_cli(config, "run", "--once")
+    after = datetime.now(UTC)
+    status = run_cli(config, "status", "--json")
+    for text in (proc.stdout, proc.stderr, status.stdout, status.stderr):
+        assert "Traceback" not in text
+    (row,) = json.loads(status.stdout)
+    assert (row["last_error"], row["last_status"], row["posts"]) == (None, 200, expected["count"])
+
+    # The expectations were made reading the fixture from feeds.example.org; relative URLs
+    # resolve against the URL the feed came from.
+    def served(value: str) -> str:
+        return value.replace("https://feeds.example.org/", feed_server.url("/"))
+
+    want = {p["title"]: p for p in expected["posts"]}
+    assert len(want) == expected["count"]  # the titles tell the posts apart
+
+    def assert_dated(title: str, got: datetime) -> None:
+        post = want[title]
+        if post["dated"]:
+            assert got == datetime.fromisoformat(post["published"]), title
+        else:  # undated (or dated in the future): the time it was fetched
+            assert before <= got <= after, (title, got)
+
+    out = tmp_path / "out"
+    # The post files: YAML front matter that reads back to the fixture's title, and a body
+    # of sanitized HTML kramdown reads as HTML only, then the original link as an autolink.
+    titles = []
+    for post_file in sorted((out / "_posts").glob("*.md")):
+        text = post_file.read_text(encoding="utf-8")  # strict UTF-8: no lone surrogate
+        assert "\x00" not in text
+        front_text, body_text = text.removeprefix("---\n").split("\n---\n", 1)
+        front = yaml.safe_load(front_text)
+        assert set(front) == {"layout", "title", "date", "categories", "tags"}
+        assert (front["layout"], front["categories"], front["tags"]) == ("post", "news", "News")
+        title = front["title"]
+        titles.append(title)
+        when = datetime.strptime(str(front["date"]), "%Y-%m-%d %H:%M:%S %z")
+        assert post_file.name.startswith(when.strftime("%Y-%m-%d-"))
+        assert_dated(title, when)
+        content, rest = body_text.split('<p class="em_media">(Source: Fixture)</p>\n\n', 1)
+        link_line, nav = rest.split("\n\n", 1)
+        assert content == kramdown_body(served(want[title]["content_html"]))
+        assert_safe(content)
+        link = want[title]["link"]
+        assert link_line == (f"<{link}>" if link else "")
+        assert nav == NAV
+    assert sorted(titles) == sorted(want)
+
+    # The feeds: Atom's entries hold the fixture's titles, original links and dates, and
+    # the RSS and JSON feeds agree with them entry for entry.
+    assert validate_feeds(out) == 3 * 2  # combined and the category's, in each format
+    for atom_path, rss_path, json_path in (
+        ("atom.xml", "rss.xml", "feed.json"),
+        ("category/news.xml", "category/news.rss", "category/news.json"),
+    ):
+        assert assert_agree(out, atom_path, rss_path, json_path) == expected["count"]
+        for entry in atom_entries(out / atom_path):
+            title = entry["title"]
+            assert entry["via"] == (want[title]["link"] or None)
+            assert_dated(title, entry["published"])
+            assert entry["content"] == served(want[title]["content_html"])
+            assert_safe(entry["content"])
+        document = json.loads((out / json_path).read_bytes())
+        assert document["language"] == "en"  # the site's, never the feed's
+        for item in document["items"]:
+            assert_safe(item["content_html"])
+        rss_language = ElementTree.parse(out / rss_path).getroot().findtext("channel/language")
+        assert rss_language == "en"
+    authors = {e["title"]: e["author"] for e in atom_entries(out / "atom.xml")}
+    wanted_authors = dict(zip(want, expected["authors"], strict=True))
+    assert authors == {t: a or "Fixture" for t, a in wanted_authors.items()}
+
+    # Nothing the fixture holds is code anywhere: no javascript: URL, no event handler, no
+    # NUL, no feed's language; no script element in a page, a post file or an XML feed (a
+    # JSON Feed's `summary` is plain text, where "<script>" is words); every file is UTF-8.
+    for written in out.rglob("*"):
+        if written.is_file():
+            data = written.read_bytes()
+            data.decode("utf-8")
+            words = [b"javascript", b"onerror", b"onclick", b"\x00", b"hostile-language"]
+            for word in words if written.suffix == ".json" else [*words, b"<script"]:
+                assert word not in data.lower(), (written, word)
 
 
 # ---------------------------------------------------------- the bench corpus

@@ -66,6 +66,7 @@ def atom_entries(path: Path) -> list[dict[str, Any]]:
                 "link": links["alternate"],
                 "via": links.get("via"),
                 "published": _when(entry.findtext(f"{ATOM}published") or ""),
+                "updated": _when(entry.findtext(f"{ATOM}updated") or ""),
                 "author": entry.findtext(f"{ATOM}author/{ATOM}name"),
                 "content": entry.findtext(f"{ATOM}content") or "",
                 "source": entry.findtext(f"{ATOM}source/{ATOM}title"),
@@ -106,6 +107,7 @@ def json_items(path: Path) -> list[dict[str, Any]]:
             "link": item["url"],
             "via": item.get("external_url"),
             "published": _when(item["date_published"]),
+            "updated": _when(item["date_modified"]),
             "author": item["authors"][0]["name"],
             "content": item["content_html"],
             "source": item["_aggregator"]["source"]["title"],
@@ -122,12 +124,18 @@ def assert_agree(out: Path, atom: str, rss: str, jsonfeed: str) -> int:
     """The three documents hold the same entries in the same order; how many."""
     a, r, j = atom_entries(out / atom), rss_items(out / rss), json_items(out / jsonfeed)
     assert [e["id"] for e in a] == [e["id"] for e in r] == [e["id"] for e in j]
+    # The channel changed when its newest item did, as the Atom feed's `updated` says.
+    atom_updated = _when(etree.parse(str(out / atom)).getroot().findtext(f"{ATOM}updated") or "")
+    last_build = etree.parse(str(out / rss)).getroot().findtext("channel/lastBuildDate")
+    assert rfc822_date(last_build, rss) == atom_updated.replace(microsecond=0)
     for one, two, three in zip(a, r, j, strict=True):
         for key in _SHARED:
             assert one[key] == two[key] == three[key], (key, one[key], two[key], three[key])
         # RFC 822 has whole seconds only.
         seconds = one["published"].replace(microsecond=0)
         assert two["published"] == seconds == three["published"].replace(microsecond=0)
+        # RSS 2.0 items carry no update time; Atom's `updated` is JSON Feed's date_modified.
+        assert one["updated"] == three["updated"], ("updated", one["updated"], three["updated"])
         assert one["source"] == three["source"]
         assert two["source"] in (None, one["source"])  # <source> needs the feed's URL
         assert two["categories"] == three["categories"]
@@ -148,7 +156,16 @@ def test_every_format_the_config_allows_has_a_feed_format() -> None:
 
 def test_three_formats_agree_entry_for_entry(tmp_path: Path, store: Store) -> None:
     config = make_config(tmp_path, formats=ALL, tag_feeds=True, archives=True, feed_size=3)
-    posts = [make_post(n, tags=("News", "Markets")) for n in range(1, 8)]
+    # Updated after they were published, each by its own while (and not in their order):
+    # a format that wrote the published time, or another entry's, as the update disagrees.
+    posts = [
+        make_post(
+            n,
+            tags=("News", "Markets"),
+            updated=WHEN + timedelta(hours=n, minutes=(7 * n) % 11, microseconds=n * 1000),
+        )
+        for n in range(1, 8)
+    ]
     posts += [make_post(20, category="tech", author="Jane Doe", tags=())]
     store.upsert_posts(posts, now=WHEN)
     Publisher(config, store).publish()
@@ -301,6 +318,7 @@ def test_opml_and_pages_name_each_format(tmp_path: Path, store: Store) -> None:
         ("Tech & Science · Test Site", BASE + "category/tech.xml"),
     ]
     assert not (out / "rss.xml").exists()
+    assert not [o for o in doc.iter("outline") if "(RSS)" in (o.get("title") or "")]
     page = next((out / "news").rglob("*.html"))
     head = etree.HTML(page.read_bytes())
     links = [
@@ -312,6 +330,43 @@ def test_opml_and_pages_name_each_format(tmp_path: Path, store: Store) -> None:
         ("application/feed+json", BASE + "category/news.json"),
         ("application/atom+xml", BASE + "category/news.xml"),
     ]
+
+
+@pytest.mark.parametrize(
+    "formats",
+    [
+        pytest.param(ALL, id="atom-rss-json"),
+        pytest.param(("rss", "atom"), id="rss-atom"),
+        pytest.param(("rss",), id="rss-only"),
+    ],
+)
+def test_opml_lists_the_rss_feeds_when_rss_is_written(
+    tmp_path: Path, store: Store, formats: tuple[str, ...]
+) -> None:
+    config = make_config(tmp_path, formats=formats)
+    store.upsert_posts([make_post(1), make_post(2, category="tech")], now=WHEN)
+    Publisher(config, store).publish()
+    out = tmp_path / "out"
+    suffix = {"atom": "", "rss": " (RSS)", "json": " (JSON Feed)"}
+    combined = {"atom": "atom.xml", "rss": "rss.xml", "json": "feed.json"}
+    extension = {"atom": "xml", "rss": "rss", "json": "json"}
+    expected = [(f"Test Site{suffix[f]}", BASE + combined[f], BASE) for f in formats]
+    for slug, title in (("news", "News"), ("tech", "Tech & Science")):
+        expected += [
+            (
+                f"{title} · Test Site{suffix[f]}",
+                BASE + f"category/{slug}.{extension[f]}",
+                BASE + f"category/{slug}.html",
+            )
+            for f in formats
+        ]
+    doc = etree.parse(str(out / "subscriptions.opml")).getroot()
+    outlines = [(o.get("title"), o.get("xmlUrl"), o.get("htmlUrl")) for o in doc.iter("outline")]
+    assert outlines == expected
+    for _, url, _ in outlines:  # each one it lists is written
+        assert (out / url.removeprefix(BASE)).is_file()
+    rss_urls = {url for _, url, _ in outlines if url.endswith((".rss", "/rss.xml"))}
+    assert rss_urls == {BASE + "rss.xml", BASE + "category/news.rss", BASE + "category/tech.rss"}
 
 
 # ----------------------------------------------------------- the real CLI

@@ -99,7 +99,7 @@ def test_hostile_regex_input_is_fast() -> None:
     matcher = check_pattern("/(a+)+$/")
     started = time.monotonic()
     assert not matcher.matches("a" * 50_000 + "!")
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 5.0  # Python's re would take years
 
 
 @pytest.mark.parametrize("bad", ["/(a/", r"/(a)\1/", "/(?=x)/", "  "])

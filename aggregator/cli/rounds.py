@@ -173,7 +173,9 @@ def _round_as(
             progress.advance(f"{outcome.name}: {outcome.status}")
 
         # Named sources are fetched whether due or not, on a shared store too.
-        run = updater.run_round(chosen, every=every or bool(names), on_source=on_source)
+        run = updater.run_round(
+            chosen, every=every or bool(names), named=bool(names), on_source=on_source
+        )
         report = asyncio.run(run)
     # Each failure was logged where it happened (update/); this is the round's summary.
     log_round(report, logger=log)

@@ -315,7 +315,7 @@ def _assemble(
         websub=WebSub(**settings.websub.model_dump()) if settings.websub else None,
         parser=settings.parser,
         node=NodeSettings(id=settings.node.id, lease=settings.node.lease),
-        history=History(keep=settings.history.keep),
+        history=History(keep=settings.history.keep, record=settings.history.record),
         serve=ServeSettings(status_token=settings.serve.status_token),
     )
     return config, problems

@@ -108,6 +108,7 @@ class ServeSpec(_Model):
 
 class HistorySpec(_Model):
     keep: Duration = History().keep
+    record: bool = History().record
 
 
 class NodeSpec(_Model):

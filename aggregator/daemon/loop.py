@@ -246,7 +246,7 @@ class Daemon:
             if inbox is None:
                 report = await updater.run_round(due)
             else:  # claimed whether due or not: a push is processed at once
-                report = await updater.run_round(due, every=True, pushes=inbox.pushes)
+                report = await updater.run_round(due, every=True, named=True, pushes=inbox.pushes)
                 await asyncio.to_thread(self.store.delete_pushes, inbox.done(report.outcomes))
             if self.subscriber is not None:
                 # What a fetched body names; a hub's copy may leave its links out.

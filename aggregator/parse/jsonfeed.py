@@ -16,9 +16,13 @@ How the spec's fields map (to what a reader would show of them):
   read by parse.dates; `authors` (1.1), else `author` (1.0), else the feed's (the spec
   says they apply to items naming none), name the author; `tags` are the categories.
 - the feed's `title`, `home_page_url` (its link) and `feed_url` (its id, else the home
-  page). `description`, `icon`, `favicon`, `language` and `expired` have no place in a
-  ParsedFeed, as RSS's description, image and language have none: an expired feed is read
-  as a feed that stopped. `next_url` is never followed: the first page is the feed.
+  page). `description`, `icon`, `favicon` and `expired` have no place in a ParsedFeed, as
+  RSS's description and image have none: an expired feed is read as a feed that stopped.
+  `next_url` is never followed: the first page is the feed.
+- `language` (1.1, the feed's and an item's) is left out, whatever it holds, as RSS's
+  <language> and Atom's xml:lang are: a post has no language (DESIGN's post format; a new
+  front matter key would change every post file), and what a published page or feed
+  declares is the site's `site.language`, for every post of every source alike.
 Values of the wrong type are treated as absent; a body that is no JSON Feed raises.
 """
 

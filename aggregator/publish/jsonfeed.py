@@ -111,6 +111,3 @@ class JsonFeed:
 
 
 JSON_FEED = JsonFeed()
-
-
-JSON_FEED = JsonFeed()

@@ -152,16 +152,24 @@ class Node:
         every: bool = False,
         skip: Sequence[str] = (),
         due_by: datetime | None = None,
+        named: bool = True,
+        unknown: set[str] | None = None,
     ) -> list[Source]:
         """Of `sources`, those this node now holds (at most `limit`): still due (any, with
         `every`), held by no other node, within their host's limit across the nodes, but
         `skip`. `due_by`: due by then, not now (a round takes what was due when it began,
-        and ends). (A source claimed that `sources` does not name is given back at once.)"""
+        and ends). A source claimed that `sources` does not name is given back at once
+        (and added to `unknown`, for the caller to skip from then on).
+
+        `named=False` sends the store no list of names: it claims among every source's
+        lease row (sync) the most overdue, as every node does, and the claim's cost stays
+        that of the rows it takes, however many sources there are. `sources` then only
+        says which of them this node takes; the rest are given back."""
         now = self.clock()
         by_name = {s.name: s for s in sources}
         names = self.store.claim_sources(
             self.id,
-            [self._candidate(s) for s in sources],
+            [self._candidate(s) for s in sources] if named else None,
             now=now,
             until=now + self.lease,
             limit=limit,
@@ -170,9 +178,11 @@ class Node:
             skip=skip,
             due_by=due_by,
         )
-        unknown = [n for n in names if n not in by_name]
-        if unknown:
-            self.release(unknown)
+        others = [n for n in names if n not in by_name]
+        if others:
+            self.release(others)
+            if unknown is not None:
+                unknown.update(others)
         return [by_name[n] for n in names if n in by_name]
 
     def _candidate(self, source: Source) -> Candidate:

@@ -67,9 +67,11 @@ class Round:
         rng: random.Random,
         held: dict[str, datetime],
         node: Node | None = None,
+        history: bool = True,
     ) -> None:
         self.store = store
         self.node = node
+        self.history = history  # whether attempts are recorded (`history.record`)
         self.parsers = parsers
         self.settings = settings
         self.clock = clock
@@ -168,7 +170,10 @@ class Round:
 
     def record(self, attempt: Attempt) -> None:
         """Add `attempt` to the history, with the next batch (a failed write of history
-        fails no source: it is logged, and the round goes on)."""
+        fails no source: it is logged, and the round goes on); nothing with `history`
+        off."""
+        if not self.history:
+            return
         self._attempts.append(attempt)
         if len(self._attempts) >= STATE_BATCH:
             self.write(self._record, self._attempts)

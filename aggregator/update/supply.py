@@ -59,7 +59,9 @@ class Fixed:
 
 class Claimed:
     """The sources of a round on a shared store: claimed `limit` at a time as the lanes
-    need them, among those still to do. A claim that
+    need them, among those still to do (named in the claim), or, for a round of what is
+    due, the most overdue of every source in the store, this node taking those still to
+    do here and giving back the rest (a claim then sends no list of names). A claim that
     gives nothing ends the lane that asked, and every lane asking before another source
     finishes; a lane that finished one asks again (its lease gone, a host's limit may
     allow another). The sources never claimed were fetched by another node meanwhile, or
@@ -79,12 +81,18 @@ class Claimed:
         lanes: int,
         every: bool,
         skip: Sequence[str],
+        named: bool = True,
     ) -> None:
         # `todo`: the sources to claim among (this node's view of what is due; the claim
         # takes those still due and free).
         self.fetcher: Fetcher | None = None
         self._node = node
-        self._skip = skip
+        self._skip = list(skip)
+        # Claims name the sources to claim among (`named`), or take the most overdue of
+        # every source's lease row, giving back (and skipping from then on) those not
+        # still to do here: a claim then costs what it takes, not what is left.
+        self._named = named
+        self._others: set[str] = set()
         self._round = round_
         self._todo = todo
         # One host after another, as Fixed (the claim takes the most overdue first).
@@ -127,9 +135,19 @@ class Claimed:
         # On the store thread, after every write queued before it.
         limit = max(self._least, min(1000, len(self._remaining) // 20))
         among = list(self._remaining.values())
-        claimed = self._node.claim(
-            among, limit=limit, every=self._every, skip=self._skip, due_by=self._began
-        )
+        while True:
+            others = len(self._others)
+            claimed = self._node.claim(
+                among,
+                limit=limit,
+                every=self._every,
+                skip=[*self._skip, *sorted(self._others)],
+                due_by=self._began,
+                named=self._named,
+                unknown=self._others,
+            )
+            if claimed or len(self._others) == others:
+                break  # (a claim of only others' sources skips them and claims again)
         for source in claimed:
             self._remaining.pop(source.name, None)
         self._round.load([s.name for s in claimed])

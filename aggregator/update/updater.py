@@ -160,11 +160,15 @@ class Updater:
         sources: Iterable[Source] | None = None,
         *,
         every: bool = False,
+        named: bool = False,
         on_source: Callable[[SourceOutcome], None] | None = None,
         pushes: Mapping[str, Sequence[Push]] | None = None,
     ) -> RoundReport:
         """Fetch, parse, normalize and store the given (default: due) sources; `on_source`
-        is told of each source as it finishes. A source with `pushes` (by name: bodies its
+        is told of each source as it finishes. `named`: the sources are the operator's
+        choice (`run --once NAME`), not what was found due: on a shared store they are
+        claimed by name; otherwise the claims take the most overdue of every source and
+        this node keeps those it was given. A source with `pushes` (by name: bodies its
         WebSub hub sent) is not fetched: each push is processed as its fetched body.
 
         A state or post that the database refuses fails its source only. When the database
@@ -194,6 +198,7 @@ class Updater:
             rng=self.rng,
             held=self.held,
             node=self.node,
+            history=self.config.history.record,
         )
         supply: Supply = (
             Fixed(todo)
@@ -206,6 +211,7 @@ class Updater:
                 every=every,
                 # A claim takes any due source: not those whose hub pushes them.
                 skip=sorted(set(self.held) | (set() if pushes else self._unpolled)),
+                named=named,
             )
         )
         if self.node is not None and not self._synced:
