@@ -17,7 +17,7 @@ from aggregator.status import metrics_text, read_health, source_health, stale_so
 from aggregator.store.api import Metrics
 from aggregator.types import UTC, Config
 
-__all__ = ["status_page_route", "status_routes"]
+__all__ = ["send_text", "status_page_route", "status_routes"]
 
 
 def status_routes(config: Config, store: Metrics, *, stale_after: timedelta) -> dict[str, Route]:
@@ -36,17 +36,17 @@ def status_routes(config: Config, store: Metrics, *, stale_after: timedelta) -> 
         except StoreError as e:
             problem = f"store unreadable: {e}"
         status = HTTPStatus.SERVICE_UNAVAILABLE if problem else HTTPStatus.OK
-        _send_text(handler, status, (problem or "ok") + "\n", "text/plain; charset=utf-8")
+        send_text(handler, status, (problem or "ok") + "\n", "text/plain; charset=utf-8")
 
     def metrics(handler: SiteHandler) -> None:
         try:
             text = metrics_text(read_health(config, store, now=datetime.now(UTC)))
         except StoreError as e:
-            _send_text(
+            send_text(
                 handler, HTTPStatus.SERVICE_UNAVAILABLE, f"{e}\n", "text/plain; charset=utf-8"
             )
             return
-        _send_text(handler, HTTPStatus.OK, text, "text/plain; version=0.0.4; charset=utf-8")
+        send_text(handler, HTTPStatus.OK, text, "text/plain; version=0.0.4; charset=utf-8")
 
     return {"/healthz": healthz, "/metrics": metrics}
 
@@ -60,24 +60,24 @@ def status_page_route(config: Config, store: Metrics, *, token: str) -> dict[str
     def page(handler: SiteHandler) -> None:
         given = _token(handler)
         if given is None:
-            _send_text(handler, HTTPStatus.NOT_FOUND, "not found\n", "text/plain; charset=utf-8")
+            send_text(handler, HTTPStatus.NOT_FOUND, "not found\n", "text/plain; charset=utf-8")
             return
         if not hmac.compare_digest(given.encode(), token.encode()):
-            _send_text(handler, HTTPStatus.FORBIDDEN, "forbidden\n", "text/plain; charset=utf-8")
+            send_text(handler, HTTPStatus.FORBIDDEN, "forbidden\n", "text/plain; charset=utf-8")
             return
         now = datetime.now(UTC)
         try:
             health = read_health(config, store, now=now)
             made = store.attempts(since=now - timedelta(days=DAYS), limit=200_000)
         except StoreError as e:
-            _send_text(
+            send_text(
                 handler, HTTPStatus.SERVICE_UNAVAILABLE, f"{e}\n", "text/plain; charset=utf-8"
             )
             return
         html = render_status_page(
             health, made, now=now, zone=config.site.timezone, title=config.site.title
         )
-        _send_text(handler, HTTPStatus.OK, html, "text/html; charset=utf-8")
+        send_text(handler, HTTPStatus.OK, html, "text/html; charset=utf-8")
 
     return {"/status": page}
 
@@ -91,7 +91,8 @@ def _token(handler: SiteHandler) -> str | None:
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
 
 
-def _send_text(handler: SiteHandler, status: HTTPStatus, text: str, media_type: str) -> None:
+def send_text(handler: SiteHandler, status: HTTPStatus, text: str, media_type: str) -> None:
+    """A whole response of `text` from a route: never cached, never indexed."""
     body = text.encode()
     handler.send_response(status)
     handler.send_header("Content-Type", media_type)

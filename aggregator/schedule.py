@@ -25,6 +25,7 @@ __all__ = [
     "http_date",
     "jitter",
     "next_check",
+    "polled_at",
     "posting_rate",
     "schedule_key",
 ]
@@ -152,6 +153,23 @@ def next_check(
         # Every source of a host that said "wait" would otherwise come back at one instant.
         at = now + jitter(retry_after, rng)
     return at
+
+
+def polled_at(
+    next_check: datetime | None,
+    *,
+    last_fetched: datetime | None,
+    pushed_until: datetime | None,
+    poll_interval: timedelta,
+) -> datetime | None:
+    """When a source is next polled: its `next_check` (None: due now), unless a hub pushes
+    its feed (a WebSub subscription live until `pushed_until`): then no sooner than
+    `poll_interval` after its last fetch, the safety net, and no later than the lease's
+    end, when it falls back to its own schedule unless renewed."""
+    if pushed_until is None or last_fetched is None:
+        return next_check
+    stretched = min(last_fetched + poll_interval, pushed_until)
+    return stretched if next_check is None or next_check < stretched else next_check
 
 
 def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | None:

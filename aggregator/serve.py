@@ -6,9 +6,12 @@ Static files only: it never writes, and never answers with anything outside `out
 Content-Length), ETag and Last-Modified with 304s, gzip for text, each feed with its
 format's media type in UTF-8; idle connections time out and their number is capped. For a busy
 production site put nginx in front (README shows the equivalent configuration). Paths
-answered by code (health, metrics) are routes the server is given; healthroutes.py makes
-them from status.py's health. Where the site keeps what it hides comes from the sitemap.
-Must NOT decide a source's health (status.py) nor build a path of the output tree.
+answered by code (health, metrics, the WebSub callback) are routes the server is given, by
+exact path or, for a key ending in "/", by prefix; POST is answered by `post_routes` only.
+healthroutes.py makes health's from status.py, websub/routes.py the callback (which alone
+writes: what a hub sends, into the store). Where the site keeps what it hides comes from
+the sitemap. Must NOT decide a source's health (status.py) nor build a path of the output
+tree.
 """
 
 from __future__ import annotations
@@ -19,12 +22,9 @@ import functools
 import io
 import logging
 import os
-import socket
-import sys
-import threading
 from collections.abc import Callable, Mapping
 from http import HTTPStatus
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import quote, unquote, urlsplit
@@ -32,6 +32,7 @@ from urllib.parse import quote, unquote, urlsplit
 from aggregator.gzipcache import COMPRESSIBLE, GZIP_CACHE_SIZE, MIN_GZIP, GzipCache, accepts_gzip
 from aggregator.publish.feeds import FORMATS
 from aggregator.publish.sitemap import FEED_EXTENSION, POSTS_DIR, Sitemap
+from aggregator.siteserver import IDLE_TIMEOUT, MAX_CONNECTIONS, SiteServer
 
 __all__ = [
     "FEED_MEDIA_TYPES",
@@ -61,8 +62,6 @@ MEDIA_TYPES: dict[str, str] = {
     ".txt": "text/plain; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-IDLE_TIMEOUT = 20.0  # seconds a connection may stay silent, reading or writing
-MAX_CONNECTIONS = 256  # connections served at once, one thread each; more get a 503
 # Control characters name no file we publish; NUL would reach os.stat as ValueError.
 _CONTROL = frozenset(map(chr, [*range(0x20), 0x7F]))
 
@@ -74,8 +73,10 @@ Routes = Mapping[str, Route]
 class SiteHandler(SimpleHTTPRequestHandler):
     """Static files with validators, 304s and gzip.
 
-    `routes` maps an exact request path to a function that writes the whole response
-    (status, headers, body); it is asked before the file system, for GET and HEAD.
+    `routes` maps a request path (exact, or a prefix for a key ending in "/") to a
+    function that writes the whole response (status, headers, body); it is asked before
+    the file system, for GET and HEAD. `post_routes` likewise for POST, which nothing else
+    answers (501, as http.server does).
     """
 
     extensions_map = {  # noqa: RUF012 (the base class declares it so)
@@ -90,23 +91,38 @@ class SiteHandler(SimpleHTTPRequestHandler):
     # client's delayed ACK (40 ms) on every request of a kept-alive connection.
     disable_nagle_algorithm = True
 
-    def __init__(self, *args: Any, routes: Routes | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        routes: Routes | None = None,
+        post_routes: Routes | None = None,
+        **kwargs: Any,
+    ) -> None:
         # Set first: the base class answers the request inside its __init__.
         self.routes: Routes = routes or {}
+        self.post_routes: Routes = post_routes or {}
         super().__init__(*args, **kwargs)
 
     def do_GET(self) -> None:
-        if not self._route():
+        if not self._route(self.routes):
             super().do_GET()
 
     def do_HEAD(self) -> None:
-        if not self._route():
+        if not self._route(self.routes):
             super().do_HEAD()
 
-    def _route(self) -> bool:
-        route = self.routes.get(urlsplit(self.path).path)
+    def do_POST(self) -> None:
+        if not self._route(self.post_routes):
+            self.send_error(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({self.command!r})")
+
+    def _route(self, routes: Routes) -> bool:
+        path = urlsplit(self.path).path
+        route = routes.get(path)
         if route is None:
-            return False
+            prefixes = [p for p in routes if p.endswith("/") and path.startswith(p) and p != path]
+            if not prefixes:
+                return False
+            route = routes[max(prefixes, key=len)]
         route(self)
         return True
 
@@ -285,66 +301,6 @@ def _read(path: str) -> bytes:
         return f.read()
 
 
-class SiteServer(ThreadingHTTPServer):
-    """A thread per connection, at most `max_connections` of them, each dropped after
-    `idle_timeout` seconds of silence."""
-
-    daemon_threads = True
-    # http.server's default backlog of 5 drops the SYNs of a burst of visitors; the
-    # kernel caps this at net.core.somaxconn.
-    request_queue_size = max(128, socket.SOMAXCONN)
-
-    def __init__(
-        self,
-        address: tuple[str, int],
-        handler: Callable[..., SiteHandler],
-        *,
-        idle_timeout: float = IDLE_TIMEOUT,
-        max_connections: int = MAX_CONNECTIONS,
-    ) -> None:
-        self.idle_timeout = idle_timeout
-        self.max_connections = max_connections
-        self._slots = threading.BoundedSemaphore(max_connections)
-        super().__init__(address, handler)
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        if not self._slots.acquire(blocking=False):
-            self._refuse(request, client_address)
-            return
-        try:
-            super().process_request(request, client_address)
-        except BaseException:
-            self._slots.release()  # no thread started to release it
-            raise
-
-    def process_request_thread(self, request: Any, client_address: Any) -> None:
-        try:
-            super().process_request_thread(request, client_address)
-        finally:
-            self._slots.release()
-
-    def _refuse(self, request: socket.socket, client_address: Any) -> None:
-        # Answered on the accepting thread, so it must not wait: a short reply fits in
-        # a new socket's empty send buffer.
-        log.warning("%s refused: %d connections open", client_address[0], self.max_connections)
-        with contextlib.suppress(OSError):
-            request.setblocking(False)
-            request.send(
-                b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 1\r\n"
-                b"Content-Length: 0\r\nConnection: close\r\n\r\n"
-            )
-        self.shutdown_request(request)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hangs up or stalls mid-response is the network, not a bug: one
-        # line. Anything else is a bug and keeps its traceback.
-        error = sys.exc_info()[1]
-        if isinstance(error, ConnectionError | TimeoutError):
-            log.info("%s dropped: %s", client_address[0], error)
-            return
-        super().handle_error(request, client_address)
-
-
 def make_server(
     root: Path,
     *,
@@ -353,29 +309,40 @@ def make_server(
     idle_timeout: float = IDLE_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
     routes: Routes | None = None,
+    post_routes: Routes | None = None,
 ) -> SiteServer:
     """A server for `root`, bound but not yet serving (port 0: any free port); `routes`
-    answer their paths before the files do.
+    answer their paths before the files do, `post_routes` their POSTs.
 
     Raises:
         OSError: the address cannot be bound.
     """
     root.mkdir(parents=True, exist_ok=True)
-    handler = functools.partial(SiteHandler, directory=str(root), routes=dict(routes or {}))
+    handler = functools.partial(
+        SiteHandler,
+        directory=str(root),
+        routes=dict(routes or {}),
+        post_routes=dict(post_routes or {}),
+    )
     return SiteServer(
         (host, port), handler, idle_timeout=idle_timeout, max_connections=max_connections
     )
 
 
 def serve(
-    root: Path, *, host: str = "127.0.0.1", port: int = 8080, routes: Routes | None = None
+    root: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    routes: Routes | None = None,
+    post_routes: Routes | None = None,
 ) -> None:
-    """Serve `root` (and `routes`) until interrupted.
+    """Serve `root` (and `routes`, `post_routes`) until interrupted.
 
     Raises:
         OSError: the address cannot be bound.
     """
-    with make_server(root, host=host, port=port, routes=routes) as httpd:
+    with make_server(root, host=host, port=port, routes=routes, post_routes=post_routes) as httpd:
         log.info("serving %s on http://%s:%d/", root, host, httpd.server_address[1])
         with contextlib.suppress(KeyboardInterrupt):
             httpd.serve_forever()

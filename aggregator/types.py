@@ -13,6 +13,7 @@ from typing import Literal
 
 from aggregator.cluster import NodeSettings
 from aggregator.selectors import HtmlSelectors
+from aggregator.websub.records import WebSub
 
 __all__ = [
     "FEED_FORMATS",
@@ -169,13 +170,6 @@ class Auth:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class WebSub:
-    """The `websub:` section: the hub that feeds name and that publishing pings."""
-
-    hub: str  # absolute http(s) URL
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
 class History:
     """The `history:` section: whether each source's attempts are recorded, and for how
     long they are kept."""
@@ -282,6 +276,9 @@ class ParsedFeed:
     feed_id: str | None = None  # atom:id, else the feed link
     updated: datetime | None = None
     ttl: timedelta | None = None  # RSS <ttl>
+    # WebSub discovery (parse.hubs): the hubs it names, and its rel="self" URL (the topic).
+    hubs: tuple[str, ...] = ()
+    self_url: str | None = None
     entries: tuple[RawEntry, ...] = ()
     skipped: int = 0  # items of an HTML page left out: no title or no http(s) link
 

@@ -932,6 +932,21 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             id="yaml-unquoted-cron",
         ),
         pytest.param(
+            SITE + "websub: {callback_url: /push}\n",
+            "config.yaml: websub.callback_url: not an http(s) URL",
+            id="websub-callback-relative",
+        ),
+        pytest.param(
+            SITE + "websub: {callback_url: 'https://a.example/push?x=1'}\n",
+            "config.yaml: websub.callback_url: a callback URL takes no query or fragment",
+            id="websub-callback-query",
+        ),
+        pytest.param(
+            SITE + "websub: {callback_url: 'https://a.example/', lease: 30s}\n",
+            "config.yaml: websub: lease shorter than 1m (a hub would be asked again all the time)",
+            id="websub-lease-short",
+        ),
+        pytest.param(
             SITE + "database: sqlite:///a.db\ndatabase: sqlite:///b.db\n",
             "config.yaml: line 5, column 1: YAML syntax error: duplicate key 'database'",
             id="yaml-duplicate-key",
@@ -940,6 +955,23 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
 )
 def test_each_fault_is_one_exact_line(tmp_path: Path, text: str, message: str) -> None:
     assert problems(write(tmp_path, "config.yaml", text)) == [message]
+
+
+def test_websub_subscriptions_are_read_with_their_defaults(tmp_path: Path) -> None:
+    path = write(tmp_path, "config.yaml", SITE + "websub: {callback_url: 'https://a.example/p/'}\n")
+    websub = load_config(path).websub
+    assert websub is not None
+    assert (websub.hub, websub.callback_url) == (None, "https://a.example/p")
+    assert (websub.lease, websub.poll_interval) == (timedelta(days=10), timedelta(days=1))
+
+    path.write_text(
+        textwrap.dedent(SITE)
+        + "websub: {hub: 'https://hub.example/', lease: 2h, poll_interval: 6h}\n",
+        encoding="utf-8",
+    )
+    websub = load_config(path).websub
+    assert websub is not None and websub.callback_url is None
+    assert (websub.lease, websub.poll_interval) == (timedelta(hours=2), timedelta(hours=6))
 
 
 def test_a_missing_config_file(tmp_path: Path) -> None:

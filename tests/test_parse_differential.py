@@ -201,6 +201,20 @@ def rss_media(items: str) -> bytes:
 
 BASE = ' xml:base="https://b.example.org/d/"'
 ACCEPTED = {
+    # WebSub discovery (W3C WebSub §4): the hubs and the self URL, in RSS (atom:link, as
+    # WordPress writes them) and in Atom; a relative one counts in neither.
+    "rss-websub-links": rss_atom(
+        "<item><title>x</title><link>http://a/1</link></item>",
+        channel='<atom:link rel="hub" href="https://hub.example/"/>'
+        '<atom:link rel="self" href="https://example.org/feed" type="application/rss+xml"/>'
+        '<atom:link rel="hub" href=" https://hub2.example/ "/>'
+        '<atom:link rel="hub" href="/relative-hub"/>',
+    ),
+    "atom-websub-links": atom(
+        "<entry><title>t</title><id>1</id></entry>",
+        head='<link rel="HUB" href="https://hub.example/"/><link rel="self" href="/feed"/>'
+        '<link rel="self" href="https://example.org/atom"/><link href="https://example.org/"/>',
+    ),
     # Tags inside CDATA are text: neither a second date nor a second author.
     "tags-in-cdata": rss(
         "<item><title>x</title><description><![CDATA[<pubDate>1999</pubDate> <author>z</author>"
@@ -502,6 +516,19 @@ def test_inline_feed_agrees(name: str) -> None:
     fast = parse_fast(ACCEPTED[name], XML, url=URL)
     assert fast is not None
     assert fast == parse(ACCEPTED[name], XML, url=URL, fast=False)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_websub_hubs_and_self_are_read(fast: bool) -> None:
+    rss_feed = parse(ACCEPTED["rss-websub-links"], XML, url=URL, fast=fast)
+    assert rss_feed.hubs == ("https://hub.example/", "https://hub2.example/")
+    assert rss_feed.self_url == "https://example.org/feed"
+    atom_feed = parse(ACCEPTED["atom-websub-links"], XML, url=URL, fast=fast)
+    assert (atom_feed.hubs, atom_feed.self_url) == (
+        ("https://hub.example/",),
+        "https://example.org/atom",
+    )
+    assert parse(ACCEPTED["tags-in-cdata"], XML, url=URL, fast=fast).hubs == ()
 
 
 @pytest.mark.parametrize("name", sorted(DECLINED_INLINE))

@@ -155,6 +155,26 @@ def test_an_item_maps_field_by_field() -> None:
     )
 
 
+def test_websub_hubs_are_read_with_feed_url_as_the_topic() -> None:
+    feed = parse(
+        body(
+            feed_url="https://example.org/feed.json",
+            hubs=[
+                {"type": "WebSub", "url": "https://hub.example/"},
+                {"type": "rssCloud", "url": "https://cloud.example/"},
+                {"type": "websub", "url": "/relative"},
+                "not a hub",
+                {"type": "WebSub", "url": "https://hub2.example/"},
+            ],
+            items=[],
+        ),
+        FEED_JSON,
+        url=URL,
+    )
+    assert feed.hubs == ("https://hub.example/", "https://hub2.example/")
+    assert feed.self_url == "https://example.org/feed.json"
+
+
 def test_the_feed_maps_its_title_links_and_id() -> None:
     feed = parse(
         body(
@@ -171,7 +191,10 @@ def test_the_feed_maps_its_title_links_and_id() -> None:
         url=URL,
     )
     assert feed == ParsedFeed(
-        title="Site", link="https://example.org/", feed_id="https://example.org/feed.json"
+        title="Site",
+        link="https://example.org/",
+        feed_id="https://example.org/feed.json",
+        self_url="https://example.org/feed.json",  # the topic of a WebSub subscription
     )
     without_feed_url = parse(
         body(home_page_url="https://example.org/", items=[]), FEED_JSON, url=URL

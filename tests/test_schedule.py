@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aggregator.schedule import JITTER, MAX_BACKOFF, cache_lifetime, next_check
+from aggregator.schedule import JITTER, MAX_BACKOFF, cache_lifetime, next_check, polled_at
 from aggregator.types import Source
 
 NOW = datetime(2026, 1, 1, 10, 15, tzinfo=UTC)
@@ -109,3 +109,32 @@ def test_sources_failing_together_spread_out() -> None:
 )
 def test_cache_lifetime(headers: dict[str, str], expected: timedelta | None) -> None:
     assert cache_lifetime(headers, now=NOW) == expected
+
+
+DAY = timedelta(days=1)
+H = 60 * M
+T0 = NOW
+
+
+@pytest.mark.parametrize(
+    ("next_due", "last_fetched", "pushed_until", "expected"),
+    [
+        pytest.param(T0, T0 - H, None, T0, id="not-pushed-own-schedule"),
+        pytest.param(None, T0 - H, None, None, id="not-pushed-due-now"),
+        pytest.param(T0, T0 - H, T0 + 10 * DAY, T0 - H + DAY, id="pushed-polled-a-day-on"),
+        pytest.param(None, T0 - H, T0 + 10 * DAY, T0 - H + DAY, id="pushed-due-now-waits"),
+        pytest.param(T0, T0 - H, T0 + 2 * H, T0 + 2 * H, id="pushed-until-the-lease-ends"),
+        pytest.param(T0 + 3 * DAY, T0, T0 + 10 * DAY, T0 + 3 * DAY, id="own-later-check-kept"),
+        pytest.param(T0, None, T0 + 10 * DAY, T0, id="never-fetched-own-schedule"),
+    ],
+)
+def test_polled_at(
+    next_due: datetime | None,
+    last_fetched: datetime | None,
+    pushed_until: datetime | None,
+    expected: datetime | None,
+) -> None:
+    assert (
+        polled_at(next_due, last_fetched=last_fetched, pushed_until=pushed_until, poll_interval=DAY)
+        == expected
+    )

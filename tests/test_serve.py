@@ -179,6 +179,33 @@ def test_routes_answer_before_files(tmp_path: Path) -> None:
         assert body(port, "/index.html")[1] == b"<p>home</p>"
 
 
+def test_prefix_routes_and_post_routes(tmp_path: Path) -> None:
+    def named(handler: SiteHandler) -> None:
+        text = f"{handler.command} {handler.path}".encode()
+        handler.send_response(200)
+        handler.send_header("Content-Length", str(len(text)))
+        handler.end_headers()
+        handler.wfile.write(text)
+
+    root = tmp_path / "site"
+    root.mkdir()
+    routes = {"/hook/": named, "/hook/deeper/": named}
+    with running(make_server(root, port=0, routes=routes, post_routes={"/hook/": named})) as port:
+        assert body(port, "/hook/abc?x=1")[1] == b"GET /hook/abc?x=1"  # by prefix
+        assert body(port, "/hook/")[1] == b"GET /hook/"  # the key itself, exactly
+        assert body(port, "/hookx")[1] != b"GET /hookx"  # a prefix ends with its "/"
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("POST", "/hook/abc", body=b"x")
+        answer = connection.getresponse()
+        assert (answer.status, answer.read()) == (200, b"POST /hook/abc")
+        connection.request("POST", "/index.html", body=b"x")
+        assert connection.getresponse().status == 501  # nothing else takes a POST
+    with running(make_server(root, port=0, routes=routes)) as port:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("POST", "/hook/abc", body=b"x")  # a GET route takes no POST
+        assert connection.getresponse().status == 501
+
+
 # ------------------------------------------------------------- what the site is not
 
 

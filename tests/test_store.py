@@ -23,6 +23,7 @@ from aggregator.store import engine as store_engine
 from aggregator.store import migrations as store_migrations
 from aggregator.store import schema as store_schema
 from aggregator.types import Post, SourceState, Validators
+from aggregator.websub.records import Subscription
 
 PG_URL = os.environ.get("AGGREGATOR_TEST_POSTGRES_URL")
 
@@ -874,3 +875,82 @@ def test_category_titles_are_kept_after_their_category_goes(store: Store) -> Non
     }
     assert store.category_titles({"news": "Headlines"}) == {"news": "Headlines", "tech": "Tech"}
     assert store.category_titles({}) == {"news": "Headlines", "tech": "Tech"}
+
+
+# ------------------------------------------------------------------ WebSub subscriptions
+
+
+def subscription(source: str = "a", **changes: object) -> Subscription:
+    made = Subscription(
+        source=source,
+        hub="https://hub.example/",
+        topic=f"https://example.org/{source}.xml",
+        callback_id=f"cb-{source}",
+        secret=f"secret-{source}",
+        requested=T0,
+        retry_at=T0 + timedelta(hours=1),
+    )
+    return dataclasses.replace(made, **changes)  # type: ignore[arg-type]
+
+
+def test_a_subscription_is_kept_replaced_and_found_by_its_callback(store: Store) -> None:
+    first = subscription("b")
+    store.put_subscription(first)
+    store.put_subscription(subscription("a"))
+    assert [s.source for s in store.subscriptions()] == ["a", "b"]
+    assert store.subscription("cb-b") == first
+    assert store.subscription("nope") is None
+
+    moved = subscription("b", hub="https://other.example/", callback_id="cb-b2", secret="s2")
+    store.put_subscription(moved)  # a new hub: a new callback, the old one gone
+    assert store.subscription("cb-b") is None
+    assert store.subscription("cb-b2") == moved
+
+
+def test_an_update_changes_only_the_fields_it_names(store: Store) -> None:
+    store.put_subscription(subscription("a"))
+    until = T0 + timedelta(days=10)
+    assert store.update_subscription(
+        "cb-a", state="live", lease_until=until, lease_seconds=864000, last_error=None
+    )
+    live = store.subscription("cb-a")
+    assert live is not None
+    assert (live.state, live.lease_until, live.lease_seconds) == ("live", until, 864000)
+    assert live.live(T0) and not live.live(until)
+    assert (live.requested, live.secret) == (T0, "secret-a")
+    assert not store.update_subscription("cb-gone", state="failed")
+    with pytest.raises(ValueError, match="callback_id"):
+        store.update_subscription("cb-a", callback_id="x")
+
+
+def test_one_caller_marks_a_request_as_its_own(store: Store) -> None:
+    store.put_subscription(subscription("a", requested=None))
+    later = T0 + timedelta(minutes=1)
+    assert store.mark_requested("cb-a", was=None, at=T0, retry_at=later)
+    assert not store.mark_requested("cb-a", was=None, at=T0, retry_at=later)  # taken
+    assert store.mark_requested("cb-a", was=T0, at=later, retry_at=later)
+    found = store.subscription("cb-a")
+    assert found is not None and (found.requested, found.retry_at) == (later, later)
+    assert not store.mark_requested("cb-gone", was=None, at=T0, retry_at=later)
+
+
+def test_pushes_wait_in_arrival_order_until_deleted(store: Store) -> None:
+    store.put_subscription(subscription("a"))
+    store.put_subscription(subscription("b"))
+    assert not store.has_pushes()
+    body = bytes(range(256)) * 4  # any bytes: a feed in any encoding
+    assert store.add_push("cb-b", body=body, content_type="application/rss+xml", received=T0)
+    assert store.add_push("cb-a", body=b"<feed/>", content_type=None, received=T0)
+    assert not store.add_push("cb-unknown", body=b"x", content_type=None, received=T0)
+    assert store.has_pushes()
+    first, second = store.pushes()
+    assert (first.source, first.callback_id, first.body, first.received) == ("b", "cb-b", body, T0)
+    assert first.content_type == "application/rss+xml"
+    assert (second.source, second.content_type) == ("a", None)
+    assert [p.id for p in store.pushes(limit=1)] == [first.id]
+
+    store.delete_pushes([first.id])
+    assert [p.id for p in store.pushes()] == [second.id]
+    store.delete_subscription("a")  # its waiting pushes with it
+    assert store.pushes() == [] and not store.has_pushes()
+    assert [s.source for s in store.subscriptions()] == ["b"]

@@ -19,6 +19,7 @@ from aggregator.store import (
     PublishReads,
     SourceStates,
     Store,
+    Subscriptions,
     UpdateStore,
     open_store,
 )
@@ -30,6 +31,7 @@ PROTOCOLS = [
     pytest.param(PublishReads, id="PublishReads"),
     pytest.param(Metrics, id="Metrics"),
     pytest.param(Leases, id="Leases"),
+    pytest.param(Subscriptions, id="Subscriptions"),
 ]
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -1,5 +1,6 @@
 """`aggregator serve`: the output folder over HTTP, with /healthz and /metrics from the
-store when asked (`--metrics`). The server is serve.py's; must NOT answer requests here.
+store when asked (`--metrics`), and the WebSub callback (/websub/) with
+`websub.callback_url`. The server is serve.py's; must NOT answer requests here.
 """
 
 from __future__ import annotations
@@ -54,9 +55,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     store = None
     routes = {}
+    post_routes = {}
     token = args.status_token or config.serve.status_token
-    if args.metrics or token:
+    pushed = config.websub is not None and config.websub.callback_url is not None
+    if args.metrics or token or pushed:
         store = open_store(config.database)
+    if pushed and store is not None:
+        from aggregator.websub.routes import websub_routes
+
+        routes.update(websub_routes(config, store))
+        post_routes.update(websub_routes(config, store))
     if args.metrics and store is not None:
         routes.update(status_routes(config, store, stale_after=args.stale_after))
     if token and store is not None:
@@ -64,7 +72,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
         routes.update(status_page_route(config, store, token=token))
     try:
-        serve(config.site.output_dir, host=args.host, port=args.port, routes=routes)
+        serve(
+            config.site.output_dir,
+            host=args.host,
+            port=args.port,
+            routes=routes,
+            post_routes=post_routes,
+        )
     except OSError as e:
         raise ServeError(_cannot_serve(config.site.output_dir, args.host, args.port, e)) from e
     finally:

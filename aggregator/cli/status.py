@@ -10,7 +10,7 @@ import argparse
 import re
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregator.errors import ConfigError
@@ -68,9 +68,47 @@ def status_rows(
 
 def _source_rows(config: Config, store: Metrics, leases: dict[str, Lease]) -> list[dict[str, Any]]:
     from aggregator import status
+    from aggregator.store.api import Subscriptions
 
     health = status.source_health(config, store.states(), store.post_counts(), leases)
-    return status.status_rows(health)
+    rows = status.status_rows(health)
+    # WebSub: whether a hub pushes the source (`websub.callback_url`), and until when.
+    subscriptions = {}
+    if isinstance(store, Subscriptions) and config.websub and config.websub.callback_url:
+        subscriptions = {s.source: s for s in store.subscriptions()}
+    now = datetime.now(UTC)
+    for row in rows:
+        found = subscriptions.get(row["name"])
+        row["websub"] = None
+        if found is not None:
+            until = found.lease_until
+            if found.live(now) and config.websub is not None:
+                row["next_check"] = _polled(row, until, config.websub.poll_interval)
+            row["websub"] = {
+                "hub": found.hub,
+                "topic": found.topic,
+                "state": found.state,
+                "live": found.live(now),
+                "lease_until": until.isoformat(timespec="seconds") if until else None,
+                "last_error": found.last_error,
+            }
+    return rows
+
+
+def _polled(row: dict[str, Any], until: datetime | None, every: timedelta) -> str | None:
+    """A pushed source's next poll (schedule.polled_at), as status rows write times."""
+    from aggregator.schedule import polled_at
+
+    def read(iso: str | None) -> datetime | None:
+        return datetime.fromisoformat(iso) if iso else None
+
+    when = polled_at(
+        read(row["next_check"]),
+        last_fetched=read(row["last_fetched"]),
+        pushed_until=until,
+        poll_interval=every,
+    )
+    return when.isoformat(timespec="seconds") if when else None
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -191,7 +229,7 @@ def _print_table(rows: list[dict[str, Any]], zone: str, *, leases: bool) -> None
             str(r["failures"]),
             "disabled" if r["disabled"] else _when(r["next_check"], tz, "now"),
             *lease,
-            _error_cell(r),
+            _error_cell(r, tz),
         )
         _add_row(table, cells)
     _console().print(table)
@@ -274,7 +312,7 @@ def _ago(seconds: float) -> str:
     return f"{int(seconds)}s ago"
 
 
-def _error_cell(r: dict[str, Any]) -> str:
+def _error_cell(r: dict[str, Any], tz: ZoneInfo) -> str:
     error: str = (r["disabled"] and f"disabled: {r['disabled']}") or r["last_error"] or ""
     if r["discovered_from"]:
         source = r["config_change"].rpartition(": url: ")[0]
@@ -286,6 +324,12 @@ def _error_cell(r: dict[str, Any]) -> str:
     if r["dropped"]:
         # Beside the error, not a column of its own: the table stays one screen wide.
         error = f"{error} {r['dropped']} items past max_items dropped".strip()
+    websub = r.get("websub")
+    if websub and websub["live"]:
+        until = _when(websub["lease_until"], tz, "?")
+        error = f"{error} pushed by {websub['hub']} until {until}".strip()
+    elif websub and websub["last_error"]:
+        error = f"{error} WebSub: {websub['last_error']}".strip()
     return error
 
 

@@ -312,7 +312,7 @@ def _assemble(
         categories=categories,
         sources=tuple(sources),
         fetch=FetchSettings(**fetch.model_dump()),
-        websub=WebSub(hub=settings.websub.hub) if settings.websub else None,
+        websub=WebSub(**settings.websub.model_dump()) if settings.websub else None,
         parser=settings.parser,
         node=NodeSettings(id=settings.node.id, lease=settings.node.lease),
         history=History(keep=settings.history.keep, record=settings.history.record),

@@ -24,6 +24,7 @@ from aggregator.types import FEED_FORMATS
 __all__ = [
     "MAX_CATEGORY_SLUG",
     "BaseUrl",
+    "CallbackUrl",
     "CategorySlug",
     "Cron",
     "DatabaseUrl",
@@ -171,6 +172,15 @@ def _checked_http_url(value: object) -> str:
     return text
 
 
+def _callback_url(value: object) -> str:
+    # `websub.callback_url`: hubs call <it>/websub/<id>; a query or fragment would not survive.
+    url = _checked_http_url(value)
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or "#" in url:
+        raise ValueError("a callback URL takes no query or fragment")
+    return url.rstrip("/")
+
+
 def _base_url(value: object) -> str:
     url = _checked_http_url(value)
     return url if url.endswith("/") else url + "/"
@@ -288,6 +298,7 @@ Cron = Annotated[str, PlainValidator(_cron)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
 HttpUrl = Annotated[str, PlainValidator(_checked_http_url)]
 BaseUrl = Annotated[str, PlainValidator(_base_url)]
+CallbackUrl = Annotated[str, PlainValidator(_callback_url)]
 TagAuthority = Annotated[str, PlainValidator(_tag_authority)]
 DatabaseUrl = Annotated[str, PlainValidator(_database)]
 CategorySlug = Annotated[str, PlainValidator(_category_slug)]

@@ -16,6 +16,7 @@ from pydantic import Field as PydanticField
 from aggregator.cluster import NodeSettings
 from aggregator.config.checks import (
     BaseUrl,
+    CallbackUrl,
     CategorySlug,
     Cron,
     DateFormat,
@@ -39,7 +40,15 @@ from aggregator.config.checks import (
     Text,
     TimeZoneName,
 )
-from aggregator.types import DateOrder, FetchSettings, History, HtmlSelectors, Rules, Schedule
+from aggregator.types import (
+    DateOrder,
+    FetchSettings,
+    History,
+    HtmlSelectors,
+    Rules,
+    Schedule,
+    WebSub,
+)
 
 __all__ = [
     "AuthSpec",
@@ -77,8 +86,20 @@ class SiteSpec(_Model):
     retention: Duration | None = None
 
 
+_WEBSUB_DEFAULTS = WebSub()
+
+
 class WebSubSpec(_Model):
-    hub: HttpUrl
+    hub: HttpUrl | None = None
+    callback_url: CallbackUrl | None = None
+    lease: Duration = _WEBSUB_DEFAULTS.lease
+    poll_interval: Duration = _WEBSUB_DEFAULTS.poll_interval
+
+    @model_validator(mode="after")
+    def _lease_bounds(self) -> WebSubSpec:
+        if self.lease < timedelta(minutes=1):
+            raise ValueError("lease shorter than 1m (a hub would be asked again all the time)")
+        return self
 
 
 class ServeSpec(_Model):

@@ -2,7 +2,8 @@
 publish after rounds that changed something, reloads on SIGHUP or a config edit, a clean
 stop on SIGTERM/SIGINT.
 
-    loop.py       the Daemon: signals, ticks, the publisher task, stop; run_daemon
+    loop.py       the Daemon: signals, ticks, the publisher task, pushes, stop
+    start.py      run_daemon: lock, store, node, then the Daemon
     debounce.py   when to publish (pure: `now` passed in)
     lockwatch.py  the instance lock, made sure of now and then
     reload.py     a new config checked, its shortened schedules carried out
@@ -25,9 +26,10 @@ if TYPE_CHECKING:
     from aggregator.daemon.debounce import Debouncer
     from aggregator.daemon.lockwatch import LockWatch
     from aggregator.daemon.logs import log_publish, log_round
-    from aggregator.daemon.loop import Daemon, run_daemon
+    from aggregator.daemon.loop import Daemon
     from aggregator.daemon.reload import reschedule
     from aggregator.daemon.settings import DaemonSettings
+    from aggregator.daemon.start import run_daemon
 
 __all__ = [
     "Daemon",
@@ -48,7 +50,7 @@ _HOMES = {
     "log_publish": "logs",
     "log_round": "logs",
     "reschedule": "reload",
-    "run_daemon": "loop",
+    "run_daemon": "start",
 }
 
 if not TYPE_CHECKING:

@@ -1,9 +1,10 @@
 """The long-running daemon: APScheduler 3 (asyncio) wiring around Updater and publish, on
-one event loop: signals, ticks, the publisher task, reloads, a clean stop.
+one event loop: signals, ticks, the publisher task, WebSub pushes, reloads, a clean stop.
 
 Decides nothing about when a source is due (the store holds each next check time,
-schedule.py computes it) nor when to publish (debounce.py); writes nothing itself: rounds
-go through Updater, files through publish, a reload's schedules through reload.py.
+schedule.py computes it) nor when to publish (debounce.py); writes nothing itself but the
+pushes it processed, out of the inbox: rounds go through Updater, files through publish, a
+reload's schedules through reload.py, subscriptions through websub/subscriber.py.
 """
 
 from __future__ import annotations
@@ -16,16 +17,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aggregator.config import ConfigFingerprint, config_fingerprint, load_config
+from aggregator.config import ConfigFingerprint, config_fingerprint
 from aggregator.daemon.debounce import Debouncer
 from aggregator.daemon.lockwatch import LockWatch
 from aggregator.daemon.logs import log, log_publish, log_round, quiet_cancelled_jobs
 from aggregator.daemon.reload import log_reload, reloaded, site_shape
 from aggregator.daemon.settings import DaemonSettings
 from aggregator.errors import PublishBusy, PublishError, StoreError
-from aggregator.lock import InstanceLock, acquire_instance_lock
-from aggregator.publish import clear_stale_temp_files, publish
-from aggregator.store import open_store
+from aggregator.lock import InstanceLock
+from aggregator.publish import publish
 from aggregator.types import UTC, Config, Source
 
 # APScheduler and the fetching side (aiohttp, httpx, the parsers) are imported by the
@@ -34,8 +34,9 @@ if TYPE_CHECKING:
     from aggregator.store import Store
     from aggregator.update import Updater
     from aggregator.update.node import Node
+    from aggregator.websub.subscriber import Inbox, Subscriber
 
-__all__ = ["Daemon", "DaemonSettings", "run_daemon"]
+__all__ = ["Daemon", "DaemonSettings"]
 
 
 class Daemon:
@@ -64,6 +65,7 @@ class Daemon:
         self.lock = LockWatch(lock)
         self.node = node  # this process among the nodes of a shared store; None: alone
         self.updater = Updater(config, store, node=node)
+        self.subscriber = _subscriber(config, store)  # WebSub; None: no callback_url
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = asyncio.Event()
         self.force = asyncio.Event()  # a second SIGTERM/SIGINT: stop without waiting
@@ -125,6 +127,10 @@ class Daemon:
         if self.node is not None:
             beat_every = IntervalTrigger(seconds=self.node.beat_every)
             self.scheduler.add_job(self._beat, beat_every, id="heartbeat", **job)
+        if self.subscriber is not None:
+            push_every = IntervalTrigger(seconds=s.push_check)
+            self.scheduler.add_job(self._check_pushes, push_every, id="pushes", **job)
+            self.scheduler.add_job(self._tend, IntervalTrigger(seconds=s.tick), id="hubs", **job)
         self._schedule_publish_job()
 
     def _on_stop_signal(self, sig: signal.Signals) -> None:
@@ -202,6 +208,8 @@ class Daemon:
             return  # another instance may be running: no fetching until the lock is back
         updater = self.updater
         try:
+            if self.subscriber is not None:
+                updater.pushed = self.subscriber.live()  # polled only as a safety net
             due = updater.due_sources()
         except StoreError as e:
             log.error("cannot read due sources: %s", e)
@@ -209,9 +217,41 @@ class Daemon:
         if due:
             self._round = asyncio.create_task(self._run_round(updater, due))
 
-    async def _run_round(self, updater: Updater, due: list[Source]) -> None:
+    async def _check_pushes(self) -> None:
+        """A round of the pushes WebSub hubs sent, as soon as one waits and no round runs."""
+        busy = self._round is not None and not self._round.done()
+        if busy or self.stopping.is_set() or not self.lock.held or self.subscriber is None:
+            return
         try:
-            report = await updater.run_round(due)
+            if not self.store.has_pushes():
+                return
+            inbox = self.subscriber.inbox(await asyncio.to_thread(self.store.pushes))
+        except StoreError as e:
+            log.error("cannot read pushes: %s", e)
+            return
+        self._round = asyncio.create_task(self._run_round(self.updater, inbox.sources, inbox))
+
+    async def _tend(self) -> None:
+        if self.subscriber is None or self.stopping.is_set() or not self.lock.held:
+            return
+        try:
+            await self.subscriber.tend()
+        except StoreError as e:
+            log.error("cannot tend WebSub subscriptions: %s", e)
+
+    async def _run_round(
+        self, updater: Updater, due: list[Source], inbox: Inbox | None = None
+    ) -> None:
+        try:
+            if inbox is None:
+                report = await updater.run_round(due)
+            else:  # claimed whether due or not: a push is processed at once
+                report = await updater.run_round(due, every=True, named=True, pushes=inbox.pushes)
+                await asyncio.to_thread(self.store.delete_pushes, inbox.done(report.outcomes))
+            if self.subscriber is not None:
+                # What a fetched body names; a hub's copy may leave its links out.
+                fetched = [o for o in report.outcomes if not o.pushes]
+                await asyncio.to_thread(self.subscriber.noticed, fetched)
         except StoreError as e:
             # The database went away mid-round: what was committed stays, the rest is due.
             # The sources fetched are held until their next check (Updater.held), so a
@@ -225,7 +265,7 @@ class Daemon:
             return
         log_round(report)
         if report.changed and not self.config.schedule.publish:
-            self._request_publish()
+            self._request_publish(immediately=inbox is not None)  # a push: at once
 
     # -------------------------------------------------------------- publishing
 
@@ -317,6 +357,7 @@ class Daemon:
             self.node.configure(config.node, per_host=config.fetch.per_host)
         # Sources held after a round the store could not record stay held.
         self.updater = Updater(config, self.store, held=self.updater.held, node=self.node)
+        self.subscriber = _subscriber(config, self.store)
         if config.schedule.publish != old.schedule.publish or (
             config.site.timezone != old.site.timezone
         ):
@@ -328,6 +369,14 @@ class Daemon:
             self._shape = shape
             log.info("the site changed: publishing")
             self._request_publish(immediately=True)
+
+
+def _subscriber(config: Config, store: Store) -> Subscriber | None:
+    if config.websub is None or config.websub.callback_url is None:
+        return None
+    from aggregator.websub.subscriber import Subscriber
+
+    return Subscriber(config, store)
 
 
 async def _let_finish(current: asyncio.Task[None], force: asyncio.Event, *, grace: float) -> None:
@@ -344,40 +393,3 @@ async def _let_finish(current: asyncio.Task[None], force: asyncio.Event, *, grac
         current.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await current
-
-
-def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int:
-    """Run the daemon until SIGTERM/SIGINT; return the exit status.
-
-    Raises:
-        ConfigError: the config is refused (before anything starts).
-        AlreadyRunning: another process holds the store (at the start, or after this one's
-            lock was lost).
-        StoreError: the store cannot be opened.
-    """
-    from aggregator.update.node import Node, node_id
-
-    config = load_config(config_path)
-    me = node_id(config.node)
-    with acquire_instance_lock(config.database, node=me) as lock:
-        log.debug("instance lock: %s", lock.description)
-        store = open_store(config.database)
-        try:
-            node = None
-            if store.shared:
-                # Other nodes may be publishing: their temp files are cleared under the
-                # publish lock (publish), not here.
-                node = Node(store, config.node, per_host=config.fetch.per_host, id=me)
-                node.join()
-            else:
-                stale = clear_stale_temp_files(config.site.output_dir)
-                if stale:
-                    log.info("removed %d temp files left by an interrupted publish", stale)
-
-            async def go() -> int:
-                daemon = Daemon(config_path, config, store, settings, lock=lock, node=node)
-                return await daemon.run()
-
-            return asyncio.run(go())
-        finally:
-            store.close()

@@ -19,3 +19,4 @@ class DaemonSettings:
     max_publish_delay: float = 10.0  # …but no later than this after the first change
     watch: float = 1.0  # how often config.yaml and the source lists are checked for edits
     lock_check: float = 2.0  # how often the instance lock is made sure of (a round trip)
+    push_check: float = 0.2  # how often the WebSub inbox is looked at (one indexed read)

@@ -9,6 +9,7 @@ the store: a failed fetch is a FetchError, a failed ping a logged warning.
     messages.py   the one-line messages of a failed fetch
     limits.py     FetchLimits, the record of a round's limits
     websub.py     ping_hub: WebSub publish notifications (needs httpx only)
+    subscribe.py  request_subscription: a WebSub subscribe request to a source's hub
 """
 
 # The names below are imported when first used, not with the package: publish pings a hub
@@ -30,12 +31,14 @@ __all__ = [
     "auth_header",
     "host_key",
     "ping_hub",
+    "request_subscription",
 ]
 
 if TYPE_CHECKING:
     from aggregator.fetch.client import Fetcher, auth_header, host_key
     from aggregator.fetch.guard import PRIVATE_NETWORKS
     from aggregator.fetch.limits import FetchLimits
+    from aggregator.fetch.subscribe import request_subscription
     from aggregator.fetch.websub import ping_hub
 else:
     _HOMES = {
@@ -45,6 +48,7 @@ else:
         "auth_header": "client",
         "host_key": "client",
         "ping_hub": "websub",
+        "request_subscription": "subscribe",
     }
 
     __getattr__ = lazy_names(__name__, _HOMES)

@@ -91,6 +91,8 @@ def _parse(content: bytes, headers: Mapping[str, str], *, url: str) -> ParsedFee
         feed_id=feed.feed_id,
         updated=feed.updated,
         ttl=feed.ttl,
+        hubs=feed.hubs,
+        self_url=feed.self_url,
         entries=raw,
     )
 

@@ -23,6 +23,7 @@ from aggregator.parse.fast_markup import (
     _xml_text,
 )
 from aggregator.parse.fast_scan import _Item, _media_bound, _spans
+from aggregator.parse.hubs import websub_links
 from aggregator.types import ParsedFeed, RawEntry
 
 _XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
@@ -59,6 +60,10 @@ def _atom_feed(root: Any) -> tuple[ParsedFeed, str | None]:
             link = _resolve(base, el.get("href"))
             break
     link = _text(link)
+    hubs, self_url = websub_links(
+        (el.get("rel"), _resolve(base, el.get("href")) if el.get("href") else None)
+        for el in root.iterchildren(f"{ns}link")
+    )
     title_el = root.find(f"{ns}title")
     if title_el is not None and title_el.get("type", "text") not in _TEXT_TYPES | _ATOM_HTML_TYPES:
         raise _Decline
@@ -70,6 +75,8 @@ def _atom_feed(root: Any) -> tuple[ParsedFeed, str | None]:
         feed_id=_text(root.findtext(f"{ns}id")) or link,
         updated=updated or published,
         ttl=None,
+        hubs=hubs,
+        self_url=self_url,
     )
     return feed, base
 

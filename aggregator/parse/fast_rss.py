@@ -26,6 +26,7 @@ from aggregator.parse.fast_markup import (
     _xml_text,
 )
 from aggregator.parse.fast_scan import _Item, _media_bound, _spans
+from aggregator.parse.hubs import websub_links
 from aggregator.parse.ttl import parse_ttl
 from aggregator.types import ParsedFeed, RawEntry
 
@@ -56,6 +57,7 @@ def _rss_feed(root: Any) -> ParsedFeed:
         raise _Decline
     ns = f"{{{_ATOM_NS}}}"
     link = None
+    discovery: list[tuple[object, object]] = []
     for el in channel:
         # feedparser keeps the last link of the channel: an RSS <link>'s text, or an
         # atom:link's href when it is an alternate HTML page (its _start_link).
@@ -66,21 +68,26 @@ def _rss_feed(root: Any) -> ParsedFeed:
             if link is not None and "&" in link:
                 link = _LINK_REFERENCE.sub(r"&\1", link)
         elif el.tag == f"{ns}link":
-            href = _alternate_href({k.lower(): v for k, v in el.attrib.items()})
+            attrs = {k.lower(): v for k, v in el.attrib.items()}
+            href = _alternate_href(attrs)
             if href is not None:
                 link = _text(href)
+            discovery.append((attrs.get("rel"), attrs.get("href")))
         elif el.tag in (f"{ns}title", f"{ns}published"):
             raise _Decline
     updated = _feed_date(
         channel, ("lastBuildDate", "{http://purl.org/dc/elements/1.1/}date", f"{ns}updated")
     )
     published = _feed_date(channel, ("pubDate",))
+    hubs, self_url = websub_links(discovery)
     return ParsedFeed(
         title=_text(channel.findtext("title")),
         link=link,
         feed_id=_text(channel.findtext(f"{ns}id")) or link,
         updated=updated or published,
         ttl=parse_ttl(channel.findtext("ttl")),
+        hubs=hubs,
+        self_url=self_url,
     )
 
 

@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 from aggregator.errors import ParseError
 from aggregator.parse.charset import to_utf8
 from aggregator.parse.dates import parse_date
+from aggregator.parse.hubs import websub_links
 from aggregator.types import DateOrder, ParsedFeed, RawEntry
 
 __all__ = ["JSON_FEED_TYPES", "parse_jsonfeed"]
@@ -132,10 +133,20 @@ def _feed(document: dict[str, Any], date_order: DateOrder | None) -> ParsedFeed:
     entries = tuple(
         _entry(item, feed_authors, date_order) for item in items if isinstance(item, dict)
     )
+    # JSON Feed 1.1 `hubs`: [{"type": "WebSub", "url": ...}]; its own URL is `feed_url`.
+    hubs = document.get("hubs")
+    named = [
+        ("hub", hub.get("url"))
+        for hub in (hubs if isinstance(hubs, list) else ())
+        if isinstance(hub, dict) and str(hub.get("type", "")).lower() == "websub"
+    ]
+    hub_urls, self_url = websub_links([*named, ("self", document.get("feed_url"))])
     return ParsedFeed(
         title=_text(document.get("title")),
         link=link,
         feed_id=_text(document.get("feed_url")) or link,
+        hubs=hub_urls,
+        self_url=self_url,
         entries=entries,
     )
 

@@ -19,6 +19,7 @@ from feedparser.namespaces import mediarss as _mediarss
 from aggregator.errors import ParseError
 from aggregator.parse.charset import to_utf8
 from aggregator.parse.dates import parse_date
+from aggregator.parse.hubs import websub_links
 from aggregator.parse.ttl import parse_ttl
 from aggregator.types import DateOrder, ParsedFeed, RawEntry
 
@@ -115,6 +116,11 @@ def parse_reference(
         raise ParseError(_refusal(content, lowered.get("content-type", ""), d))
     feed = d.get("feed") or {}
     feed_link = _text(feed.get("link"))
+    hubs, self_url = websub_links(
+        (link.get("rel"), link.get("href"))
+        for link in feed.get("links") or ()
+        if isinstance(link, dict)
+    )
     return ParsedFeed(
         title=_text(feed.get("title")),
         link=feed_link,
@@ -122,6 +128,8 @@ def parse_reference(
         updated=_entry_date(feed, "updated", date_order)
         or _entry_date(feed, "published", date_order),
         ttl=parse_ttl(feed.get("ttl")),
+        hubs=hubs,
+        self_url=self_url,
         entries=raw_entries,
     )
 

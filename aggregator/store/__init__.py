@@ -6,7 +6,7 @@ hands out unique slugs and tracks what is left to publish. The rest of the code 
 through the Protocols of api.py; open_store gives the Store that satisfies them all.
 
     api.py           SourceStates, PostWriter (UpdateStore: both), PublishReads, Metrics,
-                     Leases, Owner
+                     Leases, Subscriptions (declared in subscribing.py), Owner
     schema.py        tables, column types, indexes
     migrations.py    the migration steps and _migrate
     engine.py        open_store, store_exists: engines, SQLite pragmas, why opening failed
@@ -17,7 +17,8 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
                      sources.py (source state, hosts), posts.py (upserts, what they read),
                      reads.py (publishing reads and marks, counts),
                      nodes.py (nodes, leases, the publish lock),
-                     history.py (every attempt of every source)
+                     history.py (every attempt of every source),
+                     subscriptions.py (WebSub subscriptions, pushes received)
     identities.py    the stored identities a batch is reconciled with, on a connection
     slugs.py         unique slugs, and settling them
     lock.py          PostgreSQL advisory locks
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
         PostWriter,
         PublishReads,
         SourceStates,
+        Subscriptions,
         UpdateStore,
     )
     from aggregator.store.database import Store
@@ -59,6 +61,7 @@ __all__ = [
     "PublishReads",
     "SourceStates",
     "Store",
+    "Subscriptions",
     "UpdateStore",
     "_migrate",
     "open_store",
@@ -77,6 +80,7 @@ _HOMES = {
     "PublishReads": "api",
     "SourceStates": "api",
     "Store": "database",
+    "Subscriptions": "api",
     "UpdateStore": "api",
     "_migrate": "migrations",
     "open_store": "engine",
@@ -92,6 +96,8 @@ if TYPE_CHECKING:
 
     def _satisfies_every_protocol(
         store: Store,
-    ) -> tuple[SourceStates, PostWriter, UpdateStore, PublishReads, Metrics, Owner, Leases]:
+    ) -> tuple[
+        SourceStates, PostWriter, UpdateStore, PublishReads, Metrics, Owner, Leases, Subscriptions
+    ]:
         # mypy checks here that the Store is each Protocol, signature by signature.
-        return store, store, store, store, store, store, store
+        return store, store, store, store, store, store, store, store

@@ -2,7 +2,8 @@
 Owner, for whoever opened it.
 
 The updater sees SourceStates and PostWriter (UpdateStore: both), the publisher
-PublishReads, status, serve and metrics Metrics, a node of a shared store Leases; the
+PublishReads, status, serve and metrics Metrics, a node of a shared store Leases, WebSub's
+subscriber and serve's /websub/ routes Subscriptions (subscribing.py, re-exported); the
 daemon and the CLI open the Store (Owner: its URL and close) and lend it out as each of
 the others. Declares only: no SQL, no implementation (a method's behaviour is documented
 on the Store's method, in sources.py, posts.py, reads.py and nodes.py).
@@ -16,6 +17,7 @@ from datetime import datetime
 from typing import Protocol, runtime_checkable
 
 from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
+from aggregator.store.subscribing import Subscriptions
 from aggregator.types import (
     Attempt,
     ListedPost,
@@ -33,6 +35,7 @@ __all__ = [
     "PostWriter",
     "PublishReads",
     "SourceStates",
+    "Subscriptions",
     "UpdateStore",
 ]
 

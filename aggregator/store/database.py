@@ -1,8 +1,9 @@
 """The Store: one class over one database, composed of its methods grouped by concern.
 
 It satisfies the Protocols of api.py (source states, post writing, publishing reads,
-metrics, leases). Adds no method of its own: each lives in sources.py, posts.py or
-reads.py, retag.py, nodes.py or history.py, and its transactions in transactions.py.
+metrics, leases, subscriptions). Adds no method of its own: each lives in sources.py,
+posts.py or reads.py, retag.py, nodes.py, history.py or subscriptions.py, and its
+transactions in transactions.py.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from aggregator.store.posts import PostMethods
 from aggregator.store.reads import CountMethods, ReadMethods
 from aggregator.store.retag import RetagMethods
 from aggregator.store.sources import SourceMethods
+from aggregator.store.subscriptions import SubscriptionMethods
 
 __all__ = ["Store"]
 
@@ -25,6 +27,7 @@ class Store(
     CountMethods,
     NodeMethods,
     HistoryMethods,
+    SubscriptionMethods,
 ):
     """Posts and source state in one database. Every method is one short transaction.
 

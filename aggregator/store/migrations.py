@@ -27,8 +27,10 @@ from aggregator.store.schema import (
     leases,
     metadata,
     nodes,
+    pushes,
     schema_version,
     site,
+    subscriptions,
     unsettled,
 )
 from aggregator.store.transactions import WRITE
@@ -186,6 +188,11 @@ def _discovery_v13(conn: Connection) -> None:
     conn.exec_driver_sql("ALTER TABLE sources ADD COLUMN discovered_from TEXT")
 
 
+def _websub_v14(conn: Connection) -> None:
+    # Empty: sources are subscribed to as their feeds name hubs, from the next round on.
+    metadata.create_all(conn, tables=[subscriptions, pushes], checkfirst=False)
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -201,6 +208,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _posting_rate_v11,
     _history_v12,
     _discovery_v13,
+    _websub_v14,
 )
 
 

@@ -30,10 +30,12 @@ __all__ = [
     "metadata",
     "nodes",
     "posts",
+    "pushes",
     "schema_version",
     "settled",
     "site",
     "sources",
+    "subscriptions",
     "unsettled",
     "wants_article",
 ]
@@ -224,6 +226,36 @@ attempts = sa.Table(
 HISTORY_INDEXES: Final = (
     sa.Index("ix_attempts_source_at", attempts.c.source, attempts.c.at),
     sa.Index("ix_attempts_at", attempts.c.at),
+)
+
+# Version 14: WebSub subscriptions (one per source, to the hub its feed names; see
+# aggregator.websub.records.Subscription), and the pushes `serve` received and checked,
+# waiting for the daemon to process them as fetched bodies (oldest first, then deleted).
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("source", sa.Text, primary_key=True),
+    sa.Column("hub", sa.Text, nullable=False),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("callback_id", sa.Text, nullable=False, unique=True),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("requested", UTCDateTime),
+    sa.Column("lease_until", UTCDateTime),
+    sa.Column("lease_seconds", sa.Integer),
+    sa.Column("retry_at", UTCDateTime),
+    sa.Column("failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+)
+pushes = sa.Table(
+    "pushes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("callback_id", sa.Text, nullable=False),
+    sa.Column("received", UTCDateTime, nullable=False),
+    sa.Column("content_type", sa.Text),
+    sa.Column("body", sa.LargeBinary, nullable=False),
 )
 
 is_pending = posts.c.revision > posts.c.published_revision

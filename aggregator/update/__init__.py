@@ -1,4 +1,5 @@
-"""The update stage: sources through fetch -> parse -> normalize -> store, in rounds, and
+"""The update stage: sources through fetch -> parse -> normalize -> store, in rounds (a
+WebSub push taking the place of a fetch), and
 what each source's state becomes (decide.py, pure). The one place that turns a source's
 failure into state. Must NOT publish, nor own the schedule's policy (schedule.py) or the
 HTTP client (fetch).
@@ -16,6 +17,7 @@ HTTP client (fetch).
     pipeline.py  one source through the stages, carrying out decisions
     report.py    SourceOutcome, RoundReport
     worker.py    parse + normalize as one job for a worker process
+    leftout.py   the log lines of what a parsed body left out
     fulltext.py  the linked page's article for `full_text` sources
 
 The names below are loaded on first use: a parse worker process imports `worker.py`, and

@@ -19,6 +19,7 @@ from aggregator.errors import HostDeferred, SourceError, StoreError
 from aggregator.fetch import Fetcher, auth_header
 from aggregator.normalize import reconcile
 from aggregator.parse.html import advertised_feeds, is_html
+from aggregator.parse.hubs import header_links, websub_links
 from aggregator.store.api import UpdateStore
 from aggregator.types import (
     Attempt,
@@ -32,9 +33,11 @@ from aggregator.types import (
 )
 from aggregator.update import decide
 from aggregator.update.fulltext import FullText, enrich_within
+from aggregator.update.leftout import log_left_out
 from aggregator.update.report import SourceOutcome
 from aggregator.update.round import Round
 from aggregator.update.worker import Job, JobResult
+from aggregator.websub.records import Push
 
 __all__ = ["Pipeline"]
 
@@ -60,8 +63,11 @@ class Pipeline:
         self.clock = clock
         self.rng = rng
 
-    async def run(self, source: Source, fetcher: Fetcher) -> SourceOutcome:
-        """One source through the pipeline; its failure becomes its state.
+    async def run(
+        self, source: Source, fetcher: Fetcher, pushes: Sequence[Push] = ()
+    ) -> SourceOutcome:
+        """One source through the pipeline; its failure becomes its state. With `pushes`
+        (bodies a WebSub hub sent for it), each of them instead of a fetch, in order.
 
         Raises: StoreError (the database failed, not the source).
         """
@@ -71,6 +77,11 @@ class Pipeline:
         at, started = self.clock(), time.monotonic()
         received: int | None = None
         try:
+            if pushes:
+                outcome = await self._pushed(source, state, pushes, fetcher)
+                received = sum(len(p.body) for p in pushes)
+                self.round.record(self._attempt(source, outcome, at, started, received))
+                return outcome
             headers = source.headers
             if source.auth is not None:
                 headers = (*headers, auth_header(source.auth))
@@ -97,21 +108,62 @@ class Pipeline:
             # recorded with the others), and the round stops.
             self._failed(source, state, SourceError(f"not stored: {e}"))
             raise
-        self.round.record(
-            Attempt(
-                source=source.name,
-                at=at,
-                outcome=outcome.status,
-                seconds=time.monotonic() - started,
-                http_status=outcome.http_status,
-                bytes=received,
-                new=outcome.new,
-                updated=outcome.updated,
-                error=outcome.error,
-                node=self.round.node.id if self.round.node is not None else None,
-            )
-        )
+        self.round.record(self._attempt(source, outcome, at, started, received))
         return outcome
+
+    def _attempt(
+        self,
+        source: Source,
+        outcome: SourceOutcome,
+        at: datetime,
+        started: float,
+        received: int | None,
+    ) -> Attempt:
+        return Attempt(
+            source=source.name,
+            at=at,
+            outcome=outcome.status,
+            seconds=time.monotonic() - started,
+            http_status=outcome.http_status,
+            bytes=received,
+            new=outcome.new,
+            updated=outcome.updated,
+            error=outcome.error,
+            node=self.round.node.id if self.round.node is not None else None,
+        )
+
+    async def _pushed(
+        self, source: Source, state: SourceState, pushes: Sequence[Push], fetcher: Fetcher
+    ) -> SourceOutcome:
+        """Each push as the body of a fetch of the source's URL that answered 200 (WebSub
+        §7: the hub's copy of the topic), through the same steps as a fetched one; the
+        source's validators are kept for its next real fetch.
+
+        Raises: SourceError (a push the parser refuses), StoreError.
+        """
+        outcome = SourceOutcome(name=source.name, status="unchanged")
+        new = updated = 0
+        for push in pushes:
+            headers = {"content-type": push.content_type} if push.content_type else {}
+            result = FetchResult(
+                url=state.url,
+                status=200,
+                content=push.body,
+                headers=headers,
+                validators=state.validators,
+                fetched_at=push.received,
+            )
+            outcome = await self._fetched(source, state, result, fetcher)
+            new, updated = new + outcome.new, updated + outcome.updated
+            log.info(
+                "%s: push of %d bytes: %d new, %d updated",
+                source.name,
+                len(push.body),
+                outcome.new,
+                outcome.updated,
+            )
+        status = "new" if new or updated else outcome.status
+        return replace(outcome, status=status, new=new, updated=updated, pushes=len(pushes))
 
     async def _discovered(
         self,
@@ -219,6 +271,11 @@ class Pipeline:
         )
         self.round.save(d.state)
         log.debug("%s: %d new, %d updated", source.name, new, updated)
+        # WebSub §4: the Link header first, then the feed's own links.
+        hubs, topic = websub_links(header_links(result.headers.get("link"), base=result.url))
+        if not hubs:
+            hubs, topic = parsed.hubs, parsed.self_url
+        topic = topic or parsed.self_url
         return SourceOutcome(
             name=source.name,
             status="new" if new or updated else "unchanged",
@@ -227,6 +284,8 @@ class Pipeline:
             updated=updated,
             parsed=True,
             moved_to=d.moved_to,
+            hubs=hubs,
+            topic=topic,
         )
 
     async def _parsed(self, source: Source, result: FetchResult, *, now: datetime) -> JobResult:
@@ -249,46 +308,7 @@ class Pipeline:
             max_items=source.max_items or self.config.fetch.max_items,
         )
         parsed = await self.round.parsers.parse(job)
-        if parsed.dropped:
-            log.warning(
-                "%s: %d items past max_items dropped (the newest %d kept)",
-                source.name,
-                parsed.dropped,
-                job.max_items,
-            )
-        if parsed.skipped:
-            log.warning(
-                "%s: %d page item(s) left out, without a title or an http(s) link",
-                source.name,
-                parsed.skipped,
-            )
-        if parsed.dropped_links:
-            log.warning(
-                "%s: %d item link(s) left out, not http(s) URLs (first: %r);"
-                " those items are published without a link",
-                source.name,
-                len(parsed.dropped_links),
-                parsed.dropped_links[0][:200],
-            )
-        if parsed.oversized:
-            # One line a source, not one an item (cron mail); each item at DEBUG.
-            first = parsed.oversized[0]
-            log.warning(
-                "%s: %d item bodies cut before sanitizing (first %s: %d characters to %d)",
-                source.name,
-                len(parsed.oversized),
-                first.item or "(no link)",
-                first.size,
-                first.kept,
-            )
-        for cut in parsed.oversized:
-            log.debug(
-                "%s: item %s: body of %d characters cut to %d before sanitizing",
-                source.name,
-                cut.item or "(no link)",
-                cut.size,
-                cut.kept,
-            )
+        log_left_out(source.name, parsed, max_items=job.max_items)
         return parsed
 
     async def _full_text(

@@ -24,6 +24,10 @@ class SourceOutcome:
     error: str | None = None
     parsed: bool = False  # the body was parsed (False for a 304 and for an unchanged body)
     moved_to: str | None = None  # the source's URL moved here (permanent redirect) this time
+    # What the parsed body names for WebSub (parse.hubs): its hubs and its self URL.
+    hubs: tuple[str, ...] = ()
+    topic: str | None = None
+    pushes: int = 0  # pushes processed as its bodies (no fetch made)
 
 
 @dataclass(slots=True)

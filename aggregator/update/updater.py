@@ -12,14 +12,15 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregator.errors import StoreError
 from aggregator.fetch import Fetcher, FetchLimits
+from aggregator.schedule import polled_at
 from aggregator.store.api import UpdateStore
 from aggregator.types import UTC, Config, Source, SourceState
 from aggregator.update.decide import after_schedule_edit, current_state
@@ -28,6 +29,7 @@ from aggregator.update.pool import Parsers
 from aggregator.update.report import RoundReport, SourceOutcome
 from aggregator.update.round import Round
 from aggregator.update.supply import Claimed, Fixed, Supply
+from aggregator.websub.records import Push
 
 if TYPE_CHECKING:
     from aggregator.update.node import Node
@@ -82,6 +84,12 @@ class Updater:
         # them every tick, a request storm against servers that asked for 30 minutes.
         # Kept in memory only: shared with the Updater of a reloaded config.
         self.held: dict[str, datetime] = {} if held is None else held
+        # Sources a WebSub hub pushes, with the end of their subscription's lease: polled
+        # only every `poll_interval` meanwhile (schedule.polled_at). Set by the daemon.
+        self.pushed: Mapping[str, datetime] = {}
+        self.poll_interval = config.websub.poll_interval if config.websub else timedelta(days=1)
+        self._unpolled: set[str] = set()  # pushed sources left out of the last due_sources
+        self._pushes: Mapping[str, Sequence[Push]] = {}  # the running round's, by source
 
     def halt(self) -> None:
         """Start no further source in the round running now (SIGTERM: the fetches in flight
@@ -100,6 +108,7 @@ class Updater:
                 del self.held[name]
         states = self._apply_schedule_edits({s.name: s for s in self.store.states()}, now)
         chosen = []
+        self._unpolled = set()
         for source in self.config.sources:
             if source.name in self.held:
                 continue
@@ -107,15 +116,23 @@ class Updater:
             if every:
                 if not current_state(source, state).disabled:
                     chosen.append(source)
-            elif (
-                state is None
+                continue
+            if state is None or state.config_url != source.url:
                 # A source whose config URL changed is due at once, even if disabled before.
-                or state.config_url != source.url
-                or (
-                    state.disabled is None and (state.next_check is None or state.next_check <= now)
-                )
-            ):
                 chosen.append(source)
+                continue
+            if state.disabled is not None:
+                continue
+            polled = polled_at(
+                state.next_check,
+                last_fetched=state.last_fetched,
+                pushed_until=self.pushed.get(source.name),
+                poll_interval=self.poll_interval,
+            )
+            if polled is None or polled <= now:
+                chosen.append(source)
+            elif state.next_check is None or state.next_check <= now:
+                self._unpolled.add(source.name)  # due, but its hub pushes it
         return chosen
 
     def _apply_schedule_edits(
@@ -145,12 +162,14 @@ class Updater:
         every: bool = False,
         named: bool = False,
         on_source: Callable[[SourceOutcome], None] | None = None,
+        pushes: Mapping[str, Sequence[Push]] | None = None,
     ) -> RoundReport:
         """Fetch, parse, normalize and store the given (default: due) sources; `on_source`
         is told of each source as it finishes. `named`: the sources are the operator's
         choice (`run --once NAME`), not what was found due: on a shared store they are
         claimed by name; otherwise the claims take the most overdue of every source and
-        this node keeps those it was given.
+        this node keeps those it was given. A source with `pushes` (by name: bodies its
+        WebSub hub sent) is not fetched: each push is processed as its fetched body.
 
         A state or post that the database refuses fails its source only. When the database
         fails otherwise, no further source is started, the states of those fetched are
@@ -190,7 +209,8 @@ class Updater:
                 todo,
                 lanes=self.limits.max_connections,
                 every=every,
-                skip=sorted(self.held),
+                # A claim takes any due source: not those whose hub pushes them.
+                skip=sorted(set(self.held) | (set() if pushes else self._unpolled)),
                 named=named,
             )
         )
@@ -200,6 +220,7 @@ class Updater:
         alive = None if self.node is None else asyncio.create_task(self.node.keep_alive())
         outcomes: list[SourceOutcome] = []
         try:
+            self._pushes = pushes or {}
             with round_:
                 self._pipeline = Pipeline(
                     self.config, self.store, round_, clock=self.clock, rng=self.rng
@@ -207,6 +228,7 @@ class Updater:
                 outcomes = await self._lanes(round_, supply, len(todo), on_source)
         finally:
             self._pipeline = None
+            self._pushes = {}
             if alive is not None:
                 alive.cancel()
             if self.node is not None:
@@ -280,7 +302,7 @@ class Updater:
         if self._pipeline is None:
             # A programming error (a caller outside run_round), not a tree error.
             raise RuntimeError("update_source runs in a round (run_round)")
-        return await self._pipeline.run(source, fetcher)
+        return await self._pipeline.run(source, fetcher, self._pushes.get(source.name, ()))
 
 
 def _due(source: Source, state: SourceState, now: datetime) -> bool:

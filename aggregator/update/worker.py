@@ -55,6 +55,8 @@ class JobResult:
     # The dates of the body's newest items (naive ones taken as UTC), all of them kept or
     # not: what `interval: auto` reads of the posting rate (schedule.posting_rate).
     item_dates: tuple[datetime, ...] = ()
+    hubs: tuple[str, ...] = ()  # WebSub: the hubs the feed names, and its self URL
+    self_url: str | None = None
 
 
 def parse_and_normalize(job: Job) -> JobResult:
@@ -114,6 +116,8 @@ def parse_and_normalize(job: Job) -> JobResult:
         dropped_links=tuple(dropped_links),
         skipped=feed.skipped,
         item_dates=item_dates,
+        hubs=feed.hubs,
+        self_url=feed.self_url,
     )
 
 
