@@ -12,12 +12,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from aggregator.store.rows import state_from_row, state_values
 from aggregator.store.schema import hosts, sources
-from aggregator.store.transactions import Transactions, chunks
+from aggregator.store.transactions import Transactions, chunks, insert_of, replacing
 from aggregator.types import SourceState
 
 __all__ = ["SourceMethods"]
@@ -79,12 +78,7 @@ class SourceMethods(Transactions):
 
     def save_state(self, state: SourceState) -> None:
         """Insert or replace the state of `state.name`."""
-        values = state_values(state)
-        insert = _insert(self._engine.dialect.name, sources).values(**values)
-        statement = insert.on_conflict_do_update(
-            index_elements=[sources.c.name],
-            set_={k: v for k, v in values.items() if k != "name"},
-        )
+        statement = replacing(self._engine.dialect.name, sources, state_values(state), key="name")
         self._run(
             f"cannot save the state of {state.name!r}",
             lambda conn: conn.execute(statement),
@@ -100,7 +94,7 @@ class SourceMethods(Transactions):
         if not states:
             return {}
         rows = list({s.name: state_values(s) for s in states}.values())
-        insert = _insert(self._engine.dialect.name, sources)
+        insert = insert_of(self._engine.dialect.name, sources)
         statement = insert.on_conflict_do_update(
             index_elements=[sources.c.name],
             set_={c.name: insert.excluded[c.name] for c in sources.columns if c.name != "name"},
@@ -139,7 +133,7 @@ class SourceMethods(Transactions):
     def defer_host(self, host: str, *, until: datetime, reason: str | None = None) -> None:
         """Leave `host` alone until `until` (a later deferral wins over an earlier one)."""
         values = {"host": host, "not_before": until, "reason": reason}
-        insert = _insert(self._engine.dialect.name, hosts).values(**values)
+        insert = insert_of(self._engine.dialect.name, hosts).values(**values)
         statement = insert.on_conflict_do_update(
             index_elements=[hosts.c.host],
             set_={"not_before": insert.excluded.not_before, "reason": insert.excluded.reason},
@@ -158,8 +152,3 @@ class SourceMethods(Transactions):
             "cannot read deferred hosts",
             lambda conn: {row.host: row.not_before for row in conn.execute(query)},
         )
-
-
-def _insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    # Both dialects spell the upsert the same way (INSERT … ON CONFLICT DO UPDATE).
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

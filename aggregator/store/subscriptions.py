@@ -13,11 +13,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from aggregator.store.schema import pushes, subscriptions
-from aggregator.store.transactions import Transactions, chunks
+from aggregator.store.transactions import Transactions, chunks, replacing
 from aggregator.websub.records import Push, Subscription
 
 __all__ = ["SubscriptionMethods"]
@@ -47,11 +46,8 @@ class SubscriptionMethods(Transactions):
 
     def put_subscription(self, subscription: Subscription) -> None:
         """Insert or replace the subscription of `subscription.source`."""
-        values = asdict(subscription)
-        insert = _insert(self._engine.dialect.name, subscriptions).values(**values)
-        statement = insert.on_conflict_do_update(
-            index_elements=[subscriptions.c.source],
-            set_={k: v for k, v in values.items() if k != "source"},
+        statement = replacing(
+            self._engine.dialect.name, subscriptions, asdict(subscription), key="source"
         )
         self._run(
             f"cannot save the subscription of {subscription.source!r}",
@@ -188,7 +184,3 @@ def _subscription(row: Any) -> Subscription:
         failures=row.failures,
         last_error=row.last_error,
     )
-
-
-def _insert(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)

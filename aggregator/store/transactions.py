@@ -13,12 +13,23 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Final, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from aggregator.errors import StoreError
 
-__all__ = ["CHUNK", "ROW_ERRORS", "WRITE", "Transactions", "chunks", "reason", "refuses_row"]
+__all__ = [
+    "CHUNK",
+    "ROW_ERRORS",
+    "WRITE",
+    "Transactions",
+    "chunks",
+    "insert_of",
+    "reason",
+    "refuses_row",
+    "replacing",
+]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -56,6 +67,22 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`, for statements with one parameter per item."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def insert_of(dialect: str, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` that can take ON CONFLICT (both dialects spell the upsert the
+    same way: INSERT … ON CONFLICT DO UPDATE)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
+
+
+def replacing(dialect: str, table: sa.Table, values: dict[str, object], *, key: str) -> sa.Insert:
+    """INSERT `values` into `table`, or replace every other column of the row whose `key`
+    column holds `values[key]`."""
+    insert = insert_of(dialect, table).values(**values)
+    return insert.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={k: v for k, v in values.items() if k != key},
+    )
 
 
 def _bound(
