@@ -15,9 +15,11 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import builders
 import pytest
+import sqlalchemy as sa
 from builders import UTF8_PROLOG, rss_item, site_section, timeouts
 from httpserver import FeedServer
 from pgdatabase import PG_MISSING, PG_URL, emptied, new_database
@@ -27,6 +29,7 @@ from aggregator.config import load_config
 from aggregator.errors import StoreError
 from aggregator.normalize.dedupe import reconcile
 from aggregator.store import Store, open_store
+from aggregator.store.nodes import _CLAIMS
 from aggregator.types import Post, Source, SourceState
 from aggregator.update import Updater
 from aggregator.update.node import Node
@@ -203,6 +206,110 @@ def test_a_moved_source_is_due_until_its_new_url_is_fetched(stores: list[Store])
     assert claim(store, "a", [moved]) == [c.name]
     store.save_leased_states([state(moved)], node="a")  # fetched at its new URL
     assert claim(store, "b", [moved]) == []
+
+
+def test_a_claim_follows_every_write_of_a_source_state(stores: list[Store], url: str) -> None:
+    # The claim reads when each source is due from its lease row, which the database keeps
+    # in step with the source's state: saves before and after the row exists, a
+    # reschedule, `sources enable`/disable (save_state), a state forgotten.
+    a, _ = stores
+    c0, c1, c2, c3 = candidates(4)
+    a.save_states([state(c0, next_check=T0 - timedelta(minutes=1))])  # before its lease row
+    assert claim(a, "a", [c0, c1]) == ["s000", "s001"]  # due; never fetched
+    a.save_leased_states([state(c0), state(c1)], node="a")  # next checks in an hour
+    assert claim(a, "a", [c0, c1, c2]) == ["s002"]
+    later = state(c0, next_check=T0 - timedelta(seconds=1))
+    assert a.reschedule(later, fetched=T0)
+    assert claim(a, "b", [c0, c1]) == ["s000"]
+    a.release_sources("b", ["s000"])
+    a.save_state(state(c0, next_check=T0 - timedelta(hours=1), disabled="gone"))
+    assert claim(a, "b", [c0, c1]) == []  # disabled: never due
+    assert claim(a, "b", [c0, c1], every=True) == ["s000", "s001"]  # --all: any
+    a.release_sources("b", ["s000", "s001"])
+    a.save_state(state(c0, next_check=T0 - timedelta(hours=1)))  # enabled again
+    assert claim(a, "b", [c0, c1]) == ["s000"]
+    a.release_sources("b", ["s000"])
+    a.save_states([state(c3, next_check=T0 + timedelta(hours=1))])
+    assert claim(a, "b", [c3]) == []
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:  # an operator's own DELETE
+        conn.exec_driver_sql("DELETE FROM sources WHERE name = 's003'")
+    engine.dispose()
+    assert claim(a, "b", [c3]) == ["s003"]  # no state: as never fetched
+
+
+def test_a_claim_reads_in_due_order_whatever_the_number_of_sources(url: str) -> None:
+    # 5,000 sources, 3 of them due: the claim reads the free rows through ix_leases_due up
+    # to the first source not due, not every source's row.
+    store = open_store(url)
+    try:
+        cands = candidates(5000, hosts=50)
+        store.sync_leases(cands)
+        store.save_states(
+            [
+                state(c, next_check=T0 + timedelta(hours=1 if i >= 3 else -1))
+                for i, c in enumerate(cands)
+            ]
+        )
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE leases")
+        params = {"names": [], "skip": [], "now": T0, "due_by": T0, "until": T0 + LEASE}
+        params |= {"node": "a", "scan": 200, "per_host": 9, "limit": 50}
+        with engine.connect() as conn, conn.begin() as tx:
+            claim_sql = _CLAIMS[False, False]
+            explain = sa.text(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim_sql.text}")
+            (plan,) = conn.execute(
+                explain.bindparams(*claim_sql._bindparams.values()), params
+            ).scalar_one()
+            tx.rollback()
+        engine.dispose()
+        scans = [p for p in _plan_nodes(plan["Plan"]) if p.get("Alias") == "l"]
+        assert [(p["Node Type"], p.get("Index Name"), p["Actual Rows"]) for p in scans] == [
+            ("Index Scan", "ix_leases_due", 3)
+        ]
+        assert (
+            len(store.claim_sources("a", None, now=T0, until=T0 + LEASE, limit=50, per_host=9)) == 3
+        )
+    finally:
+        store.close()
+
+
+def test_a_version_14_database_keeps_its_due_times_through_migration_15(url: str) -> None:
+    from aggregator.store import MIGRATIONS
+    from aggregator.store import migrations as store_migrations
+
+    engine = sa.create_engine(url)
+    store_migrations._migrate(engine, MIGRATIONS[:14])
+    with engine.begin() as conn:
+        for name, next_check, disabled in (
+            ("due", "2026-03-01 11:00:00+00", None),
+            ("later", "2026-03-01 13:00:00+00", None),
+            ("off", "2026-03-01 11:00:00+00", "gone"),
+        ):
+            conn.exec_driver_sql(
+                "INSERT INTO sources (name, url, config_url, failures, next_check, disabled)"
+                " VALUES (%(n)s, %(u)s, %(u)s, 0, %(t)s, %(d)s)",
+                {"n": name, "u": f"http://h/{name}", "t": next_check, "d": disabled},
+            )
+        for name in ("due", "later", "off", "new"):
+            conn.exec_driver_sql(
+                "INSERT INTO leases (source, host, url) VALUES (%(n)s, 'h', %(u)s)",
+                {"n": name, "u": f"http://h/{name}"},
+            )
+    engine.dispose()
+    store = open_store(url)
+    try:
+        got = store.claim_sources("a", None, now=T0, until=T0 + LEASE, limit=9, per_host=9)
+        assert got == ["new", "due"]  # never fetched first, then the overdue; not the others
+    finally:
+        store.close()
+
+
+def _plan_nodes(node: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield node
+    for child in node.get("Plans", ()):
+        yield from _plan_nodes(child)
 
 
 def test_an_expired_lease_is_claimed_by_another_node(stores: list[Store]) -> None:

@@ -19,12 +19,13 @@ from aggregator.store.schema import (
     ARRIVAL_INDEX,
     IDENTITY_INDEXES,
     IDENTITY_V6_INDEXES,
+    LEASE_DUE_DDL,
+    LEASE_DUE_INDEX,
     VOLUME_INDEXES,
     Tags,
     UTCDateTime,
     attempts,
     hosts,
-    leases,
     metadata,
     nodes,
     pushes,
@@ -162,9 +163,22 @@ def _schedule_v9(conn: Connection) -> None:
 
 
 def _nodes_v10(conn: Connection) -> None:
-    # Empty: nodes join, and sources get their lease rows, as they run. The tables'
-    # indexes (LEASE_INDEXES) come with them.
-    metadata.create_all(conn, tables=[nodes, leases], checkfirst=False)
+    # Empty: nodes join, and sources get their lease rows, as they run. `leases` as
+    # version 10 had it (version 15 adds a column), with its indexes.
+    v10 = sa.MetaData()
+    leases_v10 = sa.Table(
+        "leases",
+        v10,
+        sa.Column("source", sa.Text, primary_key=True),
+        sa.Column("host", sa.Text, nullable=False),
+        sa.Column("url", sa.Text, nullable=False),
+        sa.Column("node", sa.Text),
+        sa.Column("until", UTCDateTime),
+    )
+    sa.Index("ix_leases_node", leases_v10.c.node)
+    sa.Index("ix_leases_host", leases_v10.c.host)
+    metadata.create_all(conn, tables=[nodes], checkfirst=False)
+    v10.create_all(conn, tables=[leases_v10], checkfirst=False)
 
 
 def _posting_rate_v11(conn: Connection) -> None:
@@ -193,6 +207,17 @@ def _websub_v14(conn: Connection) -> None:
     metadata.create_all(conn, tables=[subscriptions, pushes], checkfirst=False)
 
 
+def _lease_due_v15(conn: Connection) -> None:
+    # Every lease row's due time from its source's state (the trigger on leases.url does it).
+    when = UTCDateTime().impl.compile(dialect=conn.dialect)  # as create_all spells it
+    conn.exec_driver_sql(f"ALTER TABLE leases ADD COLUMN due {when}")
+    LEASE_DUE_INDEX.create(conn)
+    if conn.dialect.name == "postgresql":
+        for ddl in LEASE_DUE_DDL:
+            conn.exec_driver_sql(ddl)
+        conn.exec_driver_sql("UPDATE leases SET url = url")
+
+
 # Step i takes the schema from version i to i + 1, inside the migration's transaction.
 MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _create_v1,
@@ -209,6 +234,7 @@ MIGRATIONS: Final[tuple[Callable[[Connection], None], ...]] = (
     _history_v12,
     _discovery_v13,
     _websub_v14,
+    _lease_due_v15,
 )
 
 

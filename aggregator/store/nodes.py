@@ -23,7 +23,7 @@ from sqlalchemy.engine import Connection
 from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.errors import StoreError
 from aggregator.store.lock import CLAIM_LOCK, PUBLISH_LOCK, serialize, try_lock, unlock
-from aggregator.store.rows import state_values
+from aggregator.store.rows import node_from_row, state_values
 from aggregator.store.schema import leases, nodes, sources
 from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, reason
 from aggregator.types import SourceState
@@ -34,44 +34,57 @@ __all__ = ["NodeMethods"]
 # host's limit are passed over, and the next ones can still fill the batch.
 _SCAN_FACTOR: Final = 4
 
-_CLAIM: Final = sa.text(
-    """
-    WITH free AS (
-        SELECT l.source, l.host, s.next_check
-        FROM leases l LEFT JOIN sources s ON s.name = l.source
-        WHERE (CAST(:anywhere AS boolean) OR l.source = ANY(CAST(:names AS text[])))
-          AND l.source <> ALL(CAST(:skip AS text[]))
-          AND (l.node IS NULL OR l.until <= :now)
-          AND (:every OR s.name IS NULL OR s.config_url IS DISTINCT FROM l.url
-               OR (s.disabled IS NULL AND (s.next_check IS NULL OR s.next_check <= :due_by)))
-        ORDER BY s.next_check NULLS FIRST, l.source
-        LIMIT :scan
-        FOR UPDATE OF l SKIP LOCKED
-    ), held AS (
-        SELECT host, count(*) AS n FROM leases
-        WHERE node IS NOT NULL AND until > :now AND host IN (SELECT host FROM free)
-        GROUP BY host
-    ), ranked AS (
-        SELECT f.source, f.next_check,
-               coalesce(h.n, 0)
-               + row_number() OVER (PARTITION BY f.host ORDER BY f.next_check NULLS FIRST,
-                                    f.source) AS slot
-        FROM free f LEFT JOIN held h ON h.host = f.host
-    ), chosen AS (
-        SELECT source FROM ranked WHERE slot <= :per_host
-        ORDER BY next_check NULLS FIRST, source
-        LIMIT :limit
+
+def _claim_sql(*, named: bool, every: bool) -> sa.TextClause:
+    """The claim, as `claim_sources` sends it: among the names given or every lease row,
+    due by `due_by` or any. Spelled apart for each case (no `:flag OR …` in the WHERE), so
+    that the free rows are read in the order of ix_leases_due and the scan stops at the
+    first source not due, whatever the planner's view of the parameters."""
+    among = "l.source = ANY(CAST(:names AS text[]))" if named else "TRUE"
+    due = "TRUE" if every else "l.due <= :due_by"
+    return sa.text(
+        f"""
+        WITH free AS (
+            SELECT l.source, l.host, l.due
+            FROM leases l
+            WHERE {among} AND {due}
+              AND l.source <> ALL(CAST(:skip AS text[]))
+              AND (l.node IS NULL OR l.until <= :now)
+            ORDER BY l.due, l.source
+            LIMIT :scan
+            FOR UPDATE OF l SKIP LOCKED
+        ), held AS (
+            SELECT host, count(*) AS n FROM leases
+            WHERE node IS NOT NULL AND until > :now
+            GROUP BY host
+        ), ranked AS (
+            SELECT f.source, f.due,
+                   coalesce(h.n, 0)
+                   + row_number() OVER (PARTITION BY f.host ORDER BY f.due, f.source) AS slot
+            FROM free f LEFT JOIN held h ON h.host = f.host
+        ), chosen AS (
+            SELECT source FROM ranked WHERE slot <= :per_host
+            ORDER BY due, source
+            LIMIT :limit
+        )
+        UPDATE leases SET node = :node, until = :until
+        FROM chosen WHERE leases.source = chosen.source
+        RETURNING leases.source,
+            (SELECT s.next_check FROM sources s WHERE s.name = leases.source) AS next_check
+        """
+    ).bindparams(
+        *(
+            sa.bindparam(name, type_=sa.DateTime(timezone=True))
+            for name in ("now", "until", *(() if every else ("due_by",)))
+        )
     )
-    UPDATE leases SET node = :node, until = :until
-    FROM chosen WHERE leases.source = chosen.source
-    RETURNING leases.source, (SELECT s.next_check FROM sources s WHERE s.name = leases.source)
-        AS next_check
-    """
-).bindparams(
-    sa.bindparam("now", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("due_by", type_=sa.DateTime(timezone=True)),
-    sa.bindparam("until", type_=sa.DateTime(timezone=True)),
-)
+
+
+_CLAIMS: Final = {
+    (named, every): _claim_sql(named=named, every=every)
+    for named in (False, True)
+    for every in (False, True)
+}
 
 
 class NodeMethods(Transactions):
@@ -187,16 +200,14 @@ class NodeMethods(Transactions):
             serialize(conn, CLAIM_LOCK)
             _ensure_lease_rows(conn, missing)
             rows = conn.execute(
-                _CLAIM,
+                _CLAIMS[candidates is not None, every],
                 {
-                    "anywhere": candidates is None,
                     "names": names,
                     "skip": list(skip),
                     "now": now,
                     "due_by": due_by or now,
                     "until": until,
                     "node": node,
-                    "every": every,
                     "scan": limit * _SCAN_FACTOR,
                     "per_host": per_host,
                     "limit": limit,
@@ -288,7 +299,7 @@ class NodeMethods(Transactions):
         )
 
         def work(conn: Connection) -> list[NodeRecord]:
-            return sorted((_node_from_row(r) for r in conn.execute(query)), key=lambda n: n.id)
+            return sorted((node_from_row(r) for r in conn.execute(query)), key=lambda n: n.id)
 
         return self._run("cannot read nodes", work)
 
@@ -377,19 +388,3 @@ def _ensure_lease_rows(conn: Connection, candidates: Sequence[Candidate]) -> Non
     rows = [{"source": c.name, "host": c.host, "url": c.url} for c in candidates]
     for chunk in chunks(rows):
         conn.execute(statement, list(chunk))
-
-
-def _node_from_row(row: Any) -> NodeRecord:
-    return NodeRecord(
-        id=row.id,
-        host=row.host,
-        pid=row.pid,
-        started=row.started,
-        heartbeat=row.heartbeat,
-        stopped=row.stopped,
-        rounds=row.rounds,
-        fetched=row.fetched,
-        errors=row.errors,
-        store_seconds=row.store_seconds,
-        leases=int(row.leased),
-    )

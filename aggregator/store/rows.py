@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, Final
 
+from aggregator.cluster import NodeRecord
 from aggregator.store.schema import posts
 from aggregator.types import ListedPost, Post, SourceState, StoredIdentity, Validators
 
@@ -18,6 +19,7 @@ __all__ = [
     "identity_from_row",
     "listed_from_row",
     "new_post_row",
+    "node_from_row",
     "post_from_row",
     "state_from_row",
     "state_values",
@@ -190,4 +192,21 @@ def identity_from_row(row: Any) -> StoredIdentity:
         link=row.link,
         identity_key=row.identity_key,
         legacy_key=row.legacy_key,
+    )
+
+
+def node_from_row(row: Any) -> NodeRecord:
+    """A `nodes` row with its `leased` count."""
+    return NodeRecord(
+        id=row.id,
+        host=row.host,
+        pid=row.pid,
+        started=row.started,
+        heartbeat=row.heartbeat,
+        stopped=row.stopped,
+        rounds=row.rounds,
+        fetched=row.fetched,
+        errors=row.errors,
+        store_seconds=row.store_seconds,
+        leases=int(row.leased),
     )

@@ -19,6 +19,8 @@ __all__ = [
     "HISTORY_INDEXES",
     "IDENTITY_INDEXES",
     "IDENTITY_V6_INDEXES",
+    "LEASE_DUE_DDL",
+    "LEASE_DUE_INDEX",
     "LEASE_INDEXES",
     "VOLUME_INDEXES",
     "Tags",
@@ -199,11 +201,69 @@ leases = sa.Table(
     sa.Column("url", sa.Text, nullable=False),  # its config URL as the claiming node knew it
     sa.Column("node", sa.Text),
     sa.Column("until", UTCDateTime),
+    # Version 15: when the source is next due, kept by the database itself (LEASE_DUE_DDL,
+    # PostgreSQL only): -infinity when never fetched or moved to another URL, infinity
+    # when disabled, else its next check. Never read back: claims only compare and order.
+    sa.Column("due", UTCDateTime),
 )
 # A node's own leases (renewal, release) and a host's held leases are read by index.
 LEASE_INDEXES: Final = (
     sa.Index("ix_leases_node", leases.c.node),
     sa.Index("ix_leases_host", leases.c.host),
+)
+# Version 15: a claim reads the most overdue free sources in index order, and stops at the
+# first not due: its cost is that of the rows it takes, not of every source.
+LEASE_DUE_INDEX: Final = sa.Index("ix_leases_due", leases.c.due, leases.c.source)
+# Version 15, PostgreSQL: leases.due follows the source's state whoever writes it (a node's
+# save, `sources enable`, a reschedule) and its lease row's URL (a node's sync).
+LEASE_DUE_DDL: Final = (
+    """
+    CREATE FUNCTION aggregator_lease_due(
+        disabled text, next_check timestamptz, config_url text, lease_url text
+    ) RETURNS timestamptz LANGUAGE sql IMMUTABLE AS $$
+        SELECT CASE
+            WHEN config_url IS DISTINCT FROM lease_url THEN '-infinity'::timestamptz
+            WHEN disabled IS NOT NULL THEN 'infinity'::timestamptz
+            ELSE coalesce(next_check, '-infinity'::timestamptz)
+        END
+    $$
+    """,
+    """
+    CREATE FUNCTION aggregator_source_due() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        IF TG_OP = 'DELETE' THEN
+            UPDATE leases SET due = '-infinity' WHERE source = OLD.name;
+            RETURN NULL;
+        END IF;
+        UPDATE leases
+        SET due = aggregator_lease_due(NEW.disabled, NEW.next_check, NEW.config_url, url)
+        WHERE source = NEW.name AND due IS DISTINCT FROM
+            aggregator_lease_due(NEW.disabled, NEW.next_check, NEW.config_url, url);
+        RETURN NULL;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER sources_lease_due
+    AFTER INSERT OR DELETE OR UPDATE OF next_check, disabled, config_url ON sources
+    FOR EACH ROW EXECUTE FUNCTION aggregator_source_due()
+    """,
+    """
+    CREATE FUNCTION aggregator_lease_row_due() RETURNS trigger LANGUAGE plpgsql AS $$
+    BEGIN
+        NEW.due := coalesce(
+            (SELECT aggregator_lease_due(s.disabled, s.next_check, s.config_url, NEW.url)
+             FROM sources s WHERE s.name = NEW.source),
+            '-infinity');
+        RETURN NEW;
+    END
+    $$
+    """,
+    """
+    CREATE TRIGGER leases_due
+    BEFORE INSERT OR UPDATE OF url ON leases
+    FOR EACH ROW EXECUTE FUNCTION aggregator_lease_row_due()
+    """,
 )
 
 # Version 12: every attempt of every source, kept for `history.keep` (Store.prune_attempts).
