@@ -209,6 +209,42 @@ def test_unreachable_postgresql_raises_store_error_without_password() -> None:
     assert "\n" not in message
 
 
+@pytest.mark.postgres
+@pytest.mark.skipif(not PG_URL, reason=PG_MISSING)
+def test_a_store_outlives_its_postgresql_connections_being_cut(pg_database: str) -> None:
+    # The server restarted, or an operator ended the sessions: a connection idle for a
+    # while is tried before it is lent, so the next call works; one cut while in use
+    # fails that call alone (one line), and the call after it works.
+    url = emptied(pg_database)
+    store = open_store(url)
+    admin = sa.create_engine(url)
+
+    def cut() -> int:
+        with admin.connect() as conn:
+            return len(
+                conn.execute(
+                    sa.text(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
+
+    try:
+        store.save_states([SourceState(name="s", url="u", config_url="u", next_check=T0)])
+        assert cut() >= 1
+        time.sleep(store_engine._PING_AFTER_IDLE_S + 0.5)
+        assert [s.name for s in store.get_states(["s"])] == ["s"]
+        assert cut() >= 1
+        with pytest.raises(StoreError) as caught:  # in use a moment ago: lent as it was
+            store.get_states(["s"])
+        assert "\n" not in str(caught.value)
+        assert [s.name for s in store.get_states(["s"])] == ["s"]
+    finally:
+        store.close()
+        admin.dispose()
+
+
 def test_invalid_url_raises_store_error() -> None:
     with pytest.raises(StoreError, match="invalid database URL"):
         open_store("not a url")

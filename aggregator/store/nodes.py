@@ -38,25 +38,29 @@ _SCAN_FACTOR: Final = 4
 def _claim_sql(*, named: bool, every: bool) -> sa.TextClause:
     """The claim, as `claim_sources` sends it: among the names given or every lease row,
     due by `due_by` or any. Spelled apart for each case (no `:flag OR …` in the WHERE), so
-    that the free rows are read in the order of ix_leases_due and the scan stops at the
-    first source not due, whatever the planner's view of the parameters."""
-    among = "l.source = ANY(CAST(:names AS text[]))" if named else "TRUE"
-    due = "TRUE" if every else "l.due <= :due_by"
+    that the free rows are read in the order of ix_leases_free_due, up to the first
+    source not due, whatever the planner's view of the parameters. Rows held by a node
+    (few: what the nodes fetch now) are read by ix_leases_node, those whose lease ran out
+    taken as free. Claims run one at a time (CLAIM_LOCK), so the rows read are not locked:
+    the UPDATE takes only those still free when it writes them."""
+    among = "source = ANY(CAST(:names AS text[]))" if named else "TRUE"
+    due = "TRUE" if every else "due <= :due_by"
     return sa.text(
         f"""
-        WITH free AS (
-            SELECT l.source, l.host, l.due
-            FROM leases l
-            WHERE {among} AND {due}
-              AND l.source <> ALL(CAST(:skip AS text[]))
-              AND (l.node IS NULL OR l.until <= :now)
-            ORDER BY l.due, l.source
-            LIMIT :scan
-            FOR UPDATE OF l SKIP LOCKED
+        WITH held_rows AS (
+            SELECT source, host, due, until FROM leases WHERE node IS NOT NULL
+        ), free AS (
+            (SELECT source, host, due FROM leases
+             WHERE node IS NULL AND {among} AND {due}
+               AND source <> ALL(CAST(:skip AS text[]))
+             ORDER BY due, source
+             LIMIT :scan)
+            UNION ALL
+            SELECT source, host, due FROM held_rows
+            WHERE until <= :now AND {among} AND {due}
+              AND source <> ALL(CAST(:skip AS text[]))
         ), held AS (
-            SELECT host, count(*) AS n FROM leases
-            WHERE node IS NOT NULL AND until > :now
-            GROUP BY host
+            SELECT host, count(*) AS n FROM held_rows WHERE until > :now GROUP BY host
         ), ranked AS (
             SELECT f.source, f.due,
                    coalesce(h.n, 0)
@@ -68,7 +72,9 @@ def _claim_sql(*, named: bool, every: bool) -> sa.TextClause:
             LIMIT :limit
         )
         UPDATE leases SET node = :node, until = :until
-        FROM chosen WHERE leases.source = chosen.source
+        FROM chosen
+        WHERE leases.source = chosen.source
+          AND (leases.node IS NULL OR leases.until <= :now)
         RETURNING leases.source,
             (SELECT s.next_check FROM sources s WHERE s.name = leases.source) AS next_check
         """

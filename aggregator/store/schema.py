@@ -212,8 +212,16 @@ LEASE_INDEXES: Final = (
     sa.Index("ix_leases_host", leases.c.host),
 )
 # Version 15: a claim reads the most overdue free sources in index order, and stops at the
-# first not due: its cost is that of the rows it takes, not of every source.
-LEASE_DUE_INDEX: Final = sa.Index("ix_leases_due", leases.c.due, leases.c.source)
+# first not due: its cost is that of the rows it takes, not of every source, nor of the
+# rows the nodes hold (partial: those are not in it).
+_free = leases.c.node.is_(None)
+LEASE_DUE_INDEX: Final = sa.Index(
+    "ix_leases_free_due",
+    leases.c.due,
+    leases.c.source,
+    sqlite_where=_free,
+    postgresql_where=_free,
+)
 # Version 15, PostgreSQL: leases.due follows the source's state whoever writes it (a node's
 # save, `sources enable`, a reschedule) and its lease row's URL (a node's sync).
 LEASE_DUE_DDL: Final = (
