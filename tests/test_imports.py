@@ -19,11 +19,13 @@ from httpserver import FeedServer
 
 pytestmark = pytest.mark.slow
 
-# The libraries a command pays for at start: each is tens to hundreds of ms to import.
+# The libraries a command pays for at start: each is tens to hundreds of ms to import
+# (asyncio too, with ssl and subprocess: 40 ms, nearly half of `--help`'s target).
 HEAVY = frozenset(
     {
         "aiohttp",
         "apscheduler",
+        "asyncio",
         "fastfeedparser",
         "feedgen",
         "feedparser",

@@ -7,7 +7,6 @@ feed of a page added (update.discover finds it). Must NOT write a config file it
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -104,6 +103,8 @@ _SKELETON = """\
 
 
 def cmd_sources_add(args: argparse.Namespace) -> int:
+    import asyncio
+
     from aggregator.config import IMPORTED_SOURCES, add_source, load_config
     from aggregator.normalize import clean_title
     from aggregator.update.discover import feed_title, find_feeds

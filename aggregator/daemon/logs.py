@@ -4,7 +4,6 @@ as fields for `--log-format json`. Must NOT decide anything: it only reports.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import TYPE_CHECKING
 
@@ -62,6 +61,8 @@ class _CancelledJobs(logging.Filter):
     store, a tick not started yet), which it logs as an error with a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        import asyncio  # here: the CLI reads the log lines of this module at start
+
         error = record.exc_info[1] if record.exc_info else None
         return not isinstance(error, asyncio.CancelledError)
 
