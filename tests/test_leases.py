@@ -29,7 +29,7 @@ from aggregator.config import load_config
 from aggregator.errors import StoreError
 from aggregator.normalize.dedupe import reconcile
 from aggregator.store import Store, open_store
-from aggregator.store.nodes import _CLAIMS
+from aggregator.store.claims import CLAIMS
 from aggregator.types import Post, Source, SourceState
 from aggregator.update import Updater
 from aggregator.update.node import Node
@@ -257,7 +257,7 @@ def test_a_claim_reads_in_due_order_whatever_the_number_of_sources(url: str) -> 
         params = {"names": [], "skip": [], "now": T0, "due_by": T0, "until": T0 + LEASE}
         params |= {"node": "a", "scan": 200, "per_host": 9, "limit": 50}
         with engine.connect() as conn, conn.begin() as tx:
-            claim_sql = _CLAIMS[False, False]
+            claim_sql = CLAIMS[False, False]
             explain = sa.text(f"EXPLAIN (ANALYZE, FORMAT JSON) {claim_sql.text}")
             (plan,) = conn.execute(
                 explain.bindparams(*claim_sql._bindparams.values()), params
@@ -556,6 +556,50 @@ def test_two_updaters_as_two_nodes_fetch_each_source_once(tmp_path: Path, url: s
         finally:
             for s in opened:
                 s.close()
+
+
+def test_a_node_with_nothing_due_reads_no_state_until_something_is(
+    tmp_path: Path, url: str
+) -> None:
+    # A daemon asks what is due every second: on a shared store, once its config's lease
+    # rows are made, that is one indexed read of the lease rows, not of every state.
+    with FeedServer() as server:
+        for n in range(3):
+            server.add(f"/f{n}.rss", feed(n), etag=True)
+        sources = [
+            {"name": f"s{n}", "url": server.url(f"/f{n}.rss"), "category": "news"} for n in range(3)
+        ]
+        path = builders.write_config(
+            tmp_path,
+            sources,
+            site=site_section("t"),
+            database=url,
+            fetch=timeouts("2s", "2s", "5s"),
+        )
+        config = load_config(path)
+        store = open_store(url)
+        statements: list[str] = []
+        sa.event.listen(store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        try:
+            node = Node(store, NodeSettings(id="n1", lease=30), per_host=4)
+            node.join()
+            updater = Updater(config, store, node=node)
+            due = updater.due_sources()
+            assert [s.name for s in due] == ["s0", "s1", "s2"]  # never fetched
+            report = asyncio.run(updater.run_round(due))
+            assert len(report.outcomes) == 3
+            statements.clear()
+            assert updater.due_sources() == []  # fetched: due again in an hour or more
+            assert statements and not [q for q in statements if "FROM sources" in q]
+            (s1,) = store.get_states(["s1"])
+            assert store.reschedule(
+                dataclasses.replace(s1, next_check=datetime.now(UTC)), fetched=s1.last_fetched
+            )
+            assert [s.name for s in updater.due_sources()] == ["s1"]
+            # --all reads every state, due or not.
+            assert len(updater.due_sources(every=True)) == 3
+        finally:
+            store.close()
 
 
 # ------------------------------------------------------------------ schema

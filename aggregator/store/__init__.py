@@ -21,6 +21,7 @@ through the Protocols of api.py; open_store gives the Store that satisfies them 
                      subscriptions.py (WebSub subscriptions, pushes received)
     identities.py    the stored identities a batch is reconciled with, on a connection
     slugs.py         unique slugs, and settling them
+    claims.py        the claim statement (free, due sources within their hosts' limits)
     lock.py          PostgreSQL advisory locks
 
 The names below are loaded on first use: `check` probes a SQLite file through probe.py

@@ -185,6 +185,11 @@ class Leases(Protocol):
         nobody holds; how many were removed."""
         ...
 
+    def any_claimable(self, *, now: datetime) -> bool:
+        """Whether a claim now could take any source (one with a lease row, due by `now`,
+        held by no node or by one whose lease ran out): one indexed read."""
+        ...
+
     def claim_sources(
         self,
         node: str,

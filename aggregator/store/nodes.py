@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 
 from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
 from aggregator.errors import StoreError
+from aggregator.store.claims import CLAIMS, SCAN_FACTOR
 from aggregator.store.lock import CLAIM_LOCK, PUBLISH_LOCK, serialize, try_lock, unlock
 from aggregator.store.rows import node_from_row, state_values
 from aggregator.store.schema import leases, nodes, sources
@@ -29,68 +30,6 @@ from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, reas
 from aggregator.types import SourceState
 
 __all__ = ["NodeMethods"]
-
-# A claim looks at this many free due sources per source it may take: those over their
-# host's limit are passed over, and the next ones can still fill the batch.
-_SCAN_FACTOR: Final = 4
-
-
-def _claim_sql(*, named: bool, every: bool) -> sa.TextClause:
-    """The claim, as `claim_sources` sends it: among the names given or every lease row,
-    due by `due_by` or any. Spelled apart for each case (no `:flag OR …` in the WHERE), so
-    that the free rows are read in the order of ix_leases_free_due, up to the first
-    source not due, whatever the planner's view of the parameters. Rows held by a node
-    (few: what the nodes fetch now) are read by ix_leases_node, those whose lease ran out
-    taken as free. Claims run one at a time (CLAIM_LOCK), so the rows read are not locked:
-    the UPDATE takes only those still free when it writes them."""
-    among = "source = ANY(CAST(:names AS text[]))" if named else "TRUE"
-    due = "TRUE" if every else "due <= :due_by"
-    return sa.text(
-        f"""
-        WITH held_rows AS (
-            SELECT source, host, due, until FROM leases WHERE node IS NOT NULL
-        ), free AS (
-            (SELECT source, host, due FROM leases
-             WHERE node IS NULL AND {among} AND {due}
-               AND source <> ALL(CAST(:skip AS text[]))
-             ORDER BY due, source
-             LIMIT :scan)
-            UNION ALL
-            SELECT source, host, due FROM held_rows
-            WHERE until <= :now AND {among} AND {due}
-              AND source <> ALL(CAST(:skip AS text[]))
-        ), held AS (
-            SELECT host, count(*) AS n FROM held_rows WHERE until > :now GROUP BY host
-        ), ranked AS (
-            SELECT f.source, f.due,
-                   coalesce(h.n, 0)
-                   + row_number() OVER (PARTITION BY f.host ORDER BY f.due, f.source) AS slot
-            FROM free f LEFT JOIN held h ON h.host = f.host
-        ), chosen AS (
-            SELECT source FROM ranked WHERE slot <= :per_host
-            ORDER BY due, source
-            LIMIT :limit
-        )
-        UPDATE leases SET node = :node, until = :until
-        FROM chosen
-        WHERE leases.source = chosen.source
-          AND (leases.node IS NULL OR leases.until <= :now)
-        RETURNING leases.source,
-            (SELECT s.next_check FROM sources s WHERE s.name = leases.source) AS next_check
-        """
-    ).bindparams(
-        *(
-            sa.bindparam(name, type_=sa.DateTime(timezone=True))
-            for name in ("now", "until", *(() if every else ("due_by",)))
-        )
-    )
-
-
-_CLAIMS: Final = {
-    (named, every): _claim_sql(named=named, every=every)
-    for named in (False, True)
-    for every in (False, True)
-}
 
 
 class NodeMethods(Transactions):
@@ -171,6 +110,19 @@ class NodeMethods(Transactions):
         known.update((c.name, (c.host, c.url)) for c in missing)  # committed
         return removed
 
+    def any_claimable(self, *, now: datetime) -> bool:
+        """Whether a claim now could take any source (one with a lease row, due by `now`,
+        held by no node or by one whose lease ran out): one read of the free rows' due
+        index and of the few held ones, however many sources there are."""
+        self._shared_only("look for claimable sources")
+        query = sa.select(
+            sa.exists().where(leases.c.node.is_(None), leases.c.due <= now)
+            | sa.exists().where(
+                leases.c.node.is_not(None), leases.c.until <= now, leases.c.due <= now
+            )
+        )
+        return bool(self._run("cannot look for claimable sources", lambda c: c.scalar(query)))
+
     def claim_sources(
         self,
         node: str,
@@ -206,7 +158,7 @@ class NodeMethods(Transactions):
             serialize(conn, CLAIM_LOCK)
             _ensure_lease_rows(conn, missing)
             rows = conn.execute(
-                _CLAIMS[candidates is not None, every],
+                CLAIMS[candidates is not None, every],
                 {
                     "names": names,
                     "skip": list(skip),
@@ -214,7 +166,7 @@ class NodeMethods(Transactions):
                     "due_by": due_by or now,
                     "until": until,
                     "node": node,
-                    "scan": limit * _SCAN_FACTOR,
+                    "scan": limit * SCAN_FACTOR,
                     "per_host": per_host,
                     "limit": limit,
                 },

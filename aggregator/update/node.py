@@ -144,6 +144,11 @@ class Node:
                 "node %s: %d leases of sources no longer configured removed", self.id, removed
             )
 
+    def anything_due(self) -> bool:
+        """Whether any source with a lease row is due now and free to claim (cheap: a
+        daemon asks each tick, before it reads every state)."""
+        return self.store.any_claimable(now=self.clock())
+
     def claim(
         self,
         sources: Sequence[Source],
