@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import random
@@ -693,3 +694,38 @@ def test_max_items_default_comes_from_fetch(feed_server: FeedServer, make_env: A
     env = make_env([{"name": "a", "url": feed_server.url("/big")}], fetch={"max_items": 10})
     assert env.one().new == 10
     assert env.state().dropped_items == 20
+
+
+def test_a_daemon_tick_with_nothing_due_reads_no_state(
+    feed_server: FeedServer, make_env: Any, clock: Clock
+) -> None:
+    # A daemon asks what is due every second: once every source has a state of its URL,
+    # that is one read in the database, not every state built, until something is due.
+    for name in ("a", "b"):
+        feed_server.add(f"/{name}.rss", rss(name), etag=True)
+    env = make_env([{"name": n, "url": feed_server.url(f"/{n}.rss")} for n in ("a", "b")])
+    statements: list[str] = []
+    sa.event.listen(env.store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+
+    def states_read() -> bool:
+        return any("sources.etag" in q for q in statements)
+
+    updater = env.updater()
+    assert [s.name for s in updater.due_sources()] == ["a", "b"]  # never fetched
+    asyncio.run(updater.run_round(updater.due_sources()))
+    updater.due_sources()  # reads the states once more: now every source has one
+    statements.clear()
+    assert updater.due_sources() == []
+    assert statements and not states_read()
+    # Due by the clock: read again.
+    next_check = env.state("a").next_check
+    assert next_check is not None
+    clock.now = next_check + timedelta(seconds=1)
+    assert "a" in [s.name for s in updater.due_sources()] and states_read()
+    clock.now = T0
+    # Disabled, then enabled by the operator with its next check now.
+    env.store.save_state(dataclasses.replace(env.state("b"), disabled="gone"))
+    statements.clear()
+    assert updater.due_sources() == [] and not states_read()
+    env.store.save_state(dataclasses.replace(env.state("b"), disabled=None, next_check=T0))
+    assert [s.name for s in updater.due_sources()] == ["b"] and states_read()

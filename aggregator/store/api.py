@@ -85,6 +85,11 @@ class SourceStates(Protocol):
         """Insert or replace several states; the refused ones, name -> reason."""
         ...
 
+    def any_state_due(self, *, now: datetime) -> bool:
+        """Whether any saved state is enabled with a next check unset or not after `now`
+        (one read, in the database: no state is built)."""
+        ...
+
     def due(self, names: Iterable[str], *, now: datetime) -> list[str]:
         """Of `names` (in order), those enabled whose next check is unset or not after `now`."""
         ...

@@ -107,6 +107,16 @@ class SourceMethods(Transactions):
         _, refused = self._write_rows("cannot save source states", rows, work)
         return {row["name"]: reason for row, reason in refused}
 
+    def any_state_due(self, *, now: datetime) -> bool:
+        """Whether any saved state is enabled with a next check unset or not after `now`
+        (one read, in the database: no state is built)."""
+        due = sa.exists().where(
+            sources.c.disabled.is_(None),
+            sa.or_(sources.c.next_check.is_(None), sources.c.next_check <= now),
+        )
+        query = sa.select(due)
+        return bool(self._run("cannot read due sources", lambda conn: conn.scalar(query)))
+
     def due(self, names: Iterable[str], *, now: datetime) -> list[str]:
         """Of `names` (in order), those enabled whose next check is unset or not after `now`."""
         wanted = list(dict.fromkeys(names))
