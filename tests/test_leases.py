@@ -270,11 +270,12 @@ def test_a_claim_reads_in_due_order_whatever_the_number_of_sources(url: str) -> 
             if p.get("Relation Name") == "leases" and p["Node Type"] != "ModifyTable"
         ]
         # The free rows by the due index (3 due), the held ones by the node index (none),
-        # the chosen ones by key: no scan of every row.
+        # no scan of every row.
         assert sorted(scans) == [
             ("Index Scan", "ix_leases_free_due", 3),
             ("Index Scan", "ix_leases_node", 0),
-            ("Index Scan", "leases_pkey", 1),
+            ("Index Scan", "leases_pkey", 1),  # the chosen ones by key: locked,
+            ("Index Scan", "leases_pkey", 1),  # then taken
         ]
         assert (
             len(store.claim_sources("a", None, now=T0, until=T0 + LEASE, limit=50, per_host=9)) == 3
@@ -327,6 +328,37 @@ def test_an_expired_lease_is_claimed_by_another_node(stores: list[Store]) -> Non
     assert claim(b, "b", cands) == []
     later = T0 + LEASE + timedelta(seconds=1)
     assert claim(b, "b", cands, now=later, until=later + LEASE) == [c.name for c in cands]
+
+
+def test_a_claim_never_waits_for_a_node_renewing_its_leases(stores: list[Store], url: str) -> None:
+    # a's leases ran out, and a renews two of them while b claims: b takes the two others
+    # at once, never waiting for a's transaction (a claim that waited could deadlock with
+    # the renewal, which then failed and left a's sources to be fetched twice).
+    a, b = stores
+    cands = candidates(4)
+    a.sync_leases(cands)
+    assert len(a.claim_sources("a", None, now=T0, until=T0 + LEASE, limit=9, per_host=9)) == 4
+    later = T0 + LEASE + timedelta(seconds=1)
+    engine = sa.create_engine(url)
+    got: list[str] = []
+    try:
+        with engine.connect() as conn, conn.begin() as tx:
+            conn.execute(
+                sa.text("UPDATE leases SET until = :u WHERE source IN ('s000', 's001')"),
+                {"u": later + LEASE},
+            )
+            worker = threading.Thread(
+                target=lambda: got.extend(
+                    b.claim_sources("b", None, now=later, until=later + LEASE, limit=9, per_host=9)
+                )
+            )
+            worker.start()
+            worker.join(10)
+            assert not worker.is_alive(), "the claim waited for the renewal"
+            tx.rollback()
+    finally:
+        engine.dispose()
+    assert sorted(got) == ["s002", "s003"]
 
 
 def test_a_state_is_saved_only_by_the_node_holding_its_lease(stores: list[Store]) -> None:

@@ -22,8 +22,10 @@ def _claim_sql(*, named: bool, every: bool) -> sa.TextClause:
     that the free rows are read in the order of ix_leases_free_due, up to the first
     source not due, whatever the planner's view of the parameters. Rows held by a node
     (few: what the nodes fetch now) are read by ix_leases_node, those whose lease ran out
-    taken as free. Claims run one at a time (CLAIM_LOCK), so the rows read are not locked:
-    the UPDATE takes only those still free when it writes them."""
+    taken as free. Claims run one at a time (CLAIM_LOCK), so the rows read are not locked;
+    of those chosen, the claim locks the ones still free and not locked by another
+    transaction (SKIP LOCKED: a node renewing a lease that just ran out, or saving it, is
+    never waited for, so the two can never deadlock), and takes them."""
     among = "source = ANY(CAST(:names AS text[]))" if named else "TRUE"
     due = "TRUE" if every else "due <= :due_by"
     return sa.text(
@@ -51,11 +53,14 @@ def _claim_sql(*, named: bool, every: bool) -> sa.TextClause:
             SELECT source FROM ranked WHERE slot <= :per_host
             ORDER BY due, source
             LIMIT :limit
+        ), taken AS (
+            SELECT l.source FROM leases l JOIN chosen c ON c.source = l.source
+            WHERE l.node IS NULL OR l.until <= :now
+            FOR UPDATE OF l SKIP LOCKED
         )
         UPDATE leases SET node = :node, until = :until
-        FROM chosen
-        WHERE leases.source = chosen.source
-          AND (leases.node IS NULL OR leases.until <= :now)
+        FROM taken
+        WHERE leases.source = taken.source
         RETURNING leases.source,
             (SELECT s.next_check FROM sources s WHERE s.name = leases.source) AS next_check
         """
