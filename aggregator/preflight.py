@@ -10,27 +10,28 @@ file is opened read-only, a folder is tried with a temp file removed at once.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from aggregator.config.files import display
-from aggregator.config.sections import Entry
-from aggregator.types import Config
+
+if TYPE_CHECKING:
+    from aggregator.types import Config
 
 __all__ = ["preflight_problems"]
 
 
-def preflight_problems(config: Config, entries: Sequence[Entry]) -> list[str]:
-    """The problem lines of `config`'s surroundings, in config.yaml's order; `entries`: every
-    source read (a source refused for its category still has its auth checked). Raises
-    nothing."""
+def preflight_problems(config: Config, auth: Sequence[tuple[str, str]]) -> list[str]:
+    """The problem lines of `config`'s surroundings, in config.yaml's order; `auth`: (where,
+    variable) of every source read (a source refused for its category still has its auth
+    checked: aggregator.config.Checked). Raises nothing."""
     file = config.path.name
     return [
         *_database(config, file),
         *_output_dir(config, file),
         *_templates(config, file),
-        *_auth(entries),
+        *_auth(auth),
     ]
 
 
@@ -58,14 +59,19 @@ def _writable(folder: Path) -> str | None:
         existing = existing.parent
     if not existing.is_dir():
         return f"'{existing}' is not a folder"
-    try:
-        # Trying is the one honest test (read-only mounts, ACLs, root): os.access is not.
-        handle, name = tempfile.mkstemp(prefix=".aggregator-check-", dir=existing)
-        os.close(handle)
+    # Trying is the one honest test (read-only mounts, ACLs, root): os.access is not. A
+    # name of this process's own, made new (O_EXCL: no file of anyone's is touched).
+    for attempt in range(100):
+        name = os.path.join(existing, f".aggregator-check-{os.getpid()}-{attempt}")
+        try:
+            os.close(os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        except FileExistsError:
+            continue
+        except OSError as e:
+            return f"cannot create a file in '{existing}' ({e.strerror or e})"
         os.unlink(name)
-    except OSError as e:
-        return f"cannot create a file in '{existing}' ({e.strerror or e})"
-    return None
+        return None
+    return f"cannot create a file in '{existing}' (every name tried is taken)"
 
 
 def _templates(config: Config, file: str) -> list[str]:
@@ -81,17 +87,9 @@ def _templates(config: Config, file: str) -> list[str]:
     ]
 
 
-def _auth(entries: Sequence[Entry]) -> list[str]:
-    problems: list[str] = []
-    for source in entries:
-        auth = source.spec.auth
-        if auth is None:
-            continue
-        key = "token_env" if auth.type == "bearer" else "password_env"
-        variable = auth.token_env if auth.type == "bearer" else auth.password_env
-        if variable and not os.environ.get(variable):
-            problems.append(
-                f"{source.origin}.auth.{key}: environment variable {variable} is not set"
-                " (or empty) where check runs"
-            )
-    return problems
+def _auth(auth: Sequence[tuple[str, str]]) -> list[str]:
+    return [
+        f"{where}: environment variable {variable} is not set (or empty) where check runs"
+        for where, variable in auth
+        if not os.environ.get(variable)
+    ]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import compileall
+import os
+import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +31,11 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     root = Path(__file__).resolve().parent.parent
     for package in ("aggregator", "bench"):
         compileall.compile_dir(root / package, quiet=1)
+    # Kept configs (aggregator/config/cache.py) go to a folder of this run's own, for the
+    # CLI's subprocesses too, not to the user's ~/.cache.
+    folder = tempfile.mkdtemp(prefix="aggregator-test-cache-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    os.environ["XDG_CACHE_HOME"] = folder
 
 
 @pytest.fixture

@@ -1058,8 +1058,9 @@ def test_duplicate_names_in_opml_name_the_opml_key(tmp_path: Path) -> None:
 
 
 def test_libyaml_reads_every_shipped_config_as_the_python_parser_does() -> None:
-    from aggregator.config.files import _FastLoader, _Loader
+    from aggregator.config.files import _loaders
 
+    _Loader, _FastLoader = _loaders()
     if _FastLoader is _Loader:
         pytest.skip(
             "PyYAML was built without libyaml (pip install --force-reinstall PyYAML: its wheels"

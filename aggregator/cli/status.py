@@ -26,7 +26,6 @@ if TYPE_CHECKING:
     from aggregator import status
     from aggregator.cli.common import SubParsers
     from aggregator.cluster import Lease
-    from aggregator.config.sections import Entry
     from aggregator.store.api import Metrics
     from aggregator.types import Config
 
@@ -117,13 +116,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     Raises:
         ConfigError: anything is wrong; one line per fault.
     """
-    from aggregator.config import read_config
+    from aggregator.config import checked_config
     from aggregator.preflight import preflight_problems
 
-    entries: list[Entry] = []
-    config, problems = read_config(args.config, entries_out=entries)
+    checked = checked_config(args.config)
+    config, problems = checked.config, checked.problems
     if config is not None:
-        problems += preflight_problems(config, entries)
+        problems += preflight_problems(config, checked.auth)
     if problems or config is None:
         raise ConfigError(problems)
     print(

@@ -10,7 +10,9 @@ but the one `sources import` adds to (importing.py).
     specs.py      pydantic shapes of each section and of a source
     problems.py   pydantic errors -> problem lines
     sections.py   a file's parsed data -> checked sections and source entries
-    assemble.py   load_config (read_config: the same, not raising): every file -> one Config
+    assemble.py   read_config, the reference: every file -> one Config and its faults
+    cache.py      load_config (checked_config: the same, not raising): read_config's Config,
+                  kept while the files it read are unchanged
     opml.py       the one OPML writer
     importing.py  `sources import`, `sources add`
     watch.py      the fingerprint the daemon watches
@@ -26,7 +28,8 @@ from typing import TYPE_CHECKING
 from aggregator.lazy import lazy_names
 
 if TYPE_CHECKING:
-    from aggregator.config.assemble import load_config, read_config
+    from aggregator.config.assemble import read_config
+    from aggregator.config.cache import Checked, checked_config, load_config
     from aggregator.config.checks import parse_duration
     from aggregator.config.importing import (
         IMPORTED_SOURCES,
@@ -41,10 +44,12 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_DATABASE",
     "IMPORTED_SOURCES",
+    "Checked",
     "ConfigFingerprint",
     "ImportReport",
     "Subscription",
     "add_source",
+    "checked_config",
     "config_fingerprint",
     "export_opml",
     "import_opml",
@@ -57,14 +62,16 @@ __all__ = [
 _HOMES = {
     "DEFAULT_DATABASE": "sections",
     "IMPORTED_SOURCES": "importing",
+    "Checked": "cache",
     "ConfigFingerprint": "watch",
     "ImportReport": "importing",
     "Subscription": "opml",
     "add_source": "importing",
+    "checked_config": "cache",
     "config_fingerprint": "watch",
     "export_opml": "opml",
     "import_opml": "importing",
-    "load_config": "assemble",
+    "load_config": "cache",
     "parse_duration": "checks",
     "read_config": "assemble",
     "subscriptions_opml": "opml",

@@ -16,8 +16,10 @@ from aggregator.cluster import NodeSettings
 from aggregator.config.files import (
     NOTHING,
     OPML_SUFFIXES,
+    Reads,
     absolute,
     display,
+    folder_problems,
     read_opml,
     read_yaml,
     source_list_files,
@@ -47,7 +49,7 @@ from aggregator.types import (
     WebSub,
 )
 
-__all__ = ["load_config", "read_config", "read_opml_entries"]
+__all__ = ["auth_variables", "load_config", "read_config", "read_opml_entries"]
 
 
 def load_config(path: Path) -> Config:
@@ -63,55 +65,71 @@ def load_config(path: Path) -> Config:
 
 
 def read_config(
-    path: Path, *, entries_out: list[Entry] | None = None
+    path: Path, *, entries_out: list[Entry] | None = None, reads: Reads | None = None
 ) -> tuple[Config | None, list[str]]:
     """load_config without raising: the Config of what passed its checks (None when a
     section it needs failed, or config.yaml is unreadable) and every fault, over all files.
     `check` looks further at that Config while reporting the faults in the same pass, and
     at every source read (`entries_out` gets them, those refused for their category too).
+    `reads` gets what was read (cache.py keeps it beside the Config).
     """
     path = Path(os.path.abspath(path))
     root, file = path.parent, path.name
-    data, problems = read_yaml(path, file)
+    seen = reads.files if reads is not None else None
+    data, problems = read_yaml(path, file, seen=seen)
     if data is NOTHING:
         return None, problems
     settings, entries, found = check_config_file(data, file)
     problems += found
-    files, found = source_list_files(settings.patterns, root, path, file).readable()
+    matched = source_list_files(settings.patterns, root, path, file)
+    if reads is not None:
+        reads.patterns, reads.watched = settings.patterns, matched.watched
+    files, found = matched.readable()
     problems += found
     for source_list in files:
-        more, found = _read_source_list(source_list, root)
+        more, found = _read_source_list(source_list, root, seen)
         entries += more
         problems += found
     if entries_out is not None:
         entries_out += [e for e in entries if isinstance(e, Entry)]
     config, found = _assemble(path, settings, entries)
-    problems += found + (_check_folders(config) if config else [])
+    problems += found + (folder_problems(config) if config else [])
     if config is None and not problems:
         problems.append(f"{file}: unusable")  # not reached: a failed section says why
     return config, problems
 
 
-def read_opml_entries(path: Path, file: str) -> tuple[list[Entry | Refused], list[str]]:
+def read_opml_entries(
+    path: Path, file: str, seen: dict[Path, bytes] | None = None
+) -> tuple[list[Entry | Refused], list[str]]:
     """An OPML file's feeds as entries, one per <outline> with an xmlUrl, and the faults."""
-    tree, problems = read_opml(path, file)
+    tree, problems = read_opml(path, file, seen=seen)
     return ([], problems) if tree is None else outline_entries(tree, file)
 
 
-def _read_source_list(path: Path, root: Path) -> tuple[list[Entry | Refused], list[str]]:
+def auth_variables(entries: Sequence[Entry]) -> tuple[tuple[str, str], ...]:
+    """(where, variable) of each environment variable the sources' `auth` names, in file
+    order: `check` sees that each is set (aggregator.preflight)."""
+    found: list[tuple[str, str]] = []
+    for entry in entries:
+        auth = entry.spec.auth
+        if auth is None:
+            continue
+        key = "token_env" if auth.type == "bearer" else "password_env"
+        variable = auth.token_env if auth.type == "bearer" else auth.password_env
+        if variable:
+            found.append((f"{entry.origin}.auth.{key}", variable))
+    return tuple(found)
+
+
+def _read_source_list(
+    path: Path, root: Path, seen: dict[Path, bytes] | None
+) -> tuple[list[Entry | Refused], list[str]]:
     file = display(path, root)
     if path.suffix.lower() in OPML_SUFFIXES:
-        return read_opml_entries(path, file)
-    data, problems = read_yaml(path, file)
+        return read_opml_entries(path, file, seen)
+    data, problems = read_yaml(path, file, seen=seen)
     return ([], problems) if data is NOTHING else check_source_list_file(data, file)
-
-
-def _check_folders(config: Config) -> list[str]:
-    templates = config.site.templates_dir
-    if templates is None or templates.is_dir():
-        return []
-    name = display(templates, config.path.parent)
-    return [f"{config.path.name}: site.templates_dir: no such folder '{name}'"]
 
 
 # ------------------------------------------------------------------ entries -> sources

@@ -8,24 +8,29 @@ unreadable, not YAML or XML, or not a source list by their suffix.
 
 from __future__ import annotations
 
+import functools
 import glob
 import os
 import re
-import xml.etree.ElementTree as ElementTree
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import yaml
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ElementTree
+
+    from aggregator.types import Config
 
 __all__ = [
     "NOTHING",
     "OPML_SUFFIXES",
     "PatternMatch",
+    "Reads",
     "SourceListFiles",
     "absolute",
     "display",
+    "folder_problems",
     "read_opml",
     "read_text",
     "read_yaml",
@@ -37,38 +42,42 @@ SOURCE_LIST_SUFFIXES = (".yaml", ".yml", ".opml", ".xml")
 OPML_SUFFIXES = (".opml", ".xml")
 
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice (PyYAML silently keeps the last)."""
+@functools.cache
+def _loaders() -> tuple[type[Any], type[Any]]:
+    """(the loader whose messages operators see, the fast one): SafeLoaders that refuse a
+    key given twice (PyYAML silently keeps the last). Made on the first parse: a command
+    whose config is unchanged since its last check (cache.py) never imports PyYAML."""
+    import yaml
 
+    def construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = loader.construct_object(key_node)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key '{key}'", key_node.start_mark
+                )
+            seen.add(key)
+        return loader.construct_mapping(node)
 
-# libyaml's parser when PyYAML was built with it (its wheels are): a 500-source list reads
-# in a fraction of the pure-Python parser's time, which every `run --once` pays. A file it
-# refuses is read again by _Loader, whose messages are the ones operators see.
-_FastLoader: type[Any] = _Loader
-if getattr(yaml, "__with_libyaml__", False):
+    class Loader(yaml.SafeLoader):
+        """SafeLoader that refuses a key given twice."""
 
-    class _CLoader(yaml.CSafeLoader):
-        """CSafeLoader that refuses a key given twice."""
+    # libyaml's parser when PyYAML was built with it (its wheels are): a 500-source list
+    # reads in a fraction of the pure-Python parser's time, which every `run --once` pays.
+    # A file it refuses is read again by Loader, whose messages are the ones operators see.
+    fast: type[Any] = Loader
+    if getattr(yaml, "__with_libyaml__", False):
 
-    _FastLoader = _CLoader
+        class CLoader(yaml.CSafeLoader):
+            """CSafeLoader that refuses a key given twice."""
 
-
-def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-    seen: set[object] = set()
-    for key_node, _ in node.value:
-        if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
-            continue
-        key = loader.construct_object(key_node)
-        if key in seen:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key '{key}'", key_node.start_mark
-            )
-        seen.add(key)
-    return loader.construct_mapping(node)
-
-
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-_FastLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+        fast = CLoader
+    for loader in (Loader,) if fast is Loader else (Loader, fast):
+        loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
+    return Loader, fast
 
 
 def display(path: Path, root: Path) -> str:
@@ -79,10 +88,17 @@ def display(path: Path, root: Path) -> str:
         return str(path)
 
 
-def read_text(path: Path, file: str) -> tuple[str | None, list[str]]:
-    """A file's text (None when it cannot be read) and the faults; `file` names it."""
+def read_text(
+    path: Path, file: str, *, seen: dict[Path, bytes] | None = None
+) -> tuple[str | None, list[str]]:
+    """A file's text (None when it cannot be read) and the faults; `file` names it. `seen`
+    gets the bytes read, by path (cache.py keeps them to tell the file unchanged)."""
     try:
-        return path.read_text(encoding="utf-8-sig"), []
+        data = path.read_bytes()
+        if seen is not None:
+            seen[path] = data
+        # Universal newlines, as a file opened in text mode reads.
+        return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n"), []
     except FileNotFoundError:
         return None, [f"{file}: no such file (in {path.parent})"]
     except UnicodeDecodeError as e:
@@ -95,13 +111,16 @@ NOTHING = object()  # a file that could not be read or parsed
 
 
 def _parse_yaml(text: str, file: str) -> tuple[object, list[str]]:
-    if _FastLoader is not _Loader:
+    import yaml
+
+    loader, fast = _loaders()
+    if fast is not loader:
         try:
-            return yaml.load(text, Loader=_FastLoader), []  # a CSafeLoader
+            return yaml.load(text, Loader=fast), []  # a CSafeLoader
         except yaml.YAMLError:
-            pass  # read again below, for _Loader's message
+            pass  # read again below, for the other's message
     try:
-        return yaml.load(text, Loader=_Loader), []  # _Loader is a SafeLoader
+        return yaml.load(text, Loader=loader), []  # a SafeLoader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         fault = e.problem or e.context or "unreadable"
@@ -126,16 +145,24 @@ def _parse_yaml(text: str, file: str) -> tuple[object, list[str]]:
         return NOTHING, [f"{file}: YAML syntax error: {e}"]
 
 
-def read_yaml(path: Path, file: str) -> tuple[object, list[str]]:
+def read_yaml(
+    path: Path, file: str, *, seen: dict[Path, bytes] | None = None
+) -> tuple[object, list[str]]:
     """A file's parsed YAML (NOTHING when it cannot be read or parsed) and the faults."""
-    text, problems = read_text(path, file)
+    text, problems = read_text(path, file, seen=seen)
     return (NOTHING, problems) if text is None else _parse_yaml(text, file)
 
 
-def read_opml(path: Path, file: str) -> tuple[ElementTree.Element | None, list[str]]:
+def read_opml(
+    path: Path, file: str, *, seen: dict[Path, bytes] | None = None
+) -> tuple[ElementTree.Element | None, list[str]]:
     """An OPML file's XML tree (None when it cannot be read or parsed) and the faults."""
+    import xml.etree.ElementTree as ElementTree
+
     try:
         data = path.read_bytes()
+        if seen is not None:
+            seen[path] = data
     except FileNotFoundError:
         return None, [f"{file}: no such file"]
     except OSError as e:
@@ -218,3 +245,24 @@ def source_list_files(
         missing = not found and not _GLOB_MAGIC.search(pattern)
         matches.append(PatternMatch(pattern=pattern, paths=paths, missing=missing))
     return SourceListFiles(matches=tuple(matches), root=root, file=file)
+
+
+@dataclass(slots=True)
+class Reads:
+    """What one load read (cache.py keeps it to tell a later load's files unchanged):
+    config.yaml's `source_lists`, every path they matched (folders too), and the bytes of
+    each file read, config.yaml's first."""
+
+    patterns: tuple[str, ...] = ()
+    watched: tuple[Path, ...] = ()
+    files: dict[Path, bytes] = field(default_factory=dict)
+
+
+def folder_problems(config: Config) -> list[str]:
+    """The faults of the folders a Config names that a load checks (a templates_dir that
+    is not there): checked at every load, a kept one's too."""
+    templates = config.site.templates_dir
+    if templates is None or templates.is_dir():
+        return []
+    name = display(templates, config.path.parent)
+    return [f"{config.path.name}: site.templates_dir: no such folder '{name}'"]
