@@ -8,71 +8,33 @@ charset.py decodes the bytes: every backend reads through them, and the two XML 
 agree (tests/test_parse_differential.py). html.py reads a `type: html` source's page by
 its selectors (the worker calls it for those sources only, never in this list) and finds
 the feeds a page advertises. Pure: must NOT touch the network or read the clock.
+
+    chain.py     the backends in order, and parse()
+
+The names below are loaded on first use: the main process of a round asks html.py and
+hubs.py of a response, and must not load the parsers (feedparser, fastfeedparser,
+charset detection) that only its parse workers use.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING
 
-from aggregator.errors import ParseError
-from aggregator.parse.dates import parse_date
-from aggregator.parse.fast import parse_fast
-from aggregator.parse.jsonfeed import parse_jsonfeed
-from aggregator.parse.reference import parse_reference
-from aggregator.types import DateOrder, ParsedFeed
+from aggregator.lazy import lazy_names
+
+if TYPE_CHECKING:
+    from aggregator.parse.chain import FAST_FIRST, REFERENCE_ONLY, Backend, parse
+    from aggregator.parse.dates import parse_date
 
 __all__ = ["FAST_FIRST", "REFERENCE_ONLY", "Backend", "parse", "parse_date"]
 
+_HOMES = {
+    "FAST_FIRST": "chain",
+    "REFERENCE_ONLY": "chain",
+    "Backend": "chain",
+    "parse": "chain",
+    "parse_date": "dates",
+}
 
-class Backend(Protocol):
-    """Reads a body into a ParsedFeed, or declines it (None) for the next backend."""
-
-    def __call__(
-        self,
-        content: bytes,
-        headers: Mapping[str, str],
-        *,
-        url: str,
-        date_order: DateOrder | None,
-    ) -> ParsedFeed | None: ...
-
-
-# `parser: auto` (the default): JSON Feed, then the fast path for RSS and Atom, then the
-# reference for what it declines. The JSON backend declines every body that is not JSON
-# at its first byte, so XML pays one regex match for it.
-FAST_FIRST: tuple[Backend, ...] = (parse_jsonfeed, parse_fast, parse_reference)
-# `parser: feedparser`: the reference alone for XML (feedparser reads no JSON Feed).
-REFERENCE_ONLY: tuple[Backend, ...] = (parse_jsonfeed, parse_reference)
-
-
-def parse(
-    content: bytes,
-    headers: Mapping[str, str],
-    *,
-    url: str,
-    backends: Sequence[Backend] | None = None,
-    fast: bool = True,
-    date_order: DateOrder | None = None,
-) -> ParsedFeed:
-    """Parse one response body into a feed and its raw entries: the first backend that
-    does not decline gives them.
-
-    `backends` defaults to FAST_FIRST, or REFERENCE_ONLY when `fast` is false (the
-    source's `parser: feedparser`). `date_order` is the source's
-    (aggregator.parse.dates.parse_date); the fast path declines every date it could change.
-
-    Raises:
-        ParseError: the body is empty, an HTML page, XML from which feedparser
-            recovered neither a feed nor a single item, or JSON that is no JSON Feed;
-            or every backend declined it.
-    """
-    if not content or content.isspace():  # `not content.strip()`, without copying it
-        raise ParseError("empty body")
-    if backends is None:
-        backends = FAST_FIRST if fast else REFERENCE_ONLY
-    for backend in backends:
-        parsed = backend(content, headers, url=url, date_order=date_order)
-        if parsed is not None:
-            return parsed
-    raise ParseError("not a feed (every parser declined it)")
+if not TYPE_CHECKING:
+    __getattr__ = lazy_names(__name__, _HOMES)

@@ -29,8 +29,6 @@ from typing import Any
 from urllib.parse import urljoin
 
 from aggregator.errors import ParseError
-from aggregator.parse.charset import to_utf8
-from aggregator.parse.dates import parse_date
 from aggregator.types import DateOrder, HtmlSelectors, ParsedFeed, RawEntry
 from aggregator.urls import http_url
 
@@ -191,6 +189,8 @@ def _document(content: bytes, headers: Mapping[str, str]) -> Any:
     import lxml.html
     from lxml import etree
 
+    from aggregator.parse.charset import to_utf8
+
     content_type = _content_type(headers)
     if "charset" not in content_type.lower():
         meta = _META_CHARSET.search(content[:1024])
@@ -337,6 +337,8 @@ def _date(text: str, date_format: str | None, date_order: DateOrder | None) -> d
     """The date `text` gives: by `date_format` (the whole text, else the first run of it
     that has the format's shape), else as parse.dates reads feed dates."""
     if date_format is None:
+        from aggregator.parse.dates import parse_date
+
         return parse_date(text, date_order=date_order)
     try:
         return datetime.strptime(text, date_format)

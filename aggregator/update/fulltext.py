@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from aggregator.errors import SourceError
 from aggregator.fetch import Fetcher
-from aggregator.normalize import plain_text, sanitize_html, with_content
 from aggregator.types import FetchResult, Post
 
 __all__ = ["PAGES_AT_ONCE", "FullText", "enrich", "enrich_within", "extract_article"]
@@ -49,6 +48,8 @@ def extract_article(page: bytes | str, *, url: str, allow_data_images: bool = Fa
         return None
     if not isinstance(found, str) or not found.strip():
         return None
+    from aggregator.normalize import sanitize_html
+
     clean = sanitize_html(_body_of(found), base_url=url, allow_data_images=allow_data_images)
     return clean.strip() or None
 
@@ -153,6 +154,8 @@ async def _with_article(
         executor,
         lambda: extract_article(content, url=page.url, allow_data_images=allow_data_images),
     )
+    from aggregator.normalize import plain_text, with_content
+
     if article is None or len(plain_text(article)) <= len(plain_text(post.content_html)):
         return post
     return with_content(post, article)

@@ -14,12 +14,14 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aggregator.normalize import Oversized, clean_text, clean_url, normalize_with_keys
-from aggregator.parse import parse
-from aggregator.parse.html import parse_html
 from aggregator.types import Category, Post, RawEntry, Source
+
+# The stages are imported by the first job: the main process of a round where every
+# source answered 304 holds Job and JobResult, and never parses.
+if TYPE_CHECKING:
+    from aggregator.normalize import Oversized
 
 __all__ = ["Job", "JobResult", "keep_newest", "parse_and_normalize", "process_pool", "stop_pool"]
 
@@ -66,6 +68,10 @@ def parse_and_normalize(job: Job) -> JobResult:
 
     Raises: ParseError when the bytes are not a usable feed (or page).
     """
+    from aggregator.normalize import clean_text, clean_url, normalize_with_keys
+    from aggregator.parse import parse
+    from aggregator.parse.html import parse_html
+
     if job.source.html is not None:
         feed = parse_html(
             job.content,
