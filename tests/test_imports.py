@@ -193,3 +193,22 @@ def test_every_name_a_lazy_package_exports_loads_from_its_home(name: str) -> Non
             assert value is getattr(home, exported), exported
     with pytest.raises(AttributeError):
         getattr(package, "no_such_name")  # noqa: B009
+
+
+def test_an_sqlite_store_never_loads_the_postgresql_dialect(tmp_path: Path) -> None:
+    # Opened (made), written to with both kinds of upsert, and read: on SQLite only.
+    probe = (
+        "import sys\n"
+        "from aggregator.store import open_store\n"
+        "store = open_store(sys.argv[1])\n"
+        "store.category_titles({'news': 'News'}); store.id_base('https://x.example/')\n"
+        "store.states(); store.close()\n"
+        "print(sorted(m for m in sys.modules if 'postgresql' in m or 'psycopg' in m))\n"
+    )
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    done = subprocess.run(
+        [sys.executable, "-c", probe, url], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert (tmp_path / "x.db").exists()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from clirunner import tree_mtimes
+from pgdatabase import PG_MISSING, PG_URL, new_database
 
 from aggregator.store import open_store
 from aggregator.store.probe import _probe_with_sqlalchemy, probe_store
@@ -120,3 +121,27 @@ def test_the_probes_tell_a_good_file_from_a_bad_one(tmp_path: Path) -> None:
     assert probe_store(missing) == (
         f"cannot open database {missing}: no such folder '{tmp_path / 'no' / 'such'}'"
     )
+
+
+@pytest.mark.skipif(PG_URL is None, reason=PG_MISSING)
+def test_partial_indexes_are_partial_on_both_databases(tmp_path: Path) -> None:
+    """Their WHERE is given to PostgreSQL when a PostgreSQL store opens, not where they
+    are declared (that would load its dialect in every SQLite command)."""
+    import sqlalchemy as sa
+
+    partial = {"ix_posts_pending", "ix_leases_free_due", "ix_posts_full_text_tries"}
+    sqlite_url = f"sqlite:///{tmp_path / 'x.db'}"
+    open_store(sqlite_url).close()
+    with sqlite3.connect(tmp_path / "x.db") as conn:
+        found = dict(conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'"))
+    assert all(" WHERE " in (found[name] or "") for name in partial), found
+    with new_database() as url:
+        open_store(url).close()
+        engine = sa.create_engine(url)
+        try:
+            with engine.connect() as conn:
+                rows = conn.execute(sa.text("SELECT indexname, indexdef FROM pg_indexes"))
+                defs = {name: sql for name, sql in rows}
+        finally:
+            engine.dispose()
+    assert all(" WHERE " in defs[name] for name in partial), defs

@@ -20,7 +20,7 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from aggregator.errors import StoreError
 from aggregator.store.database import Store
 from aggregator.store.migrations import MIGRATIONS, _migrate
-from aggregator.store.schema import schema_version
+from aggregator.store.schema import partial_on_postgresql, schema_version
 from aggregator.store.transactions import WRITE, reason
 
 __all__ = ["_create_engine", "open_store", "store_exists"]
@@ -93,6 +93,7 @@ def _create_engine(url: sa.URL) -> Engine:
         sa.event.listen(engine, "connect", _sqlite_connect)
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
+    partial_on_postgresql()
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         # An unroutable host would otherwise hang for the kernel's TCP timeout.

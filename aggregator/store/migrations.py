@@ -85,12 +85,9 @@ def _create_v1(conn: Connection) -> None:
     pending_v1 = posts_v1.c.revision > posts_v1.c.published_revision
     sa.Index("ix_posts_category_published", posts_v1.c.category, posts_v1.c.published)
     sa.Index("ix_posts_published", posts_v1.c.published)
-    sa.Index(
-        "ix_posts_pending",
-        posts_v1.c.published,
-        sqlite_where=pending_v1,
-        postgresql_where=pending_v1,
-    )
+    pending = sa.Index("ix_posts_pending", posts_v1.c.published, sqlite_where=pending_v1)
+    if conn.dialect.name == "postgresql":  # named only there: the dialect loads for it
+        pending.dialect_options["postgresql"]["where"] = pending_v1
     v1.create_all(conn, tables=[sources_v1, posts_v1], checkfirst=False)
 
 

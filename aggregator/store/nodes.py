@@ -17,7 +17,6 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from aggregator.cluster import Candidate, Lease, LeasedSave, NodeRecord
@@ -26,7 +25,7 @@ from aggregator.store.claims import CLAIMS, SCAN_FACTOR
 from aggregator.store.lock import CLAIM_LOCK, PUBLISH_LOCK, serialize, try_lock, unlock
 from aggregator.store.rows import node_from_row, state_values
 from aggregator.store.schema import leases, nodes, sources
-from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, reason
+from aggregator.store.transactions import ROW_ERRORS, Transactions, chunks, insert_of, reason
 from aggregator.types import SourceState
 
 __all__ = ["NodeMethods"]
@@ -208,7 +207,7 @@ class NodeMethods(Transactions):
         if not states:
             return LeasedSave()
         rows = list({s.name: state_values(s) for s in states}.values())
-        insert = postgresql.insert(sources)
+        insert = insert_of("postgresql", sources)
         upsert = insert.on_conflict_do_update(
             index_elements=[sources.c.name],
             set_={c.name: insert.excluded[c.name] for c in sources.columns if c.name != "name"},
@@ -320,7 +319,7 @@ def _upsert_node(conn: Connection, node: NodeRecord) -> None:
         "errors": node.errors,
         "store_seconds": node.store_seconds,
     }
-    insert = postgresql.insert(nodes).values(**values)
+    insert = insert_of("postgresql", nodes).values(**values)
     conn.execute(
         insert.on_conflict_do_update(
             index_elements=[nodes.c.id], set_={k: v for k, v in values.items() if k != "id"}
@@ -337,7 +336,7 @@ def _release_all(conn: Connection, node: str) -> int:
 
 def _ensure_lease_rows(conn: Connection, candidates: Sequence[Candidate]) -> None:
     """A lease row for every candidate, holding its host and config URL as given."""
-    insert = postgresql.insert(leases)
+    insert = insert_of("postgresql", leases)
     statement = insert.on_conflict_do_update(
         index_elements=[leases.c.source],
         set_={"host": insert.excluded.host, "url": insert.excluded.url},

@@ -14,12 +14,11 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from aggregator.store.rows import LISTED, listed_from_row, post_from_row
 from aggregator.store.schema import is_pending, posts, settled, site
-from aggregator.store.transactions import CHUNK, Transactions, chunks
+from aggregator.store.transactions import CHUNK, Transactions, chunks, insert_of
 from aggregator.types import ListedPost, Post
 
 __all__ = ["CountMethods", "ReadMethods"]
@@ -234,8 +233,11 @@ class ReadMethods(Transactions):
         """The base URL the site's atom:ids are made from: the one kept at the first
         publish, else `base_url`, kept from now on (RFC 4287 §4.2.6: an id never changes,
         not when the site moves)."""
-        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        keep = insert(site).values(key="id_base", value=base_url).on_conflict_do_nothing()
+        keep = (
+            insert_of(self._engine.dialect.name, site)
+            .values(key="id_base", value=base_url)
+            .on_conflict_do_nothing()
+        )
         kept = sa.select(site.c.value).where(site.c.key == "id_base")
 
         def work(conn: Connection) -> str:
@@ -247,8 +249,7 @@ class ReadMethods(Transactions):
     def category_titles(self, titles: Mapping[str, str]) -> dict[str, str]:
         """Keep `titles` (slug -> title, the config's now) and return every title kept: a
         category gone from the config keeps the title it last had while its posts stay."""
-        insert = postgresql.insert if self._engine.dialect.name == "postgresql" else sqlite.insert
-        statement = insert(site)
+        statement = insert_of(self._engine.dialect.name, site)
         upsert = statement.on_conflict_do_update(
             index_elements=[site.c.key], set_={"value": statement.excluded.value}
         )
