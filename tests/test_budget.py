@@ -24,11 +24,12 @@ NOW = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 def _best_of(runs: int, fn: Callable[[], object]) -> float:
+    # This thread's CPU time, not the wall's: the suite's other workers share the cores.
     best = float("inf")
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.thread_time()
         fn()
-        best = min(best, time.perf_counter() - started)
+        best = min(best, time.thread_time() - started)
     return best
 
 
