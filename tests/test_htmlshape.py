@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import html as lxml_html
 
-from aggregator.htmlshape import bounded_depth, kramdown_body
+from aggregator.htmlshape import _MARKDOWN_SIGNS, bounded_depth, has_markdown_signs, kramdown_body
 from aggregator.normalize import MAX_DEPTH, sanitize_html
 from aggregator.publish import markdown_text
 
@@ -294,3 +294,17 @@ def test_deep_input_is_flattened_before_the_sanitizer_reads_it() -> None:
     assert flattened_input(paragraphs, 256) is paragraphs
     shallow = "<div><b>x</b></div>" * 2000
     assert flattened_input(shallow, 256) is shallow
+
+
+@given(st.text(alphabet="][(:{}<>p /a\n", max_size=40) | st.text(max_size=40))
+@settings(max_examples=400, deadline=None)
+def test_the_quick_look_for_markdown_signs_agrees_with_searching_each(text: str) -> None:
+    assert has_markdown_signs(text) == any(sign in text for sign in _MARKDOWN_SIGNS)
+
+
+def test_each_markdown_sign_is_found_alone_and_among_text() -> None:
+    for sign in _MARKDOWN_SIGNS:
+        for text in (sign, f"<p>a {sign} b</p>", f"[x] {{y}} {sign}"):
+            assert has_markdown_signs(text), text
+    for text in ("", "<p>[a] […] {b} ] ( [ : {</p>", "x ]\n( y", "{ :"):
+        assert not has_markdown_signs(text), text
