@@ -8,6 +8,7 @@ stop on SIGTERM/SIGINT.
     lockwatch.py  the instance lock, made sure of now and then
     reload.py     a new config checked, its shortened schedules carried out
     logs.py       one log line per round and per publish
+    memory.py     few malloc arenas, and free memory given back after rounds and publishes
     settings.py   DaemonSettings, its timings
 
 Must NOT decide a source's state (update/decide.py) or its schedule (schedule.py). Light

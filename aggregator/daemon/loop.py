@@ -21,6 +21,7 @@ from aggregator.config import ConfigFingerprint, config_fingerprint
 from aggregator.daemon.debounce import Debouncer
 from aggregator.daemon.lockwatch import LockWatch
 from aggregator.daemon.logs import log, log_publish, log_round, quiet_cancelled_jobs
+from aggregator.daemon.memory import give_back
 from aggregator.daemon.reload import log_reload, reloaded, site_shape
 from aggregator.daemon.settings import DaemonSettings
 from aggregator.errors import PublishBusy, PublishError, StoreError
@@ -264,6 +265,7 @@ class Daemon:
             self._fail("round")
             return
         log_round(report)
+        give_back()  # what the round's bodies and posts took (daemon/memory.py)
         if report.changed and not self.config.schedule.publish:
             self._request_publish(immediately=inbox is not None)  # a push: at once
 
@@ -312,6 +314,7 @@ class Daemon:
         except Exception:
             self._fail("publish")
             return
+        give_back()
         if result.posts or result.written or result.removed:
             log_publish(result, time.monotonic() - started)
 

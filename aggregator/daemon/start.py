@@ -11,6 +11,7 @@ from pathlib import Path
 from aggregator.config import load_config
 from aggregator.daemon.logs import log
 from aggregator.daemon.loop import Daemon
+from aggregator.daemon.memory import limit_arenas
 from aggregator.daemon.settings import DaemonSettings
 from aggregator.lock import acquire_instance_lock
 from aggregator.publish import clear_stale_temp_files
@@ -30,6 +31,7 @@ def run_daemon(config_path: Path, settings: DaemonSettings | None = None) -> int
     """
     from aggregator.update.node import Node, node_id
 
+    limit_arenas()  # before any thread starts (daemon/memory.py)
     config = load_config(config_path)
     me = node_id(config.node)
     with acquire_instance_lock(config.database, node=me) as lock:
