@@ -546,7 +546,7 @@ def test_two_updaters_as_two_nodes_fetch_each_source_once(tmp_path: Path, url: s
             ],
             site=site_section("t"),
             database=url,
-            fetch=timeouts("2s", "2s", "5s") | {"per_host": 4, "concurrency": 8},
+            fetch=timeouts("10s", "10s", "20s") | {"per_host": 4, "concurrency": 8},
         )
         config = load_config(path)
         opened = [open_store(url), open_store(url)]
