@@ -26,6 +26,7 @@ from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aggregator.cachedir import cache_root
 from aggregator.config.files import Reads, folder_problems, source_list_files
 from aggregator.errors import ConfigError
 
@@ -95,10 +96,7 @@ def cache_folder() -> Path | None:
     """Where kept configs live; None when turned off, or no folder can be named."""
     if os.environ.get("AGGREGATOR_CONFIG_CACHE", "").lower() in {"off", "0", "no", "false"}:
         return None
-    base = os.environ.get("XDG_CACHE_HOME") or (
-        os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else None
-    )
-    return Path(base, "aggregator") if base and os.path.isabs(base) else None
+    return cache_root()
 
 
 def _kept_file(path: Path) -> Path | None:
