@@ -13,9 +13,10 @@ __all__ = ["cache_root"]
 
 def cache_root() -> Path | None:
     """The user's folder for what aggregator can always rebuild (kept configs, pinyin.py's
-    table): `$XDG_CACHE_HOME/aggregator`, else `~/.cache/aggregator`; None when neither
-    names an absolute folder."""
-    base = os.environ.get("XDG_CACHE_HOME") or (
-        os.path.join(os.environ["HOME"], ".cache") if os.environ.get("HOME") else None
-    )
-    return Path(base, "aggregator") if base and os.path.isabs(base) else None
+    table): `$XDG_CACHE_HOME/aggregator` when that is an absolute path, else
+    `~/.cache/aggregator`; None when no absolute folder can be named."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):  # a relative one is to be ignored (XDG Base Directory)
+        return Path(xdg, "aggregator")
+    home = os.environ.get("HOME", "")
+    return Path(home, ".cache", "aggregator") if os.path.isabs(home) else None

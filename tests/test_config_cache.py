@@ -246,3 +246,20 @@ def test_check_of_a_kept_config_still_names_an_unset_auth_variable(
             in done.stderr
         ), done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_the_cache_folder_is_xdg_cache_home_else_the_home_folders_dot_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aggregator.cachedir import cache_root
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "aggregator"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert cache_root() == tmp_path / "home" / ".cache" / "aggregator"
+    monkeypatch.setenv("XDG_CACHE_HOME", "relative/not/used")
+    assert cache_root() == tmp_path / "home" / ".cache" / "aggregator"
+    monkeypatch.delenv("HOME")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert cache_root() is None

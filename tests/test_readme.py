@@ -391,7 +391,7 @@ def test_output_paths_are_what_a_run_writes(published: Run) -> None:
 
 def _named_paths() -> list[str]:
     """Relative paths and file names README gives in inline code, and the packages its
-    stage table names: no URL, absolute path, time zone, date or markup."""
+    stage table names: no URL, absolute path (from / or ~), time zone, date or markup."""
     spans = inline_code(README) + re.findall(r"aggregator/[\w/.]+", section("How it works"))
     return sorted({s for s in spans if _path_like(s)})
 
@@ -404,7 +404,7 @@ def _path_like(s: str) -> bool:
     return (
         " " not in s
         and ("/" in s or _EXTENSION.fullmatch(s) is not None)
-        and not s.startswith(("/", "$", "-"))
+        and not s.startswith(("/", "~", "$", "-"))
         and not re.search(r"[:…]|</", s)
         and s not in _ZONES
         and not all(part.isdigit() for part in s.split("/"))
