@@ -95,7 +95,21 @@ def _read_table(path: Path) -> dict[str, list[list[str]]] | None:
     if not isinstance(data, dict) or data.get("format") != _FORMAT:
         return None
     readings = data.get("readings")
-    return readings if isinstance(readings, dict) else None
+    if not isinstance(readings, dict) or not all(map(_is_reading, readings.items())):
+        return None  # pypinyin would fail on it, on some title, far from here
+    return readings
+
+
+def _is_reading(entry: tuple[object, object]) -> bool:
+    """Whether (phrase, readings) has load_phrases_dict's shape: a reading per character,
+    each a non-empty list of strings."""
+    phrase, readings = entry
+    return (
+        isinstance(phrase, str)
+        and isinstance(readings, list)
+        and len(readings) == len(phrase)
+        and all(isinstance(r, list) and r and all(isinstance(x, str) for x in r) for r in readings)
+    )
 
 
 def _writable(folder: Path) -> bool:
@@ -171,8 +185,11 @@ def build_table() -> dict[str, list[list[str]]]:
 def _write_table(path: Path) -> None:
     data = json.dumps({"format": _FORMAT, "readings": build_table()}, ensure_ascii=False)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(data, "utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(data, "utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)  # a full disk leaves no part of a table behind
 
 
 if __name__ == "__main__":

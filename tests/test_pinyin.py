@@ -124,7 +124,12 @@ def test_a_kept_table_is_used_and_a_broken_one_rebuilt(tmp_path: Path) -> None:
     table.write_text("{not json", "utf-8")
     rebuilt = _run(OURS, texts, tmp_path, _env(cache))
     assert json.loads(table.read_text("utf-8"))["format"] == 1
-    for result in (first, again, rebuilt):
+    # A table of the wrong shape (a reading that is no list, one short) is never loaded.
+    table.write_text(json.dumps({"format": 1, "readings": {"重庆": "x", "银行": [["yín"]]}}))
+    reshaped = _run(OURS, texts, tmp_path, _env(cache))
+    assert json.loads(table.read_text("utf-8"))["readings"]["重庆"] == [["chóng"], ["qìng"]]
+    assert not list(cache.joinpath("aggregator").glob(".*.tmp"))
+    for result in (first, again, rebuilt, reshaped):
         assert isinstance(result, dict)
         assert result["out"] == [["chong", "qing", "yin", "hang"]]
         assert "pypinyin.phrases_dict" not in result["modules"]
