@@ -10,10 +10,12 @@ it; in running text, where two dictionary phrases overlap, the split can differ 
 400 random strings of phrases; tests/test_pinyin.py holds both).
 
 The table is built once per pypinyin release, in a child process (the whole dictionary is
-loaded there, never here), and kept in the user's cache folder (cachedir.py). With no folder,
-or a child that fails, pypinyin's whole dictionary is loaded: the reference.
+loaded there, not in the process that asks), and kept in the user's cache folder (cachedir.py).
+With no folder, one that cannot be written, or a child that fails, pypinyin's whole
+dictionary is loaded: the reference.
 
-Reads and writes only its table file. Must NOT decide what a slug is (slug.py does).
+Reads and writes only its table file, and starts no process but the child that builds it.
+Must NOT decide what a slug is (slug.py does).
 """
 
 from __future__ import annotations
