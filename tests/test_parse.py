@@ -406,6 +406,23 @@ def test_recoverable_problems_are_accepted() -> None:
     assert entry.title == "a\xa0b"
 
 
+@pytest.mark.parametrize(
+    "reference",
+    ["&#xD800;", "&#56319;", "&#xDFFF;", "&#x110000;", "&#99999999999;", "&#x00000000D800;"],
+)
+def test_reference_to_no_character_reads_as_replacement(reference: str) -> None:
+    # Not well-formed, so feedparser reads it; it raised on these, failing the source.
+    body = (
+        f"<item><title>a {reference} b</title><link>https://x.example/1</link>"
+        f"<description>&lt;p&gt;c {reference} d&lt;/p&gt;</description></item>"
+        f"<item><title>next &#x4E2D;</title><link>https://x.example/2</link></item>"
+    )
+    first, second = parse(rss(body), XML, url=URL).entries
+    assert first.title == "a \ufffd b"
+    assert first.summary == "<p>c \ufffd d</p>"
+    assert second.title == "next 中"
+
+
 def test_truncated_feed_keeps_what_was_read() -> None:
     content = (DATA / "feeds" / "truncated.xml").read_bytes()
     feed = parse(content, XML, url=URL)

@@ -37,6 +37,19 @@ _HTML_START = re.compile(
 )
 _DECLARATION = re.compile(rb"^\s*<\?xml\b[^>]*\?>")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# A character reference to no Unicode scalar value (a surrogate, past U+10FFFF) makes
+# feedparser raise instead of flagging the feed: one such reference anywhere would fail the
+# whole source. It is read as HTML reads it, as U+FFFD.
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def _scalar_ref(m: re.Match[bytes]) -> bytes:
+    hex_digits, digits = m.group(1), m.group(2)
+    text = (hex_digits or digits).lstrip(b"0")
+    if len(text) > 7:
+        return b"&#xFFFD;"
+    code = int(text or b"0", 16 if hex_digits else 10)
+    return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else m.group()
 
 
 def _captions_aside() -> None:
@@ -147,6 +160,8 @@ def _for_feedparser(content: bytes, lowered: dict[str, str]) -> tuple[bytes, dic
     # Decoded here, as the fast path decodes: feedparser gets UTF-8 that says so, and its
     # own choice of codec (ISO-8859-1 as such, Shift_JIS as such) never applies.
     content = to_utf8(content, lowered.get("content-type")).body
+    if b"&#" in content:
+        content = _CHARREF.sub(_scalar_ref, content)
     if "content-type" in response_headers:
         media = response_headers["content-type"].split(";", 1)[0].strip()
         response_headers["content-type"] = f"{media}; charset=utf-8"
