@@ -337,6 +337,24 @@ def test_tag_feeds(tmp_path: Path, store: Store) -> None:
     assert len(entries(tags / "quote-d.xml")) == 1
 
 
+def test_tag_feed_of_tags_sharing_a_slug_keeps_them_all(tmp_path: Path, store: Store) -> None:
+    # "AI" and "ai" have one feed, tag/ai.xml: a publish that brings a post of one of
+    # them writes it with the other's posts too, as a whole publish does.
+    config = make_config(tmp_path, tag_feeds=True)
+    store.upsert_posts([make_post(1, tags=("AI",)), make_post(2, tags=("ai",))], now=WHEN)
+    Publisher(config, store).publish()
+    feed = tmp_path / "out" / "tag" / "ai.xml"
+    whole = [e.findtext(f"{ATOM}title") for e in entries(feed)]
+    assert whole == ["Post number 2", "Post number 1"]
+
+    store.upsert_posts([make_post(3, tags=("ai",))], now=WHEN + timedelta(days=1))
+    Publisher(config, store).publish()
+    titles = [e.findtext(f"{ATOM}title") for e in entries(feed)]
+    assert titles == ["Post number 3", "Post number 2", "Post number 1"]
+    Publisher(config, store).publish(full=True)
+    assert [e.findtext(f"{ATOM}title") for e in entries(feed)] == titles
+
+
 def test_retention_removes_old_posts_everywhere(tmp_path: Path, store: Store) -> None:
     config = make_config(tmp_path, retention=timedelta(days=90), tag_feeds=True)
     now = WHEN + timedelta(days=100)
