@@ -313,6 +313,23 @@ def test_archives_are_immutable(tmp_path: Path, store: Store) -> None:
     assert (tmp_path / "out" / "category" / "news" / "archive" / "4.xml").exists()
 
 
+@pytest.mark.parametrize("link", ["", "javascript:alert(1)"])
+def test_post_page_without_a_link_shows_no_original_line(
+    tmp_path: Path, store: Store, link: str
+) -> None:
+    # Not an "Original:" with an empty <a href="">, which links to the page itself.
+    from lxml import html as lxml_html
+
+    store.upsert_posts([make_post(1, link=link), make_post(2)], now=WHEN)
+    Publisher(make_config(tmp_path), store).publish()
+    day = tmp_path / "out" / "news" / "2021" / "12" / "26"
+    without = lxml_html.parse(str(day / "post-number-1.html")).getroot()
+    assert without.find_class("original") == []
+    assert all(a.get("href") for a in without.iter("a"))
+    (original,) = lxml_html.parse(str(day / "post-number-2.html")).getroot().find_class("original")
+    assert original.find("a").get("href") == "https://example.org/2"
+
+
 def test_tag_feeds(tmp_path: Path, store: Store) -> None:
     config = make_config(tmp_path, tag_feeds=True)
     store.upsert_posts(
