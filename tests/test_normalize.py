@@ -345,6 +345,36 @@ def test_fallback_title_is_short() -> None:
     assert title.endswith("…")
 
 
+RLO, LRO, RLE, PDF = "\u202e", "\u202d", "\u202b", "\u202c"
+RLI, FSI, PDI = "\u2067", "\u2068", "\u2069"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param(f"evil {RLO}txt.exe", f"evil {RLO}txt.exe{PDF}", id="override-left-open"),
+        pytest.param(f"a {RLE}b {LRO}c", f"a {RLE}b {LRO}c{PDF}{PDF}", id="nested"),
+        pytest.param(f"{RLI}x{RLO}y", f"{RLI}x{RLO}y{PDF}{PDI}", id="override-in-isolate"),
+        pytest.param(f"{RLO}{FSI}x{PDF}", f"{RLO}{FSI}x{PDF}{PDI}{PDF}", id="pdf-inside-isolate"),
+        pytest.param(f"{RLI}x{RLO}y{PDI} z", f"{RLI}x{RLO}y{PDI} z", id="pdi-closes-all-in-it"),
+        pytest.param(f"ok {RLO}b{PDF} c", f"ok {RLO}b{PDF} c", id="closed"),
+        pytest.param(f"stray {PDF}{PDI}", f"stray {PDF}{PDI}", id="closers-alone"),
+        pytest.param("عنوان عربي", "عنوان عربي", id="arabic"),
+    ],
+)
+def test_bidi_controls_left_open_are_closed(raw: str, expected: str) -> None:
+    # An override left open in a title or an author runs on into what a page shows after
+    # it (a list item's date and source, reversed), as far as the end of the paragraph.
+    assert clean_title(raw, fallback_text="") == expected
+    assert clean_title(None, fallback_text=f"<p>{raw}</p>") == expected
+    assert clean_author(raw) == expected
+
+
+def test_bidi_override_cut_off_with_a_long_title_is_closed() -> None:
+    title = clean_title("x" * (TITLE_LENGTH - 3) + f"{RLO}abcdef{PDF}", fallback_text="")
+    assert title == "x" * (TITLE_LENGTH - 3) + f"{RLO}a…{PDF}"
+
+
 # ----------------------------------------------------------------- links, keys
 
 

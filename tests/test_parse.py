@@ -406,6 +406,51 @@ def test_recoverable_problems_are_accepted() -> None:
     assert entry.title == "a\xa0b"
 
 
+@pytest.mark.parametrize(
+    "reference",
+    ["&#xD800;", "&#56319;", "&#xDFFF;", "&#x110000;", "&#99999999999;", "&#x00000000D800;"],
+)
+def test_reference_to_no_character_reads_as_replacement(reference: str) -> None:
+    # Not well-formed, so feedparser reads it; it raised on these, failing the source.
+    body = (
+        f"<item><title>a {reference} b</title><link>https://x.example/1</link>"
+        f"<description>&lt;p&gt;c {reference} d&lt;/p&gt;</description></item>"
+        f"<item><title>next &#x4E2D;</title><link>https://x.example/2</link></item>"
+    )
+    first, second = parse(rss(body), XML, url=URL).entries
+    assert first.title == "a \ufffd b"
+    assert first.summary == "<p>c \ufffd d</p>"
+    assert second.title == "next 中"
+
+
+@pytest.mark.parametrize("well_formed", [True, False], ids=["strict", "loose"])
+def test_guid_and_categories_read_the_same_from_a_feed_not_well_formed(
+    well_formed: bool,
+) -> None:
+    # A stray control character sends the whole body to feedparser's loose parser, which
+    # left "&amp;" in a guid: the item got another key (a second post of it) and its
+    # category another name than when the feed is well-formed.
+    escaped = "item?id=1&amp;lang=en&amp;q=&lt;a&gt;&quot;b&quot;&apos;c&apos;&amp;amp;"
+    body = (
+        f'<item><title>t</title><guid isPermaLink="false">{escaped}</guid>'
+        f"<category>Science &amp; Tech</category><category>{escaped}</category></item>"
+    )
+    channel = "" if well_formed else "<description>stray \x01</description>"
+    (entry,) = parse(rss(body, channel=channel), XML, url=URL).entries
+    text = "item?id=1&lang=en&q=<a>\"b\"'c'&amp;"
+    assert entry.guid == text
+    assert entry.categories == ("Science & Tech", text)
+
+
+def test_atom_id_reads_the_same_from_a_feed_not_well_formed() -> None:
+    entry_xml = "<entry><id>tag:x,2026:a&amp;b&lt;c</id><title>t</title></entry>"
+    ids = [
+        parse(atom(entry_xml, title=title), XML, url=URL).entries[0].guid
+        for title in ("T", "T\x01")
+    ]
+    assert ids == ["tag:x,2026:a&b<c", "tag:x,2026:a&b<c"]
+
+
 def test_truncated_feed_keeps_what_was_read() -> None:
     content = (DATA / "feeds" / "truncated.xml").read_bytes()
     feed = parse(content, XML, url=URL)

@@ -313,6 +313,23 @@ def test_archives_are_immutable(tmp_path: Path, store: Store) -> None:
     assert (tmp_path / "out" / "category" / "news" / "archive" / "4.xml").exists()
 
 
+@pytest.mark.parametrize("link", ["", "javascript:alert(1)"])
+def test_post_page_without_a_link_shows_no_original_line(
+    tmp_path: Path, store: Store, link: str
+) -> None:
+    # Not an "Original:" with an empty <a href="">, which links to the page itself.
+    from lxml import html as lxml_html
+
+    store.upsert_posts([make_post(1, link=link), make_post(2)], now=WHEN)
+    Publisher(make_config(tmp_path), store).publish()
+    day = tmp_path / "out" / "news" / "2021" / "12" / "26"
+    without = lxml_html.parse(str(day / "post-number-1.html")).getroot()
+    assert without.find_class("original") == []
+    assert all(a.get("href") for a in without.iter("a"))
+    (original,) = lxml_html.parse(str(day / "post-number-2.html")).getroot().find_class("original")
+    assert original.find("a").get("href") == "https://example.org/2"
+
+
 def test_tag_feeds(tmp_path: Path, store: Store) -> None:
     config = make_config(tmp_path, tag_feeds=True)
     store.upsert_posts(
@@ -335,6 +352,24 @@ def test_tag_feeds(tmp_path: Path, store: Store) -> None:
     titles = [e.findtext(f"{ATOM}title") for e in entries(tags / "economy.xml")]
     assert titles == ["Post number 2", "Post number 1"]
     assert len(entries(tags / "quote-d.xml")) == 1
+
+
+def test_tag_feed_of_tags_sharing_a_slug_keeps_them_all(tmp_path: Path, store: Store) -> None:
+    # "AI" and "ai" have one feed, tag/ai.xml: a publish that brings a post of one of
+    # them writes it with the other's posts too, as a whole publish does.
+    config = make_config(tmp_path, tag_feeds=True)
+    store.upsert_posts([make_post(1, tags=("AI",)), make_post(2, tags=("ai",))], now=WHEN)
+    Publisher(config, store).publish()
+    feed = tmp_path / "out" / "tag" / "ai.xml"
+    whole = [e.findtext(f"{ATOM}title") for e in entries(feed)]
+    assert whole == ["Post number 2", "Post number 1"]
+
+    store.upsert_posts([make_post(3, tags=("ai",))], now=WHEN + timedelta(days=1))
+    Publisher(config, store).publish()
+    titles = [e.findtext(f"{ATOM}title") for e in entries(feed)]
+    assert titles == ["Post number 3", "Post number 2", "Post number 1"]
+    Publisher(config, store).publish(full=True)
+    assert [e.findtext(f"{ATOM}title") for e in entries(feed)] == titles
 
 
 def test_retention_removes_old_posts_everywhere(tmp_path: Path, store: Store) -> None:

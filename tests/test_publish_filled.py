@@ -4,6 +4,7 @@ must be those Jinja writes from the same templates, which an operator's copy of 
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from dataclasses import replace
@@ -178,9 +179,52 @@ def test_day_strings_are_strftime(when: datetime, zone: str) -> None:
     from zoneinfo import ZoneInfo
 
     day = when.astimezone(ZoneInfo(zone)) if when.year > 1 else when
+    # A zone's local mean time has seconds in its offset, which HTML cannot write: UTC.
+    whole_minutes = day.strftime("%z")[5:] == ""
+    html = day if whole_minutes else day.astimezone(UTC)
     assert day_strings(day) == (
         day.strftime("%Y-%m-%d"),
         day.strftime("%Y-%m-%d %H:%M"),
         day.strftime("%Y-%m-%d %H:%M:%S %z"),
-        day.isoformat(),
+        html.isoformat(timespec="milliseconds" if day.microsecond else "seconds"),
     )
+
+
+# HTML's valid global date and time string (§2.3.5.8), which <time datetime> must hold.
+HTML_DATETIME = re.compile(
+    r"[0-9]{4,}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,3})?)?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+@pytest.mark.parametrize(
+    ("when", "zone", "expected"),
+    [
+        pytest.param(
+            datetime(2026, 12, 8, 2, 4, 17, 946212, tzinfo=UTC),
+            "Asia/Shanghai",
+            "2026-12-08T10:04:17.946+08:00",
+            id="fetch-time-microseconds",
+        ),
+        pytest.param(
+            datetime(1900, 1, 1, tzinfo=UTC),
+            "Asia/Shanghai",
+            "1900-01-01T00:00:00+00:00",
+            id="local-mean-time-+08:05:43",
+        ),
+        pytest.param(
+            datetime(1970, 1, 1, tzinfo=UTC),
+            "Africa/Monrovia",
+            "1970-01-01T00:00:00+00:00",
+            id="local-mean-time--00:44:30",
+        ),
+    ],
+)
+def test_page_datetime_is_valid_html(when: datetime, zone: str, expected: str) -> None:
+    from zoneinfo import ZoneInfo
+
+    day = when.astimezone(ZoneInfo(zone))
+    iso = day_strings(day)[3]
+    assert iso == expected
+    assert HTML_DATETIME.fullmatch(iso)
+    assert datetime.fromisoformat(iso) == when.replace(microsecond=when.microsecond // 1000 * 1000)

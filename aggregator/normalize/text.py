@@ -83,8 +83,8 @@ def clean_title(raw: str | None, *, fallback_text: str) -> str:
     """
     title = _truncate(_title_text(raw or ""), TITLE_LENGTH)
     if title:
-        return title
-    return _truncate(_html_to_text(fallback_text, tag_gap=" "), FALLBACK_TITLE_LENGTH)
+        return _bidi_closed(title)
+    return _bidi_closed(_truncate(_html_to_text(fallback_text, tag_gap=" "), FALLBACK_TITLE_LENGTH))
 
 
 def clean_author(raw: str | None) -> str | None:
@@ -103,7 +103,35 @@ def clean_author(raw: str | None) -> str | None:
     named = _NAMED_ADDRESS.fullmatch(text)
     if named is not None:
         text = " ".join((named["after"] or named["before"] or named["angle"] or "").split())
-    return _truncate(text, AUTHOR_LENGTH) or None
+    return _bidi_closed(_truncate(text, AUTHOR_LENGTH)) or None
+
+
+# Bidi embeddings and overrides (LRE, RLE, LRO, RLO) end at a PDF, isolates (LRI, RLI,
+# FSI) at a PDI, else only at the end of the paragraph: one left open in a title or an
+# author runs on into the text after it on every page (a list item's date and source shown
+# reversed by an RLO). UAX #9 §3.3.2: a PDF closes the innermost embedding only when no
+# isolate is open inside it, a PDI the innermost isolate with the embeddings in it.
+_BIDI_OPENERS = re.compile("[\u202a\u202b\u202d\u202e\u2066-\u2068]")
+_EMBEDDING, _ISOLATE = "\u202c", "\u2069"  # each kind as the character that closes it
+
+
+def _bidi_closed(text: str) -> str:
+    """`text` with the embeddings, overrides and isolates it leaves open closed at its end."""
+    if _BIDI_OPENERS.search(text) is None:
+        return text
+    open_kinds: list[str] = []
+    for char in text:
+        if char in "\u202a\u202b\u202d\u202e":
+            open_kinds.append(_EMBEDDING)
+        elif char in "\u2066\u2067\u2068":
+            open_kinds.append(_ISOLATE)
+        elif char == _EMBEDDING:
+            if open_kinds and open_kinds[-1] == _EMBEDDING:
+                open_kinds.pop()
+        elif char == _ISOLATE and _ISOLATE in open_kinds:
+            while open_kinds.pop() != _ISOLATE:
+                pass
+    return text + "".join(reversed(open_kinds))
 
 
 # RFC 5322 / RSS 2.0 forms of an address with a display name: "addr (Name)", "Name (addr)"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+import xml.sax
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,19 @@ _HTML_START = re.compile(
 )
 _DECLARATION = re.compile(rb"^\s*<\?xml\b[^>]*\?>")
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+# A character reference to no Unicode scalar value (a surrogate, past U+10FFFF) makes
+# feedparser raise instead of flagging the feed: one such reference anywhere would fail the
+# whole source. It is read as HTML reads it, as U+FFFD.
+_CHARREF = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+
+
+def _scalar_ref(m: re.Match[bytes]) -> bytes:
+    hex_digits, digits = m.group(1), m.group(2)
+    text = (hex_digits or digits).lstrip(b"0")
+    if len(text) > 7:
+        return b"&#xFFFD;"
+    code = int(text or b"0", 16 if hex_digits else 10)
+    return b"&#xFFFD;" if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else m.group()
 
 
 def _captions_aside() -> None:
@@ -108,7 +122,10 @@ def parse_reference(
         raise ParseError(_refusal(content, lowered.get("content-type", ""), d))
 
     version: str = d.get("version") or ""
-    raw_entries = tuple(_entry(e, version=version, url=url, date_order=date_order) for e in entries)
+    loose = isinstance(d.get("bozo_exception"), xml.sax.SAXException)
+    raw_entries = tuple(
+        _entry(e, version=version, url=url, date_order=date_order, loose=loose) for e in entries
+    )
     if d.get("bozo") and not any(map(_usable, raw_entries)):
         # feedparser flags recoverable faults too (an &nbsp;, a wrong charset label), so a
         # flagged feed is kept when it yields items; one that yields none is a broken
@@ -124,7 +141,7 @@ def parse_reference(
     return ParsedFeed(
         title=_text(feed.get("title")),
         link=feed_link,
-        feed_id=_text(feed.get("id")) or feed_link,
+        feed_id=_escaped_text(feed.get("id"), loose) or feed_link,
         updated=_entry_date(feed, "updated", date_order)
         or _entry_date(feed, "published", date_order),
         ttl=parse_ttl(feed.get("ttl")),
@@ -147,6 +164,8 @@ def _for_feedparser(content: bytes, lowered: dict[str, str]) -> tuple[bytes, dic
     # Decoded here, as the fast path decodes: feedparser gets UTF-8 that says so, and its
     # own choice of codec (ISO-8859-1 as such, Shift_JIS as such) never applies.
     content = to_utf8(content, lowered.get("content-type")).body
+    if b"&#" in content:
+        content = _CHARREF.sub(_scalar_ref, content)
     if "content-type" in response_headers:
         media = response_headers["content-type"].split(";", 1)[0].strip()
         response_headers["content-type"] = f"{media}; charset=utf-8"
@@ -172,7 +191,9 @@ def _refusal(content: bytes, content_type: str, d: Any) -> str:
     return "not a feed (no RSS or Atom document found)"
 
 
-def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> RawEntry:
+def _entry(
+    e: Any, *, version: str, url: str, date_order: DateOrder | None, loose: bool
+) -> RawEntry:
     content_values = [
         _as_html(c.get("value"), c.get("type"))
         for c in e.get("content") or []
@@ -193,7 +214,7 @@ def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> R
     if not base:
         base = summary_detail.get("base")
     return RawEntry(
-        guid=_text(e.get("id")),
+        guid=_escaped_text(e.get("id"), loose),
         link=_link(e),
         title=_title_html(e.get("title"), (e.get("title_detail") or {}).get("type"), version),
         content=content,
@@ -202,7 +223,9 @@ def _entry(e: Any, *, version: str, url: str, date_order: DateOrder | None) -> R
         updated=_entry_date(e, "updated", date_order),
         author=_text(e.get("author")),
         categories=tuple(
-            t for t in (_text(tag.get("term")) for tag in e.get("tags") or []) if t is not None
+            t
+            for t in (_escaped_text(tag.get("term"), loose) for tag in e.get("tags") or [])
+            if t is not None
         ),
         base=_explicit_base(base, url),
     )
@@ -221,6 +244,28 @@ def _text(value: object) -> str | None:
     if not isinstance(value, str):
         return None
     return value.strip() or None
+
+
+# A body that is not well-formed XML goes to feedparser's loose parser, which leaves the
+# text of an element escaped: `<guid>a&amp;b</guid>` reads "a&amp;b", where the strict
+# parser reads "a&b". The same item then had another guid (another post: a duplicate) and
+# its categories other names (category_map missed "Science & Tech") whenever its feed was
+# not well-formed. In an element's text the loose parser writes the five XML entities
+# and no other reference.
+_XML_ENTITY = re.compile(r"&(amp|lt|gt|quot|apos);")
+_XML_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
+
+
+def _escaped_text(value: object, loose: bool) -> str | None:
+    """_text of a guid, an id or a category: as the strict parser reads it, `loose` or not.
+
+    (Atom's term, an attribute, the loose parser leaves with `&amp;` alone decoded and
+    the rest as written: the four others are decoded here too, which is right but for the
+    text "&lt;" itself, written `&amp;lt;`; character references stay as they are.)"""
+    text = _text(value)
+    if loose and text is not None and "&" in text:
+        return _XML_ENTITY.sub(lambda m: _XML_ENTITIES[m.group(1)], text)
+    return text
 
 
 def _as_html(value: object, content_type: object) -> str | None:

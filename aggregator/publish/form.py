@@ -124,7 +124,9 @@ class Form:
 
     Right only for a template that writes each per-post value as it is (escaped or not)
     and never branches on one: the default templates, which tests hold equal to their
-    Jinja rendering. Operators' templates always go through Jinja.
+    Jinja rendering (post.html leaves out the original link's paragraph of a post without
+    a link: such a post's page is rendered, posts.py says). Operators' templates always go
+    through Jinja.
     """
 
     texts: tuple[str, ...]  # the text around the markers at even indexes, "" between

@@ -226,7 +226,9 @@ class PostFiles:
             "link": link,
             "byline": byline,
         }
-        if "post.html" in self.filled_templates:
+        # Filled only with a link: the form holds the original link's paragraph, which
+        # the template leaves out for a post without one.
+        if link and "post.html" in self.filled_templates:
             form = self._page_form(category, self.sitemap.root(page_path))
             if form is not None:
                 return form.fill(post, values)

@@ -295,10 +295,18 @@ class Publisher:
     def write_tag_feeds(
         self, tags: Iterable[str], sources: dict[str, SourceState], *, prune: bool = False
     ) -> None:
-        """tag/<slug>.xml for each of `tags`; with `prune`, remove feeds of other tags."""
+        """tag/<slug>.xml for each of `tags`; with `prune` (`tags` then every tag the
+        store holds), remove feeds of other tags.
+
+        A feed holds every tag of its slug ("AI" and "ai"), the store's tags and not only
+        those given: a post tagged "ai" must not empty the feed of the "AI" posts."""
+        given = set(tags)
+        wanted = {tag_slug(tag) for tag in given}
         by_slug: dict[str, list[str]] = {}
-        for tag in sorted(set(tags)):
-            by_slug.setdefault(tag_slug(tag), []).append(tag)
+        for tag in sorted(given if prune or not given else self.store.tags()):
+            slug = tag_slug(tag)
+            if slug in wanted:
+                by_slug.setdefault(slug, []).append(tag)
         for slug, names in by_slug.items():
             posts = self.store.posts_with_tags(names, limit=self.site.feed_size)
             self._feeds.tag(slug, names, posts, sources)

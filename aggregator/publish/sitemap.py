@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -36,14 +36,14 @@ _zone_suffixes: dict[timedelta | None, str] = {}  # utcoffset -> strftime's %z
 
 def day_strings(day: datetime) -> tuple[str, str, str, str]:
     """A zoned time as the files write it, each as strftime would: `%Y-%m-%d`,
-    `%Y-%m-%d %H:%M`, `%Y-%m-%d %H:%M:%S %z` and ISO 8601 (cut from one isoformat(),
-    which costs a fifth of one strftime)."""
+    `%Y-%m-%d %H:%M`, `%Y-%m-%d %H:%M:%S %z` (cut from one isoformat(), which costs a fifth
+    of one strftime), and the time as an HTML `datetime` value (html_datetime)."""
     if day.year < 1000:  # strftime does not pad %Y to 4 digits; isoformat does
         return (
             day.strftime("%Y-%m-%d"),
             day.strftime("%Y-%m-%d %H:%M"),
             day.strftime("%Y-%m-%d %H:%M:%S %z"),
-            day.isoformat(),
+            html_datetime(day),
         )
     iso = day.isoformat()
     offset = day.utcoffset()
@@ -51,7 +51,20 @@ def day_strings(day: datetime) -> tuple[str, str, str, str]:
     if zone is None:
         zone = _zone_suffixes[offset] = day.strftime("%z")
     date = iso[:10]
-    return date, f"{date} {iso[11:16]}", f"{date} {iso[11:19]} {zone}", iso
+    html = html_datetime(day) if len(iso) != 25 else iso  # 25: no fraction, offset +hh:mm
+    return date, f"{date} {iso[11:16]}", f"{date} {iso[11:19]} {zone}", html
+
+
+def html_datetime(day: datetime) -> str:
+    """`day` as a valid global date and time string of HTML (§2.3.5.8), which a `<time
+    datetime>` holds: ISO 8601 with at most three digits of a second, and an offset in
+    hours and minutes. A zone's local mean time (Asia/Shanghai before 1901: +08:05:43)
+    has seconds in its offset: that time is written in UTC."""
+    offset = day.utcoffset()
+    if offset is not None and (offset.seconds % 60 or offset.microseconds):
+        day = day.astimezone(UTC)
+    iso = day.isoformat()
+    return iso[:23] + iso[26:] if iso[19:20] == "." else iso
 
 
 def tag_slug(tag: str) -> str:
