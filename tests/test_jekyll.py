@@ -276,3 +276,61 @@ def test_hostile_text_reads_back_as_text(built_site: Path, browser: Any) -> None
     deep = next(built_site.rglob("deep*.html")).read_text(encoding="utf-8")
     assert "deep" in deep
     assert deep.count("<div") <= 70
+
+
+def _jekyll_build(source: Path, destination: Path) -> None:
+    proc = subprocess.run(
+        [str(JEKYLL), "build", "--source", str(source), "--destination", str(destination)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=source.parent,
+        env={**os.environ, "JEKYLL_ENV": "production"},
+    )
+    assert proc.returncode == 0, f"jekyll build failed:\n{proc.stdout}\n{proc.stderr}"
+
+
+@pytest.mark.parametrize("jekyll_zone", ["Asia/Shanghai", "UTC"])
+def test_jekyll_builds_post_pages_at_our_paths_in_the_same_zone(
+    tmp_path: Path, feed_server: FeedServer, jekyll_zone: str
+) -> None:
+    # README (Output): Jekyll's permalink of a post is our page's path when its
+    # `timezone` is site.timezone; in another zone a post near midnight moves a day.
+    items = "".join(
+        f"<item><title>{title}</title><link>https://ex.org/{title}</link><guid>{title}</guid>"
+        f"<pubDate>{when}</pubDate><description>&lt;p&gt;{title}&lt;/p&gt;</description></item>"
+        for title, when in (
+            ("early", "Sun, 26 Dec 2021 00:30:00 +0800"),
+            ("late", "Sun, 26 Dec 2021 23:30:00 +0800"),
+        )
+    )
+    feed_server.add("/zone.rss", f"<rss version='2.0'><channel>{items}</channel></rss>".encode())
+    config = {
+        "site": {
+            "title": "Site",
+            "base_url": "https://ex.org/",
+            "output_dir": "out",
+            "timezone": "Asia/Shanghai",
+        },
+        "database": "sqlite:///test.db",
+        "categories": {"news": {"title": "News"}},
+        "sources": [{"name": "Zone", "url": feed_server.url("/zone.rss"), "category": "news"}],
+    }
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    run_cli(path, "run", "--once")
+    out = tmp_path / "out"
+    ours = sorted(p.relative_to(out).as_posix() for p in out.glob("news/*/*/*/*.html"))
+    assert ours == ["news/2021/12/26/early.html", "news/2021/12/26/late.html"]
+    (out / "_config.yml").write_text(f"timezone: {jekyll_zone}\n", encoding="utf-8")
+    (out / "_layouts").mkdir()
+    (out / "_layouts" / "post.html").write_text("{{ content }}\n", encoding="utf-8")
+    for page in ours:  # leave only Jekyll's pages to look at
+        (out / page).unlink()
+    built = tmp_path / "built"
+    _jekyll_build(out, built)
+    theirs = sorted(p.relative_to(built).as_posix() for p in built.glob("news/*/*/*/*.html"))
+    if jekyll_zone == "Asia/Shanghai":
+        assert theirs == ours
+    else:  # 00:30 in Shanghai is the day before in UTC
+        assert theirs == ["news/2021/12/25/early.html", "news/2021/12/26/late.html"]
