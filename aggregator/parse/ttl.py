@@ -31,9 +31,11 @@ def parse_skip_hours(values: Iterable[object]) -> tuple[int, ...]:
     unreadable ones left out ("24", which some feeds write for midnight, is 0)."""
     hours: set[int] = set()
     for value in values:
-        if isinstance(value, str) and value.strip().isdigit():
-            hour = int(value.strip())
-            if 0 <= hour <= 24:
+        text = value.strip() if isinstance(value, str) else ""
+        # ASCII digits, few: int() refuses "²" (which isdigit takes) and 4,300 digits.
+        if text.isascii() and text.isdigit() and len(text) <= 2:
+            hour = int(text)
+            if hour <= 24:
                 hours.add(hour % 24)
     return tuple(sorted(hours))
 
