@@ -315,6 +315,10 @@ TABLE = [
     P("1697450400123", "2023-10-16T10:00:00.123Z", id="unix-milliseconds-fraction"),
     P("0", None, id="zero"),
     P("123456", None, id="six-digits"),
+    P("١٦٩٧٤٥٠٤٠٠", "2023-10-16T10:00:00Z", id="unix-seconds-arabic-indic-digits"),
+    # Digits str.isdigit takes and int() refuses: no date, never an exception.
+    P("²²²²²²²²²²", None, id="superscript-ten"),
+    P("²²²²²²²²²²²²²", None, id="superscript-thirteen"),
     # no date at all
     P("yesterday", None, id="yesterday"),
     P("yesterday-ish", None, id="yesterday-ish"),
