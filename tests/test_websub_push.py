@@ -266,6 +266,9 @@ def test_subscribe_verify_and_a_signed_push_published_within_a_second(
     assert verify(callback, mode="subscribe", topic=topic) == 400  # no challenge
     assert post(other, b"<rss/>", {"X-Hub-Signature": sign(b"<rss/>", "k")}) == 404
     assert get_status(f"http://127.0.0.1:{port}/websub/") == 404
+    # Digits int() refuses ("²", a digit to str.isdigit) are read as no number at all.
+    assert verify(callback, mode="subscribe", topic=topic, challenge="c", lease_seconds="²") == 200
+    assert post(callback, b"<rss/>", {"Content-Length": "²"}) == 411
     assert daemon.stop() == 0
     assert "Traceback" not in server.log() + daemon.log()
 
