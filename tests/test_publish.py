@@ -490,9 +490,11 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path: Path, store: Sto
     temp = tmp_path / "out" / ".tmp"
     temp.mkdir(parents=True)
     (temp / "999999999.3.tmp").write_bytes(b"half a fee")
+    (temp / ("9" * 30 + ".1.tmp")).write_bytes(b"no pid is that large")
+    (temp / "²³.1.tmp").write_bytes(b"not a pid")  # digits to str.isdigit, not to int()
     store.upsert_posts([make_post(1)], now=WHEN)
     Publisher(config, store).publish()
-    assert list(temp.iterdir()) == []
+    assert sorted(p.name for p in temp.iterdir()) == ["²³.1.tmp"]
 
 
 def _check_whole(out: Path) -> None:

@@ -222,8 +222,8 @@ def clear_stale_temp_files(output_dir: Path, *, others: bool = False) -> int:
         return 0
     removed = 0
     for path in folder.iterdir():
-        pid = path.name.split(".", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and (others or not _alive(int(pid))):
+        pid = _number(path.name.split(".", 1)[0])
+        if pid is not None and pid != os.getpid() and (others or not _alive(pid)):
             if path.is_dir():  # one writer thread's folder
                 removed += sum(1 for _ in path.iterdir())
                 shutil.rmtree(path, ignore_errors=True)
@@ -233,10 +233,16 @@ def clear_stale_temp_files(output_dir: Path, *, others: bool = False) -> int:
     return removed
 
 
+def _number(text: str) -> int | None:
+    """`text` as a number when it is ASCII digits (int() refuses "²", which str.isdigit
+    takes), else None."""
+    return int(text) if text.isascii() and text.isdigit() else None
+
+
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # OverflowError: no pid is that large
         return False
     except PermissionError:
         return True
@@ -287,5 +293,6 @@ def prune_numbered(folder: Path, suffix: str, keep: int, report: PublishReport) 
     if not folder.is_dir():
         return
     for path in folder.glob(f"*.{suffix}"):
-        if path.stem.isdigit() and int(path.stem) > keep:
+        number = _number(path.stem)
+        if number is not None and number > keep:
             remove(path, report)
