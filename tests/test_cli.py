@@ -7,6 +7,7 @@ import json
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import builders
@@ -677,3 +678,46 @@ def test_check_refuses_a_site_id_that_is_no_tag_authority(tmp_path: Path, site_i
         " me@example.org,2026-01-31)"
     )
     assert "Traceback" not in proc.stderr
+
+
+def test_items_older_than_the_retention_are_never_stored(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    # Stored, each would be deleted by the publish and stored again whenever the feed
+    # changes: counted as new every time, never shown.
+    from email.utils import format_datetime
+
+    recent = datetime.now(UTC) - timedelta(days=1)
+
+    def item(name: str, when: datetime) -> str:
+        return builders.rss_item(
+            title=f"{name} story",
+            link=f"https://ex.org/{name}",
+            guid=name,
+            pub_date=format_datetime(when),
+            description=f"&lt;p&gt;{name}&lt;/p&gt;",
+        )
+
+    old = item("old", datetime(2001, 1, 1, 10, tzinfo=UTC))
+    feed_server.add("/f.rss", builders.rss(item("new", recent), old))
+    sources = [{"name": "f", "url": feed_server.url("/f.rss"), "category": "news"}]
+    site = builders.site_section(retention="90d")
+    config = write_config(tmp_path, sources, {"news": "News"}, site=site)
+
+    def round_new() -> int:
+        proc = run_cli(
+            config, "--log-format", "json", "--log-level", "debug", "run", "--once", "--all"
+        )
+        events = [json.loads(line) for line in proc.stderr.splitlines()]
+        assert any(
+            "1 item(s) older than site.retention left out" in e["message"] for e in events
+        ), proc.stderr
+        (event,) = [e for e in events if e.get("event") == "round"]
+        return int(event["new"])
+
+    assert round_new() == 1
+    feed_server.add("/f.rss", builders.rss(item("newer", recent), item("new", recent), old))
+    assert round_new() == 1  # "newer" only: the old item is not stored again
+    titles = [row["title"] for row in stored_posts(tmp_path / "test.db")]
+    assert titles == ["new story", "newer story"]
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2

@@ -24,6 +24,8 @@ def log_left_out(name: str, parsed: JobResult, *, max_items: int | None) -> None
             parsed.dropped,
             max_items,
         )
+    if parsed.expired:
+        log.debug("%s: %d item(s) older than site.retention left out", name, parsed.expired)
     if parsed.skipped:
         log.warning(
             "%s: %d page item(s) left out, without a title or an http(s) link",

@@ -294,6 +294,7 @@ class Pipeline:
         Raises: ParseError.
         """
         assert result.content is not None
+        retention = self.config.site.retention
         job = Job(
             content=result.content,
             headers=dict(result.headers),
@@ -306,6 +307,7 @@ class Pipeline:
             known=frozenset(await self.round.in_store(self.store.raw_hashes, source.name)),
             fast=self.config.parser != "feedparser",
             max_items=source.max_items or self.config.fetch.max_items,
+            published_after=None if retention is None else now - retention,
         )
         parsed = await self.round.parsers.parse(job)
         log_left_out(source.name, parsed, max_items=job.max_items)

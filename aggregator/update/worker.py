@@ -40,6 +40,9 @@ class Job:
     known: frozenset[str] = frozenset()  # raw hashes of stored entries: not sanitized again
     fast: bool = True  # False: feedparser only (`parser: feedparser`)
     max_items: int | None = None  # entries kept of the body (the newest); None: all
+    # Posts published before it are left out: the next publish would delete them
+    # (site.retention), and stored they would count as new each time the body changes.
+    published_after: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +54,7 @@ class JobResult:
     ttl: timedelta | None = None
     keys: set[str] = field(default_factory=set)  # every key the kept entries carry (entry_keys)
     dropped: int = 0  # entries past max_items, never normalized
+    expired: int = 0  # posts left out, published before Job.published_after
     oversized: tuple[Oversized, ...] = ()  # items whose body was cut before sanitizing
     dropped_links: tuple[str, ...] = ()  # item links left out: no http(s) URL
     skipped: int = 0  # items of an HTML page left out: no title or no http(s) link
@@ -108,6 +112,10 @@ def parse_and_normalize(job: Job) -> JobResult:
         oversized=oversized,
         dropped_links=dropped_links,
     )
+    expired = 0
+    if job.published_after is not None:
+        kept = [p for p in posts if p.published >= job.published_after]
+        expired, posts = len(posts) - len(kept), kept
     # The feed's own fields are stored beside its posts, and cleaned like them: a NUL in a
     # channel title (raw or as &#0;, which parsers pass through) is refused by PostgreSQL.
     return JobResult(
@@ -118,6 +126,7 @@ def parse_and_normalize(job: Job) -> JobResult:
         ttl=feed.ttl,
         keys=keys,
         dropped=dropped,
+        expired=expired,
         oversized=tuple(oversized),
         dropped_links=tuple(dropped_links),
         skipped=feed.skipped,
