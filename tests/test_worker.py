@@ -250,3 +250,37 @@ def test_a_worker_process_starts_without_the_http_client_and_the_store() -> None
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.strip() == ""
+
+
+_ASK_AND_DIE = """
+import socket, sys, time
+from multiprocessing import forkserver
+from aggregator.update.worker import process_pool
+
+pool = process_pool(1)  # sets the server's preload list
+if sys.argv[1] == "without the hook":
+    forkserver.set_forkserver_preload(["aggregator.update.worker"])
+forkserver.ensure_running()
+# A request cut off before its file descriptors: what the server reads when the pool's
+# maker is killed mid-request.
+asking = socket.socket(socket.AF_UNIX)
+asking.connect(forkserver._forkserver._forkserver_address)
+asking.close()
+time.sleep(1.0)
+"""
+
+
+@pytest.mark.parametrize("hook", [True, False], ids=["with-the-hook", "without"])
+def test_the_forkserver_ends_quietly_when_a_request_is_cut_off(hook: bool) -> None:
+    # A daemon killed while its pool starts a worker: the server reads EOF and ends.
+    # Without aggregator.update.forkserver first in its preload list, that printed a
+    # traceback into the daemon's log.
+    arg = "with the hook" if hook else "without the hook"
+    proc = subprocess.run(
+        [sys.executable, "-c", _ASK_AND_DIE, arg], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    if hook:
+        assert "Traceback" not in proc.stderr, proc.stderr
+    else:  # the check above can fail: this is what it catches
+        assert "EOFError" in proc.stderr, proc.stderr

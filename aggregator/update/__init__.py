@@ -17,6 +17,7 @@ HTTP client (fetch).
     pipeline.py  one source through the stages, carrying out decisions
     report.py    SourceOutcome, RoundReport
     worker.py    parse + normalize as one job for a worker process
+    forkserver.py  the worker pool's server ends quietly when the pool's maker dies
     leftout.py   the log lines of what a parsed body left out
     fulltext.py  the linked page's article for `full_text` sources
 

@@ -178,8 +178,9 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     Raises: OSError when processes cannot be started.
     """
     context: Any = multiprocessing.get_context("forkserver")
-    # Preloaded once in the server: every worker starts with parse and normalize imported.
-    context.set_forkserver_preload([__name__])
+    # Preloaded once in the server: every worker starts with parse and normalize imported;
+    # forkserver.py first, so that a parent killed mid-request leaves no traceback.
+    context.set_forkserver_preload([f"{__package__}.forkserver", __name__])
     return ProcessPoolExecutor(
         max_workers=workers, mp_context=context, initializer=_exit_with_parent
     )
