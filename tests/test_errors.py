@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import builders
@@ -228,3 +229,26 @@ def test_log_level_is_case_insensitive(tmp_path: Path, level: str) -> None:
     )
     proc = run_cli(config, "--log-level", level, "check")
     assert proc.stdout.startswith(f"{config}: ok"), proc.stdout
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_an_absurd_retry_after_delays_its_source_a_year_at_most(
+    tmp_path: Path, feed_server: FeedServer, value: str
+) -> None:
+    """A Retry-After past what a date holds fails its own source: the round goes on."""
+    feed_server.add("/busy.rss", status=429, retry_after=value)
+    with FeedServer() as other:  # another host: the 429 defers only its own
+        other.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+        sources = [
+            {"name": "busy", "url": feed_server.url("/busy.rss"), "category": "news"},
+            {"name": "good", "url": other.url("/good.rss"), "category": "news"},
+        ]
+        config = write_config(tmp_path, sources)
+        proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 1
+    rows = {r["name"]: r for r in yaml.safe_load(aggregator(config, "status", "--json").stdout)}
+    assert rows["busy"]["last_error"] == "HTTP 429 Too Many Requests (retry after 31536000s)"
+    next_check = datetime.fromisoformat(rows["busy"]["next_check"])
+    assert next_check < datetime.now(UTC) + timedelta(days=365 * 1.1 + 1)  # its jitter above
+
