@@ -252,3 +252,17 @@ def test_an_absurd_retry_after_delays_its_source_a_year_at_most(
     next_check = datetime.fromisoformat(rows["busy"]["next_check"])
     assert next_check < datetime.now(UTC) + timedelta(days=365 * 1.1 + 1)  # its jitter above
 
+
+def test_an_absurd_max_age_is_read_as_a_long_one(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A Cache-Control max-age past what a timedelta holds is capped: the source publishes."""
+    big = {"Cache-Control": "max-age=99999999999999999999"}
+    feed_server.add("/cached.rss", site_rss("c", [("c1", "Cached", "<p>x</p>")]), headers=big)
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "cached", "url": feed_server.url("/cached.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
