@@ -266,3 +266,14 @@ def test_an_absurd_max_age_is_read_as_a_long_one(tmp_path: Path, feed_server: Fe
     proc = aggregator(config, "run", "--once")
     assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+
+
+def test_a_file_where_the_posts_folder_goes_is_one_line_exit_4(site: Path) -> None:
+    posts = site.parent / "out" / "_posts"
+    shutil.rmtree(posts)
+    posts.write_text("in the way", encoding="utf-8")
+    line = one_line(aggregator(site, "publish", "--all"), 4)
+    assert line == f"aggregator: publish: cannot list {posts}: Not a directory"
+    posts.unlink()  # what the operator does; the rebuild cut short is then finished
+    run_cli(site, "publish")
+    assert len(list(posts.glob("*.md"))) == 1
