@@ -824,6 +824,11 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             id="feed-size",
         ),
         pytest.param(
+            SITE + "  feed_size: 99999999999999999999\n",
+            "config.yaml: site.feed_size: should be at most 1000000",
+            id="feed-size-past-the-databases-integers",
+        ),
+        pytest.param(
             SITE + "  templates_dir: nowhere\n",
             "config.yaml: site.templates_dir: no such folder 'nowhere'",
             id="templates-dir",

@@ -79,7 +79,8 @@ class SiteSpec(_Model):
     timezone: TimeZoneName = "UTC"
     language: Language = "en"
     templates_dir: Text | None = None
-    feed_size: int = PydanticField(default=50, gt=0)
+    # At most a million: a LIMIT past the database's integers fails the publish.
+    feed_size: int = PydanticField(default=50, gt=0, le=1_000_000)
     tag_feeds: bool = False
     archives: bool = False
     formats: FeedFormats = ("atom",)
