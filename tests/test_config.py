@@ -234,8 +234,6 @@ source_lists: [feeds/*.opml]
         pytest.param("sqlite:////var/agg.db", "sqlite:////var/agg.db", id="absolute"),
         pytest.param("sqlite+pysqlite:///a.db", "sqlite+pysqlite:///{root}/a.db", id="driver"),
         pytest.param("sqlite:///a.db?timeout=5", "sqlite:///{root}/a.db?timeout=5", id="query"),
-        pytest.param("sqlite://", "sqlite://", id="memory"),
-        pytest.param("sqlite:///:memory:", "sqlite:///:memory:", id="memory-named"),
         pytest.param(
             "postgresql+psycopg://postgres@127.0.0.1/agg",
             "postgresql+psycopg://postgres@127.0.0.1/agg",
@@ -837,6 +835,17 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             SITE + "database: not a url\n",
             "config.yaml: database: not a database URL 'not a url' (e.g. sqlite:///aggregator.db)",
             id="database",
+        ),
+        *(
+            pytest.param(
+                SITE + f"database: '{url}'\n",
+                "config.yaml: database: an SQLite database in memory keeps nothing from one"
+                " command to the next: name a file (e.g. sqlite:///aggregator.db)",
+                id=f"database-in-memory-{n}",
+            )
+            for n, url in enumerate(
+                ["sqlite://", "sqlite:///:memory:", "sqlite:///", "sqlite://?timeout=5"]
+            )
         ),
         pytest.param(
             SITE + "schedule: {interval: 5x}\n",

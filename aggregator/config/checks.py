@@ -208,18 +208,30 @@ def _tag_authority(value: object) -> str:
     return text
 
 
+# Each command, and each of a command's threads, would open an empty database of its own.
+_IN_MEMORY = (
+    "an SQLite database in memory keeps nothing from one command to the next:"
+    " name a file (e.g. sqlite:///aggregator.db)"
+)
+
+
 def _database(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
-    if plain_sqlite(value) is not None:
+    if (plain := plain_sqlite(value)) is not None:
+        if plain.in_memory:
+            raise ValueError(_IN_MEMORY)
         return value  # make_url reads every plain SQLite URL (aggregator/dburl.py)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        make_url(value)
+        url = make_url(value)
     except ArgumentError:
         raise ValueError(f"not a database URL '{value}' (e.g. sqlite:///aggregator.db)") from None
+    sqlite = url.get_backend_name() == "sqlite" and "uri" not in url.query
+    if sqlite and url.database in (None, "", ":memory:"):
+        raise ValueError(_IN_MEMORY)
     return value
 
 
