@@ -965,6 +965,12 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             "config.yaml: line 5, column 1: YAML syntax error: duplicate key 'database'",
             id="yaml-duplicate-key",
         ),
+        pytest.param(
+            SITE + "database: sqlite:///a\x00.db\n",
+            "config.yaml: line 4, column 22: YAML syntax error: unacceptable character #x0000:"
+            " special characters are not allowed",
+            id="yaml-control-character",
+        ),
     ],
 )
 def test_each_fault_is_one_exact_line(tmp_path: Path, text: str, message: str) -> None:
