@@ -207,6 +207,20 @@ def test_a_gzip_bomb_is_stopped_by_the_size_cap_and_reported(
     assert len(report["findings"]) == 1
 
 
+def test_json_nested_past_the_recursion_limit_is_a_parse_error_finding(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    deep = b'{"version": "https://jsonfeed.org/version/1.1", "items": [' + b"[" * 100_000
+    feed_server.add("/deep.json", deep + b"]" * 100_000 + b"]}", content_type="application/json")
+
+    code, report = doctor(tmp_path, feed_server.url("/deep.json"))
+
+    assert code == 1 and report["usable"] is False
+    failure = found(report, "parse")
+    assert failure.level == "error"
+    assert failure.text == "malformed JSON: nested too deeply"
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [
