@@ -92,6 +92,28 @@ def test_serve_on_a_port_in_use_says_so(site: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stops_cleanly_on_sigterm_as_on_sigint(site: Path, sig: signal.Signals) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    with subprocess.Popen(
+        [*aggregator_command(), "--config", str(site), "serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=site.parent,
+        # A shell's background job ignores SIGINT; the command must not inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            assert "serving" in proc.stderr.readline()
+            proc.send_signal(sig)
+            assert proc.wait(timeout=30) == 0
+            assert "Traceback" not in proc.stderr.read()
+        finally:
+            proc.kill()
+
+
 def test_status_into_a_closed_pipe_exits_141_quietly(site: Path) -> None:
     # `status --json | head -c1`: the reader is gone before the command writes.
     read, write = os.pipe()
