@@ -299,3 +299,19 @@ def test_a_file_where_the_posts_folder_goes_is_one_line_exit_4(site: Path) -> No
     posts.unlink()  # what the operator does; the rebuild cut short is then finished
     run_cli(site, "publish")
     assert len(list(posts.glob("*.md"))) == 1
+
+
+def test_a_link_header_naming_no_url_is_ignored(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A WebSub Link header whose target is no URL (an IPv6 host not closed) names no hub:
+    its source publishes, and so do the others."""
+    bad = {"Link": '<http://[::1/hub>; rel="hub", <http://[::1/feed>; rel="self"'}
+    feed_server.add("/linked.rss", site_rss("l", [("l1", "Linked", "<p>x</p>")]), headers=bad)
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "linked", "url": feed_server.url("/linked.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
