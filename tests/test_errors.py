@@ -315,3 +315,21 @@ def test_a_link_header_naming_no_url_is_ignored(tmp_path: Path, feed_server: Fee
     proc = aggregator(config, "run", "--once")
     assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
     assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+
+
+def test_a_non_ascii_etag_is_not_sent_back(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A validator that cannot be sent in a request header costs its conditional GET: the
+    next rounds fetch the feed (and the others) as before."""
+    body = site_rss("e", [("e1", "Tagged", "<p>x</p>")])
+    feed_server.add("/etag.rss", body, etag='W/"\u00e9t\u00e9"', last_modified="d\u00e9c 2026")
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "etag", "url": feed_server.url("/etag.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    for _ in range(2):
+        proc = aggregator(config, "run", "--once", "--all")
+        assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert feed_server.hits("/etag.rss") == feed_server.hits("/good.rss") == 2
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2

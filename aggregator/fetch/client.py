@@ -203,9 +203,10 @@ class Fetcher:
             headers[name.lower()] = value
         if user_agent is not None:
             headers["user-agent"] = user_agent
-        if validators.etag:
+        # Non-ASCII cannot be sent (httpx): such an ETag costs its 304s, the body hash stays.
+        if validators.etag and validators.etag.isascii():
             headers["if-none-match"] = validators.etag
-        if validators.last_modified:
+        if validators.last_modified and validators.last_modified.isascii():
             headers["if-modified-since"] = validators.last_modified
         return headers
 
