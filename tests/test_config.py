@@ -904,6 +904,18 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             id="header-name",
         ),
         pytest.param(
+            SITE + "sources: [{name: A, url: 'https://a/', headers: {X-Y: 'caf\u00e9'}}]\n",
+            "config.yaml: sources[0].headers: value of header 'X-Y': not one line of ASCII text"
+            " (it is sent as is in a request header)",
+            id="header-value-not-ascii",
+        ),
+        pytest.param(
+            SITE + "sources: [{name: A, url: 'https://a/', user_agent: 'Bot/1 \u00e9'}]\n",
+            "config.yaml: sources[0].user_agent: not one line of ASCII text"
+            " (it is sent as is in a request header)",
+            id="user-agent-not-ascii",
+        ),
+        pytest.param(
             SITE + "sources: [{name: A, url: 'https://a/', tags: x}]\n",
             "config.yaml: sources[0].tags: should be a list",
             id="tags",

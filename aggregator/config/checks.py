@@ -33,6 +33,7 @@ __all__ = [
     "EnvName",
     "FeedFormats",
     "FieldSelector",
+    "HeaderValue",
     "Headers",
     "HttpUrl",
     "Interval",
@@ -294,10 +295,14 @@ def _headers(value: object) -> dict[str, str]:
     for name, header in value.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             raise ValueError(f"bad header name '{name}'")
-        if not isinstance(header, str) or "\r" in header or "\n" in header:
-            raise ValueError(f"bad value for header '{name}' (one line of text)")
-        headers[name] = header
+        headers[name] = _header_value(header, f"value of header '{name}': ")
     return headers
+
+
+def _header_value(value: object, what: str = "") -> str:
+    if not isinstance(value, str) or not value.isascii() or "\r" in value or "\n" in value:
+        raise ValueError(f"{what}not one line of ASCII text (it is sent as is in a request header)")
+    return value
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
@@ -317,6 +322,7 @@ CategorySlug = Annotated[str, PlainValidator(_category_slug)]
 Language = Annotated[str, PlainValidator(_language)]
 Text = Annotated[str, PlainValidator(_text)]
 Headers = Annotated[dict[str, str], PlainValidator(_headers)]
+HeaderValue = Annotated[str, PlainValidator(_header_value)]
 FeedFormats = Annotated[tuple[str, ...], PlainValidator(_feed_formats)]
 
 

@@ -25,6 +25,7 @@ from aggregator.config.checks import (
     FeedFormats,
     FieldSelector,
     Headers,
+    HeaderValue,
     HttpUrl,
     Interval,
     Language,
@@ -227,7 +228,7 @@ class SourceSpec(_RulesSpec):
     cron: Cron | None = None
     timezone: TimeZoneName | None = None
     headers: Headers = PydanticField(default_factory=dict)
-    user_agent: Text | None = None
+    user_agent: HeaderValue | None = None
     auth: AuthSpec | None = None
     respect_cache: bool = True
     date_offset: SignedDuration = timedelta(0)
