@@ -3,6 +3,7 @@ CLI in a subprocess: its exit code (README's table), one line on stderr, no trac
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import resource
@@ -333,3 +334,34 @@ def test_a_non_ascii_etag_is_not_sent_back(tmp_path: Path, feed_server: FeedServ
         assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
     assert feed_server.hits("/etag.rss") == feed_server.hits("/good.rss") == 2
     assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+
+
+def test_auth_secrets_that_are_not_ascii_fail_their_own_source_alone(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bearer token that is not ASCII cannot be sent: its source fails, saying so; a
+    basic password of bytes that are no UTF-8 is sent as they are."""
+    monkeypatch.setenv("AGG_TEST_TOKEN", "tok\u00e9n")
+    monkeypatch.setenv("AGG_TEST_PASSWORD", "pass\udcff")  # the byte 0xff in the environment
+    for name in ("bearer", "basic", "good"):
+        feed_server.add(f"/{name}.rss", site_rss(name, [(f"{name}1", name, "<p>x</p>")]))
+    auths = {
+        "bearer": {"type": "bearer", "token_env": "AGG_TEST_TOKEN"},
+        "basic": {"type": "basic", "username": "u", "password_env": "AGG_TEST_PASSWORD"},
+    }
+    sources = [
+        {"name": n, "url": feed_server.url(f"/{n}.rss"), "category": "news"}
+        | ({"auth": auths[n]} if n in auths else {})
+        for n in ("bearer", "basic", "good")
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+    rows = {r["name"]: r for r in yaml.safe_load(aggregator(config, "status", "--json").stdout)}
+    assert rows["bearer"]["last_error"] == (
+        "bearer auth: environment variable AGG_TEST_TOKEN is not ASCII text (a bearer token is)"
+    )
+    [request] = feed_server.requests("/basic.rss")
+    sent = request.headers["authorization"].removeprefix("Basic ")
+    assert base64.b64decode(sent) == b"u:pass\xff"
