@@ -382,6 +382,26 @@ def test_zone_less_and_future_dates_are_warned_of(feed_server: FeedServer) -> No
     assert future.data["future"] == ["2100-01-01T00:00:00+00:00"]
 
 
+def test_dates_at_the_calendars_edge_are_read_without_a_traceback(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # Year 1 at +14:00 is year 0 in UTC, and 9999-12-31 at -14:00 is year 10000: neither
+    # is a datetime.
+    feed_server.add(
+        "/feed",
+        rss(
+            item("early", date="Mon, 01 Jan 0001 00:00:00 +1400"),
+            item("late", date="Fri, 31 Dec 9999 23:59:59 -1400"),
+            item("fine", date="Sun, 01 Feb 2026 09:00:00 +0100"),
+        ),
+    )
+
+    code, report = doctor(tmp_path, feed_server.url("/feed"))
+
+    assert code == 0 and report["usable"] is True
+    assert found(report, "dates").data["entries"] == 3
+
+
 def test_duplicate_ids_are_named_and_what_they_cost(feed_server: FeedServer) -> None:
     feed_server.add(
         "/feed", rss(item("dup"), item("dup", link="https://site.example.org/other"), item("3"))
