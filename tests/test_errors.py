@@ -365,3 +365,18 @@ def test_auth_secrets_that_are_not_ascii_fail_their_own_source_alone(
     [request] = feed_server.requests("/basic.rss")
     sent = request.headers["authorization"].removeprefix("Basic ")
     assert base64.b64decode(sent) == b"u:pass\xff"
+
+
+@pytest.mark.parametrize("where", ["out", "parent"])
+def test_a_file_where_output_dir_goes_is_one_line_exit_4(site: Path, where: str) -> None:
+    out = site.parent / "out"
+    shutil.rmtree(out)
+    if where == "out":
+        out.write_text("in the way", encoding="utf-8")
+        expected = f"aggregator: publish: output_dir {out} is a file, not a folder"
+    else:
+        (site.parent / "above").write_text("in the way", encoding="utf-8")
+        edit_site(site, output_dir="above/out")
+        out = site.parent / "above" / "out"
+        expected = f"aggregator: publish: cannot make output_dir {out}: a file is in its path"
+    assert one_line(aggregator(site, "publish"), 4) == expected
