@@ -218,7 +218,25 @@ def test_a_template_that_includes_a_missing_one_is_named(site: Path) -> None:
     [
         pytest.param(("nope",), "argument COMMAND: invalid choice: 'nope'", id="unknown-command"),
         pytest.param(("run", "--all"), "--all needs --once", id="run-all-without-once"),
-        pytest.param(("serve", "--port", "x"), "argument --port: invalid int", id="bad-value"),
+        pytest.param(
+            ("serve", "--port", "x"), "argument --port: not a port number", id="bad-value"
+        ),
+        pytest.param(
+            ("serve", "--port", "99999"),
+            "argument --port: not a port number (0 to 65535): '99999'",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            ("history", "--limit", "99999999999999999999"),
+            "argument --limit: must be at most 1000000: '99999999999999999999'",
+            id="limit-past-the-stores-integers",
+        ),
+        pytest.param(
+            ("run", "--tick", "1e308"), "argument --tick: must be at most 86400", id="tick-huge"
+        ),
+        pytest.param(
+            ("run", "--grace", "inf"), "argument --grace: must be at most", id="grace-inf"
+        ),
     ],
 )
 def test_usage_errors_exit_64_not_a_refused_configs_2(
