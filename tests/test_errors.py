@@ -398,3 +398,16 @@ def test_a_file_where_output_dir_goes_is_one_line_exit_4(site: Path, where: str)
         out = site.parent / "above" / "out"
         expected = f"aggregator: publish: cannot make output_dir {out}: a file is in its path"
     assert one_line(aggregator(site, "publish"), 4) == expected
+
+
+@pytest.mark.parametrize("args", [("run", "--once"), ("publish",)], ids=["run", "publish"])
+def test_a_database_driver_sqlalchemy_cannot_load_is_one_line_exit_3(
+    tmp_path: Path, args: Sequence[str]
+) -> None:
+    url = "postgresql+nosuchdriver://u@127.0.0.1:9/db"
+    config = write_config(tmp_path, [UNUSED_SOURCE], database=url)
+    line = one_line(aggregator(config, *args), 3)
+    assert line == (
+        f"aggregator: store: cannot open database {url}:"
+        " Can't load plugin: sqlalchemy.dialects:postgresql.nosuchdriver"
+    )
