@@ -111,7 +111,9 @@ def websub_routes(
             send_text(handler, HTTPStatus.BAD_REQUEST, "hub.challenge missing\n", _TEXT)
             return
         seconds = one("hub.lease_seconds").strip()
-        lease = int(seconds) if seconds.isdigit() and len(seconds) < 12 else None
+        lease = (
+            int(seconds) if seconds.isascii() and seconds.isdigit() and len(seconds) < 12 else None
+        )
         live = plan.after_verification(subscription, lease, requested=websub.lease, now=now)
         store.update_subscription(
             subscription.callback_id,
@@ -133,7 +135,7 @@ def websub_routes(
     def _push(handler: SiteHandler, subscription: Subscription) -> None:
         handler.close_connection = True  # whatever is answered, the body is not read twice
         length = handler.headers.get("Content-Length", "").strip()
-        if handler.headers.get("Transfer-Encoding") or not length.isdigit():
+        if handler.headers.get("Transfer-Encoding") or not (length.isascii() and length.isdigit()):
             send_text(handler, HTTPStatus.LENGTH_REQUIRED, "Content-Length required\n", _TEXT)
             return
         if int(length) > max_bytes:
