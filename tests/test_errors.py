@@ -411,3 +411,21 @@ def test_a_database_driver_sqlalchemy_cannot_load_is_one_line_exit_3(
         f"aggregator: store: cannot open database {url}:"
         " Can't load plugin: sqlalchemy.dialects:postgresql.nosuchdriver"
     )
+
+
+def test_a_date_of_digits_int_refuses_leaves_its_item_undated(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """'²' is a digit to str.isdigit: ten of them were read as Unix seconds, and int()
+    raised out of the parse, ending the round."""
+    feed = site_rss("d", [("d1", "Dated", "<p>x</p>")], dated=lambda n: "\u00b2" * 10)
+    feed_server.add("/dated.rss", feed)
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "dated", "url": feed_server.url("/dated.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
