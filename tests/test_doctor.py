@@ -593,6 +593,15 @@ def test_ttl_and_skips_are_reported() -> None:
     assert "does not skip" in hints.meaning
 
 
+def test_a_skip_hour_of_digits_int_refuses_is_left_out() -> None:
+    # "²" is a digit to str.isdigit, and int() refuses it: once a ValueError out of doctor.
+    channel = "<skipHours><hour>\u00b2</hour><hour>\u0663</hour></skipHours>"
+
+    hints = found(diagnosed(fetched(rss(item("1"), channel=channel))), "ttl/skip")
+
+    assert hints.data["skip_hours"] == [3]  # the Arabic-Indic three is a decimal digit
+
+
 def test_a_server_error_keeps_its_status() -> None:
     failed = Probe(
         url=URL, now=NOW, seconds=0.1, error="HTTP 500 Internal Server Error", error_status=500

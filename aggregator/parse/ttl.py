@@ -31,7 +31,7 @@ def parse_skip_hours(values: Iterable[object]) -> tuple[int, ...]:
     unreadable ones left out ("24", which some feeds write for midnight, is 0)."""
     hours: set[int] = set()
     for value in values:
-        if isinstance(value, str) and value.strip().isdigit():
+        if isinstance(value, str) and value.strip().isdecimal():  # "²" is no hour for int()
             hour = int(value.strip())
             if 0 <= hour <= 24:
                 hours.add(hour % 24)
