@@ -299,9 +299,12 @@ def _pg_lock(url: sa.URL, node: str | None) -> InstanceLock:
     me = _me()
     # application_name (at most 63 bytes) carries who we are, so a refused process can name us.
     name = f"{_APPLICATION_NAME} pid={me['pid']} host={me['host']}"
-    engine = pg.instance_lock_engine(
-        url, application_name=name.encode()[:63].decode(errors="ignore")
-    )
+    try:
+        engine = pg.instance_lock_engine(
+            url, application_name=name.encode()[:63].decode(errors="ignore")
+        )
+    except (pg.DatabaseError, ImportError) as e:  # a driver unknown, or not installed
+        raise StoreError(f"cannot open database {shown}: {pg.reason(e, url)}") from e
     try:
         conn = engine.connect()
         got = pg.try_lock(conn, key)

@@ -33,7 +33,10 @@ __all__ = [
 MAX_BACKOFF = timedelta(days=1)
 JITTER = 0.1  # up to 10% of the delay, so sources that fail together don't retry together
 
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)\"?\s*(?:,|$)", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]+)\"?\s*(?:,|$)", re.IGNORECASE)
+# The longest lifetime read from a max-age: more seconds than a timedelta holds overflow
+# (the scheduler caps it far lower still, decide.lower_bound).
+_LONGEST_MAX_AGE = 365 * 24 * 3600
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
@@ -187,8 +190,8 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | 
     max_age = _MAX_AGE.search(control)
     if max_age:
         age = headers.get("age", "").strip()
-        lifetime = int(max_age.group(1)) - (int(age) if age.isdigit() else 0)
-        return timedelta(seconds=lifetime) if lifetime > 0 else None
+        lifetime = int(max_age.group(1)) - (int(age) if age.isascii() and age.isdigit() else 0)
+        return timedelta(seconds=min(lifetime, _LONGEST_MAX_AGE)) if lifetime > 0 else None
     expires = http_date(headers.get("expires"))
     if expires is None:
         return None

@@ -22,7 +22,9 @@ import functools
 import io
 import logging
 import os
-from collections.abc import Callable, Mapping
+import signal
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from http import HTTPStatus
 from http.server import SimpleHTTPRequestHandler
 from pathlib import Path
@@ -337,12 +339,34 @@ def serve(
     routes: Routes | None = None,
     post_routes: Routes | None = None,
 ) -> None:
-    """Serve `root` (and `routes`, `post_routes`) until interrupted.
+    """Serve `root` (and `routes`, `post_routes`) until SIGINT or SIGTERM, which stop it
+    alike: the server is closed and this returns.
 
     Raises:
         OSError: the address cannot be bound.
     """
-    with make_server(root, host=host, port=port, routes=routes, post_routes=post_routes) as httpd:
+    with (
+        make_server(root, host=host, port=port, routes=routes, post_routes=post_routes) as httpd,
+        contextlib.suppress(KeyboardInterrupt),
+        _sigterm_interrupts(),  # before the line that says it serves: a stop from then on is clean
+    ):
         log.info("serving %s on http://%s:%d/", root, host, httpd.server_address[1])
-        with contextlib.suppress(KeyboardInterrupt):
-            httpd.serve_forever()
+        httpd.serve_forever()
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM raises KeyboardInterrupt meanwhile, as SIGINT does (in the main thread only:
+    elsewhere no handler can be set, and SIGTERM keeps its default)."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

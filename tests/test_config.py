@@ -234,8 +234,6 @@ source_lists: [feeds/*.opml]
         pytest.param("sqlite:////var/agg.db", "sqlite:////var/agg.db", id="absolute"),
         pytest.param("sqlite+pysqlite:///a.db", "sqlite+pysqlite:///{root}/a.db", id="driver"),
         pytest.param("sqlite:///a.db?timeout=5", "sqlite:///{root}/a.db?timeout=5", id="query"),
-        pytest.param("sqlite://", "sqlite://", id="memory"),
-        pytest.param("sqlite:///:memory:", "sqlite:///:memory:", id="memory-named"),
         pytest.param(
             "postgresql+psycopg://postgres@127.0.0.1/agg",
             "postgresql+psycopg://postgres@127.0.0.1/agg",
@@ -824,6 +822,11 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             id="feed-size",
         ),
         pytest.param(
+            SITE + "  feed_size: 99999999999999999999\n",
+            "config.yaml: site.feed_size: should be at most 1000000",
+            id="feed-size-past-the-databases-integers",
+        ),
+        pytest.param(
             SITE + "  templates_dir: nowhere\n",
             "config.yaml: site.templates_dir: no such folder 'nowhere'",
             id="templates-dir",
@@ -832,6 +835,17 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             SITE + "database: not a url\n",
             "config.yaml: database: not a database URL 'not a url' (e.g. sqlite:///aggregator.db)",
             id="database",
+        ),
+        *(
+            pytest.param(
+                SITE + f"database: '{url}'\n",
+                "config.yaml: database: an SQLite database in memory keeps nothing from one"
+                " command to the next: name a file (e.g. sqlite:///aggregator.db)",
+                id=f"database-in-memory-{n}",
+            )
+            for n, url in enumerate(
+                ["sqlite://", "sqlite:///:memory:", "sqlite:///", "sqlite://?timeout=5"]
+            )
         ),
         pytest.param(
             SITE + "schedule: {interval: 5x}\n",
@@ -888,6 +902,18 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             SITE + "sources: [{name: A, url: 'https://a/', headers: {'X Y': z}}]\n",
             "config.yaml: sources[0].headers: bad header name 'X Y'",
             id="header-name",
+        ),
+        pytest.param(
+            SITE + "sources: [{name: A, url: 'https://a/', headers: {X-Y: 'caf\u00e9'}}]\n",
+            "config.yaml: sources[0].headers: value of header 'X-Y': not one line of ASCII text"
+            " (it is sent as is in a request header)",
+            id="header-value-not-ascii",
+        ),
+        pytest.param(
+            SITE + "sources: [{name: A, url: 'https://a/', user_agent: 'Bot/1 \u00e9'}]\n",
+            "config.yaml: sources[0].user_agent: not one line of ASCII text"
+            " (it is sent as is in a request header)",
+            id="user-agent-not-ascii",
         ),
         pytest.param(
             SITE + "sources: [{name: A, url: 'https://a/', tags: x}]\n",
@@ -950,6 +976,12 @@ def test_the_readme_example_message(tmp_path: Path) -> None:
             SITE + "database: sqlite:///a.db\ndatabase: sqlite:///b.db\n",
             "config.yaml: line 5, column 1: YAML syntax error: duplicate key 'database'",
             id="yaml-duplicate-key",
+        ),
+        pytest.param(
+            SITE + "database: sqlite:///a\x00.db\n",
+            "config.yaml: line 4, column 22: YAML syntax error: unacceptable character #x0000:"
+            " special characters are not allowed",
+            id="yaml-control-character",
         ),
     ],
 )

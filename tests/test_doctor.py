@@ -207,6 +207,20 @@ def test_a_gzip_bomb_is_stopped_by_the_size_cap_and_reported(
     assert len(report["findings"]) == 1
 
 
+def test_json_nested_past_the_recursion_limit_is_a_parse_error_finding(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    deep = b'{"version": "https://jsonfeed.org/version/1.1", "items": [' + b"[" * 100_000
+    feed_server.add("/deep.json", deep + b"]" * 100_000 + b"]}", content_type="application/json")
+
+    code, report = doctor(tmp_path, feed_server.url("/deep.json"))
+
+    assert code == 1 and report["usable"] is False
+    failure = found(report, "parse")
+    assert failure.level == "error"
+    assert failure.text == "malformed JSON: nested too deeply"
+
+
 @pytest.mark.parametrize(
     ("url", "said"),
     [
@@ -366,6 +380,26 @@ def test_zone_less_and_future_dates_are_warned_of(feed_server: FeedServer) -> No
     future = found(report, "future dates")
     assert future.level == "warn"
     assert future.data["future"] == ["2100-01-01T00:00:00+00:00"]
+
+
+def test_dates_at_the_calendars_edge_are_read_without_a_traceback(
+    feed_server: FeedServer, tmp_path: Path
+) -> None:
+    # Year 1 at +14:00 is year 0 in UTC, and 9999-12-31 at -14:00 is year 10000: neither
+    # is a datetime.
+    feed_server.add(
+        "/feed",
+        rss(
+            item("early", date="Mon, 01 Jan 0001 00:00:00 +1400"),
+            item("late", date="Fri, 31 Dec 9999 23:59:59 -1400"),
+            item("fine", date="Sun, 01 Feb 2026 09:00:00 +0100"),
+        ),
+    )
+
+    code, report = doctor(tmp_path, feed_server.url("/feed"))
+
+    assert code == 0 and report["usable"] is True
+    assert found(report, "dates").data["entries"] == 3
 
 
 def test_duplicate_ids_are_named_and_what_they_cost(feed_server: FeedServer) -> None:
@@ -557,6 +591,15 @@ def test_ttl_and_skips_are_reported() -> None:
         "skip_days": ["Saturday", "Sunday"],
     }
     assert "does not skip" in hints.meaning
+
+
+def test_a_skip_hour_of_digits_int_refuses_is_left_out() -> None:
+    # "²" is a digit to str.isdigit, and int() refuses it: once a ValueError out of doctor.
+    channel = "<skipHours><hour>\u00b2</hour><hour>\u0663</hour></skipHours>"
+
+    hints = found(diagnosed(fetched(rss(item("1"), channel=channel))), "ttl/skip")
+
+    assert hints.data["skip_hours"] == [3]  # the Arabic-Indic three is a decimal digit
 
 
 def test_a_server_error_keeps_its_status() -> None:

@@ -3,6 +3,7 @@ CLI in a subprocess: its exit code (README's table), one line on stderr, no trac
 
 from __future__ import annotations
 
+import base64
 import functools
 import os
 import resource
@@ -11,6 +12,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import builders
@@ -89,6 +91,28 @@ def test_serve_on_a_port_in_use_says_so(site: Path) -> None:
         f"aggregator: cannot serve on 127.0.0.1:{port}: the port is in use"
         " (stop what holds it, or --port)"
     )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_serve_stops_cleanly_on_sigterm_as_on_sigint(site: Path, sig: signal.Signals) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    with subprocess.Popen(
+        [*aggregator_command(), "--config", str(site), "serve", "--port", "0"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=site.parent,
+        # A shell's background job ignores SIGINT; the command must not inherit that.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    ) as proc:
+        try:
+            assert proc.stderr is not None
+            assert "serving" in proc.stderr.readline()
+            proc.send_signal(sig)
+            assert proc.wait(timeout=30) == 0
+            assert "Traceback" not in proc.stderr.read()
+        finally:
+            proc.kill()
 
 
 def test_status_into_a_closed_pipe_exits_141_quietly(site: Path) -> None:
@@ -194,7 +218,25 @@ def test_a_template_that_includes_a_missing_one_is_named(site: Path) -> None:
     [
         pytest.param(("nope",), "argument COMMAND: invalid choice: 'nope'", id="unknown-command"),
         pytest.param(("run", "--all"), "--all needs --once", id="run-all-without-once"),
-        pytest.param(("serve", "--port", "x"), "argument --port: invalid int", id="bad-value"),
+        pytest.param(
+            ("serve", "--port", "x"), "argument --port: not a port number", id="bad-value"
+        ),
+        pytest.param(
+            ("serve", "--port", "99999"),
+            "argument --port: not a port number (0 to 65535): '99999'",
+            id="port-out-of-range",
+        ),
+        pytest.param(
+            ("history", "--limit", "99999999999999999999"),
+            "argument --limit: must be at most 1000000: '99999999999999999999'",
+            id="limit-past-the-stores-integers",
+        ),
+        pytest.param(
+            ("run", "--tick", "1e308"), "argument --tick: must be at most 86400", id="tick-huge"
+        ),
+        pytest.param(
+            ("run", "--grace", "inf"), "argument --grace: must be at most", id="grace-inf"
+        ),
     ],
 )
 def test_usage_errors_exit_64_not_a_refused_configs_2(
@@ -228,3 +270,162 @@ def test_log_level_is_case_insensitive(tmp_path: Path, level: str) -> None:
     )
     proc = run_cli(config, "--log-level", level, "check")
     assert proc.stdout.startswith(f"{config}: ok"), proc.stdout
+
+
+@pytest.mark.parametrize("value", ["99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
+def test_an_absurd_retry_after_delays_its_source_a_year_at_most(
+    tmp_path: Path, feed_server: FeedServer, value: str
+) -> None:
+    """A Retry-After past what a date holds fails its own source: the round goes on."""
+    feed_server.add("/busy.rss", status=429, retry_after=value)
+    with FeedServer() as other:  # another host: the 429 defers only its own
+        other.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+        sources = [
+            {"name": "busy", "url": feed_server.url("/busy.rss"), "category": "news"},
+            {"name": "good", "url": other.url("/good.rss"), "category": "news"},
+        ]
+        config = write_config(tmp_path, sources)
+        proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 1
+    rows = {r["name"]: r for r in yaml.safe_load(aggregator(config, "status", "--json").stdout)}
+    assert rows["busy"]["last_error"] == "HTTP 429 Too Many Requests (retry after 31536000s)"
+    next_check = datetime.fromisoformat(rows["busy"]["next_check"])
+    assert next_check < datetime.now(UTC) + timedelta(days=365 * 1.1 + 1)  # its jitter above
+
+
+def test_an_absurd_max_age_is_read_as_a_long_one(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A Cache-Control max-age past what a timedelta holds is capped: the source publishes."""
+    big = {"Cache-Control": "max-age=99999999999999999999"}
+    feed_server.add("/cached.rss", site_rss("c", [("c1", "Cached", "<p>x</p>")]), headers=big)
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "cached", "url": feed_server.url("/cached.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+
+
+def test_a_file_where_the_posts_folder_goes_is_one_line_exit_4(site: Path) -> None:
+    posts = site.parent / "out" / "_posts"
+    shutil.rmtree(posts)
+    posts.write_text("in the way", encoding="utf-8")
+    line = one_line(aggregator(site, "publish", "--all"), 4)
+    assert line == f"aggregator: publish: cannot list {posts}: Not a directory"
+    posts.unlink()  # what the operator does; the rebuild cut short is then finished
+    run_cli(site, "publish")
+    assert len(list(posts.glob("*.md"))) == 1
+
+
+def test_a_link_header_naming_no_url_is_ignored(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A WebSub Link header whose target is no URL (an IPv6 host not closed) names no hub:
+    its source publishes, and so do the others."""
+    bad = {"Link": '<http://[::1/hub>; rel="hub", <http://[::1/feed>; rel="self"'}
+    feed_server.add("/linked.rss", site_rss("l", [("l1", "Linked", "<p>x</p>")]), headers=bad)
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "linked", "url": feed_server.url("/linked.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+
+
+def test_a_non_ascii_etag_is_not_sent_back(tmp_path: Path, feed_server: FeedServer) -> None:
+    """A validator that cannot be sent in a request header costs its conditional GET: the
+    next rounds fetch the feed (and the others) as before."""
+    body = site_rss("e", [("e1", "Tagged", "<p>x</p>")])
+    feed_server.add("/etag.rss", body, etag='W/"\u00e9t\u00e9"', last_modified="d\u00e9c 2026")
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "etag", "url": feed_server.url("/etag.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    for _ in range(2):
+        proc = aggregator(config, "run", "--once", "--all")
+        assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert feed_server.hits("/etag.rss") == feed_server.hits("/good.rss") == 2
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+
+
+def test_auth_secrets_that_are_not_ascii_fail_their_own_source_alone(
+    tmp_path: Path, feed_server: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bearer token that is not ASCII cannot be sent: its source fails, saying so; a
+    basic password of bytes that are no UTF-8 is sent as they are."""
+    monkeypatch.setenv("AGG_TEST_TOKEN", "tok\u00e9n")
+    monkeypatch.setenv("AGG_TEST_PASSWORD", "pass\udcff")  # the byte 0xff in the environment
+    for name in ("bearer", "basic", "good"):
+        feed_server.add(f"/{name}.rss", site_rss(name, [(f"{name}1", name, "<p>x</p>")]))
+    auths = {
+        "bearer": {"type": "bearer", "token_env": "AGG_TEST_TOKEN"},
+        "basic": {"type": "basic", "username": "u", "password_env": "AGG_TEST_PASSWORD"},
+    }
+    sources = [
+        {"name": n, "url": feed_server.url(f"/{n}.rss"), "category": "news"}
+        | ({"auth": auths[n]} if n in auths else {})
+        for n in ("bearer", "basic", "good")
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2
+    rows = {r["name"]: r for r in yaml.safe_load(aggregator(config, "status", "--json").stdout)}
+    assert rows["bearer"]["last_error"] == (
+        "bearer auth: environment variable AGG_TEST_TOKEN is not ASCII text (a bearer token is)"
+    )
+    [request] = feed_server.requests("/basic.rss")
+    sent = request.headers["authorization"].removeprefix("Basic ")
+    assert base64.b64decode(sent) == b"u:pass\xff"
+
+
+@pytest.mark.parametrize("where", ["out", "parent"])
+def test_a_file_where_output_dir_goes_is_one_line_exit_4(site: Path, where: str) -> None:
+    out = site.parent / "out"
+    shutil.rmtree(out)
+    if where == "out":
+        out.write_text("in the way", encoding="utf-8")
+        expected = f"aggregator: publish: output_dir {out} is a file, not a folder"
+    else:
+        (site.parent / "above").write_text("in the way", encoding="utf-8")
+        edit_site(site, output_dir="above/out")
+        out = site.parent / "above" / "out"
+        expected = f"aggregator: publish: cannot make output_dir {out}: a file is in its path"
+    assert one_line(aggregator(site, "publish"), 4) == expected
+
+
+@pytest.mark.parametrize("args", [("run", "--once"), ("publish",)], ids=["run", "publish"])
+def test_a_database_driver_sqlalchemy_cannot_load_is_one_line_exit_3(
+    tmp_path: Path, args: Sequence[str]
+) -> None:
+    url = "postgresql+nosuchdriver://u@127.0.0.1:9/db"
+    config = write_config(tmp_path, [UNUSED_SOURCE], database=url)
+    line = one_line(aggregator(config, *args), 3)
+    assert line == (
+        f"aggregator: store: cannot open database {url}:"
+        " Can't load plugin: sqlalchemy.dialects:postgresql.nosuchdriver"
+    )
+
+
+def test_a_date_of_digits_int_refuses_leaves_its_item_undated(
+    tmp_path: Path, feed_server: FeedServer
+) -> None:
+    """'²' is a digit to str.isdigit: ten of them were read as Unix seconds, and int()
+    raised out of the parse, ending the round."""
+    feed = site_rss("d", [("d1", "Dated", "<p>x</p>")], dated=lambda n: "\u00b2" * 10)
+    feed_server.add("/dated.rss", feed)
+    feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
+    sources = [
+        {"name": "dated", "url": feed_server.url("/dated.rss"), "category": "news"},
+        {"name": "good", "url": feed_server.url("/good.rss"), "category": "news"},
+    ]
+    config = write_config(tmp_path, sources)
+    proc = aggregator(config, "run", "--once")
+    assert "Traceback" not in proc.stderr and proc.returncode == 0, proc.stderr
+    assert len(list((tmp_path / "out" / "_posts").glob("*.md"))) == 2

@@ -266,9 +266,13 @@ def test_subscribe_verify_and_a_signed_push_published_within_a_second(
     assert verify(callback, mode="subscribe", topic=topic) == 400  # no challenge
     assert post(other, b"<rss/>", {"X-Hub-Signature": sign(b"<rss/>", "k")}) == 404
     assert get_status(f"http://127.0.0.1:{port}/websub/") == 404
-    # Digits int() refuses ("²", a digit to str.isdigit) are read as no number at all.
+    # "²" is a digit to str.isdigit, not to int(): no lease read, no length, no traceback.
     assert verify(callback, mode="subscribe", topic=topic, challenge="c", lease_seconds="²") == 200
-    assert post(callback, b"<rss/>", {"Content-Length": "²"}) == 411
+    path = callback.split(str(port), 1)[1]
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: ".encode())
+        conn.sendall(b"\xb2\r\n\r\n")
+        assert conn.recv(100).startswith(b"HTTP/1.1 411 ")
     assert daemon.stop() == 0
     assert "Traceback" not in server.log() + daemon.log()
 

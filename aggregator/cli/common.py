@@ -30,6 +30,7 @@ __all__ = [
     "locked",
     "log",
     "open_config_and_store",
+    "port_number",
     "positive_count",
     "positive_seconds",
 ]
@@ -92,20 +93,35 @@ def locked(config: Config, *, node: str | None = None) -> InstanceLock:
 
 
 def positive_seconds(text: str) -> float:
-    return _positive(text, float, "not a number of seconds")
+    return _positive(text, float, "not a number of seconds", most=86_400.0)  # a day
 
 
 def positive_count(text: str) -> int:
-    return _positive(text, int, "not a whole number")
+    return _positive(text, int, "not a whole number", most=1_000_000)
 
 
-def _positive(text: str, kind: Callable[[str], T], what: str) -> T:
+def port_number(text: str) -> int:
+    """0 (any free port) to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65_535:
+        raise argparse.ArgumentTypeError(f"not a port number (0 to 65535): {text!r}")
+    return port
+
+
+def _positive(text: str, kind: Callable[[str], T], what: str, *, most: T) -> T:
+    """`text` read by `kind`, more than zero and at most `most` (larger ones overflow the
+    store's integers and the event loop's timers)."""
     try:
         value = kind(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{what}: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be more than zero: {text!r}")
+    if not value <= most:  # inf and nan too
+        raise argparse.ArgumentTypeError(f"must be at most {most:.15g}: {text!r}")
     return value
 
 

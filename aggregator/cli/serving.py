@@ -11,7 +11,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aggregator.cli.common import duration_arg
+from aggregator.cli.common import duration_arg, port_number
 from aggregator.errors import ServeError
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ def add_parsers(sub: SubParsers) -> None:
     """`serve`."""
     serve = sub.add_parser("serve", help="serve output_dir over HTTP")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=port_number, default=8080)
     serve.add_argument(
         "--metrics",
         action="store_true",

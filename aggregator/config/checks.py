@@ -33,6 +33,7 @@ __all__ = [
     "EnvName",
     "FeedFormats",
     "FieldSelector",
+    "HeaderValue",
     "Headers",
     "HttpUrl",
     "Interval",
@@ -208,18 +209,30 @@ def _tag_authority(value: object) -> str:
     return text
 
 
+# Each command, and each of a command's threads, would open an empty database of its own.
+_IN_MEMORY = (
+    "an SQLite database in memory keeps nothing from one command to the next:"
+    " name a file (e.g. sqlite:///aggregator.db)"
+)
+
+
 def _database(value: object) -> str:
     if not isinstance(value, str):
         raise ValueError("not a database URL (e.g. sqlite:///aggregator.db)")
-    if plain_sqlite(value) is not None:
+    if (plain := plain_sqlite(value)) is not None:
+        if plain.in_memory:
+            raise ValueError(_IN_MEMORY)
         return value  # make_url reads every plain SQLite URL (aggregator/dburl.py)
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
     try:
-        make_url(value)
+        url = make_url(value)
     except ArgumentError:
         raise ValueError(f"not a database URL '{value}' (e.g. sqlite:///aggregator.db)") from None
+    sqlite = url.get_backend_name() == "sqlite" and "uri" not in url.query
+    if sqlite and url.database in (None, "", ":memory:"):
+        raise ValueError(_IN_MEMORY)
     return value
 
 
@@ -282,10 +295,14 @@ def _headers(value: object) -> dict[str, str]:
     for name, header in value.items():
         if not isinstance(name, str) or not _HEADER_NAME.fullmatch(name):
             raise ValueError(f"bad header name '{name}'")
-        if not isinstance(header, str) or "\r" in header or "\n" in header:
-            raise ValueError(f"bad value for header '{name}' (one line of text)")
-        headers[name] = header
+        headers[name] = _header_value(header, f"value of header '{name}': ")
     return headers
+
+
+def _header_value(value: object, what: str = "") -> str:
+    if not isinstance(value, str) or not value.isascii() or "\r" in value or "\n" in value:
+        raise ValueError(f"{what}not one line of ASCII text (it is sent as is in a request header)")
+    return value
 
 
 Duration = Annotated[timedelta, PlainValidator(_duration)]
@@ -305,6 +322,7 @@ CategorySlug = Annotated[str, PlainValidator(_category_slug)]
 Language = Annotated[str, PlainValidator(_language)]
 Text = Annotated[str, PlainValidator(_text)]
 Headers = Annotated[dict[str, str], PlainValidator(_headers)]
+HeaderValue = Annotated[str, PlainValidator(_header_value)]
 FeedFormats = Annotated[tuple[str, ...], PlainValidator(_feed_formats)]
 
 

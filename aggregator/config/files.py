@@ -141,8 +141,13 @@ def _parse_yaml(text: str, file: str) -> tuple[object, list[str]]:
         if e.context and "alias" in e.context:
             fault += " (quote values that start with * or &)"
         return NOTHING, [f"{file}: {where}YAML syntax error: {fault}"]
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (a NUL, a C0 control)
+        line = text.count("\n", 0, e.position) + 1
+        column = e.position - (text.rfind("\n", 0, e.position) + 1) + 1
+        fault = f"unacceptable character #x{e.character:04x}: {e.reason}"
+        return NOTHING, [f"{file}: line {line}, column {column}: YAML syntax error: {fault}"]
     except yaml.YAMLError as e:
-        return NOTHING, [f"{file}: YAML syntax error: {e}"]
+        return NOTHING, [f"{file}: YAML syntax error: {' '.join(str(e).split())}"]
 
 
 def read_yaml(

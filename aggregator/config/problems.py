@@ -51,6 +51,7 @@ def _fault(error: ErrorDetails) -> str:
         "int_parsing": "should be a whole number",
         "int_from_float": "should be a whole number",
         "greater_than": f"should be more than {ctx.get('gt')}",
+        "less_than_equal": f"should be at most {ctx.get('le')}",
     }
     message = error["msg"]
     return faults.get(kind, message[:1].lower() + message[1:])

@@ -25,6 +25,7 @@ from aggregator.config.checks import (
     FeedFormats,
     FieldSelector,
     Headers,
+    HeaderValue,
     HttpUrl,
     Interval,
     Language,
@@ -79,7 +80,8 @@ class SiteSpec(_Model):
     timezone: TimeZoneName = "UTC"
     language: Language = "en"
     templates_dir: Text | None = None
-    feed_size: int = PydanticField(default=50, gt=0)
+    # At most a million: a LIMIT past the database's integers fails the publish.
+    feed_size: int = PydanticField(default=50, gt=0, le=1_000_000)
     tag_feeds: bool = False
     archives: bool = False
     formats: FeedFormats = ("atom",)
@@ -226,7 +228,7 @@ class SourceSpec(_RulesSpec):
     cron: Cron | None = None
     timezone: TimeZoneName | None = None
     headers: Headers = PydanticField(default_factory=dict)
-    user_agent: Text | None = None
+    user_agent: HeaderValue | None = None
     auth: AuthSpec | None = None
     respect_cache: bool = True
     date_offset: SignedDuration = timedelta(0)

@@ -140,7 +140,7 @@ def _kind(body: bytes) -> tuple[str, str | None, etree._Element | None, str | No
     if _JSON.match(body):
         try:
             document = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: arrays nested too deeply
             return "json", None, None, None
         version = document.get("version") if isinstance(document, dict) else None
         match = _JSON_VERSION.match(version) if isinstance(version, str) else None

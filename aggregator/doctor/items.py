@@ -188,10 +188,7 @@ def _dates(
     dated = [(e, e.published or e.updated) for e in entries]
     values = [when for _, when in dated if when is not None]
     naive = [when for when in values if when.tzinfo is None]
-    utc = [
-        (when.replace(tzinfo=zone) if when.tzinfo is None else when).astimezone(UTC)
-        for when in values
-    ]
+    utc = [u for u in (_in_utc(when, zone) for when in values) if u is not None]
     future = [when for when in utc if when > now + FUTURE_TOLERANCE]
     counts = Counter(utc)
     shared = sum(n for n in counts.values() if n > 1)
@@ -252,6 +249,13 @@ def _dates(
             )
         )
     return found
+
+
+def _in_utc(when: datetime, zone: tzinfo) -> datetime | None:
+    try:
+        return (when.replace(tzinfo=zone) if when.tzinfo is None else when).astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 or 9999 shifted past the calendar's edge
+        return None
 
 
 def _zone(name: str) -> tzinfo:

@@ -203,9 +203,9 @@ class Fetcher:
             headers[name.lower()] = value
         if user_agent is not None:
             headers["user-agent"] = user_agent
-        if validators.etag:
+        if validators.etag and validators.etag.isascii():  # httpx sends ASCII alone
             headers["if-none-match"] = validators.etag
-        if validators.last_modified:
+        if validators.last_modified and validators.last_modified.isascii():
             headers["if-modified-since"] = validators.last_modified
         return headers
 
@@ -367,15 +367,16 @@ def host_key(url: str) -> str:
 def auth_header(auth: Auth, environ: Mapping[str, str] = os.environ) -> tuple[str, str]:
     """The Authorization header for `auth`, with the secret read from the environment.
 
-    Raises: FetchError naming the variable (never its value) when it is not set.
+    Raises: FetchError naming the variable (never its value) when it is unset or not ASCII.
     """
     name = auth.token_env if auth.type == "bearer" else auth.password_env
     secret = environ.get(name or "")
-    if not secret:
-        raise FetchError(f"{auth.type} auth: environment variable {name} is not set")
+    if not secret or (auth.type == "bearer" and not secret.isascii()):
+        unset = "is not set" if not secret else "is not ASCII text (a bearer token is)"
+        raise FetchError(f"{auth.type} auth: environment variable {name} {unset}")
     if auth.type == "bearer":
         return "Authorization", f"Bearer {secret}"
-    pair = f"{auth.username or ''}:{secret}".encode()
+    pair = f"{auth.username or ''}:{secret}".encode("utf-8", "surrogateescape")  # bytes as set
     return "Authorization", "Basic " + base64.b64encode(pair).decode("ascii")
 
 

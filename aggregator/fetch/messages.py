@@ -24,6 +24,9 @@ from aggregator.schedule import http_date
 __all__ = ["describe", "reason", "retry_after", "size", "status_error"]
 
 _SSL_NOISE = re.compile(r"^\[[^\]]*\]|\(_ssl\.c:\d+\)$")
+# The longest wait a Retry-After is taken for: a server asking for decades (or for more
+# seconds than a date can hold) is not obeyed past it, the source and its host come back.
+LONGEST_RETRY_AFTER = timedelta(days=365)
 
 
 def reason(status: int, phrase: str) -> str:
@@ -46,16 +49,18 @@ def status_error(status: int, reason: str, headers: dict[str, str], *, now: date
 
 
 def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
-    """Parse Retry-After: delta-seconds or an HTTP-date (RFC 9110 §10.2.3); None if unusable."""
+    """Parse Retry-After: delta-seconds or an HTTP-date (RFC 9110 §10.2.3), at most
+    LONGEST_RETRY_AFTER; None if unusable."""
     if value is None:
         return None
     value = value.strip()
-    if value.isdigit():
-        return timedelta(seconds=int(value))
+    if value.isascii() and value.isdigit():
+        # Bounded as a number: more seconds than a timedelta holds raise OverflowError.
+        return timedelta(seconds=min(int(value), int(LONGEST_RETRY_AFTER.total_seconds())))
     when = http_date(value)  # "-0000" means UTC too (RFC 5322 §3.3): http_date says so
     if when is None:
         return None
-    return max(timedelta(0), when - now)
+    return min(max(timedelta(0), when - now), LONGEST_RETRY_AFTER)
 
 
 def size(n: int) -> str:

@@ -215,7 +215,7 @@ def _parse_date(text: str, date_order: DateOrder | None = None) -> datetime | No
             return None
         if value is not None:
             return value if value.year >= MIN_YEAR else None
-    if text.isdecimal():
+    if text.isdecimal():  # not isdigit(): "²" is a digit int() refuses
         return _timestamp(text)
     return _general(text, date_order)
 

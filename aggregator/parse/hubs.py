@@ -51,8 +51,13 @@ def header_links(value: str | None, *, base: str) -> list[tuple[object, object]]
     links: list[tuple[object, object]] = []
     for target, params in _LINK.findall(value):
         rel = _REL.search(params)
-        if rel is not None:
-            links.append((rel.group(1) or rel.group(2), urljoin(base, target.strip())))
+        if rel is None:
+            continue
+        try:
+            href = urljoin(base, target.strip())
+        except ValueError:  # no URL: "http://[::1" (an IPv6 host not closed)
+            continue
+        links.append((rel.group(1) or rel.group(2), href))
     return links
 
 

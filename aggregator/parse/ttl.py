@@ -32,8 +32,9 @@ def parse_skip_hours(values: Iterable[object]) -> tuple[int, ...]:
     hours: set[int] = set()
     for value in values:
         text = value.strip() if isinstance(value, str) else ""
-        # ASCII digits, few: int() refuses "²" (which isdigit takes) and 4,300 digits.
-        if text.isascii() and text.isdigit() and len(text) <= 2:
+        # Decimal digits (any script's), few: int() refuses "²" (which isdigit takes) and
+        # 4,300 digits.
+        if text.isdecimal() and len(text) <= 2:
             hour = int(text)
             if hour <= 24:
                 hours.add(hour % 24)

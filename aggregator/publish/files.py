@@ -30,6 +30,7 @@ __all__ = [
     "WriteFile",
     "Writer",
     "clear_stale_temp_files",
+    "make_output_dir",
     "prune_numbered",
     "remove",
     "write_atomic",
@@ -207,6 +208,22 @@ def _replace(file: _File, temp: str) -> bool:
             os.unlink(temp)
         raise
     return True
+
+
+def make_output_dir(output_dir: Path) -> None:
+    """Make `output_dir` (and its parents) unless it is there.
+
+    Raises:
+        PublishError: a file is where it or a parent folder goes, or it cannot be made.
+    """
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as e:
+        raise PublishError(f"output_dir {output_dir} is a file, not a folder") from e
+    except NotADirectoryError as e:
+        raise PublishError(f"cannot make output_dir {output_dir}: a file is in its path") from e
+    except OSError as e:
+        raise PublishError(f"cannot make output_dir {output_dir}: {e.strerror or e}") from e
 
 
 def clear_stale_temp_files(output_dir: Path, *, others: bool = False) -> int:

@@ -15,6 +15,7 @@ from typing import Any
 
 import jinja2
 
+from aggregator.errors import PublishError
 from aggregator.htmlshape import kramdown_body
 from aggregator.publish.escape import (
     LIQUID,
@@ -125,11 +126,14 @@ class PostFiles:
         (older versions wrote "1-01-01-<slug>.md") is found too.
         """
         if self._old_post_files is None:
-            self._old_post_files = {}
+            folder = self._out / POSTS_DIR
             try:
-                names = os.listdir(self._out / POSTS_DIR)
+                names = os.listdir(folder)
             except FileNotFoundError:
                 names = []
+            except OSError as e:  # a file in its place, a folder that cannot be read
+                raise PublishError(f"cannot list {folder}: {e.strerror or e}") from e
+            self._old_post_files = {}
             for old in names:
                 parsed = self.sitemap.parse_post_file_name(old)
                 if parsed is not None:

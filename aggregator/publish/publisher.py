@@ -18,7 +18,7 @@ from aggregator.config.opml import subscriptions_opml
 from aggregator.errors import PublishBusy, PublishError
 from aggregator.publish.categories import Categories
 from aggregator.publish.feeds import FORMATS, Feeds
-from aggregator.publish.files import Writer, clear_stale_temp_files, remove
+from aggregator.publish.files import Writer, clear_stale_temp_files, make_output_dir, remove
 from aggregator.publish.fingerprint import (
     EVERYTHING,
     Aspect,
@@ -137,6 +137,7 @@ class Publisher:
         # A site never published (or deleted) is built whole, even with nothing pending:
         # an operator's first run, whose sources all failed, still gets a site and feeds.
         full = full or not (self.out / self.sitemap.index).exists()
+        make_output_dir(self.out)  # a file in its place is said so, before any file in it fails
         # Under the publish lock (publish()): on a shared store no other node writes now.
         clear_stale_temp_files(self.out, others=self.store.shared)
         # Before anything is read: a post's slug is final from its first publish on.
