@@ -175,6 +175,14 @@ def polled_at(
     return stretched if next_check is None or next_check < stretched else next_check
 
 
+def _seconds(digits: str) -> int | None:
+    """A header's delta-seconds (ASCII digits), any length: past 12 digits int() would
+    only slow (and past 4,300 refuse), and every such number is more than a year."""
+    if not (digits.isascii() and digits.isdigit()):
+        return None
+    return int(digits) if len(digits) <= 12 else _LONGEST_MAX_AGE
+
+
 def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | None:
     """How long the response says it stays fresh (RFC 9111 §4.2.1); None when it says nothing.
 
@@ -189,8 +197,8 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | 
         return None
     max_age = _MAX_AGE.search(control)
     if max_age:
-        age = headers.get("age", "").strip()
-        lifetime = int(max_age.group(1)) - (int(age) if age.isascii() and age.isdigit() else 0)
+        age = _seconds(headers.get("age", "").strip()) or 0
+        lifetime = (_seconds(max_age.group(1)) or 0) - age
         return timedelta(seconds=min(lifetime, _LONGEST_MAX_AGE)) if lifetime > 0 else None
     expires = http_date(headers.get("expires"))
     if expires is None:

@@ -272,7 +272,12 @@ def test_log_level_is_case_insensitive(tmp_path: Path, level: str) -> None:
     assert proc.stdout.startswith(f"{config}: ok"), proc.stdout
 
 
-@pytest.mark.parametrize("value", ["99999999999999999999", "Fri, 31 Dec 9999 23:59:59 GMT"])
+@pytest.mark.parametrize(
+    "value",
+    # 5,000 digits: more than int() reads (4,300) without a ValueError.
+    ["99999999999999999999", "9" * 5000, "Fri, 31 Dec 9999 23:59:59 GMT"],
+    ids=["20-digits", "5000-digits", "year-9999"],
+)
 def test_an_absurd_retry_after_delays_its_source_a_year_at_most(
     tmp_path: Path, feed_server: FeedServer, value: str
 ) -> None:
@@ -294,9 +299,19 @@ def test_an_absurd_retry_after_delays_its_source_a_year_at_most(
     assert next_check < datetime.now(UTC) + timedelta(days=365 * 1.1 + 1)  # its jitter above
 
 
-def test_an_absurd_max_age_is_read_as_a_long_one(tmp_path: Path, feed_server: FeedServer) -> None:
+@pytest.mark.parametrize(
+    "big",
+    [
+        {"Cache-Control": "max-age=99999999999999999999"},
+        {"Cache-Control": "max-age=" + "9" * 5000},  # past what int() reads
+        {"Cache-Control": "max-age=600", "Age": "9" * 5000},
+    ],
+    ids=["20-digits", "5000-digits", "age-5000-digits"],
+)
+def test_an_absurd_max_age_is_read_as_a_long_one(
+    tmp_path: Path, feed_server: FeedServer, big: dict[str, str]
+) -> None:
     """A Cache-Control max-age past what a timedelta holds is capped: the source publishes."""
-    big = {"Cache-Control": "max-age=99999999999999999999"}
     feed_server.add("/cached.rss", site_rss("c", [("c1", "Cached", "<p>x</p>")]), headers=big)
     feed_server.add("/good.rss", site_rss("good", [("g1", "Good news", "<p>fine</p>")]))
     sources = [

@@ -55,8 +55,10 @@ def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
         return None
     value = value.strip()
     if value.isascii() and value.isdigit():
-        # Bounded as a number: more seconds than a timedelta holds raise OverflowError.
-        return timedelta(seconds=min(int(value), int(LONGEST_RETRY_AFTER.total_seconds())))
+        # Bounded as a number: more seconds than a timedelta holds raise OverflowError, and
+        # int() refuses more than 4,300 digits.
+        longest = int(LONGEST_RETRY_AFTER.total_seconds())
+        return timedelta(seconds=min(int(value), longest) if len(value) <= 12 else longest)
     when = http_date(value)  # "-0000" means UTC too (RFC 5322 §3.3): http_date says so
     if when is None:
         return None
