@@ -25,7 +25,9 @@ none escaping the project as itself:
 - fastparse's _Decline: control flow within the fast parser, caught there;
 - AttributeError from a module's or an object's __getattr__: Python's protocol.
 A RuntimeError or ValueError raised elsewhere (a Fetcher used outside `async with`, a naive
-datetime given to the store) is a programming error: it must surface, not be handled.
+datetime given to the store) is a programming error: it must surface, not be handled. In a
+round it surfaces as the failure of the one source it was met on, logged with its traceback
+(update/updater.py): the other sources are fetched and stored as ever.
 """
 
 from __future__ import annotations

@@ -729,3 +729,37 @@ def test_a_daemon_tick_with_nothing_due_reads_no_state(
     assert updater.due_sources() == [] and not states_read()
     env.store.save_state(dataclasses.replace(env.state("b"), disabled=None, next_check=T0))
     assert [s.name for s in updater.due_sources()] == ["b"] and states_read()
+
+
+def test_an_exception_no_stage_expected_fails_its_source_not_the_round(
+    feed_server: FeedServer, make_env: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A header value the config's checks refuse, given to the updater as a record: aiohttp
+    # raises ValueError, which no stage maps to a SourceError. It stopped the round, and the
+    # sources in flight beside it failed with "Connector is closed".
+    feed_server.add("/a.rss", rss("A"))
+    feed_server.add("/b.rss", rss("B"))
+    env = make_env(
+        [{"name": n, "url": feed_server.url(f"/{n}.rss")} for n in ("a", "b", "c")],
+        real_clock=True,
+    )
+    a, b, c = env.config.sources
+    broken = dataclasses.replace(b, headers=(("X-Injected", "one\r\ntwo"),))
+    env.config = dataclasses.replace(env.config, sources=(a, broken, c))
+    feed_server.add("/c.rss", rss("C"))
+
+    with caplog.at_level(logging.ERROR, logger="aggregator.update"):
+        report = env.round()
+
+    by_name = {o.name: o for o in report.outcomes}
+    # c's items are a's (one story under two sources): stored once, from either.
+    assert {by_name["a"].status, by_name["c"].status} == {"new", "unchanged"}
+    assert env.state("a").last_error is None and env.state("c").last_error is None
+    assert by_name["b"].status == "error"
+    assert env.state("b").last_error.startswith("internal error: ValueError(")
+    assert env.state("b").failures == 1  # backs off like any failure
+    assert [r.exc_info is not None for r in caplog.records if "internal error" in r.message] == [
+        True
+    ]
+    env.store.settle_slugs()  # as a publish does first
+    assert len({p.source for p in env.store.recent_posts()} - {"b"}) == 1

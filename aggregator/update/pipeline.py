@@ -197,6 +197,11 @@ class Pipeline:
         )
         return d.state, result
 
+    def failed(self, source: Source, error: SourceError) -> SourceOutcome:
+        """`source` failed with `error` outside the stages (updater.update_source)."""
+        state = decide.current_state(source, self.round.stored(source.name))
+        return self._failed(source, state, error)
+
     def _failed(self, source: Source, state: SourceState, error: SourceError) -> SourceOutcome:
         d = decide.after_failure(
             source, state, error, now=self.clock(), settings=self.config.fetch, rng=self.rng
@@ -289,10 +294,7 @@ class Pipeline:
         )
 
     async def _parsed(self, source: Source, result: FetchResult, *, now: datetime) -> JobResult:
-        """The body parsed and normalized, what it left out logged.
-
-        Raises: ParseError.
-        """
+        """The body parsed and normalized, what it left out logged. Raises: ParseError."""
         assert result.content is not None
         retention = self.config.site.retention
         job = Job(

@@ -18,7 +18,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from aggregator.errors import StoreError
+from aggregator.errors import SourceError, StoreError
 from aggregator.fetch import Fetcher, FetchLimits
 from aggregator.schedule import polled_at
 from aggregator.store.api import UpdateStore
@@ -319,14 +319,21 @@ class Updater:
 
     async def update_source(self, source: Source, fetcher: Fetcher) -> SourceOutcome:
         """One source through the pipeline, in the running round; its failure becomes its
-        state.
+        state, and so does an exception no stage expected (a bug, logged with its
+        traceback): one source never stops the round.
 
         Raises: StoreError (the database failed, not the source).
         """
         if self._pipeline is None:
             # A programming error (a caller outside run_round), not a tree error.
             raise RuntimeError("update_source runs in a round (run_round)")
-        return await self._pipeline.run(source, fetcher, self._pushes.get(source.name, ()))
+        try:
+            return await self._pipeline.run(source, fetcher, self._pushes.get(source.name, ()))
+        except StoreError:
+            raise
+        except Exception as e:  # surfaced in the log and the source's state, not the round's
+            log.error("%s: internal error, please report it: %r", source.name, e, exc_info=e)
+            return self._pipeline.failed(source, SourceError(f"internal error: {e!r}"))
 
 
 def _due(source: Source, state: SourceState, now: datetime) -> bool:
