@@ -1110,3 +1110,22 @@ def test_libyaml_reads_every_shipped_config_as_the_python_parser_does() -> None:
         assert yaml.load(text, Loader=_FastLoader) == yaml.load(text, Loader=_Loader)
     with pytest.raises(yaml.YAMLError, match="duplicate key"):
         yaml.load("a: 1\na: 2\n", Loader=_FastLoader)
+
+
+def test_a_source_name_is_one_line(tmp_path: Path) -> None:
+    # A name starts every log line about its source: a line break in it would write a line
+    # of its own into the log, as if logged. White space runs, breaks among them, are spaces.
+    path = write(
+        tmp_path,
+        "config.yaml",
+        SITE
+        + """\
+sources:
+  - {name: "a\\nERROR forged line", url: "https://a.example/"}
+  - {name: "b\\u2028c\\r\\n\\u0085d", url: "https://b.example/"}
+  - {name: "  e \\t f  ", url: "https://c.example/"}
+""",
+    )
+    config = load_config(path)
+
+    assert [s.name for s in config.sources] == ["a ERROR forged line", "b c d", "e f"]

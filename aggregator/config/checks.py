@@ -39,6 +39,7 @@ __all__ = [
     "Interval",
     "Language",
     "LeaseSeconds",
+    "Name",
     "Network",
     "NodeId",
     "Pattern",
@@ -274,6 +275,12 @@ def _text(value: object) -> str:
     return text
 
 
+def _name(value: object) -> str:
+    # A source's name starts every log line about it: a line break in it (a newline, U+2028,
+    # NEL) would write a line of its own, as if logged. Every run of white space is a space.
+    return " ".join(_text(value).split())
+
+
 def _feed_formats(value: object) -> tuple[str, ...]:
     allowed = ", ".join(FEED_FORMATS)
     if not isinstance(value, list) or not value:
@@ -321,6 +328,7 @@ DatabaseUrl = Annotated[str, PlainValidator(_database)]
 CategorySlug = Annotated[str, PlainValidator(_category_slug)]
 Language = Annotated[str, PlainValidator(_language)]
 Text = Annotated[str, PlainValidator(_text)]
+Name = Annotated[str, PlainValidator(_name)]
 Headers = Annotated[dict[str, str], PlainValidator(_headers)]
 HeaderValue = Annotated[str, PlainValidator(_header_value)]
 FeedFormats = Annotated[tuple[str, ...], PlainValidator(_feed_formats)]

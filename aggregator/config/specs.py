@@ -30,6 +30,7 @@ from aggregator.config.checks import (
     Interval,
     Language,
     LeaseSeconds,
+    Name,
     Network,
     NodeId,
     Pattern,
@@ -215,7 +216,7 @@ class HtmlSpec(_Model):
 
 
 class SourceSpec(_RulesSpec):
-    name: Text
+    name: Name
     url: HttpUrl
     category: Text | None = None
     # Without `category`: the category titled so (its slug made from it), created when
