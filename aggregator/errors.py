@@ -13,8 +13,8 @@ AggregatorError
 
 Raised on purpose outside the tree, each where a library or Python asks for that type, and
 none escaping the project as itself:
-- ValueError in pydantic validators (config/specs.py, config/checks.py, rules.py's checks):
-  pydantic turns it into a problem line of a ConfigError;
+- ValueError in pydantic validators (config/specs.py, config/checks.py, config/pagechecks.py,
+  rules.py's checks): pydantic turns it into a problem line of a ConfigError;
 - argparse.ArgumentTypeError in the CLI's argument types: argparse prints it, and the CLI's
   parser exits with its usage code (64);
 - yaml ConstructorError for a duplicate key (config/files.py): read as every YAML error is;

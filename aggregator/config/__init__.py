@@ -7,6 +7,7 @@ but the one `sources import` adds to (importing.py).
 
     files.py      YAML and OPML reading; source_list_files, the one expansion of `source_lists`
     checks.py     value rules (durations, URLs, slugs, ...): the fault texts
+    pagechecks.py the same for patterns, CSS selectors and date formats
     specs.py      pydantic shapes of each section and of a source
     problems.py   pydantic errors -> problem lines
     sections.py   a file's parsed data -> checked sections and source entries

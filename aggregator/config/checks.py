@@ -28,11 +28,9 @@ __all__ = [
     "CategorySlug",
     "Cron",
     "DatabaseUrl",
-    "DateFormat",
     "Duration",
     "EnvName",
     "FeedFormats",
-    "FieldSelector",
     "HeaderValue",
     "Headers",
     "HttpUrl",
@@ -42,9 +40,7 @@ __all__ = [
     "Name",
     "Network",
     "NodeId",
-    "Pattern",
     "Seconds",
-    "Selector",
     "SignedDuration",
     "StatusToken",
     "TagAuthority",
@@ -359,50 +355,5 @@ def _signed_duration(value: object) -> timedelta:
     return _duration(value)
 
 
-def _pattern(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"should be text, not '{value}'")
-    from aggregator.rules import check_pattern
-
-    check_pattern(value)
-    return value
-
-
-def _selector(value: object) -> str:
-    if not isinstance(value, str):
-        raise ValueError(f"should be text, not '{value}'")
-    from aggregator.rules import check_selector
-
-    return check_selector(value)
-
-
-def _field_selector(value: object) -> str:
-    # "a@href": the selector, then the attribute read of its first match.
-    if not isinstance(value, str):
-        raise ValueError(f"should be text, not '{value}'")
-    from aggregator.rules import check_selector
-
-    selector, at, attribute = value.rpartition("@")
-    if not at:
-        selector = value
-    elif not re.fullmatch(r"[A-Za-z_:][-A-Za-z0-9_:.]*", attribute.strip()):
-        raise ValueError(f"not an attribute name after '@': '{attribute}'")
-    if selector.strip():
-        check_selector(selector)
-    elif not at:
-        raise ValueError("should be a CSS selector, not empty")
-    return value
-
-
-def _date_format(value: object) -> str:
-    if not isinstance(value, str) or "%" not in value:
-        raise ValueError(f"should be a strptime format such as '%Y-%m-%d %H:%M', not '{value}'")
-    return value
-
-
 SignedDuration = Annotated[timedelta, PlainValidator(_signed_duration)]
-FieldSelector = Annotated[str, PlainValidator(_field_selector)]
-DateFormat = Annotated[str, PlainValidator(_date_format)]
-Pattern = Annotated[str, PlainValidator(_pattern)]
-Selector = Annotated[str, PlainValidator(_selector)]
 EnvName = Annotated[str, PlainValidator(_env_name)]

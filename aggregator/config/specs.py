@@ -19,11 +19,9 @@ from aggregator.config.checks import (
     CallbackUrl,
     CategorySlug,
     Cron,
-    DateFormat,
     Duration,
     EnvName,
     FeedFormats,
-    FieldSelector,
     Headers,
     HeaderValue,
     HttpUrl,
@@ -33,15 +31,14 @@ from aggregator.config.checks import (
     Name,
     Network,
     NodeId,
-    Pattern,
     Seconds,
-    Selector,
     SignedDuration,
     StatusToken,
     TagAuthority,
     Text,
     TimeZoneName,
 )
+from aggregator.config.pagechecks import DateFormat, FieldSelector, Pattern, Selector
 from aggregator.types import (
     DateOrder,
     FetchSettings,
