@@ -18,10 +18,12 @@ from aggregator.types import UTC, Source, SourceState
 __all__ = [
     "ADAPTIVE_ITEMS",
     "JITTER",
+    "LONGEST_DELTA",
     "MAX_BACKOFF",
     "adaptive_interval",
     "as_scheduled",
     "cache_lifetime",
+    "delta_seconds",
     "http_date",
     "jitter",
     "next_check",
@@ -34,9 +36,10 @@ MAX_BACKOFF = timedelta(days=1)
 JITTER = 0.1  # up to 10% of the delay, so sources that fail together don't retry together
 
 _MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]+)\"?\s*(?:,|$)", re.IGNORECASE)
-# The longest lifetime read from a max-age: more seconds than a timedelta holds overflow
-# (the scheduler caps it far lower still, decide.lower_bound).
-_LONGEST_MAX_AGE = 365 * 24 * 3600
+# The longest wait a header's number of seconds is taken for (a max-age, an Age, a
+# Retry-After): more seconds than a timedelta holds overflow, and a server asking for
+# decades is not obeyed past it (the scheduler caps a lifetime far lower, decide.lower_bound).
+LONGEST_DELTA = 365 * 24 * 3600
 _NO_CACHE = re.compile(r"(?:^|,)\s*(?:no-cache|no-store)\s*(?:[,=]|$)", re.IGNORECASE)
 
 
@@ -175,12 +178,13 @@ def polled_at(
     return stretched if next_check is None or next_check < stretched else next_check
 
 
-def _seconds(digits: str) -> int | None:
-    """A header's delta-seconds (ASCII digits), any length: past 12 digits int() would
-    only slow (and past 4,300 refuse), and every such number is more than a year."""
+def delta_seconds(digits: str) -> int | None:
+    """A header's delta-seconds (ASCII digits, any length) as a number of seconds, at most
+    LONGEST_DELTA; None when it is not one. Past 12 digits int() would only slow (and past
+    4,300 refuse), and every such number is more than the cap."""
     if not (digits.isascii() and digits.isdigit()):
         return None
-    return int(digits) if len(digits) <= 12 else _LONGEST_MAX_AGE
+    return min(int(digits), LONGEST_DELTA) if len(digits) <= 12 else LONGEST_DELTA
 
 
 def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | None:
@@ -197,9 +201,9 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> timedelta | 
         return None
     max_age = _MAX_AGE.search(control)
     if max_age:
-        age = _seconds(headers.get("age", "").strip()) or 0
-        lifetime = (_seconds(max_age.group(1)) or 0) - age
-        return timedelta(seconds=min(lifetime, _LONGEST_MAX_AGE)) if lifetime > 0 else None
+        age = delta_seconds(headers.get("age", "").strip()) or 0
+        lifetime = (delta_seconds(max_age.group(1)) or 0) - age
+        return timedelta(seconds=lifetime) if lifetime > 0 else None
     expires = http_date(headers.get("expires"))
     if expires is None:
         return None

@@ -19,14 +19,14 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aggregator.errors import FetchError
 from aggregator.fetch.guard import PrivateAddress
 from aggregator.fetch.limits import FetchLimits
-from aggregator.schedule import http_date
+from aggregator.schedule import LONGEST_DELTA, delta_seconds, http_date
 
 __all__ = ["describe", "reason", "retry_after", "size", "status_error"]
 
 _SSL_NOISE = re.compile(r"^\[[^\]]*\]|\(_ssl\.c:\d+\)$")
 # The longest wait a Retry-After is taken for: a server asking for decades (or for more
 # seconds than a date can hold) is not obeyed past it, the source and its host come back.
-LONGEST_RETRY_AFTER = timedelta(days=365)
+LONGEST_RETRY_AFTER = timedelta(seconds=LONGEST_DELTA)
 
 
 def reason(status: int, phrase: str) -> str:
@@ -54,11 +54,9 @@ def retry_after(value: str | None, *, now: datetime) -> timedelta | None:
     if value is None:
         return None
     value = value.strip()
-    if value.isascii() and value.isdigit():
-        # Bounded as a number: more seconds than a timedelta holds raise OverflowError, and
-        # int() refuses more than 4,300 digits.
-        longest = int(LONGEST_RETRY_AFTER.total_seconds())
-        return timedelta(seconds=min(int(value), longest) if len(value) <= 12 else longest)
+    seconds = delta_seconds(value)
+    if seconds is not None:
+        return timedelta(seconds=seconds)
     when = http_date(value)  # "-0000" means UTC too (RFC 5322 §3.3): http_date says so
     if when is None:
         return None
