@@ -207,15 +207,15 @@ _REFUSED = datetime.min  # _iso's "read, and impossible": the general steps need
 
 
 def _parse_date(text: str, date_order: DateOrder | None = None) -> datetime | None:
-    # parse_date's general steps, for any stripped, non-empty text.
-    # isdecimal, not isdigit: int() and fromisoformat refuse or misread "²" (a digit).
+    # parse_date's general steps, for any stripped, non-empty text. isdecimal, not
+    # isdigit, here and below: int() and fromisoformat refuse or misread "²" (a digit).
     if text[:4].isdecimal() and (text[4:5] == "-" or (text[8:9] in "Tt" and text[:8].isdecimal())):
         value = _iso(text)
         if value is _REFUSED:
             return None
         if value is not None:
             return value if value.year >= MIN_YEAR else None
-    if text.isdecimal():  # not isdigit(): "²" is a digit int() refuses
+    if text.isdecimal():
         return _timestamp(text)
     return _general(text, date_order)
 
